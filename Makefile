@@ -1,0 +1,160 @@
+# libethp2p — embeddable devp2p (RLPx + eth) in C11.
+# make            build libethp2p.a, libethp2p.so (soname libethp2p.so.0) and ethp2p-tool
+# make test       install missing Debian packages, build, run unit + interop tests
+# make test SANITIZE=1   the same under AddressSanitizer + UndefinedBehaviorSanitizer
+# make install PREFIX=/usr/local DESTDIR=...
+
+VERSION_MAJOR := 0
+VERSION_MINOR := 1
+VERSION_PATCH := 0
+VERSION := $(VERSION_MAJOR).$(VERSION_MINOR).$(VERSION_PATCH)
+
+PREFIX ?= /usr/local
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+BINDIR ?= $(PREFIX)/bin
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+
+SANITIZE ?=
+ifeq ($(SANITIZE),1)
+BUILD ?= build-san
+SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+OPT ?= -O1
+else
+BUILD ?= build
+SANFLAGS :=
+OPT ?= -O2
+endif
+
+DEP_PKGS := libsecp256k1 nettle libsodium snappy
+TEST_PKGS := cmocka jansson
+PKG_CFLAGS = $(shell pkg-config --cflags $(DEP_PKGS) 2>/dev/null)
+PKG_LIBS = $(shell pkg-config --libs $(DEP_PKGS) 2>/dev/null)
+TEST_CFLAGS = $(shell pkg-config --cflags $(TEST_PKGS) 2>/dev/null)
+TEST_LIBS = $(shell pkg-config --libs $(TEST_PKGS) 2>/dev/null)
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
+BASE_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(OPT) -g $(SANFLAGS) -Iinclude -Ilib
+LIB_CFLAGS = $(BASE_CFLAGS) -fPIC -fvisibility=hidden -DP2P_BUILDING_LIBRARY $(PKG_CFLAGS) $(CFLAGS)
+APP_CFLAGS = $(BASE_CFLAGS) $(PKG_CFLAGS) $(CFLAGS)
+LDLIBS_ALL = $(PKG_LIBS) -lpthread
+
+LIB_SRCS := $(sort $(wildcard lib/*/*.c))
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
+STATIC_LIB := $(BUILD)/libethp2p.a
+SHARED_REAL := $(BUILD)/libethp2p.so.$(VERSION)
+SHARED_SONAME := libethp2p.so.$(VERSION_MAJOR)
+
+TOOL_SRCS := $(sort $(wildcard examples/tool/*.c))
+TOOL := $(BUILD)/ethp2p-tool
+
+UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+INTEROP_SRCS := $(sort $(wildcard tests/interop/test_*.c))
+INTEROP_BINS := $(INTEROP_SRCS:tests/interop/%.c=$(BUILD)/tests/%)
+TESTUTIL_OBJ := $(BUILD)/obj/tests/testutil.o
+
+.PHONY: all lib tool tests test unit interop deps npm-deps install uninstall clean check-exports
+
+all: lib tool
+
+lib: $(STATIC_LIB) $(BUILD)/libethp2p.so $(BUILD)/libethp2p.pc
+tool: $(TOOL)
+tests: $(UNIT_BINS) $(INTEROP_BINS)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(LIB_CFLAGS) -MMD -MP -c $< -o $@
+
+$(STATIC_LIB): $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(SHARED_REAL): $(LIB_OBJS)
+	$(CC) -shared -Wl,-soname,$(SHARED_SONAME) -Wl,--no-undefined $(SANFLAGS) -o $@ $^ $(LDLIBS_ALL)
+
+$(BUILD)/libethp2p.so: $(SHARED_REAL)
+	ln -sf libethp2p.so.$(VERSION) $(BUILD)/$(SHARED_SONAME)
+	ln -sf libethp2p.so.$(VERSION) $@
+
+$(BUILD)/libethp2p.pc: pkgconfig/libethp2p.pc.in Makefile
+	@mkdir -p $(dir $@)
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
+	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(VERSION)|g' $< > $@
+
+$(BUILD)/app/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(APP_CFLAGS) -MMD -MP -c $< -o $@
+
+$(TOOL): $(TOOL_SRCS:%.c=$(BUILD)/app/%.o) $(STATIC_LIB)
+	$(CC) $(SANFLAGS) -o $@ $(filter %.o,$^) $(STATIC_LIB) $(LDLIBS_ALL)
+
+$(TESTUTIL_OBJ): tests/unit/testutil.c tests/unit/testutil.h
+	@mkdir -p $(dir $@)
+	$(CC) $(APP_CFLAGS) $(TEST_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/tests/%: tests/unit/%.c $(TESTUTIL_OBJ) $(STATIC_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(APP_CFLAGS) $(TEST_CFLAGS) -Itests/unit -o $@ $< $(TESTUTIL_OBJ) $(STATIC_LIB) $(TEST_LIBS) $(LDLIBS_ALL)
+
+$(BUILD)/tests/%: tests/interop/%.c $(TESTUTIL_OBJ) $(STATIC_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(APP_CFLAGS) $(TEST_CFLAGS) -Itests/unit -o $@ $< $(TESTUTIL_OBJ) $(STATIC_LIB) $(TEST_LIBS) $(LDLIBS_ALL)
+
+# Debian packages the build, the tests and the examples need; installs only what is missing.
+DEB_PKGS := build-essential pkg-config clang libsecp256k1-dev nettle-dev libsodium-dev \
+            libsnappy-dev libcmocka-dev libjansson-dev liblmdb-dev libmicrohttpd-dev
+deps:
+	@missing=""; for p in $(DEB_PKGS); do \
+	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
+	command -v node >/dev/null 2>&1 || missing="$$missing nodejs"; \
+	command -v npm >/dev/null 2>&1 || missing="$$missing npm"; \
+	if [ -n "$$missing" ]; then \
+	  echo "make deps: installing$$missing"; \
+	  SUDO=""; [ "$$(id -u)" -eq 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+
+# The reference peer (@ethereumjs/devp2p), pinned by tests/interop/package-lock.json.
+npm-deps: tests/interop/node_modules/.package-lock.json
+tests/interop/node_modules/.package-lock.json: tests/interop/package.json tests/interop/package-lock.json
+	cd tests/interop && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+unit: $(UNIT_BINS)
+	@sh tests/run.sh unit $(UNIT_BINS)
+
+interop: npm-deps $(INTEROP_BINS) $(TOOL)
+	@sh tests/run.sh interop $(INTEROP_BINS)
+
+test: deps
+	$(MAKE) all tests
+	$(MAKE) npm-deps
+	@sh tests/run.sh all $(UNIT_BINS) $(INTEROP_BINS)
+
+check-exports: $(BUILD)/libethp2p.so
+	@bad=$$(nm -D --defined-only $(SHARED_REAL) | awk '$$2 ~ /^[TDBRVW]$$/ {print $$3}' | grep -v '^p2p_' || true); \
+	if [ -n "$$bad" ]; then echo "non-p2p_ symbols exported:"; echo "$$bad"; exit 1; fi; \
+	echo "check-exports: only p2p_ symbols exported"
+
+install: lib
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR)/ethp2p $(DESTDIR)$(PKGCONFIGDIR)
+	install -m 0644 $(STATIC_LIB) $(DESTDIR)$(LIBDIR)/
+	install -m 0755 $(SHARED_REAL) $(DESTDIR)$(LIBDIR)/
+	ln -sf libethp2p.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SHARED_SONAME)
+	ln -sf $(SHARED_SONAME) $(DESTDIR)$(LIBDIR)/libethp2p.so
+	install -m 0644 include/ethp2p/*.h $(DESTDIR)$(INCLUDEDIR)/ethp2p/
+	install -m 0644 $(BUILD)/libethp2p.pc $(DESTDIR)$(PKGCONFIGDIR)/
+
+uninstall:
+	rm -f $(DESTDIR)$(LIBDIR)/libethp2p.a $(DESTDIR)$(LIBDIR)/libethp2p.so.$(VERSION) \
+	      $(DESTDIR)$(LIBDIR)/$(SHARED_SONAME) $(DESTDIR)$(LIBDIR)/libethp2p.so \
+	      $(DESTDIR)$(PKGCONFIGDIR)/libethp2p.pc
+	rm -rf $(DESTDIR)$(INCLUDEDIR)/ethp2p
+
+clean:
+	rm -rf build build-san
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
