@@ -54,7 +54,7 @@ INTEROP_SRCS := $(sort $(wildcard tests/interop/test_*.c))
 INTEROP_BINS := $(INTEROP_SRCS:tests/interop/%.c=$(BUILD)/tests/%)
 TESTUTIL_OBJ := $(BUILD)/obj/tests/testutil.o
 
-.PHONY: all lib tool tests test unit interop deps npm-deps install uninstall clean check-exports
+.PHONY: all lib tool tests test unit interop deps npm-deps install uninstall clean check-exports fuzz fuzz-build
 
 all: lib tool
 
@@ -154,7 +154,39 @@ uninstall:
 	      $(DESTDIR)$(PKGCONFIGDIR)/libethp2p.pc
 	rm -rf $(DESTDIR)$(INCLUDEDIR)/ethp2p
 
+# libFuzzer targets (clang): tests/fuzz/fuzz_<name>.c, seeds in tests/fuzz/corpus/<name>/,
+# optional dictionary tests/fuzz/<name>.dict. make fuzz FUZZ_SECONDS=N runs each for N s.
+FUZZ_BUILD := build-fuzz
+FUZZ_SECONDS ?= 30
+FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(FUZZ_BUILD)/%)
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_LIB_OBJS := $(LIB_SRCS:%.c=$(FUZZ_BUILD)/obj/%.o)
+FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -g -O1 $(FUZZ_SAN) -Iinclude -Ilib $(PKG_CFLAGS)
+
+$(FUZZ_BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -DP2P_BUILDING_LIBRARY -MMD -MP -c $< -o $@
+
+$(FUZZ_BUILD)/%: tests/fuzz/%.c $(FUZZ_LIB_OBJS)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_LIB_OBJS) $(LDLIBS_ALL) -lstdc++
+
+fuzz-build: deps $(FUZZ_BINS)
+
+fuzz: fuzz-build
+	@for b in $(FUZZ_BINS); do n=$$(basename $$b); t=$${n#fuzz_}; \
+	  mkdir -p $(FUZZ_BUILD)/corpus/$$t; d=""; \
+	  [ -f tests/fuzz/$$t.dict ] && d="-dict=tests/fuzz/$$t.dict"; \
+	  seeds=""; [ -d tests/fuzz/corpus/$$t ] && seeds=tests/fuzz/corpus/$$t; \
+	  echo "== fuzz $$t for $(FUZZ_SECONDS) s"; \
+	  if ! $$b $(FUZZ_BUILD)/corpus/$$t $$seeds $$d -max_total_time=$(FUZZ_SECONDS) \
+	       -print_final_stats=1 > $(FUZZ_BUILD)/$$t.log 2>&1; then \
+	    tail -40 $(FUZZ_BUILD)/$$t.log; echo "fuzz $$t: FAILED"; exit 1; fi; \
+	  grep -E 'stat::number_of_executed_units|stat::peak_rss_mb|^#[0-9]+.*DONE' $(FUZZ_BUILD)/$$t.log; \
+	done
+
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-clang $(FUZZ_BUILD)
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
