@@ -53,6 +53,10 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 INTEROP_SRCS := $(sort $(wildcard tests/interop/test_*.c))
 INTEROP_BINS := $(INTEROP_SRCS:tests/interop/%.c=$(BUILD)/tests/%)
 TESTUTIL_OBJ := $(BUILD)/obj/tests/testutil.o
+INTEROP_UTIL_SRCS := $(sort $(wildcard tests/interop/util_*.c))
+INTEROP_UTIL_OBJS := $(INTEROP_UTIL_SRCS:tests/interop/%.c=$(BUILD)/obj/tests/%.o)
+# tests that run the tool find it here
+export EP_TOOL := $(abspath $(TOOL))
 
 .PHONY: all lib tool tests test unit interop deps npm-deps install uninstall clean check-exports fuzz fuzz-build
 
@@ -98,9 +102,13 @@ $(BUILD)/tests/%: tests/unit/%.c $(TESTUTIL_OBJ) $(STATIC_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(APP_CFLAGS) $(TEST_CFLAGS) -Itests/unit -o $@ $< $(TESTUTIL_OBJ) $(STATIC_LIB) $(TEST_LIBS) $(LDLIBS_ALL)
 
-$(BUILD)/tests/%: tests/interop/%.c $(TESTUTIL_OBJ) $(STATIC_LIB)
+$(BUILD)/obj/tests/util_%.o: tests/interop/util_%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(APP_CFLAGS) $(TEST_CFLAGS) -Itests/unit -o $@ $< $(TESTUTIL_OBJ) $(STATIC_LIB) $(TEST_LIBS) $(LDLIBS_ALL)
+	$(CC) $(APP_CFLAGS) $(TEST_CFLAGS) -Itests/unit -Itests/interop -MMD -MP -c $< -o $@
+
+$(BUILD)/tests/%: tests/interop/%.c $(TESTUTIL_OBJ) $(INTEROP_UTIL_OBJS) $(STATIC_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(APP_CFLAGS) $(TEST_CFLAGS) -Itests/unit -Itests/interop -o $@ $< $(TESTUTIL_OBJ) $(INTEROP_UTIL_OBJS) $(STATIC_LIB) $(TEST_LIBS) $(LDLIBS_ALL)
 
 # Debian packages the build, the tests and the examples need; installs only what is missing.
 DEB_PKGS := build-essential pkg-config clang libsecp256k1-dev nettle-dev libsodium-dev \
@@ -123,7 +131,7 @@ tests/interop/node_modules/.package-lock.json: tests/interop/package.json tests/
 	cd tests/interop && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-unit: $(UNIT_BINS)
+unit: $(UNIT_BINS) $(TOOL)
 	@sh tests/run.sh unit $(UNIT_BINS)
 
 interop: npm-deps $(INTEROP_BINS) $(TOOL)
