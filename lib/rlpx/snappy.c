@@ -1,0 +1,85 @@
+#include "rlpx/snappy.h"
+#include <snappy-c.h>
+#include <stdlib.h>
+#include "ethp2p/types.h"
+
+size_t ep_snappy_max_compressed(size_t len)
+{
+    return snappy_max_compressed_length(len);
+}
+
+int ep_snappy_compress(const uint8_t *in, size_t len, uint8_t *out, size_t out_cap,
+                       size_t *out_len)
+{
+    if ((!in && len) || !out || !out_len) return P2P_ERR_INVALID;
+    if (out_cap < snappy_max_compressed_length(len)) return P2P_ERR_INVALID;
+    size_t n = out_cap;
+    /* libsnappy reads nothing from a NULL input of length 0, but give it a
+     * valid pointer anyway so no sanitizer complains. */
+    static const char empty[1];
+    const char *src = len ? (const char *)in : empty;
+    if (snappy_compress(src, len, (char *)out, &n) != SNAPPY_OK) return P2P_ERR_SNAPPY;
+    *out_len = n;
+    return 0;
+}
+
+int ep_snappy_decoded_len(const uint8_t *in, size_t len, size_t max, size_t *out)
+{
+    if ((!in && len) || !out) return P2P_ERR_INVALID;
+    size_t n = 0;
+    if (len == 0 || snappy_uncompressed_length((const char *)in, len, &n) != SNAPPY_OK)
+        return P2P_ERR_SNAPPY;
+    if (n > max) return P2P_ERR_TOO_LARGE;
+    *out = n;
+    return 0;
+}
+
+int ep_snappy_decompress(const uint8_t *in, size_t len, uint8_t *out, size_t out_cap,
+                         size_t *out_len)
+{
+    if ((!in && len) || !out || !out_len) return P2P_ERR_INVALID;
+    size_t want;
+    int rc = ep_snappy_decoded_len(in, len, out_cap, &want);
+    if (rc == P2P_ERR_TOO_LARGE) return P2P_ERR_INVALID; /* caller's buffer is short */
+    if (rc) return rc;
+    /* libsnappy checks that the data produces exactly the declared length and
+     * never writes past it. */
+    size_t n = want;
+    if (snappy_uncompress((const char *)in, len, (char *)out, &n) != SNAPPY_OK || n != want)
+        return P2P_ERR_SNAPPY;
+    *out_len = n;
+    return 0;
+}
+
+int ep_snappy_compress_alloc(const uint8_t *in, size_t len, uint8_t **out, size_t *out_len)
+{
+    if (!out || !out_len) return P2P_ERR_INVALID;
+    size_t cap = snappy_max_compressed_length(len);
+    uint8_t *buf = malloc(cap);
+    if (!buf) return P2P_ERR_NOMEM;
+    int rc = ep_snappy_compress(in, len, buf, cap, out_len);
+    if (rc) {
+        free(buf);
+        return rc;
+    }
+    *out = buf;
+    return 0;
+}
+
+int ep_snappy_decompress_alloc(const uint8_t *in, size_t len, size_t max, uint8_t **out,
+                               size_t *out_len)
+{
+    if (!out || !out_len) return P2P_ERR_INVALID;
+    size_t n;
+    int rc = ep_snappy_decoded_len(in, len, max, &n);
+    if (rc) return rc;
+    uint8_t *buf = malloc(n ? n : 1); /* malloc(0) may return NULL */
+    if (!buf) return P2P_ERR_NOMEM;
+    rc = ep_snappy_decompress(in, len, buf, n ? n : 1, out_len);
+    if (rc) {
+        free(buf);
+        return rc;
+    }
+    *out = buf;
+    return 0;
+}
