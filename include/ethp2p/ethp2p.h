@@ -1,0 +1,734 @@
+/**
+ * @file ethp2p.h
+ * @brief The libethp2p public API: configuration, the node handle, the poll
+ *        loop, commands (host -> network) and events (network -> host).
+ *
+ * A host program builds a ::p2p_config, creates a ::p2p_handle from it, and
+ * then drives the handle from its own loop by calling p2p_poll(). Commands may
+ * be submitted from any thread; events are delivered to one callback, on the
+ * thread that calls p2p_poll(), and only during p2p_poll().
+ *
+ * Conventions:
+ * - Functions returning @c int return 0 (or a count) on success and a negative
+ *   ::p2p_error code on failure; p2p_strerror() describes a code.
+ * - Node ids (PeerIds) are the 64-byte uncompressed secp256k1 public key
+ *   (X || Y, no 0x04 prefix). Hashes are 32 bytes. Big integers (total
+ *   difficulty) are 32-byte big-endian.
+ * - Headers, bodies, transactions and receipts cross the API as RLP bytes;
+ *   the library never interprets chain rules. p2p_header_decode() and
+ *   p2p_header_hash() help with the common fields.
+ * - Pointers inside an event are valid only until the event callback returns.
+ *   Copy what you need to keep.
+ * - Byte arrays passed in commands are copied before p2p_submit() returns, so
+ *   the caller may free them immediately.
+ *
+ * Minimal use:
+ * @code
+ *   p2p_config *cfg = p2p_config_new();
+ *   p2p_config_set_datadir(cfg, "/var/lib/node");
+ *   p2p_config_set_chain_id(cfg, 1337);
+ *   p2p_config_set_genesis_hash(cfg, genesis);
+ *   p2p_handle *h;
+ *   if (p2p_handle_new(cfg, on_event, app, &h) != 0)
+ *       fprintf(stderr, "%s\n", p2p_config_last_error(cfg));
+ *   p2p_config_free(cfg);            // the handle keeps its own copy
+ *   for (;;) p2p_poll(h, 1000);
+ * @endcode
+ */
+#ifndef ETHP2P_ETHP2P_H
+#define ETHP2P_ETHP2P_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ethp2p/types.h"
+#include "ethp2p/rlp.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------------ */
+/** @name Version                                                          */
+/* ------------------------------------------------------------------------ */
+/**@{*/
+/** Major version: changes on incompatible ABI changes (the soname's number). */
+#define P2P_VERSION_MAJOR 0
+/** Minor version: new functions or fields added compatibly. */
+#define P2P_VERSION_MINOR 1
+/** Patch version: fixes only. */
+#define P2P_VERSION_PATCH 0
+/** The version as a string literal. */
+#define P2P_VERSION_STRING "0.1.0"
+/** The version as one comparable number: major * 10000 + minor * 100 + patch. */
+#define P2P_VERSION_NUMBER (P2P_VERSION_MAJOR * 10000 + P2P_VERSION_MINOR * 100 + P2P_VERSION_PATCH)
+
+/** The version of the library actually linked, e.g. "0.1.0" (never NULL). */
+P2P_EXPORT const char *p2p_version(void);
+/** The linked library's version as P2P_VERSION_NUMBER would give it. */
+P2P_EXPORT int p2p_version_number(void);
+/**@}*/
+
+/* ------------------------------------------------------------------------ */
+/** @name Common types                                                     */
+/* ------------------------------------------------------------------------ */
+/**@{*/
+
+/** Size of a node id (PeerId) in bytes. */
+#define P2P_ID_LEN 64
+/** Size of a block, transaction or header hash in bytes. */
+#define P2P_HASH_LEN 32
+/** Longest address text ("[ipv6]:port") including the NUL. */
+#define P2P_ADDR_MAX 64
+/** Longest client id kept (including the NUL); longer ones are truncated. */
+#define P2P_CLIENT_ID_MAX 256
+/** Longest enode URL the library writes or accepts (including the NUL). */
+#define P2P_ENODE_MAX 256
+
+/** Log levels, most severe first. A configured level shows itself and everything above it. */
+typedef enum p2p_log_level {
+    P2P_LOG_NONE = -1, /**< log nothing (the default) */
+    P2P_LOG_ERROR = 0, /**< the handle cannot do something it should */
+    P2P_LOG_WARN = 1,  /**< a peer misbehaved, a dial failed, a bound was hit */
+    P2P_LOG_INFO = 2,  /**< peers connecting and leaving, listening address */
+    P2P_LOG_DEBUG = 3, /**< per-message detail */
+    P2P_LOG_TRACE = 4  /**< everything, including bytes counts and timers */
+} p2p_log_level;
+
+/**
+ * Log callback. @p msg is a NUL-terminated line without a trailing newline,
+ * valid only during the call. Called on the polling thread (or, for
+ * configuration errors, on the thread calling the setter).
+ */
+typedef void (*p2p_log_fn)(void *user_data, int level, const char *msg);
+
+/** Which side opened a connection. */
+typedef enum p2p_direction {
+    P2P_DIR_INBOUND = 0,  /**< the peer dialed us */
+    P2P_DIR_OUTBOUND = 1  /**< we dialed the peer */
+} p2p_direction;
+
+/**
+ * The local chain head, as announced in Status and BlockRangeUpdate.
+ * eth/68 sends total_difficulty and best_hash; eth/69 sends earliest_block,
+ * best_number and best_hash. best_number and best_timestamp select the
+ * current fork id (EIP-2124).
+ */
+typedef struct p2p_head {
+    uint8_t best_hash[32];        /**< hash of the best (latest) block */
+    uint64_t best_number;         /**< its number */
+    uint64_t best_timestamp;      /**< its timestamp (for time-based forks) */
+    uint8_t total_difficulty[32]; /**< big-endian total difficulty (eth/68 Status) */
+    uint64_t earliest_block;      /**< earliest block we can serve (eth/69 Status) */
+} p2p_head;
+
+/**
+ * Tunable limits and timeouts (see p2p_config_set_option()). Each has the
+ * default shown; the defaults follow what the reference clients use.
+ */
+typedef enum p2p_option {
+    P2P_OPT_HANDSHAKE_TIMEOUT_MS = 1,   /**< RLPx handshake + Hello deadline (5000) */
+    P2P_OPT_STATUS_TIMEOUT_MS = 2,      /**< eth Status must arrive within (5000) */
+    P2P_OPT_REQUEST_TIMEOUT_MS = 3,     /**< our requests time out after (10000) */
+    P2P_OPT_PING_INTERVAL_MS = 4,       /**< Ping keep-alive interval (15000) */
+    P2P_OPT_IDLE_TIMEOUT_MS = 5,        /**< disconnect a peer silent this long (30000) */
+    P2P_OPT_DIAL_TIMEOUT_MS = 6,        /**< TCP connect deadline (5000) */
+    P2P_OPT_MAX_MESSAGE_SIZE = 7,       /**< any RLPx message after Snappy (16 MiB - 1) */
+    P2P_OPT_MAX_ETH_MESSAGE_SIZE = 8,   /**< an eth message; bigger disconnects (10 MiB) */
+    P2P_OPT_SOFT_RESPONSE_BYTES = 9,    /**< p2p_send_* replies are cut to about (2 MiB) */
+    P2P_OPT_SOFT_RESPONSE_ITEMS = 10,   /**< ... and to at most this many items (1024) */
+    P2P_OPT_MAX_REQUESTS_IN_FLIGHT = 11,/**< per peer; more gives P2P_ERR_AGAIN (64) */
+    P2P_OPT_MAX_PENDING_DIALS = 12,     /**< outbound connections not yet ready (16) */
+    P2P_OPT_MAX_PENDING_INBOUND = 13,   /**< inbound connections not yet ready (32) */
+    P2P_OPT_COMMAND_RING_SIZE = 14,     /**< commands queued before P2P_ERR_AGAIN (1024) */
+    P2P_OPT_COMMAND_RING_BYTES = 15,    /**< payload bytes queued before P2P_ERR_AGAIN (64 MiB) */
+    P2P_OPT_DIAL_BACKOFF_MIN_MS = 16,   /**< first redial delay, doubled each failure (1000) */
+    P2P_OPT_DIAL_BACKOFF_MAX_MS = 17,   /**< redial delay cap (300000) */
+    P2P_OPT_TOO_MANY_PEERS_BACKOFF_MS = 18, /**< first redial delay after "too many peers" (30000) */
+    P2P_OPT_MAX_OFFENCES = 19,          /**< unsolicited/unknown responses tolerated (16) */
+    P2P_OPT_MAX_SEND_BUFFER = 20        /**< unwritten bytes per peer before disconnect (32 MiB) */
+} p2p_option;
+/**@}*/
+
+/* ------------------------------------------------------------------------ */
+/** @name Configuration                                                    */
+/* ------------------------------------------------------------------------ */
+/**@{*/
+
+/**
+ * An opaque, reusable configuration. Every setter validates its argument,
+ * copies what it is given, and returns 0 or a negative error code; on error
+ * p2p_config_last_error() says what was wrong and the config is unchanged.
+ * A config is not thread-safe; p2p_handle_new() copies it, so it may be
+ * freed or changed once the handle exists.
+ */
+typedef struct p2p_config p2p_config;
+
+/** A new config with every default set. NULL if memory is exhausted. */
+P2P_EXPORT p2p_config *p2p_config_new(void);
+/** Free a config (NULL is allowed). Secrets are wiped. */
+P2P_EXPORT void p2p_config_free(p2p_config *cfg);
+/**
+ * Text describing the last error of a setter or of p2p_handle_new() on this
+ * config, or "" if the last call succeeded. Valid until the next call on cfg.
+ */
+P2P_EXPORT const char *p2p_config_last_error(const p2p_config *cfg);
+
+/**
+ * Use this 32-byte secp256k1 secret key as the node key. Overrides a datadir
+ * key. P2P_ERR_CRYPTO if it is zero or not below the curve order.
+ */
+P2P_EXPORT int p2p_config_set_secret_key(p2p_config *cfg, const uint8_t sk[32]);
+/**
+ * Keep the node key in @p dir/p2p_key (64 hex digits); created with mode 0600
+ * (and the directory with it) when absent, loaded otherwise. The file is read
+ * by p2p_handle_new(). Ignored when a secret key was set.
+ */
+P2P_EXPORT int p2p_config_set_datadir(p2p_config *cfg, const char *dir);
+/** The network id sent in Status (must match the peer's). Default 1. */
+P2P_EXPORT int p2p_config_set_chain_id(p2p_config *cfg, uint64_t chain_id);
+/** The genesis block hash (must match the peer's; also seeds the fork id). Required. */
+P2P_EXPORT int p2p_config_set_genesis_hash(p2p_config *cfg, const uint8_t hash[32]);
+/**
+ * Listen on @p addr (an IPv4 or IPv6 literal; NULL or "" = "0.0.0.0") and
+ * @p port (0 = let the system pick; see p2p_listen_port()). Default
+ * 0.0.0.0:30303. P2P_ERR_PARSE if @p addr is not an IP literal.
+ */
+P2P_EXPORT int p2p_config_set_listen(p2p_config *cfg, const char *addr, uint16_t port);
+/** Whether to accept inbound connections at all (default 1). */
+P2P_EXPORT int p2p_config_set_listen_enabled(p2p_config *cfg, int enabled);
+/**
+ * Add a boot node, dialed when the handle starts and redialed with backoff
+ * while fewer than max outbound peers are connected. The URL must be
+ * enode://<128 hex>@<ip>:<port>; P2P_ERR_PARSE or P2P_ERR_CRYPTO otherwise,
+ * and p2p_config_last_error() names the URL and the problem.
+ */
+P2P_EXPORT int p2p_config_add_boot_node(p2p_config *cfg, const char *enode_url);
+/**
+ * Add a static peer: dialed at start and always redialed after it leaves
+ * (exponential backoff, longer after "too many peers"). Same URL rules as boot nodes.
+ */
+P2P_EXPORT int p2p_config_add_static_peer(p2p_config *cfg, const char *enode_url);
+/**
+ * Add a trusted peer: accepted and dialed even when the peer limits are
+ * reached. The URL may omit "@host:port" (enode://<128 hex>) when the peer
+ * only ever dials us; with an address it is also dialed like a static peer.
+ */
+P2P_EXPORT int p2p_config_add_trusted_peer(p2p_config *cfg, const char *enode_url);
+
+/**
+ * Peer limits. A connection that is not trusted is kept only if, counting
+ * it, (1) the total is at most max_peers and (2) the peers of its direction
+ * are at most max_inbound (or max_outbound). Defaults: max_peers = 25;
+ * max_outbound = max_peers / 3 (rounded up); max_inbound = max_peers -
+ * max_outbound. An explicit direction limit is kept as set (and only the
+ * other direction's default follows max_peers); a limit above max_peers
+ * acts as max_peers. Trusted peers count towards the totals but are never
+ * refused. Inbound connections over the limit are sent Disconnect
+ * "too many peers" (0x04). max_peers may be 0 (only trusted peers).
+ */
+P2P_EXPORT int p2p_config_set_max_peers(p2p_config *cfg, uint32_t max_peers);
+/** See p2p_config_set_max_peers(). */
+P2P_EXPORT int p2p_config_set_max_inbound(p2p_config *cfg, uint32_t max_inbound);
+/** See p2p_config_set_max_peers(). */
+P2P_EXPORT int p2p_config_set_max_outbound(p2p_config *cfg, uint32_t max_outbound);
+
+/** The initial head for Status. Default: genesis, number 0, TD 0, earliest 0. */
+P2P_EXPORT int p2p_config_set_head(p2p_config *cfg, const p2p_head *head);
+/**
+ * Block numbers of the chain's forks, for the EIP-2124 fork id (any order;
+ * zeros and duplicates are ignored as the EIP says). Replaces earlier values.
+ * At most 64.
+ */
+P2P_EXPORT int p2p_config_set_fork_blocks(p2p_config *cfg, const uint64_t *blocks, size_t n);
+/** Timestamps of time-based forks (Shanghai and later), as for blocks. At most 64. */
+P2P_EXPORT int p2p_config_set_fork_times(p2p_config *cfg, const uint64_t *times, size_t n);
+/**
+ * The eth versions to offer (68 and/or 69; default both). The highest
+ * version both sides share is used.
+ */
+P2P_EXPORT int p2p_config_set_eth_versions(p2p_config *cfg, const uint32_t *versions, size_t n);
+/** The client id sent in Hello (printable ASCII, < 256 bytes). Default "libethp2p/v<version>". */
+P2P_EXPORT int p2p_config_set_client_id(p2p_config *cfg, const char *client_id);
+/** Log through @p fn at @p level and above (default: nothing is logged). */
+P2P_EXPORT int p2p_config_set_log(p2p_config *cfg, p2p_log_fn fn, void *user_data, int level);
+/**
+ * Whether block announcements (NewBlockHashes, NewBlock) are used. On
+ * (the default) for proof-of-authority networks; turn it off for post-merge
+ * networks, where a peer sending one is disconnected for a protocol breach
+ * and p2p_broadcast_block()/p2p_broadcast_new_block() return P2P_ERR_STATE.
+ */
+P2P_EXPORT int p2p_config_set_announcements(p2p_config *cfg, int enabled);
+/**
+ * Set a limit or timeout (see ::p2p_option for the meaning and default).
+ * P2P_ERR_INVALID for an unknown option, P2P_ERR_RANGE for 0 or an
+ * unreasonable value.
+ */
+P2P_EXPORT int p2p_config_set_option(p2p_config *cfg, p2p_option opt, uint64_t value);
+/** Read back an option's current value (0 for an unknown option). */
+P2P_EXPORT uint64_t p2p_config_get_option(const p2p_config *cfg, p2p_option opt);
+/**@}*/
+
+/* ------------------------------------------------------------------------ */
+/** @name Peers                                                            */
+/* ------------------------------------------------------------------------ */
+/**@{*/
+
+/** What the library knows about a connected peer. */
+typedef struct p2p_peer_info {
+    uint8_t id[64];                       /**< node id (PeerId) */
+    char address[P2P_ADDR_MAX];           /**< remote "ip:port" or "[ipv6]:port" */
+    char client_id[P2P_CLIENT_ID_MAX];    /**< from its Hello (sanitised) */
+    uint32_t eth_version;                 /**< negotiated eth version (68, 69) */
+    int direction;                        /**< ::p2p_direction */
+    int trusted;                          /**< 1 if configured as trusted */
+    int is_static;                        /**< 1 if a static peer */
+    uint64_t bytes_in;                    /**< socket bytes read from it */
+    uint64_t bytes_out;                   /**< socket bytes written to it */
+    uint64_t connected_ms;                /**< how long it has been connected */
+    /** Its Status: best hash (eth/68 head, eth/69 latestHash). */
+    uint8_t head_hash[32];
+    uint64_t head_number;                 /**< eth/69 latest (0 on eth/68: not sent) */
+    uint64_t earliest_block;              /**< eth/69 earliest (0 on eth/68) */
+    uint8_t total_difficulty[32];         /**< eth/68 TD (zero on eth/69) */
+} p2p_peer_info;
+/**@}*/
+
+/* ------------------------------------------------------------------------ */
+/** @name Events (network -> host)                                         */
+/* ------------------------------------------------------------------------ */
+/**@{*/
+
+/** Event kinds. New kinds are only ever added at the end. */
+typedef enum p2p_event_type {
+    P2P_EV_PEER_CONNECTED = 1,        /**< u.peer: Hello and Status done, eth usable */
+    P2P_EV_PEER_DISCONNECTED = 2,     /**< u.disconnected: once per PEER_CONNECTED */
+    P2P_EV_NEW_BLOCK_HASHES = 3,      /**< u.new_block_hashes: NewBlockHashes */
+    P2P_EV_NEW_BLOCK = 4,             /**< u.new_block: NewBlock */
+    P2P_EV_GET_BLOCK_HEADERS = 5,     /**< u.get_block_headers: answer with p2p_send_block_headers() */
+    P2P_EV_BLOCK_HEADERS = 6,         /**< u.response: reply to p2p_get_block_headers() */
+    P2P_EV_GET_BLOCK_BODIES = 7,      /**< u.request: answer with p2p_send_block_bodies() */
+    P2P_EV_BLOCK_BODIES = 8,          /**< u.response: reply to p2p_get_block_bodies() */
+    P2P_EV_TRANSACTIONS = 9,          /**< u.transactions: Transactions */
+    P2P_EV_NEW_POOLED_TX_HASHES = 10, /**< u.pooled_hashes: NewPooledTransactionHashes */
+    P2P_EV_GET_POOLED_TRANSACTIONS = 11, /**< u.request: answer with p2p_send_pooled_transactions() */
+    P2P_EV_POOLED_TRANSACTIONS = 12,  /**< u.response: reply to p2p_get_pooled_transactions() */
+    P2P_EV_GET_RECEIPTS = 13,         /**< u.request: answer with p2p_send_receipts() */
+    P2P_EV_RECEIPTS = 14,             /**< u.response: reply to p2p_get_receipts() */
+    P2P_EV_BLOCK_RANGE_UPDATE = 15,   /**< u.block_range: eth/69 BlockRangeUpdate */
+    P2P_EV_REQUEST_TIMEOUT = 16,      /**< u.timeout: one of our requests got no reply */
+    P2P_EV_DIAL_FAILED = 17,          /**< u.dial_failed: an outbound attempt did not connect */
+    P2P_EV_COMMAND_FAILED = 18        /**< u.command_failed: a queued command could not run */
+} p2p_event_type;
+
+/** One announced block (NewBlockHashes entry). */
+typedef struct p2p_block_announce {
+    uint8_t hash[32];
+    uint64_t number;
+} p2p_block_announce;
+
+/** Who ended a connection. */
+typedef enum p2p_disconnect_side {
+    P2P_DISC_BY_LOCAL = 0,   /**< we disconnected (command, limit, protocol error, timeout) */
+    P2P_DISC_BY_REMOTE = 1   /**< the peer sent Disconnect or closed the socket */
+} p2p_disconnect_side;
+
+/**
+ * An event. @c type says which member of @c u is set. @c peer is the peer
+ * concerned (all zero for events without one). All pointers are valid only
+ * until the callback returns.
+ */
+typedef struct p2p_event {
+    p2p_event_type type;
+    uint8_t peer[64];       /**< the peer the event is about */
+    uint32_t eth_version;   /**< that peer's eth version (0 if none) */
+    union {
+        /** PEER_CONNECTED: the new peer. */
+        p2p_peer_info peer;
+        /** PEER_DISCONNECTED. */
+        struct {
+            int reason;     /**< ::p2p_disconnect_reason */
+            int side;       /**< ::p2p_disconnect_side */
+            int error;      /**< the local ::p2p_error behind it, or 0 */
+        } disconnected;
+        /** NEW_BLOCK_HASHES. */
+        struct {
+            const p2p_block_announce *items;
+            size_t count;
+        } new_block_hashes;
+        /** NEW_BLOCK: @c block is the raw RLP [header, txs, ommers, ...]. */
+        struct {
+            p2p_bytes block;
+            uint8_t total_difficulty[32];
+            uint8_t hash[32];       /**< keccak of the header */
+            uint64_t number;        /**< from the header */
+        } new_block;
+        /** GET_BLOCK_HEADERS: a peer asks for headers. */
+        struct {
+            uint64_t request_id;    /**< pass to p2p_send_block_headers() */
+            int by_hash;            /**< 1: start at @c hash; 0: at @c number */
+            uint8_t hash[32];
+            uint64_t number;
+            uint64_t limit;         /**< how many headers (at most) */
+            uint64_t skip;          /**< gap between consecutive headers */
+            int reverse;            /**< 1: towards genesis */
+        } get_block_headers;
+        /**
+         * GET_BLOCK_BODIES / GET_POOLED_TRANSACTIONS / GET_RECEIPTS: a peer asks
+         * for items by hash (@c count hashes, 32 bytes each, back to back).
+         */
+        struct {
+            uint64_t request_id;
+            const uint8_t *hashes;
+            size_t count;
+        } request;
+        /**
+         * BLOCK_HEADERS / BLOCK_BODIES / POOLED_TRANSACTIONS / RECEIPTS: the
+         * answer to one of our requests; each item is the raw RLP of one
+         * header, body ([txs, ommers, ...]), transaction (as on the wire:
+         * a legacy list or a typed envelope string) or one block's receipt
+         * list (eth/68 receipts carry a bloom, eth/69 ones do not).
+         */
+        struct {
+            uint64_t request_id;
+            const p2p_bytes *items;
+            size_t count;
+        } response;
+        /** TRANSACTIONS: raw transactions as on the wire. */
+        struct {
+            const p2p_bytes *items;
+            size_t count;
+        } transactions;
+        /** NEW_POOLED_TX_HASHES (eth/68+ form): count types, sizes and hashes. */
+        struct {
+            const uint8_t *types;
+            const uint32_t *sizes;
+            const uint8_t *hashes;  /**< count * 32 bytes */
+            size_t count;
+        } pooled_hashes;
+        /** BLOCK_RANGE_UPDATE. */
+        struct {
+            uint64_t earliest;
+            uint64_t latest;
+            uint8_t latest_hash[32];
+        } block_range;
+        /** REQUEST_TIMEOUT: the request is forgotten; a late reply is dropped. */
+        struct {
+            uint64_t request_id;
+            int command;            /**< the ::p2p_command_type of the request */
+        } timeout;
+        /** DIAL_FAILED: why an outbound connection attempt did not become a peer. */
+        struct {
+            char address[P2P_ADDR_MAX];
+            int error;              /**< ::p2p_error (IO, TIMEOUT, CLOSED, PROTOCOL...) */
+            int reason;             /**< disconnect reason, or -1 if none was exchanged */
+            uint64_t retry_in_ms;   /**< next attempt in (0 = not retried) */
+            char message[128];      /**< readable detail ("connection refused", ...) */
+        } dial_failed;
+        /** COMMAND_FAILED: a command accepted by p2p_submit() could not run. */
+        struct {
+            int command;            /**< ::p2p_command_type */
+            int error;              /**< NOT_FOUND (peer gone), AGAIN, TOO_LARGE... */
+            uint64_t request_id;    /**< the request's id, or 0 */
+        } command_failed;
+        /** Room to grow without changing the size of p2p_event. */
+        uint8_t reserved_[512];
+    } u;
+} p2p_event;
+
+typedef struct p2p_handle p2p_handle;
+
+/**
+ * The event callback, called only from within p2p_poll() on the polling
+ * thread. It may call p2p_submit() and the convenience command functions,
+ * p2p_peer_count(), p2p_get_peer_info() and the helpers, but not
+ * p2p_poll() or p2p_handle_free() (they return P2P_ERR_STATE / are ignored).
+ */
+typedef void (*p2p_event_fn)(p2p_handle *h, const p2p_event *ev, void *user_data);
+/**@}*/
+
+/* ------------------------------------------------------------------------ */
+/** @name The handle                                                       */
+/* ------------------------------------------------------------------------ */
+/**@{*/
+
+/**
+ * Create a node: load or create the key, open the listening socket, and
+ * queue the first dials (they start in the first p2p_poll()). The config is
+ * copied. On failure returns a negative code, *out is NULL and
+ * p2p_config_last_error(cfg) explains (e.g. key file or bind problems).
+ * Requires a genesis hash. No thread is created.
+ */
+P2P_EXPORT int p2p_handle_new(p2p_config *cfg, p2p_event_fn on_event, void *user_data,
+                              p2p_handle **out);
+/**
+ * Disconnect every peer (Disconnect "client quitting", best effort, no
+ * events), close sockets, drop queued commands and free the handle. NULL is
+ * allowed. Must not be called from the event callback or while another
+ * thread is inside p2p_submit().
+ */
+P2P_EXPORT void p2p_handle_free(p2p_handle *h);
+/** Copy our node id into @p id. */
+P2P_EXPORT void p2p_local_id(const p2p_handle *h, uint8_t id[64]);
+/**
+ * Write "enode://<id>@<ip>:<port>" into @p buf. The IP is the listen
+ * address, or 127.0.0.1 when listening on any address. Returns the length
+ * (without the NUL) or P2P_ERR_TOO_LARGE if @p len is too small
+ * (P2P_ENODE_MAX always suffices).
+ */
+P2P_EXPORT int p2p_enode_url(const p2p_handle *h, char *buf, size_t len);
+/** Connected eth peers (reported PEER_CONNECTED, not yet DISCONNECTED); any thread. */
+P2P_EXPORT int p2p_peer_count(const p2p_handle *h);
+/** The TCP port we listen on (the chosen one if configured as 0); 0 if not listening. */
+P2P_EXPORT int p2p_listen_port(const p2p_handle *h);
+/**
+ * Information about one connected peer. Polling thread only (or from the
+ * event callback). P2P_ERR_NOT_FOUND if it is not connected.
+ */
+P2P_EXPORT int p2p_get_peer_info(const p2p_handle *h, const uint8_t id[64], p2p_peer_info *out);
+/**
+ * Fill up to @p max infos of connected peers; returns how many peers are
+ * connected (may be more than @p max). Polling thread only.
+ */
+P2P_EXPORT int p2p_get_peers(const p2p_handle *h, p2p_peer_info *out, size_t max);
+
+/**
+ * One round of work: wait up to @p timeout_ms (0 = do not wait, -1 = until
+ * something happens) for socket activity, commands or timers; then do all
+ * pending I/O, run expired timers, execute queued commands and deliver the
+ * resulting events to the callback. Returns the number of events delivered,
+ * or a negative error (P2P_ERR_STATE if called from the callback).
+ */
+P2P_EXPORT int p2p_poll(p2p_handle *h, int timeout_ms);
+/**
+ * A file descriptor that becomes readable when p2p_poll() has work to do
+ * (sockets, submitted commands). For hosts with their own event loop: wait
+ * on it (and at most p2p_next_timeout() ms), then call p2p_poll(h, 0).
+ */
+P2P_EXPORT int p2p_get_fd(const p2p_handle *h);
+/**
+ * Milliseconds until the next timer (handshake or request deadline, ping,
+ * redial) is due: 0 if work is pending now, -1 if no timer is armed.
+ */
+P2P_EXPORT int p2p_next_timeout(const p2p_handle *h);
+/**@}*/
+
+/* ------------------------------------------------------------------------ */
+/** @name Commands (host -> network)                                       */
+/* ------------------------------------------------------------------------ */
+/**@{*/
+
+/** Command kinds. New kinds are only ever added at the end. */
+typedef enum p2p_command_type {
+    P2P_CMD_NEW_BLOCK_HASHES = 1,     /**< u.block_hash: NewBlockHashes with one entry */
+    P2P_CMD_NEW_BLOCK = 2,            /**< u.new_block: NewBlock */
+    P2P_CMD_GET_BLOCK_HEADERS = 3,    /**< u.get_block_headers (request) */
+    P2P_CMD_SEND_BLOCK_HEADERS = 4,   /**< u.items: BlockHeaders for request_id */
+    P2P_CMD_GET_BLOCK_BODIES = 5,     /**< u.hashes (request) */
+    P2P_CMD_SEND_BLOCK_BODIES = 6,    /**< u.items: BlockBodies for request_id */
+    P2P_CMD_TRANSACTIONS = 7,         /**< u.items: Transactions */
+    P2P_CMD_NEW_POOLED_TX_HASHES = 8, /**< u.pooled_hashes: NewPooledTransactionHashes */
+    P2P_CMD_GET_POOLED_TRANSACTIONS = 9,  /**< u.hashes (request) */
+    P2P_CMD_SEND_POOLED_TRANSACTIONS = 10,/**< u.items: PooledTransactions for request_id */
+    P2P_CMD_GET_RECEIPTS = 11,        /**< u.hashes (request) */
+    P2P_CMD_SEND_RECEIPTS = 12,       /**< u.items: Receipts for request_id */
+    P2P_CMD_SET_HEAD = 13,            /**< u.head: new local head (BlockRangeUpdate on eth/69) */
+    P2P_CMD_CONNECT = 14,             /**< u.connect: dial an enode URL once */
+    P2P_CMD_DISCONNECT = 15           /**< u.disconnect: drop @c peer */
+} p2p_command_type;
+
+/**
+ * A command for p2p_submit(). Zero-initialise it, set @c type, @c peer (for
+ * commands to one peer), @c all_peers (for announcements and transactions:
+ * send to every eth peer instead of @c peer), @c request_id (for SEND_*
+ * replies: the id from the request event) and the matching union member.
+ * Everything pointed to is copied by p2p_submit().
+ */
+typedef struct p2p_command {
+    p2p_command_type type;
+    uint8_t peer[64];
+    int all_peers;
+    uint64_t request_id;
+    union {
+        /** NEW_BLOCK_HASHES. */
+        struct {
+            uint8_t hash[32];
+            uint64_t number;
+        } block_hash;
+        /** NEW_BLOCK: the block's raw RLP and the total difficulty including it. */
+        struct {
+            p2p_bytes block;
+            uint8_t total_difficulty[32];
+        } new_block;
+        /** GET_BLOCK_HEADERS. */
+        struct {
+            int by_hash;
+            uint8_t hash[32];
+            uint64_t number;
+            uint64_t count;
+            uint64_t skip;
+            int reverse;
+        } get_block_headers;
+        /** GET_BLOCK_BODIES / GET_POOLED_TRANSACTIONS / GET_RECEIPTS: count * 32 bytes. */
+        struct {
+            const uint8_t *hashes;
+            size_t count;
+        } hashes;
+        /**
+         * SEND_BLOCK_HEADERS / SEND_BLOCK_BODIES / TRANSACTIONS /
+         * SEND_POOLED_TRANSACTIONS / SEND_RECEIPTS: each item one whole RLP
+         * item (receipts in the encoding of the peer's eth version).
+         */
+        struct {
+            const p2p_bytes *items;
+            size_t count;
+        } items;
+        /** NEW_POOLED_TX_HASHES. */
+        struct {
+            const uint8_t *types;
+            const uint32_t *sizes;
+            const uint8_t *hashes;  /**< count * 32 bytes */
+            size_t count;
+        } pooled_hashes;
+        /** SET_HEAD. */
+        p2p_head head;
+        /** CONNECT. */
+        struct {
+            char url[P2P_ENODE_MAX];
+        } connect;
+        /** DISCONNECT. */
+        struct {
+            int reason;             /**< ::p2p_disconnect_reason to send */
+        } disconnect;
+        /** Room to grow without changing the size of p2p_command. */
+        uint8_t reserved_[512];
+    } u;
+} p2p_command;
+
+/**
+ * Queue a command (copied, payload bytes included) and wake the polling
+ * thread. Callable from any thread, including the event callback. For
+ * GET_* requests a fresh request id is stored in @p request_id (may be NULL);
+ * the response or REQUEST_TIMEOUT event carries it. Returns 0,
+ * P2P_ERR_AGAIN when the ring is full (nothing was queued: retry after
+ * p2p_poll() ran), P2P_ERR_NOT_FOUND if @c peer is not connected now,
+ * P2P_ERR_STATE for announcements while they are disabled,
+ * P2P_ERR_TOO_LARGE if the payload exceeds the eth message limit, or
+ * P2P_ERR_INVALID. A command that later cannot run (the peer left) yields a
+ * P2P_EV_COMMAND_FAILED event.
+ */
+P2P_EXPORT int p2p_submit(p2p_handle *h, const p2p_command *cmd, uint64_t *request_id);
+
+/** Announce a block (NewBlockHashes [hash, number]) to every eth peer. */
+P2P_EXPORT int p2p_broadcast_block(p2p_handle *h, const uint8_t hash[32], uint64_t number);
+/** Send a whole block (NewBlock) to every eth peer. */
+P2P_EXPORT int p2p_broadcast_new_block(p2p_handle *h, const uint8_t *block_rlp, size_t len,
+                                       const uint8_t total_difficulty[32]);
+/** Request @p count headers from @p number on, every skip+1 blocks, optionally reversed. */
+P2P_EXPORT int p2p_get_block_headers(p2p_handle *h, const uint8_t peer[64], uint64_t number,
+                                     uint64_t count, uint64_t skip, int reverse,
+                                     uint64_t *request_id);
+/** Request headers starting at the block with @p hash. */
+P2P_EXPORT int p2p_get_block_headers_by_hash(p2p_handle *h, const uint8_t peer[64],
+                                             const uint8_t hash[32], uint64_t count,
+                                             uint64_t skip, int reverse, uint64_t *request_id);
+/** Answer a GET_BLOCK_HEADERS event: @p n raw RLP headers. */
+P2P_EXPORT int p2p_send_block_headers(p2p_handle *h, const uint8_t peer[64], uint64_t request_id,
+                                      const p2p_bytes *headers, size_t n);
+/** Request the bodies of @p n blocks (@p hashes: n * 32 bytes). */
+P2P_EXPORT int p2p_get_block_bodies(p2p_handle *h, const uint8_t peer[64], const uint8_t *hashes,
+                                    size_t n, uint64_t *request_id);
+/** Answer a GET_BLOCK_BODIES event: @p n raw RLP bodies. */
+P2P_EXPORT int p2p_send_block_bodies(p2p_handle *h, const uint8_t peer[64], uint64_t request_id,
+                                     const p2p_bytes *bodies, size_t n);
+/** Send raw transactions (Transactions) to every eth peer. */
+P2P_EXPORT int p2p_broadcast_transactions(p2p_handle *h, const p2p_bytes *txs, size_t n);
+/** Send raw transactions to one peer. */
+P2P_EXPORT int p2p_send_transactions(p2p_handle *h, const uint8_t peer[64], const p2p_bytes *txs,
+                                     size_t n);
+/**
+ * Announce pooled transactions (NewPooledTransactionHashes: types, sizes,
+ * hashes) to @p peer, or to every eth peer when @p peer is NULL.
+ */
+P2P_EXPORT int p2p_announce_pooled_transactions(p2p_handle *h, const uint8_t *peer,
+                                                const uint8_t *types, const uint32_t *sizes,
+                                                const uint8_t *hashes, size_t n);
+/** Request pooled transactions by hash. */
+P2P_EXPORT int p2p_get_pooled_transactions(p2p_handle *h, const uint8_t peer[64],
+                                           const uint8_t *hashes, size_t n, uint64_t *request_id);
+/** Answer a GET_POOLED_TRANSACTIONS event. */
+P2P_EXPORT int p2p_send_pooled_transactions(p2p_handle *h, const uint8_t peer[64],
+                                            uint64_t request_id, const p2p_bytes *txs, size_t n);
+/** Request the receipts of @p n blocks by hash. */
+P2P_EXPORT int p2p_get_receipts(p2p_handle *h, const uint8_t peer[64], const uint8_t *hashes,
+                                size_t n, uint64_t *request_id);
+/** Answer a GET_RECEIPTS event: one RLP receipt list per block, in the peer's version's encoding. */
+P2P_EXPORT int p2p_send_receipts(p2p_handle *h, const uint8_t peer[64], uint64_t request_id,
+                                 const p2p_bytes *receipts, size_t n);
+/**
+ * Update the local head. Later Status messages use it, and eth/69 peers get
+ * BlockRangeUpdate when the head moved at least 32 blocks since the last one
+ * sent. Any thread (queued like a command).
+ */
+P2P_EXPORT int p2p_set_head(p2p_handle *h, const p2p_head *head);
+/** Dial an enode URL once (not redialed). P2P_ERR_PARSE for a bad URL. */
+P2P_EXPORT int p2p_connect(p2p_handle *h, const char *enode_url);
+/** Disconnect a peer with @p reason (a PEER_DISCONNECTED event follows). */
+P2P_EXPORT int p2p_disconnect(p2p_handle *h, const uint8_t peer[64], int reason);
+/**@}*/
+
+/* ------------------------------------------------------------------------ */
+/** @name Header helpers                                                   */
+/* ------------------------------------------------------------------------ */
+/**@{*/
+
+/**
+ * The common fields of a block header. Optional later-fork fields are
+ * flagged with has_* (London base fee, Shanghai withdrawals root, Cancun
+ * blob gas and beacon root, Prague requests hash).
+ */
+typedef struct p2p_header_fields {
+    uint8_t hash[32];               /**< keccak256 of the header RLP */
+    uint8_t parent_hash[32];
+    uint8_t ommers_hash[32];
+    uint8_t coinbase[20];
+    uint8_t state_root[32];
+    uint8_t transactions_root[32];
+    uint8_t receipts_root[32];
+    uint8_t logs_bloom[256];
+    uint8_t difficulty[32];         /**< big-endian */
+    uint64_t number;
+    uint64_t gas_limit;
+    uint64_t gas_used;
+    uint64_t timestamp;
+    p2p_bytes extra_data;           /**< points into the input */
+    uint8_t mix_hash[32];
+    uint8_t nonce[8];
+    int has_base_fee;
+    uint8_t base_fee[32];           /**< big-endian */
+    int has_withdrawals_root;
+    uint8_t withdrawals_root[32];
+    int has_blob_gas;
+    uint64_t blob_gas_used;
+    uint64_t excess_blob_gas;
+    int has_parent_beacon_root;
+    uint8_t parent_beacon_root[32];
+    int has_requests_hash;
+    uint8_t requests_hash[32];
+} p2p_header_fields;
+
+/**
+ * Decode a header's RLP. Unknown trailing fields of future forks are
+ * accepted and ignored. P2P_ERR_RLP if it is not a header.
+ */
+P2P_EXPORT int p2p_header_decode(const uint8_t *rlp, size_t len, p2p_header_fields *out);
+/** A header's hash: keccak256 of its RLP. */
+P2P_EXPORT void p2p_header_hash(const uint8_t *rlp, size_t len, uint8_t out[32]);
+/** The header inside a block's RLP ([header, txs, ...]) as a view into @p block. */
+P2P_EXPORT int p2p_block_header(const uint8_t *block, size_t len, p2p_bytes *header);
+/**@}*/
+
+#ifdef __cplusplus
+}
+#endif
+#endif
