@@ -221,9 +221,9 @@ P2P_EXPORT int p2p_config_add_trusted_peer(p2p_config *cfg, const char *enode_ur
  * it, (1) the total is at most max_peers and (2) the peers of its direction
  * are at most max_inbound (or max_outbound). Defaults: max_peers = 25;
  * max_outbound = max_peers / 3 (rounded up); max_inbound = max_peers -
- * max_outbound. An explicit direction limit is kept as set (and only the
- * other direction's default follows max_peers); a limit above max_peers
- * acts as max_peers. Trusted peers count towards the totals but are never
+ * max_outbound. A direction limit that was set explicitly is used as set
+ * (capped at max_peers), and when only one of the two was set the other is
+ * max_peers minus it. Trusted peers count towards the totals but are never
  * refused. Inbound connections over the limit are sent Disconnect
  * "too many peers" (0x04). max_peers may be 0 (only trusted peers).
  */

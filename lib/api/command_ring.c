@@ -1,0 +1,252 @@
+/* Bounded MPSC command ring guarded by one mutex. Copying the payload happens
+ * outside the lock, so producers only contend for the few instructions that
+ * link an entry in; a lock keeps "no loss, no duplicate" obvious. */
+#include "api/command_ring.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+struct ep_ring {
+    pthread_mutex_t mu;
+    ep_cmd *slots;
+    size_t cap, head, count;  /* head: oldest entry */
+    size_t bytes, max_bytes;  /* payload bytes queued, and their bound */
+    int efd;
+};
+
+int ep_ring_new(size_t capacity, size_t max_bytes, ep_ring **out)
+{
+    if (!out || capacity == 0) return P2P_ERR_INVALID;
+    ep_ring *r = calloc(1, sizeof *r);
+    if (!r) return P2P_ERR_NOMEM;
+    r->slots = calloc(capacity, sizeof *r->slots);
+    r->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (!r->slots || r->efd < 0 || pthread_mutex_init(&r->mu, NULL) != 0) {
+        int rc = r->slots ? P2P_ERR_IO : P2P_ERR_NOMEM;
+        if (r->efd >= 0) close(r->efd);
+        free(r->slots);
+        free(r);
+        return rc;
+    }
+    r->cap = capacity;
+    r->max_bytes = max_bytes;
+    *out = r;
+    return 0;
+}
+
+void ep_ring_free(ep_ring *r)
+{
+    if (!r) return;
+    ep_cmd c;
+    while (ep_ring_pop(r, &c)) ep_cmd_release(&c);
+    pthread_mutex_destroy(&r->mu);
+    close(r->efd);
+    free(r->slots);
+    free(r);
+}
+
+/* a + b, failing (returning 0 in *ok) on overflow or when over @limit. */
+static size_t add_bounded(size_t a, size_t b, size_t limit, int *ok)
+{
+    if (b > limit || a > limit - b) {
+        *ok = 0;
+        return limit;
+    }
+    return a + b;
+}
+
+static int items_size(const p2p_bytes *items, size_t n, size_t limit, size_t *out)
+{
+    if (n && !items) return P2P_ERR_INVALID;
+    int ok = 1;
+    if (n > limit / sizeof(p2p_bytes)) return P2P_ERR_TOO_LARGE;
+    size_t sz = n * sizeof(p2p_bytes);
+    for (size_t i = 0; i < n && ok; i++) {
+        if (items[i].len && !items[i].ptr) return P2P_ERR_INVALID;
+        if (items[i].len == 0) return P2P_ERR_INVALID; /* an RLP item is never empty */
+        sz = add_bounded(sz, items[i].len, limit, &ok);
+    }
+    if (!ok) return P2P_ERR_TOO_LARGE;
+    *out = sz;
+    return 0;
+}
+
+static int hashes_size(const uint8_t *hashes, size_t n, size_t per, size_t limit, size_t *out)
+{
+    if (n == 0 || !hashes) return P2P_ERR_INVALID;
+    if (n > limit / per) return P2P_ERR_TOO_LARGE;
+    *out = n * per;
+    return 0;
+}
+
+int ep_cmd_payload_size(const p2p_command *c, size_t limit, size_t *out)
+{
+    *out = 0;
+    switch (c->type) {
+    case P2P_CMD_NEW_BLOCK_HASHES:
+    case P2P_CMD_SET_HEAD:
+    case P2P_CMD_DISCONNECT:
+        return 0;
+    case P2P_CMD_CONNECT:
+        return memchr(c->u.connect.url, 0, sizeof c->u.connect.url) ? 0 : P2P_ERR_INVALID;
+    case P2P_CMD_GET_BLOCK_HEADERS:
+        return c->u.get_block_headers.count ? 0 : P2P_ERR_INVALID;
+    case P2P_CMD_NEW_BLOCK:
+        if (!c->u.new_block.block.ptr || !c->u.new_block.block.len) return P2P_ERR_INVALID;
+        if (c->u.new_block.block.len > limit) return P2P_ERR_TOO_LARGE;
+        *out = c->u.new_block.block.len;
+        return 0;
+    case P2P_CMD_GET_BLOCK_BODIES:
+    case P2P_CMD_GET_POOLED_TRANSACTIONS:
+    case P2P_CMD_GET_RECEIPTS:
+        return hashes_size(c->u.hashes.hashes, c->u.hashes.count, 32, limit, out);
+    case P2P_CMD_NEW_POOLED_TX_HASHES:
+        if (!c->u.pooled_hashes.types || !c->u.pooled_hashes.sizes) return P2P_ERR_INVALID;
+        return hashes_size(c->u.pooled_hashes.hashes, c->u.pooled_hashes.count,
+                           32 + sizeof(uint32_t) + 1, limit, out);
+    case P2P_CMD_TRANSACTIONS:
+        if (c->u.items.count == 0) return P2P_ERR_INVALID;
+        return items_size(c->u.items.items, c->u.items.count, limit, out);
+    case P2P_CMD_SEND_BLOCK_HEADERS:
+    case P2P_CMD_SEND_BLOCK_BODIES:
+    case P2P_CMD_SEND_POOLED_TRANSACTIONS:
+    case P2P_CMD_SEND_RECEIPTS:
+        return items_size(c->u.items.items, c->u.items.count, limit, out);
+    default:
+        return P2P_ERR_INVALID;
+    }
+}
+
+/* Copy an item array: the p2p_bytes table first (aligned), then the bytes. */
+static void copy_items(p2p_command *c, uint8_t *st)
+{
+    size_t n = c->u.items.count;
+    p2p_bytes *tab = (p2p_bytes *)(void *)st;
+    uint8_t *p = st + n * sizeof(p2p_bytes);
+    for (size_t i = 0; i < n; i++) {
+        memcpy(p, c->u.items.items[i].ptr, c->u.items.items[i].len);
+        tab[i].ptr = p;
+        tab[i].len = c->u.items.items[i].len;
+        p += tab[i].len;
+    }
+    c->u.items.items = tab;
+}
+
+/* Move every pointer of @c into @st (which has ep_cmd_payload_size bytes). */
+static void copy_payload(p2p_command *c, uint8_t *st)
+{
+    size_t n;
+    switch (c->type) {
+    case P2P_CMD_NEW_BLOCK:
+        memcpy(st, c->u.new_block.block.ptr, c->u.new_block.block.len);
+        c->u.new_block.block.ptr = st;
+        break;
+    case P2P_CMD_GET_BLOCK_BODIES:
+    case P2P_CMD_GET_POOLED_TRANSACTIONS:
+    case P2P_CMD_GET_RECEIPTS:
+        memcpy(st, c->u.hashes.hashes, c->u.hashes.count * 32);
+        c->u.hashes.hashes = st;
+        break;
+    case P2P_CMD_NEW_POOLED_TX_HASHES:
+        /* sizes first: they need 4-byte alignment, malloc gives more */
+        n = c->u.pooled_hashes.count;
+        memcpy(st, c->u.pooled_hashes.sizes, n * sizeof(uint32_t));
+        memcpy(st + n * 4, c->u.pooled_hashes.hashes, n * 32);
+        memcpy(st + n * 36, c->u.pooled_hashes.types, n);
+        c->u.pooled_hashes.sizes = (const uint32_t *)(void *)st;
+        c->u.pooled_hashes.hashes = st + n * 4;
+        c->u.pooled_hashes.types = st + n * 36;
+        break;
+    case P2P_CMD_TRANSACTIONS:
+    case P2P_CMD_SEND_BLOCK_HEADERS:
+    case P2P_CMD_SEND_BLOCK_BODIES:
+    case P2P_CMD_SEND_POOLED_TRANSACTIONS:
+    case P2P_CMD_SEND_RECEIPTS:
+        copy_items(c, st);
+        break;
+    default:
+        break;
+    }
+}
+
+static void wake(ep_ring *r)
+{
+    uint64_t one = 1;
+    /* EAGAIN means the counter is saturated: the fd is readable anyway. */
+    ssize_t w = write(r->efd, &one, sizeof one);
+    (void)w;
+}
+
+int ep_ring_push(ep_ring *r, const p2p_command *cmd)
+{
+    if (!r || !cmd) return P2P_ERR_INVALID;
+    size_t need;
+    int rc = ep_cmd_payload_size(cmd, r->max_bytes, &need);
+    if (rc) return rc;
+    ep_cmd e = {.cmd = *cmd, .storage = NULL, .storage_len = need};
+    if (need) {
+        e.storage = malloc(need);
+        if (!e.storage) return P2P_ERR_NOMEM;
+        copy_payload(&e.cmd, e.storage);
+    }
+    pthread_mutex_lock(&r->mu);
+    if (r->count == r->cap || need > r->max_bytes - r->bytes) {
+        pthread_mutex_unlock(&r->mu);
+        free(e.storage);
+        return P2P_ERR_AGAIN;
+    }
+    r->slots[(r->head + r->count) % r->cap] = e;
+    r->count++;
+    r->bytes += need;
+    pthread_mutex_unlock(&r->mu);
+    wake(r);
+    return 0;
+}
+
+int ep_ring_pop(ep_ring *r, ep_cmd *out)
+{
+    pthread_mutex_lock(&r->mu);
+    if (r->count == 0) {
+        pthread_mutex_unlock(&r->mu);
+        return 0;
+    }
+    *out = r->slots[r->head];
+    memset(&r->slots[r->head], 0, sizeof r->slots[r->head]);
+    r->head = (r->head + 1) % r->cap;
+    r->count--;
+    r->bytes -= out->storage_len;
+    pthread_mutex_unlock(&r->mu);
+    return 1;
+}
+
+void ep_cmd_release(ep_cmd *c)
+{
+    if (!c) return;
+    free(c->storage);
+    c->storage = NULL;
+    c->storage_len = 0;
+}
+
+int ep_ring_fd(const ep_ring *r)
+{
+    return r->efd;
+}
+
+void ep_ring_clear_wake(ep_ring *r)
+{
+    uint64_t v;
+    while (read(r->efd, &v, sizeof v) == (ssize_t)sizeof v) {
+    }
+}
+
+size_t ep_ring_count(ep_ring *r)
+{
+    pthread_mutex_lock(&r->mu);
+    size_t n = r->count;
+    pthread_mutex_unlock(&r->mu);
+    return n;
+}

@@ -1,0 +1,289 @@
+/* The command ring: deep copies, validation, bounds, and 1 and 4 producer
+ * threads against a concurrent consumer (no loss, no duplicate, AGAIN when full). */
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "testutil.h"
+
+#include "api/command_ring.h"
+
+static p2p_command txs_cmd(const p2p_bytes *items, size_t n)
+{
+    p2p_command c;
+    memset(&c, 0, sizeof c);
+    c.type = P2P_CMD_TRANSACTIONS;
+    c.all_peers = 1;
+    c.u.items.items = items;
+    c.u.items.count = n;
+    return c;
+}
+
+static int fd_readable(int fd)
+{
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    return poll(&p, 1, 0) == 1;
+}
+
+/* The caller's buffers may be scribbled over after push: the ring has a copy. */
+static void test_deep_copy(void **state)
+{
+    (void)state;
+    ep_ring *r;
+    assert_int_equal(ep_ring_new(4, 1 << 20, &r), 0);
+    assert_false(fd_readable(ep_ring_fd(r)));
+
+    uint8_t *a = malloc(3), *b = malloc(2);
+    memcpy(a, "\xc2\x01\x02", 3);
+    memcpy(b, "\x81\xff", 2);
+    p2p_bytes *items = malloc(2 * sizeof *items);
+    items[0] = (p2p_bytes){a, 3};
+    items[1] = (p2p_bytes){b, 2};
+    p2p_command c = txs_cmd(items, 2);
+    assert_int_equal(ep_ring_push(r, &c), 0);
+    memset(a, 0xee, 3);
+    memset(b, 0xee, 2);
+    free(a);
+    free(b);
+    free(items);
+    assert_true(fd_readable(ep_ring_fd(r)));
+
+    uint8_t hashes[64];
+    memset(hashes, 0x42, sizeof hashes);
+    p2p_command g;
+    memset(&g, 0, sizeof g);
+    g.type = P2P_CMD_GET_BLOCK_BODIES;
+    g.request_id = 7;
+    g.u.hashes.hashes = hashes;
+    g.u.hashes.count = 2;
+    assert_int_equal(ep_ring_push(r, &g), 0);
+    memset(hashes, 0, sizeof hashes);
+
+    uint8_t types[2] = {2, 3};
+    uint32_t sizes[2] = {100, 200000};
+    uint8_t ph[64];
+    memset(ph, 0x17, sizeof ph);
+    p2p_command p;
+    memset(&p, 0, sizeof p);
+    p.type = P2P_CMD_NEW_POOLED_TX_HASHES;
+    p.u.pooled_hashes.types = types;
+    p.u.pooled_hashes.sizes = sizes;
+    p.u.pooled_hashes.hashes = ph;
+    p.u.pooled_hashes.count = 2;
+    assert_int_equal(ep_ring_push(r, &p), 0);
+    types[0] = sizes[0] = 0;
+    memset(ph, 0, sizeof ph);
+    assert_int_equal(ep_ring_count(r), 3);
+
+    ep_ring_clear_wake(r);
+    assert_false(fd_readable(ep_ring_fd(r)));
+
+    ep_cmd e;
+    assert_int_equal(ep_ring_pop(r, &e), 1);
+    assert_int_equal(e.cmd.type, P2P_CMD_TRANSACTIONS);
+    assert_int_equal(e.cmd.u.items.count, 2);
+    assert_int_equal(e.cmd.u.items.items[0].len, 3);
+    assert_memory_equal(e.cmd.u.items.items[0].ptr, "\xc2\x01\x02", 3);
+    assert_memory_equal(e.cmd.u.items.items[1].ptr, "\x81\xff", 2);
+    ep_cmd_release(&e);
+
+    assert_int_equal(ep_ring_pop(r, &e), 1);
+    assert_int_equal(e.cmd.request_id, 7);
+    uint8_t want[64];
+    memset(want, 0x42, sizeof want);
+    assert_memory_equal(e.cmd.u.hashes.hashes, want, 64);
+    ep_cmd_release(&e);
+
+    assert_int_equal(ep_ring_pop(r, &e), 1);
+    assert_int_equal(e.cmd.u.pooled_hashes.types[0], 2);
+    assert_int_equal(e.cmd.u.pooled_hashes.types[1], 3);
+    assert_int_equal(e.cmd.u.pooled_hashes.sizes[0], 100);
+    assert_int_equal(e.cmd.u.pooled_hashes.sizes[1], 200000);
+    memset(want, 0x17, sizeof want);
+    assert_memory_equal(e.cmd.u.pooled_hashes.hashes, want, 64);
+    ep_cmd_release(&e);
+
+    assert_int_equal(ep_ring_pop(r, &e), 0);
+    ep_ring_free(r);
+}
+
+static void test_invalid_commands(void **state)
+{
+    (void)state;
+    ep_ring *r;
+    assert_int_equal(ep_ring_new(0, 100, &r), P2P_ERR_INVALID);
+    assert_int_equal(ep_ring_new(4, 1024, &r), 0);
+    p2p_command c;
+    memset(&c, 0, sizeof c);
+    assert_int_equal(ep_ring_push(r, &c), P2P_ERR_INVALID);        /* type 0 */
+    c.type = (p2p_command_type)77;
+    assert_int_equal(ep_ring_push(r, &c), P2P_ERR_INVALID);
+    assert_int_equal(ep_ring_push(r, NULL), P2P_ERR_INVALID);
+    c = txs_cmd(NULL, 1);
+    assert_int_equal(ep_ring_push(r, &c), P2P_ERR_INVALID);        /* NULL items */
+    c = txs_cmd(NULL, 0);
+    assert_int_equal(ep_ring_push(r, &c), P2P_ERR_INVALID);        /* no transactions */
+    p2p_bytes empty = {NULL, 0};
+    c = txs_cmd(&empty, 1);
+    assert_int_equal(ep_ring_push(r, &c), P2P_ERR_INVALID);        /* empty item */
+    static uint8_t big[2048];
+    p2p_bytes bigitem = {big, sizeof big};
+    c = txs_cmd(&bigitem, 1);
+    assert_int_equal(ep_ring_push(r, &c), P2P_ERR_TOO_LARGE);      /* over the byte bound */
+    memset(&c, 0, sizeof c);
+    c.type = P2P_CMD_GET_BLOCK_HEADERS;
+    assert_int_equal(ep_ring_push(r, &c), P2P_ERR_INVALID);        /* count 0 */
+    c.type = P2P_CMD_GET_RECEIPTS;
+    assert_int_equal(ep_ring_push(r, &c), P2P_ERR_INVALID);        /* no hashes */
+    c.type = P2P_CMD_CONNECT;
+    memset(c.u.connect.url, 'a', sizeof c.u.connect.url);
+    assert_int_equal(ep_ring_push(r, &c), P2P_ERR_INVALID);        /* unterminated URL */
+    /* a response may be empty (we have none of the requested items) */
+    memset(&c, 0, sizeof c);
+    c.type = P2P_CMD_SEND_BLOCK_BODIES;
+    assert_int_equal(ep_ring_push(r, &c), 0);
+    assert_int_equal(ep_ring_count(r), 1);
+    ep_ring_free(r); /* frees what is still queued */
+}
+
+static void test_full(void **state)
+{
+    (void)state;
+    ep_ring *r;
+    assert_int_equal(ep_ring_new(3, 100, &r), 0);
+    uint8_t tx[40];
+    memset(tx, 0x80, sizeof tx);
+    p2p_bytes item = {tx, sizeof tx};
+    p2p_command c = txs_cmd(&item, 1);
+    /* two commands of 40 + 16 bytes fit in 100; the third is refused by bytes */
+    assert_int_equal(ep_ring_push(r, &c), 0);
+    assert_int_equal(ep_ring_push(r, &c), P2P_ERR_AGAIN);
+    p2p_command d;
+    memset(&d, 0, sizeof d);
+    d.type = P2P_CMD_DISCONNECT;
+    assert_int_equal(ep_ring_push(r, &d), 0);
+    assert_int_equal(ep_ring_push(r, &d), 0);
+    assert_int_equal(ep_ring_push(r, &d), P2P_ERR_AGAIN); /* by count */
+    assert_int_equal(ep_ring_count(r), 3);
+    ep_cmd e;
+    assert_int_equal(ep_ring_pop(r, &e), 1);
+    assert_int_equal(e.cmd.type, P2P_CMD_TRANSACTIONS);
+    ep_cmd_release(&e);
+    assert_int_equal(ep_ring_push(r, &c), 0); /* room again */
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(ep_ring_pop(r, &e), 1);
+        ep_cmd_release(&e);
+    }
+    assert_int_equal(ep_ring_pop(r, &e), 0);
+    ep_ring_free(r);
+}
+
+#define PER_PRODUCER 20000
+
+static atomic_ulong total_again;
+
+typedef struct producer {
+    ep_ring *r;
+    uint32_t id;
+} producer;
+
+/* Each command carries (producer, sequence) in request_id and in its payload. */
+static void *produce(void *arg)
+{
+    producer *p = arg;
+    for (uint32_t seq = 0; seq < PER_PRODUCER; seq++) {
+        uint8_t payload[12];
+        uint64_t tag = ((uint64_t)p->id << 32) | seq;
+        memcpy(payload, &tag, 8);
+        memset(payload + 8, (int)(seq & 0xff), 4);
+        p2p_bytes item = {payload, sizeof payload};
+        p2p_command c = txs_cmd(&item, 1);
+        c.request_id = tag;
+        int rc;
+        while ((rc = ep_ring_push(p->r, &c)) == P2P_ERR_AGAIN) {
+            atomic_fetch_add(&total_again, 1);
+            sched_yield();
+        }
+        if (rc != 0) abort();
+    }
+    return NULL;
+}
+
+static void run_producers(int n)
+{
+    ep_ring *r;
+    atomic_store(&total_again, 0);
+    /* small on purpose, so producers meet a full ring */
+    assert_int_equal(ep_ring_new(64, 1 << 20, &r), 0);
+    producer ps[4];
+    pthread_t th[4];
+    for (int i = 0; i < n; i++) {
+        ps[i] = (producer){r, (uint32_t)i};
+        assert_int_equal(pthread_create(&th[i], NULL, produce, &ps[i]), 0);
+    }
+    /* let the producers fill the ring and be refused before draining it */
+    while (atomic_load(&total_again) == 0) sched_yield();
+    assert_int_equal(ep_ring_count(r), 64);
+    uint32_t next[4] = {0};
+    size_t total = 0, want = (size_t)n * PER_PRODUCER;
+    while (total < want) {
+        struct pollfd pfd = {.fd = ep_ring_fd(r), .events = POLLIN};
+        poll(&pfd, 1, 100);
+        ep_ring_clear_wake(r);
+        ep_cmd e;
+        while (ep_ring_pop(r, &e)) {
+            uint64_t tag = e.cmd.request_id;
+            uint32_t who = (uint32_t)(tag >> 32), seq = (uint32_t)tag;
+            assert_true(who < (uint32_t)n);
+            /* per-producer FIFO: exactly the next sequence, so nothing lost or repeated */
+            assert_int_equal(seq, next[who]);
+            next[who]++;
+            assert_int_equal(e.cmd.u.items.count, 1);
+            assert_int_equal(e.cmd.u.items.items[0].len, 12);
+            uint64_t inner;
+            memcpy(&inner, e.cmd.u.items.items[0].ptr, 8);
+            assert_true(inner == tag);
+            assert_int_equal(e.cmd.u.items.items[0].ptr[11], seq & 0xff);
+            ep_cmd_release(&e);
+            total++;
+        }
+    }
+    for (int i = 0; i < n; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(next[i], PER_PRODUCER);
+    }
+    unsigned long again = atomic_load(&total_again);
+    assert_true(again > 0);
+    ep_cmd e;
+    assert_int_equal(ep_ring_pop(r, &e), 0);
+    assert_int_equal(ep_ring_count(r), 0);
+    print_message("%d producer(s): %zu commands, %lu AGAIN retries\n", n, total, again);
+    ep_ring_free(r);
+}
+
+static void test_one_producer(void **state)
+{
+    (void)state;
+    run_producers(1);
+}
+
+static void test_four_producers(void **state)
+{
+    (void)state;
+    run_producers(4);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_deep_copy),
+        cmocka_unit_test(test_invalid_commands),
+        cmocka_unit_test(test_full),
+        cmocka_unit_test(test_one_producer),
+        cmocka_unit_test(test_four_producers),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
