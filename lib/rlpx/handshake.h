@@ -50,4 +50,42 @@ int ep_handshake_secrets(const ep_handshake *hs, ep_secrets *out);
 /* The remote static key (known from the start for the initiator, after the
  * auth for the recipient). Returns 0 or P2P_ERR_STATE. */
 int ep_handshake_remote_pubkey(const ep_handshake *hs, uint8_t pub[64]);
+/* ---- Lower-level pieces (used by the state machine above and by tests) ---- */
+
+#define EP_AUTH_LEGACY_SIZE 307 /* 194-byte plaintext + ECIES overhead */
+#define EP_ACK_LEGACY_SIZE 210  /* 97-byte plaintext + ECIES overhead */
+
+/* A decoded auth or ack body, either format. */
+typedef struct ep_hs_msg {
+    int legacy;              /* 1: pre-EIP-8 fixed layout */
+    uint64_t version;        /* 4 for legacy; UINT64_MAX if wider than 64 bits */
+    uint8_t sig[65];         /* auth: sign(ephemeral, static-shared ^ nonce) */
+    uint8_t pubkey[64];      /* auth: initiator static key; ack: recipient ephemeral */
+    uint8_t nonce[32];
+    uint8_t eph_hash[32];    /* legacy auth only: keccak(initiator ephemeral) */
+    const uint8_t *extra;    /* EIP-8: raw RLP of list elements after the version */
+    size_t extra_len;        /* (points into the caller's plaintext buffer) */
+} ep_hs_msg;
+
+/* Decrypt and parse one whole auth (@is_auth = 1) or ack packet of exactly
+ * @len bytes with our static key. Legacy is tried first when the length is
+ * the legacy size and the packet starts with 0x04; otherwise the packet must
+ * be EIP-8 with prefix + 2 == len. @plain must hold @len bytes and stays
+ * referenced by msg->extra. Returns 0, P2P_ERR_MAC, P2P_ERR_CRYPTO or
+ * P2P_ERR_PROTOCOL. */
+int ep_handshake_decode(const secp256k1_context *ctx, const uint8_t static_sk[32], int is_auth,
+                        const uint8_t *pkt, size_t len, uint8_t *plain, ep_hs_msg *msg);
+
+/* The initiator's ephemeral key, recovered from a decoded auth's signature
+ * over (ECDH(static_sk, initiator static) ^ nonce). P2P_ERR_CRYPTO if the
+ * key or signature is bad, or a legacy auth's ephemeral hash does not match. */
+int ep_handshake_auth_ephemeral(const secp256k1_context *ctx, const uint8_t static_sk[32],
+                                const ep_hs_msg *auth, uint8_t eph_pub[64]);
+
+/* Test hook: make @pkt the packet this side sent (the auth for the
+ * initiator; the ack for the recipient, once produced), replacing the one it
+ * built, so the MAC states can be checked against published packets. Only
+ * before any output is consumed; secrets already derived are derived again.
+ * Returns 0, P2P_ERR_STATE, P2P_ERR_INVALID or P2P_ERR_NOMEM. */
+int ep_handshake_replace_output(ep_handshake *hs, const uint8_t *pkt, size_t len);
 #endif
