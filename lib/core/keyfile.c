@@ -237,7 +237,9 @@ static int create_key(const secp256k1_context *ctx, const char *dir, const char 
         /* Someone else created it meanwhile: theirs wins, ours is discarded. */
         ep_wipe(sk, 32);
         rc = load_key(ctx, path, sk, err, errlen);
-        return rc == P2P_ERR_NOT_FOUND ? fail(err, errlen, P2P_ERR_KEYFILE, "%s: vanished", path) : rc;
+        if (rc == P2P_ERR_NOT_FOUND) /* the name exists but leads nowhere */
+            return fail(err, errlen, P2P_ERR_KEYFILE, "%s: exists but cannot be opened (dangling symlink?)", path);
+        return rc;
     }
     if (rc != 0) {
         ep_wipe(sk, 32);

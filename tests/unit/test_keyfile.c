@@ -240,6 +240,21 @@ static void test_key_path_is_directory(void **state)
     assert_non_null(strstr(err, "not a regular file"));
 }
 
+/* A dangling symlink named p2p_key is neither loaded nor replaced. */
+static void test_dangling_symlink(void **state)
+{
+    assert_int_equal(symlink("nowhere", keypath), 0);
+    char err[512] = "";
+    uint8_t sk[32];
+    assert_int_equal(ep_keyfile_load_or_create(ctx, base, sk, NULL, err, sizeof err), P2P_ERR_KEYFILE);
+    print_message("  -> %s\n", err);
+    assert_non_null(strstr(err, keypath));
+    char target[64];
+    ssize_t n = readlink(keypath, target, sizeof target - 1);
+    assert_int_equal(n, 7);
+    assert_int_equal(count_temps(base), 0);
+}
+
 static void test_unwritable_dir(void **state)
 {
     char dir[300], err[512] = "";
@@ -385,7 +400,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         T(test_create_then_reload), T(test_accepted_forms), T(test_malformed_files),
-        T(test_key_path_is_directory), T(test_unwritable_dir), T(test_failing_steps),
+        T(test_key_path_is_directory), T(test_dangling_symlink), T(test_unwritable_dir), T(test_failing_steps),
         T(test_real_write_failure), T(test_never_overwrites), T(test_parse_api),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
