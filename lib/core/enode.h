@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <secp256k1.h>
 
-#define EP_ENODE_MAX_URL 256
+#define EP_ENODE_MAX_URL 512
 
 typedef struct ep_enode {
     uint8_t pubkey[64];
