@@ -154,8 +154,10 @@ void ep_eth_msg_free(ep_eth_msg *m);
 
 /* Append the canonical payload encoding of @m for @version to @w (set w->max
  * to bound it). Returns 0, P2P_ERR_INVALID (unknown id for @version, or
- * inconsistent fields such as a types length different from count) or the
- * writer's error (P2P_ERR_NOMEM, P2P_ERR_TOO_LARGE). */
+ * inconsistent fields such as a types length different from count, or an
+ * item that is not exactly one RLP item) or the writer's error (P2P_ERR_NOMEM,
+ * P2P_ERR_TOO_LARGE). After a failure the writer's contents are unspecified:
+ * reset it before reuse. */
 int ep_eth_msg_encode(uint32_t version, const ep_eth_msg *m, p2p_rlp_writer *w);
 
 /* Number of items a response or list message carries (headers, bodies,
