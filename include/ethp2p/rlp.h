@@ -7,7 +7,9 @@
  * Strict decoding accepts canonical encodings only: no leading zeros in
  * lengths, no long form for lengths under 56, no single byte below 0x80
  * wrapped as a string, no truncation, no length overflow, and (for
- * p2p_rlp_decode) nothing after the top item.
+ * p2p_rlp_decode) nothing after the top item. Decoding validates the whole
+ * tree of the item without recursion and refuses nesting deeper than 64
+ * lists, so hostile input costs bounded stack and time linear in its size.
  */
 #ifndef ETHP2P_RLP_H
 #define ETHP2P_RLP_H
@@ -52,7 +54,10 @@ P2P_EXPORT int p2p_rlp_writer_error(const p2p_rlp_writer *w);
  */
 P2P_EXPORT int p2p_rlp_writer_take(p2p_rlp_writer *w, uint8_t **out, size_t *out_len);
 
-/** Append a byte string. */
+/**
+ * Append a byte string. @p data must not point into the writer's own buffer
+ * (growing may move it); the same holds for p2p_rlp_put_raw().
+ */
 P2P_EXPORT int p2p_rlp_put_bytes(p2p_rlp_writer *w, const uint8_t *data, size_t len);
 /** Append a byte string given as a NUL-terminated C string. */
 P2P_EXPORT int p2p_rlp_put_str(p2p_rlp_writer *w, const char *s);
