@@ -50,6 +50,13 @@ int ep_handshake_secrets(const ep_handshake *hs, ep_secrets *out);
 /* The remote static key (known from the start for the initiator, after the
  * auth for the recipient). Returns 0 or P2P_ERR_STATE. */
 int ep_handshake_remote_pubkey(const ep_handshake *hs, uint8_t pub[64]);
+
+/* Notes on the state machine above: errors from ep_handshake_input are
+ * sticky (later calls return the same code); after done it returns
+ * P2P_ERR_STATE; it may also return P2P_ERR_NOMEM or P2P_ERR_INVALID. A
+ * recipient answers a legacy auth with a legacy ack, an EIP-8 auth with an
+ * EIP-8 ack; the initiator always sends EIP-8. */
+
 /* ---- Lower-level pieces (used by the state machine above and by tests) ---- */
 
 #define EP_AUTH_LEGACY_SIZE 307 /* 194-byte plaintext + ECIES overhead */
