@@ -1,0 +1,121 @@
+#!/usr/bin/env python3
+"""Writes the fuzz seed corpora (tests/fuzz/corpus/<target>/) from the test
+vectors in tests/vectors/. Run from the repository root:
+
+    python3 tests/fuzz/make_seeds.py
+
+Seeds are binary files named after the vector case they come from. The
+corpora are kept small (a few dozen files per target): libFuzzer grows its
+own working corpus in build-fuzz/corpus/<target>/.
+"""
+import json
+import os
+import shutil
+import struct
+import sys
+
+VEC = "tests/vectors"
+OUT = "tests/fuzz/corpus"
+
+
+def load(name):
+    with open(os.path.join(VEC, name)) as f:
+        return json.load(f)
+
+
+def unhex(s):
+    return bytes.fromhex(s)
+
+
+class Corpus:
+    def __init__(self, target):
+        self.dir = os.path.join(OUT, target)
+        shutil.rmtree(self.dir, ignore_errors=True)
+        os.makedirs(self.dir)
+        self.seen = set()
+
+    def add(self, name, data):
+        if data in self.seen:
+            return
+        self.seen.add(data)
+        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+        with open(os.path.join(self.dir, safe), "wb") as f:
+            f.write(data)
+
+
+# ---------------------------------------------------------------- RLP
+
+
+def rlp_len(n, base):
+    if n <= 55:
+        return bytes([base + n])
+    b = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return bytes([base + 55 + len(b)]) + b
+
+
+def rlp(x):
+    """A tiny reference encoder: bytes, ints and lists."""
+    if isinstance(x, int):
+        x = x.to_bytes((x.bit_length() + 7) // 8, "big") if x else b""
+    if isinstance(x, (bytes, bytearray)):
+        if len(x) == 1 and x[0] < 0x80:
+            return bytes(x)
+        return rlp_len(len(x), 0x80) + bytes(x)
+    body = b"".join(rlp(i) for i in x)
+    return rlp_len(len(body), 0xC0) + body
+
+
+def seeds_rlp():
+    c = Corpus("rlp")
+    for case in load("rlp_valid.json")["cases"]:
+        c.add("valid_" + case["name"], unhex(case["out"]))
+    for case in load("rlp_invalid.json")["cases"]:
+        c.add("invalid_" + case["name"], unhex(case["in"]))
+    for case in load("eth_messages.json")["cases"][:8]:
+        c.add("eth_" + case["name"], unhex(case["rlp"]))
+    for case in load("forkid.json")["encoding"]:
+        c.add("forkid_" + case["name"], unhex(case["rlp"]))
+    nested = b""
+    for _ in range(40):
+        nested = rlp([nested]) if nested else rlp([])
+    c.add("nested_40", nested)
+
+
+def seeds_rlp_writer():
+    c = Corpus("rlp_writer")
+    # program: 2-byte max, then ops (see fuzz_rlp_writer.c)
+    c.add("list_of_strings", b"\x00\x00" + b"\x00" + b"\x02\x03abc" + b"\x03" + bytes(7) + b"\x2a" + b"\x01")
+    c.add("long_string", b"\x00\x00" + b"\x07\x01\x00\x41")
+    c.add("raw_item", b"\x00\x00" + b"\x05\x04\xc3\x01\x02\x03")
+    c.add("bounded", b"\x00\x04" + b"\x00" * 3 + b"\x07\x00\x40\x61")
+    c.add("deep", b"\x00\x00" + b"\x00" * 34)
+
+
+# ---------------------------------------------------------------- Snappy
+
+
+def seeds_snappy():
+    c = Corpus("snappy")
+    for case in load("snappy.json")["cases"]:
+        c.add(case["name"], unhex(case["compressed"]))
+    for case in load("p2p_messages.json")["cases"]:
+        if case.get("compressed") is True:
+            c.add("p2p_" + case["name"], unhex(case["payload"]))
+
+
+TARGETS = {
+    "rlp": seeds_rlp,
+    "rlp_writer": seeds_rlp_writer,
+    "snappy": seeds_snappy,
+}
+
+
+def main(argv):
+    wanted = argv[1:] or sorted(TARGETS)
+    for t in wanted:
+        TARGETS[t]()
+        print("%-12s %3d seeds" % (t, len(os.listdir(os.path.join(OUT, t)))))
+
+
+if __name__ == "__main__":
+    main(sys.argv)
