@@ -57,8 +57,9 @@ INTEROP_UTIL_SRCS := $(sort $(wildcard tests/interop/util_*.c))
 INTEROP_UTIL_OBJS := $(INTEROP_UTIL_SRCS:tests/interop/%.c=$(BUILD)/obj/tests/%.o)
 # tests that run the tool find it here
 export EP_TOOL := $(abspath $(TOOL))
+export EP_BUILD := $(BUILD)
 
-.PHONY: all lib tool tests test unit interop deps npm-deps install uninstall clean check-exports fuzz fuzz-build
+.PHONY: docs check-package all lib tool tests test unit interop deps npm-deps install uninstall clean check-exports fuzz fuzz-build
 
 all: lib tool
 
@@ -140,12 +141,22 @@ interop: npm-deps $(INTEROP_BINS) $(TOOL)
 test: deps
 	$(MAKE) all tests
 	$(MAKE) npm-deps
-	@sh tests/run.sh all $(UNIT_BINS) $(INTEROP_BINS)
+	@sh tests/run.sh all $(UNIT_BINS) $(INTEROP_BINS) tests/package/check.sh
 
 check-exports: $(BUILD)/libethp2p.so
 	@bad=$$(nm -D --defined-only $(SHARED_REAL) | awk '$$2 ~ /^[TDBRVW]$$/ {print $$3}' | grep -v '^p2p_' || true); \
 	if [ -n "$$bad" ]; then echo "non-p2p_ symbols exported:"; echo "$$bad"; exit 1; fi; \
 	echo "check-exports: only p2p_ symbols exported"
+
+check-package: lib
+	@sh tests/package/check.sh $(BUILD)
+
+# API reference from the headers' doxygen comments (needs doxygen).
+docs:
+	@command -v doxygen >/dev/null 2>&1 || { echo "make docs: doxygen is not installed (apt-get install doxygen)"; exit 1; }
+	@mkdir -p $(BUILD)/docs
+	( cat Doxyfile; echo "OUTPUT_DIRECTORY=$(BUILD)/docs"; echo "PROJECT_NUMBER=$(VERSION)" ) | doxygen -
+	@echo "make docs: open $(BUILD)/docs/html/index.html"
 
 install: lib
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR)/ethp2p $(DESTDIR)$(PKGCONFIGDIR)
