@@ -103,10 +103,43 @@ def seeds_snappy():
             c.add("p2p_" + case["name"], unhex(case["payload"]))
 
 
+# ---------------------------------------------------------------- text inputs
+
+
+def seeds_enode():
+    c = Corpus("enode")
+    cases = load("enode_urls.json")["cases"]
+    for case in cases:
+        c.add(case["name"], case["url"].encode())
+    key = next(x["pubkey"] for x in cases if x["valid"])
+    for name, tail in [("ipv6_full", "@[2001:db8::1]:30303?discport=30301"),
+                       ("dns_fqdn", "@node-1.example.org.:1"),
+                       ("no_addr", ""), ("upper_key", None)]:
+        url = "enode://" + (key.upper() if tail is None else key + tail)
+        c.add("extra_" + name, url.encode())
+
+
+def seeds_keyfile():
+    c = Corpus("keyfile")
+    for case in load("secp256k1.json")["cases"]:
+        if case["kind"] != "pubkey":
+            continue
+        k = case["private_key"]
+        c.add(case["name"], k.encode())
+        c.add(case["name"] + "_lf", (k + "\n").encode())
+        c.add(case["name"] + "_crlf", (k.upper() + "\r\n").encode())
+    c.add("zero_key", b"0" * 64)
+    c.add("order", b"fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141")
+    c.add("short", b"abcd\n")
+    c.add("two_newlines", b"1" * 64 + b"\n\n")
+
+
 TARGETS = {
     "rlp": seeds_rlp,
     "rlp_writer": seeds_rlp_writer,
     "snappy": seeds_snappy,
+    "enode": seeds_enode,
+    "keyfile": seeds_keyfile,
 }
 
 
