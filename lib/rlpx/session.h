@@ -76,10 +76,19 @@ void ep_session_free(ep_session *s);
 
 /* Feed bytes read from the socket. Returns 0, or a p2p_error when the session
  * ended (then an EP_SEV_DISCONNECTED event is pending and output may hold a
- * Disconnect to flush). Processing happens in ep_session_next_event. */
+ * Disconnect to flush). Processing happens in ep_session_next_event.
+ * P2P_ERR_AGAIN: the bytes were NOT taken because a whole frame is already
+ * buffered; pull events, then feed them again (this keeps the buffer at one
+ * maximum frame plus one feed). P2P_ERR_CLOSED once the session is over. */
 int ep_session_input(ep_session *s, const uint8_t *data, size_t len, uint64_t now_ms);
+/* The peer closed its end. Buffered input is still processed (a Disconnect
+ * it sent is reported as such); after that the session ends with
+ * EP_SEV_DISCONNECTED, by_remote = 1, reason P2P_DISC_TCP_ERROR and error
+ * P2P_ERR_CLOSED. */
+int ep_session_eof(ep_session *s);
 /* Pull the next event (EP_SEV_NONE when there is none). Pointers in the event
- * stay valid until the next call on the session. */
+ * stay valid until the next call on the session. Returns 0 (errors arrive as
+ * an EP_SEV_DISCONNECTED event) or P2P_ERR_INVALID. */
 int ep_session_next_event(ep_session *s, uint64_t now_ms, ep_session_event *ev);
 /* Bytes waiting to be written to the socket, and marking them written. */
 size_t ep_session_output(const ep_session *s, const uint8_t **data);
