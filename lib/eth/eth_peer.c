@@ -1,0 +1,419 @@
+/* Per-peer eth protocol handler (sans-I/O).
+ *
+ * Disconnect policy, following go-ethereum and @ethereumjs/devp2p:
+ *  - anything wrong with the Status exchange, an undecodable message and an
+ *    oversized one: P2P_DISC_SUBPROTOCOL (go-ethereum returns these as errors
+ *    from its eth handler, which its p2p layer reports as 0x10);
+ *  - a message id the version does not define, a message that is not allowed
+ *    now (a second Status, announcements when they are off, an inverted block
+ *    range) and too many bad responses: P2P_DISC_PROTOCOL_BREACH;
+ *  - no Status in time: P2P_DISC_TIMEOUT. */
+#include "eth/eth_peer.h"
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_INFLIGHT_CAP 1024
+/* Ids of requests that timed out or were cancelled, remembered so that a late
+ * reply is dropped quietly instead of counting as unsolicited. */
+#define LATE_IDS 32
+
+typedef enum peer_state { ST_NEW, ST_WAIT_STATUS, ST_READY, ST_CLOSED } peer_state;
+
+typedef struct pending_req {
+    uint64_t id;
+    uint64_t msg;          /* the request's message id */
+    uint64_t sent_ms;
+    uint64_t deadline_ms;
+    uint64_t max_items;    /* most items a valid reply may carry */
+} pending_req;
+
+struct ep_eth_peer {
+    ep_eth_peer_config cfg;
+    peer_state state;
+    uint64_t status_deadline_ms;
+    ep_eth_status remote;
+    pending_req *reqs;     /* cfg.max_inflight slots, the first ninflight used */
+    size_t ninflight;
+    uint64_t next_id;
+    uint64_t late[LATE_IDS];
+    size_t nlate, late_pos;
+    uint32_t offences;
+    ep_eth_msg last;       /* the message the last event points into */
+};
+
+void ep_eth_peer_config_default(ep_eth_peer_config *c)
+{
+    memset(c, 0, sizeof *c);
+    c->version = EP_ETH_VERSION_69;
+    c->status_timeout_ms = 5000;
+    c->request_timeout_ms = 10000;
+    c->max_inflight = 16;
+    c->max_message_size = 10u * 1024 * 1024;
+    c->max_offences = 8;
+    c->announcements = 0;
+    c->soft_limit_bytes = 2u * 1024 * 1024;
+    c->soft_limit_items = 1024;
+}
+
+static int config_ok(const ep_eth_peer_config *c)
+{
+    return ep_eth_version_supported(c->version) && c->status_timeout_ms &&
+           c->request_timeout_ms && c->max_inflight && c->max_inflight <= MAX_INFLIGHT_CAP &&
+           c->max_message_size && c->soft_limit_bytes && c->soft_limit_items &&
+           memcmp(c->local.genesis, c->local.forks.genesis, 32) == 0;
+}
+
+static uint64_t add_ms(uint64_t now, uint64_t d)
+{
+    return d > UINT64_MAX - now ? UINT64_MAX : now + d;
+}
+
+int ep_eth_peer_new(const ep_eth_peer_config *cfg, uint64_t now_ms, ep_eth_peer **out)
+{
+    if (!out) return P2P_ERR_INVALID;
+    *out = NULL;
+    if (!cfg || !config_ok(cfg)) return P2P_ERR_INVALID;
+    ep_eth_peer *p = calloc(1, sizeof *p);
+    if (!p) return P2P_ERR_NOMEM;
+    p->reqs = calloc(cfg->max_inflight, sizeof *p->reqs);
+    if (!p->reqs) {
+        free(p);
+        return P2P_ERR_NOMEM;
+    }
+    p->cfg = *cfg;
+    p->state = ST_NEW;
+    p->status_deadline_ms = add_ms(now_ms, cfg->status_timeout_ms);
+    p->next_id = 1;
+    *out = p;
+    return 0;
+}
+
+void ep_eth_peer_free(ep_eth_peer *p)
+{
+    if (!p) return;
+    ep_eth_msg_free(&p->last);
+    free(p->reqs);
+    free(p);
+}
+
+/* Encode @m, refusing output over the message size bound. */
+static int encode(ep_eth_peer *p, const ep_eth_msg *m, p2p_rlp_writer *out)
+{
+    size_t saved = out->max, mark = out->len;
+    size_t cap = mark > SIZE_MAX - p->cfg.max_message_size ? SIZE_MAX
+                                                           : mark + p->cfg.max_message_size;
+    if (!saved || saved > cap) out->max = cap;
+    int rc = ep_eth_msg_encode(p->cfg.version, m, out);
+    out->max = saved;
+    return rc;
+}
+
+int ep_eth_peer_start(ep_eth_peer *p, uint64_t now_ms, p2p_rlp_writer *out)
+{
+    if (!p || !out) return P2P_ERR_INVALID;
+    if (p->state != ST_NEW) return P2P_ERR_STATE;
+    ep_eth_msg m;
+    memset(&m, 0, sizeof m);
+    m.id = EP_ETH_STATUS;
+    ep_status_build(&p->cfg.local, p->cfg.version, &m.u.status);
+    int rc = encode(p, &m, out);
+    if (rc) return rc;
+    p->state = ST_WAIT_STATUS;
+    return 0;
+}
+
+/* ------------------------------------------------------------ events */
+
+static void reset_event(ep_eth_peer *p, ep_eth_event *ev)
+{
+    ep_eth_msg_free(&p->last);
+    memset(&p->last, 0, sizeof p->last);
+    memset(ev, 0, sizeof *ev);
+    ev->reason = -1;
+}
+
+/* Close the handler and report why; returns @error for the caller to pass on. */
+static int disconnect(ep_eth_peer *p, ep_eth_event *ev, int reason, int error)
+{
+    p->state = ST_CLOSED;
+    ev->type = EP_ETH_EV_DISCONNECT;
+    ev->reason = reason;
+    ev->error = error;
+    return error;
+}
+
+/* Hand the decoded message to the event; the peer keeps ownership. */
+static void emit(ep_eth_peer *p, ep_eth_event *ev, ep_eth_event_type type, ep_eth_msg *m)
+{
+    p->last = *m;
+    ev->type = type;
+    ev->msg = *m;
+    ev->msg.mem = NULL;   /* so an ep_eth_msg_free on the event is harmless */
+}
+
+static int offence(ep_eth_peer *p, ep_eth_event *ev, ep_eth_msg *m)
+{
+    ep_eth_msg_free(m);
+    if (++p->offences > p->cfg.max_offences)
+        return disconnect(p, ev, P2P_DISC_PROTOCOL_BREACH, P2P_ERR_PROTOCOL);
+    return 0;
+}
+
+/* ------------------------------------------------------ request table */
+
+static pending_req *find_req(ep_eth_peer *p, uint64_t id)
+{
+    for (size_t i = 0; i < p->ninflight; i++)
+        if (p->reqs[i].id == id) return &p->reqs[i];
+    return NULL;
+}
+
+static void remember_late(ep_eth_peer *p, uint64_t id)
+{
+    p->late[p->late_pos] = id;
+    p->late_pos = (p->late_pos + 1) % LATE_IDS;
+    if (p->nlate < LATE_IDS) p->nlate++;
+}
+
+static int is_late(const ep_eth_peer *p, uint64_t id)
+{
+    for (size_t i = 0; i < p->nlate; i++)
+        if (p->late[i] == id) return 1;
+    return 0;
+}
+
+static void drop_req(ep_eth_peer *p, pending_req *r)
+{
+    *r = p->reqs[--p->ninflight];
+}
+
+static uint64_t alloc_id(ep_eth_peer *p)
+{
+    /* at most max_inflight ids are taken, so this ends quickly */
+    while (p->next_id == 0 || find_req(p, p->next_id)) p->next_id++;
+    return p->next_id++;
+}
+
+/* How many items a reply to @m may carry. */
+static uint64_t reply_bound(const ep_eth_msg *m)
+{
+    if (m->id == EP_ETH_GET_BLOCK_HEADERS) return m->u.get_headers.amount;
+    return m->u.hashes.count;
+}
+
+/* --------------------------------------------------------------- input */
+
+static int on_status(ep_eth_peer *p, const uint8_t *data, size_t len, ep_eth_event *ev)
+{
+    ep_eth_msg m;
+    int rc = ep_eth_msg_decode(p->cfg.version, EP_ETH_STATUS, data, len, &m);
+    if (rc) return disconnect(p, ev, P2P_DISC_SUBPROTOCOL, rc);
+    ep_status_verdict v = ep_status_validate(&p->cfg.local, p->cfg.version, &m.u.status);
+    if (v != EP_STATUS_OK) {
+        ev->status = v;
+        return disconnect(p, ev, ep_status_disconnect_reason(v), P2P_ERR_PROTOCOL);
+    }
+    p->remote = m.u.status;
+    p->state = ST_READY;
+    emit(p, ev, EP_ETH_EV_READY, &m);
+    return 0;
+}
+
+static int on_response(ep_eth_peer *p, ep_eth_msg *m, uint64_t now_ms, ep_eth_event *ev)
+{
+    pending_req *r = find_req(p, m->request_id);
+    if (!r) {
+        if (is_late(p, m->request_id)) {   /* we gave up on it already */
+            ep_eth_msg_free(m);
+            return 0;
+        }
+        return offence(p, ev, m);
+    }
+    /* the wrong kind of reply, or more than we asked for */
+    if (ep_eth_msg_response_for(r->msg) != (int)m->id || ep_eth_msg_count(m) > r->max_items)
+        return offence(p, ev, m);
+    ev->request_id = r->id;
+    ev->request_msg = r->msg;
+    ev->rtt_ms = now_ms > r->sent_ms ? now_ms - r->sent_ms : 0;
+    drop_req(p, r);
+    emit(p, ev, EP_ETH_EV_RESPONSE, m);
+    return 0;
+}
+
+static int on_message(ep_eth_peer *p, uint64_t code, const uint8_t *data, size_t len,
+                      uint64_t now_ms, ep_eth_event *ev)
+{
+    if (code == EP_ETH_STATUS) return disconnect(p, ev, P2P_DISC_PROTOCOL_BREACH, P2P_ERR_PROTOCOL);
+    /* post-merge networks have no block announcements; receiving one is a breach */
+    if ((code == EP_ETH_NEW_BLOCK || code == EP_ETH_NEW_BLOCK_HASHES) && !p->cfg.announcements)
+        return disconnect(p, ev, P2P_DISC_PROTOCOL_BREACH, P2P_ERR_PROTOCOL);
+    ep_eth_msg m;
+    int rc = ep_eth_msg_decode(p->cfg.version, code, data, len, &m);
+    if (rc) return disconnect(p, ev, P2P_DISC_SUBPROTOCOL, rc);
+    if (code == EP_ETH_BLOCK_RANGE_UPDATE) {
+        if (m.u.range.earliest > m.u.range.latest)
+            return disconnect(p, ev, P2P_DISC_PROTOCOL_BREACH, P2P_ERR_PROTOCOL);
+        p->remote.earliest = m.u.range.earliest;
+        p->remote.latest = m.u.range.latest;
+        memcpy(p->remote.head, m.u.range.latest_hash, 32);
+    }
+    if (ep_eth_msg_has_request_id(code) && !ep_eth_msg_is_request(code))
+        return on_response(p, &m, now_ms, ev);
+    emit(p, ev, EP_ETH_EV_MESSAGE, &m);
+    return 0;
+}
+
+int ep_eth_peer_input(ep_eth_peer *p, uint64_t code, const uint8_t *data, size_t len,
+                      uint64_t now_ms, ep_eth_event *ev)
+{
+    if (!p || !ev || (!data && len)) return P2P_ERR_INVALID;
+    reset_event(p, ev);
+    if (p->state == ST_CLOSED) return P2P_ERR_CLOSED;
+    if (p->state == ST_NEW) return P2P_ERR_STATE;
+    if (len > p->cfg.max_message_size)
+        return disconnect(p, ev, P2P_DISC_SUBPROTOCOL, P2P_ERR_TOO_LARGE);
+    if (!ep_eth_msg_known(p->cfg.version, code))
+        return disconnect(p, ev, P2P_DISC_PROTOCOL_BREACH, P2P_ERR_PROTOCOL);
+    if (p->state == ST_WAIT_STATUS) {
+        /* Status must come first */
+        if (code != EP_ETH_STATUS) return disconnect(p, ev, P2P_DISC_SUBPROTOCOL, P2P_ERR_PROTOCOL);
+        return on_status(p, data, len, ev);
+    }
+    return on_message(p, code, data, len, now_ms, ev);
+}
+
+/* ---------------------------------------------------------------- send */
+
+/* Cut a response's items to the soft limits, keeping at least one (a lone
+ * item larger than the byte limit still goes out; the hard limit applies). */
+static size_t fit_soft_limits(const ep_eth_peer *p, const ep_eth_msg *m)
+{
+    size_t n = m->u.items.count, limit = p->cfg.soft_limit_bytes, bytes = 0, k;
+    if (n > p->cfg.soft_limit_items) n = p->cfg.soft_limit_items;
+    for (k = 0; k < n; k++) {
+        size_t len = m->u.items.v[k].len;
+        if (k > 0 && len > limit - bytes) break;
+        bytes = len > limit - bytes ? limit : bytes + len;
+    }
+    return k;
+}
+
+static int send_request(ep_eth_peer *p, ep_eth_msg *m, uint64_t now_ms, p2p_rlp_writer *out)
+{
+    if (p->ninflight == p->cfg.max_inflight) return P2P_ERR_AGAIN;
+    if (m->request_id && find_req(p, m->request_id)) return P2P_ERR_EXISTS;
+    uint64_t id = m->request_id ? m->request_id : alloc_id(p);
+    ep_eth_msg copy = *m;
+    copy.request_id = id;
+    int rc = encode(p, &copy, out);
+    if (rc) return rc;
+    m->request_id = id;
+    p->reqs[p->ninflight++] = (pending_req){id, m->id, now_ms,
+                                            add_ms(now_ms, p->cfg.request_timeout_ms),
+                                            reply_bound(m)};
+    return 0;
+}
+
+static int is_response(uint64_t id)
+{
+    return ep_eth_msg_has_request_id(id) && !ep_eth_msg_is_request(id);
+}
+
+int ep_eth_peer_send(ep_eth_peer *p, ep_eth_msg *msg, uint64_t now_ms, p2p_rlp_writer *out,
+                     size_t *sent)
+{
+    if (sent) *sent = 0;
+    if (!p || !msg || !out) return P2P_ERR_INVALID;
+    if (p->state == ST_CLOSED) return P2P_ERR_CLOSED;
+    if (p->state != ST_READY) return P2P_ERR_STATE;
+    if (msg->id == EP_ETH_STATUS || !ep_eth_msg_known(p->cfg.version, msg->id))
+        return P2P_ERR_INVALID;
+    if ((msg->id == EP_ETH_NEW_BLOCK || msg->id == EP_ETH_NEW_BLOCK_HASHES) &&
+        !p->cfg.announcements)
+        return P2P_ERR_STATE;
+    if (ep_eth_msg_is_request(msg->id)) return send_request(p, msg, now_ms, out);
+    ep_eth_msg copy = *msg;
+    if (is_response(msg->id)) {
+        if (msg->u.items.count && !msg->u.items.v) return P2P_ERR_INVALID;
+        copy.u.items.count = fit_soft_limits(p, msg);
+    }
+    int rc = encode(p, &copy, out);
+    if (!rc && sent) *sent = ep_eth_msg_count(&copy);
+    return rc;
+}
+
+int ep_eth_peer_cancel(ep_eth_peer *p, uint64_t request_id)
+{
+    if (!p) return P2P_ERR_INVALID;
+    pending_req *r = find_req(p, request_id);
+    if (!r) return P2P_ERR_NOT_FOUND;
+    remember_late(p, request_id);
+    drop_req(p, r);
+    return 0;
+}
+
+/* --------------------------------------------------------------- timers */
+
+int ep_eth_peer_tick(ep_eth_peer *p, uint64_t now_ms, ep_eth_event *ev)
+{
+    if (!p || !ev) return P2P_ERR_INVALID;
+    reset_event(p, ev);
+    if (p->state == ST_CLOSED) return 0;
+    if (p->state != ST_READY && now_ms >= p->status_deadline_ms)
+        return disconnect(p, ev, P2P_DISC_TIMEOUT, P2P_ERR_TIMEOUT);
+    pending_req *oldest = NULL;
+    for (size_t i = 0; i < p->ninflight; i++) {
+        pending_req *r = &p->reqs[i];
+        if (r->deadline_ms <= now_ms && (!oldest || r->deadline_ms < oldest->deadline_ms))
+            oldest = r;
+    }
+    if (!oldest) return 0;
+    ev->type = EP_ETH_EV_TIMEOUT;
+    ev->request_id = oldest->id;
+    ev->request_msg = oldest->msg;
+    remember_late(p, oldest->id);
+    drop_req(p, oldest);
+    return 0;
+}
+
+uint64_t ep_eth_peer_next_deadline(const ep_eth_peer *p)
+{
+    uint64_t t = UINT64_MAX;
+    if (!p || p->state == ST_CLOSED) return t;
+    if (p->state != ST_READY) t = p->status_deadline_ms;
+    for (size_t i = 0; i < p->ninflight; i++)
+        if (p->reqs[i].deadline_ms < t) t = p->reqs[i].deadline_ms;
+    return t;
+}
+
+/* -------------------------------------------------------------- queries */
+
+int ep_eth_peer_is_ready(const ep_eth_peer *p)
+{
+    return p && p->state == ST_READY;
+}
+
+int ep_eth_peer_is_closed(const ep_eth_peer *p)
+{
+    return !p || p->state == ST_CLOSED;
+}
+
+uint32_t ep_eth_peer_version(const ep_eth_peer *p)
+{
+    return p ? p->cfg.version : 0;
+}
+
+const ep_eth_status *ep_eth_peer_remote_status(const ep_eth_peer *p)
+{
+    return p && p->state == ST_READY ? &p->remote : NULL;
+}
+
+size_t ep_eth_peer_inflight(const ep_eth_peer *p)
+{
+    return p ? p->ninflight : 0;
+}
+
+uint32_t ep_eth_peer_offences(const ep_eth_peer *p)
+{
+    return p ? p->offences : 0;
+}
