@@ -420,7 +420,10 @@ static int on_cap_message(ep_session *s, uint64_t code, const uint8_t *payload, 
                 s->scratch_cap = n;
             }
         }
-        if (rc == 0 && n > 0) rc = ep_snappy_decompress(payload, len, s->scratch, n, &n);
+        if (rc == 0) { /* even an empty result must be a well-formed stream */
+            uint8_t none[1];
+            rc = ep_snappy_decompress(payload, len, n ? s->scratch : none, n ? n : 1, &n);
+        }
         if (rc) {
             close_local(s, P2P_DISC_SUBPROTOCOL, rc, 1);
             return 1;

@@ -246,13 +246,14 @@ static void raw_send(raw_peer *r, uint64_t code, const uint8_t *payload, size_t 
     free(content);
 }
 
-static void raw_send_hello(raw_peer *r, const uint8_t *node_id, size_t id_len, const ep_cap *caps,
-                           size_t ncaps)
+static void raw_send_hello_v(raw_peer *r, uint64_t version, const char *client_id,
+                             const uint8_t *node_id, size_t id_len, const ep_cap *caps,
+                             size_t ncaps)
 {
     p2p_rlp_writer w;
     p2p_rlp_writer_init(&w);
     if (id_len == 64) {
-        ep_hello h = {EP_P2P_VERSION, "raw/v1", caps, ncaps, 0, node_id};
+        ep_hello h = {version, client_id, caps, ncaps, 0, node_id};
         assert_int_equal(ep_hello_encode(&w, &h), 0);
     } else { /* a node id of the wrong size, by hand */
         p2p_rlp_list_begin(&w);
@@ -270,6 +271,12 @@ static void raw_send_hello(raw_peer *r, const uint8_t *node_id, size_t id_len, c
     }
     raw_send(r, EP_P2P_HELLO, w.buf, w.len, 0);
     p2p_rlp_writer_free(&w);
+}
+
+static void raw_send_hello(raw_peer *r, const uint8_t *node_id, size_t id_len, const ep_cap *caps,
+                           size_t ncaps)
+{
+    raw_send_hello_v(r, EP_P2P_VERSION, "raw/v1", node_id, id_len, caps, ncaps);
 }
 
 /* Exchange bytes between the raw peer and a session until both are quiet. */
@@ -683,6 +690,15 @@ static void test_snappy_lie(void **state)
     assert_local_disconnect(&b, P2P_DISC_SUBPROTOCOL, P2P_ERR_SNAPPY);
     raw_free(r);
     side_free(&b);
+
+    /* declares nothing but carries a stray literal */
+    static const uint8_t empty_lie[] = {0x00, 0x00, 0xc0};
+    r = raw_ready(&b);
+    raw_send(r, 16, empty_lie, sizeof empty_lie, 0);
+    raw_pump(r, &b, T0 + 2);
+    assert_local_disconnect(&b, P2P_DISC_SUBPROTOCOL, P2P_ERR_SNAPPY);
+    raw_free(r);
+    side_free(&b);
 }
 
 static void test_no_shared_caps(void **state)
@@ -809,6 +825,57 @@ static void test_pong_on_wire(void **state)
     side_free(&b);
 }
 
+/* A p2p v4 peer: nothing is compressed either way. */
+static void test_v4_peer_uncompressed(void **state)
+{
+    (void)state;
+    side b;
+    raw_peer *r = raw_connected(&b, NULL);
+    raw_send_hello_v(r, 4, "old/v4", pub_a, 64, caps_68, 1);
+    raw_pump(r, &b, T0 + 1);
+    last_event(&b, EP_SEV_READY);
+    assert_int_equal(ep_session_remote_hello(b.s)->p2p_version, 4);
+    static const uint8_t msg[] = {0xc3, 0x01, 0x02, 0x03};
+    raw_send(r, 17, msg, sizeof msg, 0);
+    raw_pump(r, &b, T0 + 2);
+    const ep_session_event *e = last_event(&b, EP_SEV_MESSAGE);
+    assert_int_equal(e->code, 17);
+    assert_int_equal(e->len, sizeof msg);
+    tu_assert_bytes(e->data, msg, sizeof msg);
+    /* B's replies are plain too: a message and a Ping */
+    assert_int_equal(ep_session_send(b.s, 18, msg, sizeof msg), 0);
+    assert_int_equal(ep_session_tick(b.s, T0 + 1 + 15000), 0);
+    size_t before = r->ncontent;
+    raw_pump(r, &b, T0 + 15001);
+    assert_int_equal(r->ncontent, before + 2);
+    assert_int_equal(r->clen[before], 1 + sizeof msg);
+    assert_int_equal(r->content[before][0], 18);
+    tu_assert_bytes(r->content[before] + 1, msg, sizeof msg);
+    assert_int_equal(r->clen[before + 1], 2);
+    assert_memory_equal(r->content[before + 1], "\x02\xc0", 2);
+    raw_free(r);
+    side_free(&b);
+}
+
+/* A Hello over the 2 KiB bound is refused before it is decoded. */
+static void test_hello_too_large(void **state)
+{
+    (void)state;
+    side b;
+    raw_peer *r = raw_connected(&b, NULL);
+    char *cid = malloc(3001);
+    assert_non_null(cid);
+    memset(cid, 'x', 3000);
+    cid[3000] = '\0';
+    raw_send_hello_v(r, EP_P2P_VERSION, cid, pub_a, 64, caps_68, 1);
+    raw_pump(r, &b, T0 + 1);
+    assert_local_disconnect(&b, P2P_DISC_PROTOCOL_BREACH, P2P_ERR_TOO_LARGE);
+    assert_int_equal(raw_last_disconnect(r), P2P_DISC_PROTOCOL_BREACH);
+    free(cid);
+    raw_free(r);
+    side_free(&b);
+}
+
 /* Input is refused (not dropped) once a whole frame is waiting. */
 static void test_input_bound(void **state)
 {
@@ -928,6 +995,8 @@ int main(void)
         cmocka_unit_test(test_protocol_breaches),
         cmocka_unit_test(test_remote_disconnect_forms),
         cmocka_unit_test(test_pong_on_wire),
+        cmocka_unit_test(test_v4_peer_uncompressed),
+        cmocka_unit_test(test_hello_too_large),
         cmocka_unit_test(test_input_bound),
         cmocka_unit_test(test_eof),
         cmocka_unit_test(test_api_misuse),
