@@ -90,7 +90,10 @@ int ep_eth_peer_input(ep_eth_peer *p, uint64_t code, const uint8_t *data, size_t
  *  - Announcements: NewBlock/NewBlockHashes give P2P_ERR_STATE when
  *    announcements are off; BlockRangeUpdate on eth/68 P2P_ERR_INVALID.
  *  - Status is refused (P2P_ERR_INVALID): start sends it.
- * Returns 0 or an error; nothing is tracked when encoding fails. */
+ * Returns 0 or an error; nothing is tracked when encoding fails. Errors found
+ * before encoding (STATE, AGAIN, EXISTS, INVALID) leave @out untouched; after
+ * an encoding error (TOO_LARGE: over max_message_size, NOMEM, or an item that
+ * is not one RLP item) reset @out before reusing it. */
 int ep_eth_peer_send(ep_eth_peer *p, ep_eth_msg *msg, uint64_t now_ms, p2p_rlp_writer *out,
                      size_t *sent);
 
