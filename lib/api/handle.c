@@ -1,0 +1,495 @@
+/* p2p_handle: the node key, the command ring, event delivery to the host,
+ * and the poll round that ties the network layer together. */
+#include "api/handle.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/command_ring.h"
+#include "api/config.h"
+#include "core/hex.h"
+#include "core/keyfile.h"
+#include "core/secp.h"
+#include "net/net.h"
+
+struct p2p_handle {
+    p2p_config *cfg;            /* our own copy */
+    secp256k1_context *secp;
+    uint8_t sk[32];
+    uint8_t pub[64];
+    ep_ring *ring;
+    ep_net *net;
+    p2p_event_fn cb;
+    void *ud;
+    int in_callback;
+    int delivered;              /* events delivered in the current p2p_poll */
+    atomic_int peer_count;
+    atomic_uint_fast64_t next_request_id;
+    /* ids of connected peers, so p2p_submit can refuse unknown peers from any thread */
+    pthread_mutex_t mu;
+    uint8_t (*ids)[64];
+    size_t nids, cap_ids;
+};
+
+/* ---- connected-id set (any thread reads, the polling thread writes) ---- */
+
+static int ids_find(const p2p_handle *h, const uint8_t id[64])
+{
+    for (size_t i = 0; i < h->nids; i++)
+        if (memcmp(h->ids[i], id, 64) == 0) return (int)i;
+    return -1;
+}
+
+static void ids_update(p2p_handle *h, const uint8_t id[64], int add)
+{
+    pthread_mutex_lock(&h->mu);
+    int i = ids_find(h, id);
+    if (add && i < 0) {
+        if (h->nids == h->cap_ids) {
+            size_t cap = h->cap_ids ? h->cap_ids * 2 : 16;
+            void *p = realloc(h->ids, cap * 64);
+            if (p) {
+                h->ids = p;
+                h->cap_ids = cap;
+            }
+        }
+        if (h->nids < h->cap_ids) memcpy(h->ids[h->nids++], id, 64);
+    } else if (!add && i >= 0) {
+        memcpy(h->ids[i], h->ids[--h->nids], 64);
+    }
+    pthread_mutex_unlock(&h->mu);
+}
+
+static int ids_has(p2p_handle *h, const uint8_t id[64])
+{
+    pthread_mutex_lock(&h->mu);
+    int found = ids_find(h, id) >= 0;
+    pthread_mutex_unlock(&h->mu);
+    return found;
+}
+
+/* ---- events ---- */
+
+static void emit(void *ctx, const p2p_event *ev)
+{
+    p2p_handle *h = ctx;
+    if (ev->type == P2P_EV_PEER_CONNECTED) {
+        ids_update(h, ev->peer, 1);
+        atomic_fetch_add(&h->peer_count, 1);
+    } else if (ev->type == P2P_EV_PEER_DISCONNECTED) {
+        ids_update(h, ev->peer, 0);
+        atomic_fetch_sub(&h->peer_count, 1);
+    }
+    h->delivered++;
+    if (!h->cb) return;
+    h->in_callback = 1;
+    h->cb(h, ev, h->ud);
+    h->in_callback = 0;
+}
+
+/* ---- creation ---- */
+
+static int load_key(p2p_handle *h, p2p_config *user_cfg)
+{
+    const p2p_config *c = h->cfg;
+    char err[256] = "";
+    if (c->has_sk) {
+        memcpy(h->sk, c->sk, 32);
+    } else if (c->datadir) {
+        int created = 0;
+        int rc = ep_keyfile_load_or_create(h->secp, c->datadir, h->sk, &created, err, sizeof err);
+        if (rc) return ep_config_fail(user_cfg, rc, "node key: %s", err[0] ? err : p2p_strerror(rc));
+    } else if (ep_seckey_generate(h->secp, h->sk) != 0) {
+        return ep_config_fail(user_cfg, P2P_ERR_CRYPTO, "node key: could not generate one");
+    }
+    if (ep_pubkey_from_seckey(h->secp, h->sk, h->pub) != 0)
+        return ep_config_fail(user_cfg, P2P_ERR_CRYPTO, "node key: invalid");
+    return 0;
+}
+
+static int start_net(p2p_handle *h, p2p_config *user_cfg)
+{
+    const uint64_t *o = h->cfg->opts;
+    int rc = ep_ring_new((size_t)o[P2P_OPT_COMMAND_RING_SIZE], (size_t)o[P2P_OPT_COMMAND_RING_BYTES],
+                         &h->ring);
+    if (rc) return ep_config_fail(user_cfg, rc, "command ring: %s", p2p_strerror(rc));
+    ep_net_params np = {
+        .cfg = h->cfg, .secp = h->secp, .sk = h->sk, .pub = h->pub, .emit = emit,
+        .emit_ctx = h, .clock = NULL, .clock_ud = NULL, .wake_fd = ep_ring_fd(h->ring),
+    };
+    char err[256] = "";
+    rc = ep_net_new(&np, &h->net, err, sizeof err);
+    if (rc) return ep_config_fail(user_cfg, rc, "%s", err[0] ? err : p2p_strerror(rc));
+    return 0;
+}
+
+int p2p_handle_new(p2p_config *cfg, p2p_event_fn on_event, void *user_data, p2p_handle **out)
+{
+    if (out) *out = NULL;
+    if (!cfg || !out) return P2P_ERR_INVALID;
+    if (!cfg->has_genesis) return ep_config_fail(cfg, P2P_ERR_INVALID, "genesis hash not set");
+    p2p_handle *h = calloc(1, sizeof *h);
+    if (!h) return ep_config_fail(cfg, P2P_ERR_NOMEM, "out of memory");
+    pthread_mutex_init(&h->mu, NULL);
+    h->cb = on_event;
+    h->ud = user_data;
+    atomic_init(&h->peer_count, 0);
+    atomic_init(&h->next_request_id, 1);
+    int rc = ep_config_clone(cfg, &h->cfg);
+    if (rc) {
+        ep_config_fail(cfg, rc, "out of memory");
+    } else if (!(h->secp = ep_secp_new())) {
+        rc = ep_config_fail(cfg, P2P_ERR_NOMEM, "secp256k1 context");
+    } else if ((rc = load_key(h, cfg)) == 0 && (rc = start_net(h, cfg)) == 0) {
+        cfg->err[0] = 0;
+        *out = h;
+        return 0;
+    }
+    p2p_handle_free(h);
+    return rc;
+}
+
+void p2p_handle_free(p2p_handle *h)
+{
+    if (!h || h->in_callback) return;
+    ep_net_free(h->net);
+    ep_ring_free(h->ring);
+    if (h->secp) ep_secp_free(h->secp);
+    ep_wipe(h->sk, sizeof h->sk);
+    p2p_config_free(h->cfg);
+    free(h->ids);
+    pthread_mutex_destroy(&h->mu);
+    free(h);
+}
+
+void ep_handle_set_clock(p2p_handle *h, uint64_t (*fn)(void *ud), void *ud)
+{
+    ep_net_set_clock(h->net, fn, ud);
+}
+
+/* ---- queries ---- */
+
+void p2p_local_id(const p2p_handle *h, uint8_t id[64])
+{
+    if (h && id) memcpy(id, h->pub, 64);
+}
+
+int p2p_enode_url(const p2p_handle *h, char *buf, size_t len)
+{
+    if (!h || !buf) return P2P_ERR_INVALID;
+    char hex[129];
+    ep_hex_encode(h->pub, 64, hex);
+    const char *ip = h->cfg->listen_addr;
+    int v6 = strchr(ip, ':') != NULL;
+    /* a wildcard listener is reachable on loopback at least */
+    if (strcmp(ip, "0.0.0.0") == 0) ip = "127.0.0.1";
+    else if (strcmp(ip, "::") == 0) ip = "::1";
+    int n = snprintf(buf, len, v6 ? "enode://%s@[%s]:%u" : "enode://%s@%s:%u", hex, ip,
+                     (unsigned)ep_net_listen_port(h->net));
+    if (n < 0 || (size_t)n >= len) {
+        if (len) buf[0] = 0;
+        return P2P_ERR_TOO_LARGE;
+    }
+    return n;
+}
+
+int p2p_peer_count(const p2p_handle *h)
+{
+    return h ? atomic_load(&((p2p_handle *)h)->peer_count) : P2P_ERR_INVALID;
+}
+
+int p2p_listen_port(const p2p_handle *h)
+{
+    return h ? ep_net_listen_port(h->net) : P2P_ERR_INVALID;
+}
+
+int p2p_get_peer_info(const p2p_handle *h, const uint8_t id[64], p2p_peer_info *out)
+{
+    if (!h || !id || !out) return P2P_ERR_INVALID;
+    return ep_net_peer_info(h->net, id, out);
+}
+
+int p2p_get_peers(const p2p_handle *h, p2p_peer_info *out, size_t max)
+{
+    if (!h || (max && !out)) return P2P_ERR_INVALID;
+    return ep_net_peers(h->net, out, max);
+}
+
+int p2p_get_fd(const p2p_handle *h)
+{
+    return h ? ep_net_epoll_fd(h->net) : P2P_ERR_INVALID;
+}
+
+int p2p_next_timeout(const p2p_handle *h)
+{
+    if (!h) return P2P_ERR_INVALID;
+    if (ep_ring_count(h->ring) > 0) return 0;
+    return ep_net_next_timeout(h->net);
+}
+
+/* ---- the poll round ---- */
+
+static void run_commands(p2p_handle *h)
+{
+    ep_ring_clear_wake(h->ring);
+    /* At most one ring's worth per round: commands submitted from callbacks
+     * during this round wait for the next one instead of looping forever. */
+    size_t budget = (size_t)h->cfg->opts[P2P_OPT_COMMAND_RING_SIZE];
+    ep_cmd c;
+    while (budget-- > 0 && ep_ring_pop(h->ring, &c)) {
+        int rc = ep_net_exec(h->net, &c.cmd);
+        if (rc) {
+            p2p_event ev;
+            memset(&ev, 0, sizeof ev);
+            ev.type = P2P_EV_COMMAND_FAILED;
+            memcpy(ev.peer, c.cmd.peer, 64);
+            ev.u.command_failed.command = c.cmd.type;
+            ev.u.command_failed.error = rc;
+            ev.u.command_failed.request_id = c.cmd.request_id;
+            emit(h, &ev);
+        }
+        ep_cmd_release(&c);
+    }
+}
+
+int p2p_poll(p2p_handle *h, int timeout_ms)
+{
+    if (!h) return P2P_ERR_INVALID;
+    if (h->in_callback) return P2P_ERR_STATE;
+    h->delivered = 0;
+    int wait = timeout_ms;
+    int next = p2p_next_timeout(h);
+    if (next >= 0 && (wait < 0 || next < wait)) wait = next;
+    int rc = ep_net_io(h->net, wait);
+    run_commands(h);
+    ep_net_timers(h->net);
+    return rc < 0 ? rc : h->delivered;
+}
+
+/* ---- commands ---- */
+
+static int is_request(p2p_command_type t)
+{
+    return t == P2P_CMD_GET_BLOCK_HEADERS || t == P2P_CMD_GET_BLOCK_BODIES ||
+           t == P2P_CMD_GET_POOLED_TRANSACTIONS || t == P2P_CMD_GET_RECEIPTS;
+}
+
+static int needs_peer(const p2p_command *c)
+{
+    switch (c->type) {
+    case P2P_CMD_NEW_BLOCK_HASHES:
+    case P2P_CMD_NEW_BLOCK:
+    case P2P_CMD_TRANSACTIONS:
+    case P2P_CMD_NEW_POOLED_TX_HASHES:
+        return !c->all_peers;
+    case P2P_CMD_SET_HEAD:
+    case P2P_CMD_CONNECT:
+        return 0;
+    default:
+        return 1;
+    }
+}
+
+static int check_command(p2p_handle *h, const p2p_command *c)
+{
+    size_t sz;
+    int rc = ep_cmd_payload_size(c, (size_t)h->cfg->opts[P2P_OPT_MAX_ETH_MESSAGE_SIZE], &sz);
+    if (rc) return rc;
+    if (!h->cfg->announcements && (c->type == P2P_CMD_NEW_BLOCK || c->type == P2P_CMD_NEW_BLOCK_HASHES))
+        return P2P_ERR_STATE;
+    if (c->type == P2P_CMD_CONNECT) {
+        ep_enode e;
+        char why[128];
+        rc = ep_enode_parse(h->secp, c->u.connect.url, &e, why, sizeof why);
+        if (rc) return rc;
+        if (!e.has_addr || !e.family || !e.tcp_port) return P2P_ERR_PARSE;
+    }
+    if (needs_peer(c) && !ids_has(h, c->peer)) return P2P_ERR_NOT_FOUND;
+    return 0;
+}
+
+int p2p_submit(p2p_handle *h, const p2p_command *cmd, uint64_t *request_id)
+{
+    if (!h || !cmd) return P2P_ERR_INVALID;
+    int rc = check_command(h, cmd);
+    if (rc) return rc;
+    if (!is_request(cmd->type)) return ep_ring_push(h->ring, cmd);
+    p2p_command c = *cmd;
+    c.request_id = atomic_fetch_add(&h->next_request_id, 1);
+    rc = ep_ring_push(h->ring, &c);
+    if (rc == 0 && request_id) *request_id = c.request_id;
+    return rc;
+}
+
+static p2p_command new_cmd(p2p_command_type t, const uint8_t *peer)
+{
+    p2p_command c;
+    memset(&c, 0, sizeof c);
+    c.type = t;
+    if (peer) memcpy(c.peer, peer, 64);
+    else c.all_peers = 1;
+    return c;
+}
+
+int p2p_broadcast_block(p2p_handle *h, const uint8_t hash[32], uint64_t number)
+{
+    if (!hash) return P2P_ERR_INVALID;
+    p2p_command c = new_cmd(P2P_CMD_NEW_BLOCK_HASHES, NULL);
+    memcpy(c.u.block_hash.hash, hash, 32);
+    c.u.block_hash.number = number;
+    return p2p_submit(h, &c, NULL);
+}
+
+int p2p_broadcast_new_block(p2p_handle *h, const uint8_t *block_rlp, size_t len,
+                            const uint8_t total_difficulty[32])
+{
+    if (!total_difficulty) return P2P_ERR_INVALID;
+    p2p_command c = new_cmd(P2P_CMD_NEW_BLOCK, NULL);
+    c.u.new_block.block = (p2p_bytes){block_rlp, len};
+    memcpy(c.u.new_block.total_difficulty, total_difficulty, 32);
+    return p2p_submit(h, &c, NULL);
+}
+
+static int get_headers(p2p_handle *h, const uint8_t *peer, const uint8_t *hash, uint64_t number,
+                       uint64_t count, uint64_t skip, int reverse, uint64_t *rid)
+{
+    if (!peer) return P2P_ERR_INVALID;
+    p2p_command c = new_cmd(P2P_CMD_GET_BLOCK_HEADERS, peer);
+    c.u.get_block_headers.by_hash = hash != NULL;
+    if (hash) memcpy(c.u.get_block_headers.hash, hash, 32);
+    c.u.get_block_headers.number = number;
+    c.u.get_block_headers.count = count;
+    c.u.get_block_headers.skip = skip;
+    c.u.get_block_headers.reverse = reverse != 0;
+    return p2p_submit(h, &c, rid);
+}
+
+int p2p_get_block_headers(p2p_handle *h, const uint8_t peer[64], uint64_t number, uint64_t count,
+                          uint64_t skip, int reverse, uint64_t *request_id)
+{
+    return get_headers(h, peer, NULL, number, count, skip, reverse, request_id);
+}
+
+int p2p_get_block_headers_by_hash(p2p_handle *h, const uint8_t peer[64], const uint8_t hash[32],
+                                  uint64_t count, uint64_t skip, int reverse, uint64_t *request_id)
+{
+    if (!hash) return P2P_ERR_INVALID;
+    return get_headers(h, peer, hash, 0, count, skip, reverse, request_id);
+}
+
+static int by_hashes(p2p_handle *h, p2p_command_type t, const uint8_t *peer, const uint8_t *hashes,
+                     size_t n, uint64_t *rid)
+{
+    if (!peer) return P2P_ERR_INVALID;
+    p2p_command c = new_cmd(t, peer);
+    c.u.hashes.hashes = hashes;
+    c.u.hashes.count = n;
+    return p2p_submit(h, &c, rid);
+}
+
+static int with_items(p2p_handle *h, p2p_command_type t, const uint8_t *peer, uint64_t rid,
+                      const p2p_bytes *items, size_t n)
+{
+    p2p_command c = new_cmd(t, peer);
+    c.request_id = rid;
+    c.u.items.items = items;
+    c.u.items.count = n;
+    return p2p_submit(h, &c, NULL);
+}
+
+int p2p_send_block_headers(p2p_handle *h, const uint8_t peer[64], uint64_t request_id,
+                           const p2p_bytes *headers, size_t n)
+{
+    if (!peer) return P2P_ERR_INVALID;
+    return with_items(h, P2P_CMD_SEND_BLOCK_HEADERS, peer, request_id, headers, n);
+}
+
+int p2p_get_block_bodies(p2p_handle *h, const uint8_t peer[64], const uint8_t *hashes, size_t n,
+                         uint64_t *request_id)
+{
+    return by_hashes(h, P2P_CMD_GET_BLOCK_BODIES, peer, hashes, n, request_id);
+}
+
+int p2p_send_block_bodies(p2p_handle *h, const uint8_t peer[64], uint64_t request_id,
+                          const p2p_bytes *bodies, size_t n)
+{
+    if (!peer) return P2P_ERR_INVALID;
+    return with_items(h, P2P_CMD_SEND_BLOCK_BODIES, peer, request_id, bodies, n);
+}
+
+int p2p_broadcast_transactions(p2p_handle *h, const p2p_bytes *txs, size_t n)
+{
+    return with_items(h, P2P_CMD_TRANSACTIONS, NULL, 0, txs, n);
+}
+
+int p2p_send_transactions(p2p_handle *h, const uint8_t peer[64], const p2p_bytes *txs, size_t n)
+{
+    if (!peer) return P2P_ERR_INVALID;
+    return with_items(h, P2P_CMD_TRANSACTIONS, peer, 0, txs, n);
+}
+
+int p2p_announce_pooled_transactions(p2p_handle *h, const uint8_t *peer, const uint8_t *types,
+                                     const uint32_t *sizes, const uint8_t *hashes, size_t n)
+{
+    p2p_command c = new_cmd(P2P_CMD_NEW_POOLED_TX_HASHES, peer);
+    c.u.pooled_hashes.types = types;
+    c.u.pooled_hashes.sizes = sizes;
+    c.u.pooled_hashes.hashes = hashes;
+    c.u.pooled_hashes.count = n;
+    return p2p_submit(h, &c, NULL);
+}
+
+int p2p_get_pooled_transactions(p2p_handle *h, const uint8_t peer[64], const uint8_t *hashes,
+                                size_t n, uint64_t *request_id)
+{
+    return by_hashes(h, P2P_CMD_GET_POOLED_TRANSACTIONS, peer, hashes, n, request_id);
+}
+
+int p2p_send_pooled_transactions(p2p_handle *h, const uint8_t peer[64], uint64_t request_id,
+                                 const p2p_bytes *txs, size_t n)
+{
+    if (!peer) return P2P_ERR_INVALID;
+    return with_items(h, P2P_CMD_SEND_POOLED_TRANSACTIONS, peer, request_id, txs, n);
+}
+
+int p2p_get_receipts(p2p_handle *h, const uint8_t peer[64], const uint8_t *hashes, size_t n,
+                     uint64_t *request_id)
+{
+    return by_hashes(h, P2P_CMD_GET_RECEIPTS, peer, hashes, n, request_id);
+}
+
+int p2p_send_receipts(p2p_handle *h, const uint8_t peer[64], uint64_t request_id,
+                      const p2p_bytes *receipts, size_t n)
+{
+    if (!peer) return P2P_ERR_INVALID;
+    return with_items(h, P2P_CMD_SEND_RECEIPTS, peer, request_id, receipts, n);
+}
+
+int p2p_set_head(p2p_handle *h, const p2p_head *head)
+{
+    if (!head) return P2P_ERR_INVALID;
+    if (head->earliest_block > head->best_number) return P2P_ERR_INVALID;
+    p2p_command c = new_cmd(P2P_CMD_SET_HEAD, NULL);
+    c.u.head = *head;
+    return p2p_submit(h, &c, NULL);
+}
+
+int p2p_connect(p2p_handle *h, const char *enode_url)
+{
+    if (!enode_url) return P2P_ERR_INVALID;
+    p2p_command c = new_cmd(P2P_CMD_CONNECT, NULL);
+    if (strlen(enode_url) >= sizeof c.u.connect.url) return P2P_ERR_PARSE;
+    strcpy(c.u.connect.url, enode_url);
+    return p2p_submit(h, &c, NULL);
+}
+
+int p2p_disconnect(p2p_handle *h, const uint8_t peer[64], int reason)
+{
+    if (!peer || reason < 0 || reason > 0xff) return P2P_ERR_INVALID;
+    p2p_command c = new_cmd(P2P_CMD_DISCONNECT, peer);
+    c.u.disconnect.reason = reason;
+    return p2p_submit(h, &c, NULL);
+}

@@ -1,0 +1,13 @@
+/* Internal hooks on a p2p_handle, for tests (not part of the public API). */
+#ifndef EP_API_HANDLE_H
+#define EP_API_HANDLE_H
+#include <stdint.h>
+
+#include "ethp2p/ethp2p.h"
+
+/* Replace the handle's clock (milliseconds, monotonic). Every deadline
+ * (handshake, Status, requests, pings, redials) is computed from it, so a
+ * test can move time forward instead of sleeping. NULL restores the system
+ * clock. Polling thread only. */
+void ep_handle_set_clock(p2p_handle *h, uint64_t (*fn)(void *ud), void *ud);
+#endif

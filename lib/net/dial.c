@@ -1,0 +1,255 @@
+/* The peer manager's policy: who may connect (limits, duplicates, self),
+ * which nodes to dial and when (boot, static, trusted, one-off), and the
+ * exponential redial backoff. */
+#include "net/net_internal.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+void ep_net_count(const ep_net *n, const ep_conn *except, size_t *in, size_t *out,
+                  size_t *pending_in, size_t *pending_out)
+{
+    *in = *out = *pending_in = *pending_out = 0;
+    for (const ep_conn *c = n->conns; c; c = c->next) {
+        if (c == except) continue;
+        int inbound = c->direction == P2P_DIR_INBOUND;
+        switch (c->state) {
+        case EP_CONN_STATUS:
+        case EP_CONN_ACTIVE:
+            (*(inbound ? in : out))++;
+            break;
+        case EP_CONN_CONNECTING:
+        case EP_CONN_HANDSHAKE:
+            (*(inbound ? pending_in : pending_out))++;
+            break;
+        default:
+            break;
+        }
+    }
+}
+
+/* Another live connection past Hello with the same id? */
+static int has_duplicate(const ep_net *n, const ep_conn *c)
+{
+    for (const ep_conn *o = n->conns; o; o = o->next)
+        if (o != c && (o->state == EP_CONN_STATUS || o->state == EP_CONN_ACTIVE) &&
+            memcmp(o->id, c->id, 64) == 0)
+            return 1;
+    return 0;
+}
+
+int ep_net_admit(const ep_net *n, const ep_conn *c)
+{
+    if (memcmp(c->id, n->pub, 64) == 0) return P2P_DISC_SELF;
+    if (has_duplicate(n, c)) return P2P_DISC_ALREADY_CONNECTED;
+    if (c->trusted) return 0;
+    size_t in, out, pin, pout;
+    ep_net_count(n, c, &in, &out, &pin, &pout);
+    if (in + out >= n->lim.max_peers) return P2P_DISC_TOO_MANY_PEERS;
+    if (c->direction == P2P_DIR_INBOUND ? in >= n->lim.max_inbound : out >= n->lim.max_outbound)
+        return P2P_DISC_TOO_MANY_PEERS;
+    return 0;
+}
+
+int ep_dial_add(ep_net *n, const ep_enode *node, ep_dial_kind kind)
+{
+    /* One record per id: a static entry wins over a boot entry for the same node. */
+    for (ep_dial *d = n->dials; d; d = d->next) {
+        if (!d->done && memcmp(d->node.pubkey, node->pubkey, 64) == 0) {
+            if (kind == EP_DIAL_ONCE) {
+                d->next_at = 0; /* an explicit connect: try now */
+                return 0;
+            }
+            if (kind == EP_DIAL_STATIC || kind == EP_DIAL_TRUSTED) d->kind = kind;
+            return 0;
+        }
+    }
+    ep_dial *d = calloc(1, sizeof *d);
+    if (!d) return P2P_ERR_NOMEM;
+    d->node = *node;
+    d->kind = kind;
+    d->next_at = 0;
+    d->next = n->dials;
+    n->dials = d;
+    return 0;
+}
+
+void ep_dial_free_all(ep_net *n)
+{
+    while (n->dials) {
+        ep_dial *d = n->dials;
+        n->dials = d->next;
+        free(d);
+    }
+}
+
+static int id_connected(const ep_net *n, const uint8_t id[64])
+{
+    for (const ep_conn *c = n->conns; c; c = c->next)
+        if (c->id_known && c->state != EP_CONN_DEAD && c->state != EP_CONN_CLOSING &&
+            memcmp(c->id, id, 64) == 0)
+            return 1;
+    return 0;
+}
+
+static socklen_t dial_sockaddr(const ep_enode *e, struct sockaddr_storage *ss)
+{
+    memset(ss, 0, sizeof *ss);
+    if (e->family == AF_INET) {
+        struct sockaddr_in *v4 = (struct sockaddr_in *)ss;
+        v4->sin_family = AF_INET;
+        v4->sin_port = htons(e->tcp_port);
+        memcpy(&v4->sin_addr, e->ip, 4);
+        return sizeof *v4;
+    }
+    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)ss;
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons(e->tcp_port);
+    memcpy(&v6->sin6_addr, e->ip, 16);
+    return sizeof *v6;
+}
+
+static void emit_dial_failed(ep_net *n, const ep_dial *d, int error, int reason, uint64_t retry,
+                             const char *why)
+{
+    p2p_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.type = P2P_EV_DIAL_FAILED;
+    memcpy(ev.peer, d->node.pubkey, 64);
+    snprintf(ev.u.dial_failed.address, sizeof ev.u.dial_failed.address,
+             d->node.family == AF_INET6 ? "[%s]:%u" : "%s:%u", d->node.host, d->node.tcp_port);
+    ev.u.dial_failed.error = error;
+    ev.u.dial_failed.reason = reason;
+    ev.u.dial_failed.retry_in_ms = retry;
+    snprintf(ev.u.dial_failed.message, sizeof ev.u.dial_failed.message, "%s", why);
+    n->emit(n->emit_ctx, &ev);
+}
+
+/* Start one TCP connect; failures before a socket exists are reported here. */
+static void start_dial(ep_net *n, ep_dial *d, uint64_t now)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = dial_sockaddr(&d->node, &ss);
+    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd >= 0 && connect(fd, (struct sockaddr *)&ss, len) != 0 && errno != EINPROGRESS) {
+        int e = errno;
+        close(fd);
+        fd = -1;
+        errno = e;
+    }
+    if (fd < 0) {
+        char why[128];
+        snprintf(why, sizeof why, "connect: %s", strerror(errno));
+        d->busy = 1;
+        uint64_t retry = ep_dial_finished(n, d, 0, -1);
+        emit_dial_failed(n, d, P2P_ERR_IO, -1, retry, why);
+        return;
+    }
+    ep_conn *c = ep_conn_new(n, fd, P2P_DIR_OUTBOUND, (struct sockaddr *)&ss, len, &d->node);
+    if (!c) {
+        close(fd);
+        d->next_at = now + n->cfg->opts[P2P_OPT_DIAL_BACKOFF_MIN_MS];
+        return;
+    }
+    c->dial = d;
+    d->busy = 1;
+    ep_net_log(n, P2P_LOG_DEBUG, "dialing %s", c->addr);
+}
+
+/* Should @d be dialed now? Sets *retry when it must wait for a free slot. */
+static int dial_allowed(ep_net *n, ep_dial *d, size_t out, size_t pout, int *retry)
+{
+    *retry = 0;
+    if (d->kind == EP_DIAL_TRUSTED || d->kind == EP_DIAL_ONCE) return 1;
+    if (out + pout >= n->lim.max_outbound || out + pout >= n->lim.max_peers) {
+        *retry = 1;
+        return 0;
+    }
+    return 1;
+}
+
+/* Handle a due dial record; returns 1 when a connection was started. */
+static int run_one(ep_net *n, ep_dial *d, uint64_t now, size_t out, size_t pout)
+{
+    if (memcmp(d->node.pubkey, n->pub, 64) == 0) {
+        d->done = 1; /* never dial ourselves */
+        if (d->kind == EP_DIAL_ONCE) emit_dial_failed(n, d, P2P_ERR_INVALID, P2P_DISC_SELF, 0,
+                                                        "that is our own node id");
+        else ep_net_log(n, P2P_LOG_WARN, "not dialing our own node id");
+        return 0;
+    }
+    if (d->kind != EP_DIAL_ONCE && id_connected(n, d->node.pubkey)) {
+        d->next_at = now + n->cfg->opts[P2P_OPT_DIAL_BACKOFF_MIN_MS];
+        return 0;
+    }
+    int retry;
+    if (!dial_allowed(n, d, out, pout, &retry)) {
+        if (retry) d->next_at = now + n->cfg->opts[P2P_OPT_DIAL_BACKOFF_MIN_MS];
+        return 0;
+    }
+    if (d->kind == EP_DIAL_ONCE) d->done = 1;
+    start_dial(n, d, now);
+    return 1;
+}
+
+static void drop_done(ep_net *n)
+{
+    ep_dial **pp = &n->dials;
+    while (*pp) {
+        ep_dial *d = *pp;
+        if (d->done && !d->busy) {
+            *pp = d->next;
+            free(d);
+        } else {
+            pp = &d->next;
+        }
+    }
+}
+
+void ep_dial_run(ep_net *n, uint64_t now)
+{
+    size_t in, out, pin, pout;
+    ep_net_count(n, NULL, &in, &out, &pin, &pout);
+    for (ep_dial *d = n->dials; d; d = d->next) {
+        if (d->done || d->busy || d->next_at > now) continue;
+        if (pout >= n->cfg->opts[P2P_OPT_MAX_PENDING_DIALS]) break;
+        pout += (size_t)run_one(n, d, now, out, pout);
+    }
+    drop_done(n);
+}
+
+uint64_t ep_dial_next_deadline(const ep_net *n)
+{
+    uint64_t next = UINT64_MAX;
+    for (const ep_dial *d = n->dials; d; d = d->next)
+        if (!d->busy && (!d->done) && d->next_at < next) next = d->next_at;
+    return next;
+}
+
+uint64_t ep_dial_finished(ep_net *n, ep_dial *d, int was_peer, int reason)
+{
+    const uint64_t *o = n->cfg->opts;
+    uint64_t now = ep_net_now(n);
+    d->busy = 0;
+    if (d->kind == EP_DIAL_ONCE) {
+        d->done = 1;
+        return 0;
+    }
+    if (was_peer) {
+        /* It worked: start over, but do not hammer a node that just left. */
+        d->backoff_ms = 0;
+        d->next_at = now + o[P2P_OPT_DIAL_BACKOFF_MIN_MS];
+        return o[P2P_OPT_DIAL_BACKOFF_MIN_MS];
+    }
+    uint64_t b = d->backoff_ms ? d->backoff_ms * 2 : o[P2P_OPT_DIAL_BACKOFF_MIN_MS];
+    if (reason == P2P_DISC_TOO_MANY_PEERS && b < o[P2P_OPT_TOO_MANY_PEERS_BACKOFF_MS])
+        b = o[P2P_OPT_TOO_MANY_PEERS_BACKOFF_MS];
+    if (b > o[P2P_OPT_DIAL_BACKOFF_MAX_MS]) b = o[P2P_OPT_DIAL_BACKOFF_MAX_MS];
+    d->backoff_ms = b;
+    d->next_at = now + b;
+    return b;
+}

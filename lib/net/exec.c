@@ -1,0 +1,163 @@
+/* Commands from the host, executed on the polling thread. */
+#include "net/net_internal.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* Send to every peer that completed the eth handshake; a failure on one
+ * peer (e.g. announcements refused for it) does not stop the others. */
+static int broadcast(ep_net *n, ep_eth_msg *m)
+{
+    for (ep_conn *c = n->conns; c; c = c->next) {
+        if (c->state != EP_CONN_ACTIVE) continue;
+        if (m->id == EP_ETH_BLOCK_RANGE_UPDATE && c->eth_version < 69) continue;
+        int rc = ep_conn_send_eth(n, c, m);
+        if (rc) ep_net_log(n, P2P_LOG_DEBUG, "%s to %s: %s", ep_eth_msg_name(m->id), c->addr,
+                           p2p_strerror(rc));
+    }
+    return 0;
+}
+
+static int to_peer_or_all(ep_net *n, const p2p_command *cmd, ep_eth_msg *m)
+{
+    if (cmd->all_peers) return broadcast(n, m);
+    ep_conn *c = ep_net_find_active(n, cmd->peer);
+    return c ? ep_conn_send_eth(n, c, m) : P2P_ERR_NOT_FOUND;
+}
+
+static void set_items(ep_eth_msg *m, uint64_t id, const p2p_command *cmd)
+{
+    m->id = id;
+    m->u.items.v = cmd->u.items.items;
+    m->u.items.count = cmd->u.items.count;
+}
+
+static void set_hashes(ep_eth_msg *m, uint64_t id, const p2p_command *cmd)
+{
+    m->id = id;
+    m->u.hashes.v = (const uint8_t(*)[32])cmd->u.hashes.hashes;
+    m->u.hashes.count = cmd->u.hashes.count;
+}
+
+static int set_head(ep_net *n, const p2p_head *h)
+{
+    ep_eth_local_set_head(&n->local, h->best_hash, h->best_number, h->best_timestamp,
+                          h->total_difficulty);
+    n->local.earliest = h->earliest_block;
+    /* eth/69 peers hear about the head at most once per 32 blocks */
+    if (h->best_number < n->range_sent_number + 32) return 0;
+    n->range_sent_number = h->best_number;
+    ep_eth_msg m;
+    memset(&m, 0, sizeof m);
+    m.id = EP_ETH_BLOCK_RANGE_UPDATE;
+    m.u.range.earliest = h->earliest_block;
+    m.u.range.latest = h->best_number;
+    memcpy(m.u.range.latest_hash, h->best_hash, 32);
+    return broadcast(n, &m);
+}
+
+static int connect_url(ep_net *n, const char *url)
+{
+    ep_enode e;
+    char why[128];
+    int rc = ep_enode_parse(n->secp, url, &e, why, sizeof why);
+    if (rc) return rc;
+    if (!e.has_addr || !e.family || !e.tcp_port) return P2P_ERR_PARSE;
+    rc = ep_dial_add(n, &e, EP_DIAL_ONCE);
+    if (rc == 0) ep_dial_run(n, ep_net_now(n));
+    return rc;
+}
+
+static int disconnect_peer(ep_net *n, const p2p_command *cmd)
+{
+    for (ep_conn *c = n->conns; c; c = c->next) {
+        if (c->state == EP_CONN_DEAD || c->state == EP_CONN_CLOSING || !c->id_known) continue;
+        if (memcmp(c->id, cmd->peer, 64) != 0) continue;
+        ep_conn_disconnect(n, c, cmd->u.disconnect.reason, 0, "requested by the host");
+        ep_conn_process(n, c);
+        return 0;
+    }
+    return P2P_ERR_NOT_FOUND;
+}
+
+static int exec_request(ep_net *n, const p2p_command *cmd, ep_eth_msg *m)
+{
+    ep_conn *c = ep_net_find_active(n, cmd->peer);
+    if (!c) return P2P_ERR_NOT_FOUND;
+    m->request_id = cmd->request_id;
+    return ep_conn_send_eth(n, c, m);
+}
+
+static int exec_reply(ep_net *n, const p2p_command *cmd, ep_eth_msg *m, uint64_t id)
+{
+    set_items(m, id, cmd);
+    m->request_id = cmd->request_id;
+    ep_conn *c = ep_net_find_active(n, cmd->peer);
+    return c ? ep_conn_send_eth(n, c, m) : P2P_ERR_NOT_FOUND;
+}
+
+int ep_net_exec(ep_net *n, const p2p_command *cmd)
+{
+    ep_eth_msg m;
+    memset(&m, 0, sizeof m);
+    ep_eth_block_ref ref;
+    switch (cmd->type) {
+    case P2P_CMD_NEW_BLOCK_HASHES:
+        memcpy(ref.hash, cmd->u.block_hash.hash, 32);
+        ref.number = cmd->u.block_hash.number;
+        m.id = EP_ETH_NEW_BLOCK_HASHES;
+        m.u.refs.v = &ref;
+        m.u.refs.count = 1;
+        return to_peer_or_all(n, cmd, &m);
+    case P2P_CMD_NEW_BLOCK:
+        m.id = EP_ETH_NEW_BLOCK;
+        m.u.new_block.block = cmd->u.new_block.block;
+        memcpy(m.u.new_block.td, cmd->u.new_block.total_difficulty, 32);
+        return to_peer_or_all(n, cmd, &m);
+    case P2P_CMD_TRANSACTIONS:
+        set_items(&m, EP_ETH_TRANSACTIONS, cmd);
+        return to_peer_or_all(n, cmd, &m);
+    case P2P_CMD_NEW_POOLED_TX_HASHES:
+        m.id = EP_ETH_NEW_POOLED_TX_HASHES;
+        m.u.pooled_hashes.types.ptr = cmd->u.pooled_hashes.types;
+        m.u.pooled_hashes.types.len = cmd->u.pooled_hashes.count;
+        m.u.pooled_hashes.sizes = cmd->u.pooled_hashes.sizes;
+        m.u.pooled_hashes.hashes = (const uint8_t(*)[32])cmd->u.pooled_hashes.hashes;
+        m.u.pooled_hashes.count = cmd->u.pooled_hashes.count;
+        return to_peer_or_all(n, cmd, &m);
+    case P2P_CMD_GET_BLOCK_HEADERS:
+        m.id = EP_ETH_GET_BLOCK_HEADERS;
+        m.u.get_headers.by_hash = cmd->u.get_block_headers.by_hash;
+        memcpy(m.u.get_headers.origin_hash, cmd->u.get_block_headers.hash, 32);
+        m.u.get_headers.origin_number = cmd->u.get_block_headers.number;
+        m.u.get_headers.amount = cmd->u.get_block_headers.count;
+        m.u.get_headers.skip = cmd->u.get_block_headers.skip;
+        m.u.get_headers.reverse = cmd->u.get_block_headers.reverse != 0;
+        return exec_request(n, cmd, &m);
+    case P2P_CMD_GET_BLOCK_BODIES:
+        set_hashes(&m, EP_ETH_GET_BLOCK_BODIES, cmd);
+        return exec_request(n, cmd, &m);
+    case P2P_CMD_GET_POOLED_TRANSACTIONS:
+        set_hashes(&m, EP_ETH_GET_POOLED_TXS, cmd);
+        return exec_request(n, cmd, &m);
+    case P2P_CMD_GET_RECEIPTS:
+        set_hashes(&m, EP_ETH_GET_RECEIPTS, cmd);
+        return exec_request(n, cmd, &m);
+    case P2P_CMD_SEND_BLOCK_HEADERS:
+        return exec_reply(n, cmd, &m, EP_ETH_BLOCK_HEADERS);
+    case P2P_CMD_SEND_BLOCK_BODIES:
+        return exec_reply(n, cmd, &m, EP_ETH_BLOCK_BODIES);
+    case P2P_CMD_SEND_POOLED_TRANSACTIONS:
+        return exec_reply(n, cmd, &m, EP_ETH_POOLED_TXS);
+    case P2P_CMD_SEND_RECEIPTS:
+        return exec_reply(n, cmd, &m, EP_ETH_RECEIPTS);
+    case P2P_CMD_SET_HEAD:
+        return set_head(n, &cmd->u.head);
+    case P2P_CMD_CONNECT:
+        return connect_url(n, cmd->u.connect.url);
+    case P2P_CMD_DISCONNECT:
+        return disconnect_peer(n, cmd);
+    default:
+        return P2P_ERR_INVALID;
+    }
+}

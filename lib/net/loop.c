@@ -1,0 +1,328 @@
+/* The epoll loop: the listening socket, accepting, readiness dispatch,
+ * timers and reaping. Connections are never freed while an epoll batch is
+ * being walked (they are marked DEAD and reaped afterwards), so a pointer
+ * taken from epoll_event.data stays valid for the whole batch. */
+#include "net/net_internal.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <time.h>
+#include <unistd.h>
+
+/* epoll tags for the two non-connection descriptors. */
+static char TAG_LISTEN, TAG_WAKE;
+
+uint64_t ep_clock_monotonic_ms(void *ud)
+{
+    (void)ud;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+uint64_t ep_net_now(const ep_net *n)
+{
+    return n->clock(n->clock_ud);
+}
+
+void ep_net_set_clock(ep_net *n, ep_clock_fn fn, void *ud)
+{
+    n->clock = fn ? fn : ep_clock_monotonic_ms;
+    n->clock_ud = fn ? ud : NULL;
+}
+
+void ep_net_log(const ep_net *n, int level, const char *fmt, ...)
+{
+    const p2p_config *c = n->cfg;
+    if (!c->log_fn || level > c->log_level) return;
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    c->log_fn(c->log_ud, level, line);
+}
+
+static int open_listener(ep_net *n, char *err, size_t errlen)
+{
+    const p2p_config *c = n->cfg;
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof ss);
+    socklen_t len;
+    struct sockaddr_in *v4 = (struct sockaddr_in *)&ss;
+    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&ss;
+    if (inet_pton(AF_INET, c->listen_addr, &v4->sin_addr) == 1) {
+        v4->sin_family = AF_INET;
+        v4->sin_port = htons(c->listen_port);
+        len = sizeof *v4;
+    } else if (inet_pton(AF_INET6, c->listen_addr, &v6->sin6_addr) == 1) {
+        v6->sin6_family = AF_INET6;
+        v6->sin6_port = htons(c->listen_port);
+        len = sizeof *v6;
+    } else {
+        snprintf(err, errlen, "listen address \"%s\" is not an IP literal", c->listen_addr);
+        return P2P_ERR_PARSE;
+    }
+    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        snprintf(err, errlen, "socket: %s", strerror(errno));
+        return P2P_ERR_IO;
+    }
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (bind(fd, (struct sockaddr *)&ss, len) != 0 || listen(fd, 128) != 0) {
+        snprintf(err, errlen, "listen on %s:%u: %s", c->listen_addr, c->listen_port, strerror(errno));
+        close(fd);
+        return P2P_ERR_IO;
+    }
+    struct sockaddr_storage bound;
+    socklen_t blen = sizeof bound;
+    getsockname(fd, (struct sockaddr *)&bound, &blen);
+    n->listen_port = ntohs(bound.ss_family == AF_INET ? ((struct sockaddr_in *)&bound)->sin_port
+                                                      : ((struct sockaddr_in6 *)&bound)->sin6_port);
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &TAG_LISTEN};
+    if (epoll_ctl(n->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
+        snprintf(err, errlen, "epoll_ctl: %s", strerror(errno));
+        close(fd);
+        return P2P_ERR_IO;
+    }
+    n->listen_fd = fd;
+    return 0;
+}
+
+static int init_local(ep_net *n, char *err, size_t errlen)
+{
+    const p2p_config *c = n->cfg;
+    int rc = ep_eth_local_init(&n->local, c->chain_id, c->genesis, c->fork_blocks, c->nfork_blocks,
+                               c->fork_times, c->nfork_times, 0);
+    if (rc) {
+        snprintf(err, errlen, "fork schedule: %s", p2p_strerror(rc));
+        return rc;
+    }
+    if (c->head_set) {
+        ep_eth_local_set_head(&n->local, c->head.best_hash, c->head.best_number,
+                              c->head.best_timestamp, c->head.total_difficulty);
+        n->local.earliest = c->head.earliest_block;
+    }
+    n->range_sent_number = n->local.head_number;
+    for (size_t i = 0; i < c->neth_versions; i++) {
+        ep_cap *cap = &n->caps[n->ncaps++];
+        memset(cap, 0, sizeof *cap);
+        strcpy(cap->name, "eth");
+        cap->version = c->eth_versions[i];
+        cap->length = ep_eth_version_length(c->eth_versions[i]);
+    }
+    return 0;
+}
+
+static void add_config_dials(ep_net *n)
+{
+    const p2p_config *c = n->cfg;
+    for (size_t i = 0; i < c->statics.n; i++) ep_dial_add(n, &c->statics.v[i], EP_DIAL_STATIC);
+    for (size_t i = 0; i < c->trusted.n; i++)
+        if (c->trusted.v[i].has_addr && c->trusted.v[i].tcp_port)
+            ep_dial_add(n, &c->trusted.v[i], EP_DIAL_TRUSTED);
+    for (size_t i = 0; i < c->boot.n; i++) ep_dial_add(n, &c->boot.v[i], EP_DIAL_BOOT);
+}
+
+int ep_net_new(const ep_net_params *p, ep_net **out, char *err, size_t errlen)
+{
+    ep_net *n = calloc(1, sizeof *n);
+    if (!n) return P2P_ERR_NOMEM;
+    n->cfg = p->cfg;
+    n->secp = p->secp;
+    n->sk = p->sk;
+    n->pub = p->pub;
+    n->emit = p->emit;
+    n->emit_ctx = p->emit_ctx;
+    ep_net_set_clock(n, p->clock, p->clock_ud);
+    ep_config_limits(p->cfg, &n->lim);
+    n->listen_fd = -1;
+    n->wake_fd = p->wake_fd;
+    p2p_rlp_writer_init(&n->w);
+    int rc = init_local(n, err, errlen);
+    if (rc) {
+        free(n);
+        return rc;
+    }
+    n->epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (n->epfd < 0) {
+        snprintf(err, errlen, "epoll_create1: %s", strerror(errno));
+        free(n);
+        return P2P_ERR_IO;
+    }
+    if (p->wake_fd >= 0) {
+        struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &TAG_WAKE};
+        if (epoll_ctl(n->epfd, EPOLL_CTL_ADD, p->wake_fd, &ev) != 0) {
+            snprintf(err, errlen, "epoll_ctl: %s", strerror(errno));
+            ep_net_free(n);
+            return P2P_ERR_IO;
+        }
+    }
+    if (p->cfg->listen_enabled && (rc = open_listener(n, err, errlen)) != 0) {
+        ep_net_free(n);
+        return rc;
+    }
+    add_config_dials(n);
+    *out = n;
+    return 0;
+}
+
+void ep_net_free(ep_net *n)
+{
+    if (!n) return;
+    while (n->conns) {
+        ep_conn *c = n->conns;
+        if (c->s && !ep_session_is_closed(c->s) && c->state != EP_CONN_CONNECTING) {
+            ep_session_disconnect(c->s, P2P_DISC_QUITTING);
+            ep_conn_flush(n, c);
+        }
+        ep_conn_destroy(n, c);
+    }
+    ep_dial_free_all(n);
+    if (n->listen_fd >= 0) close(n->listen_fd);
+    if (n->epfd >= 0) close(n->epfd);
+    p2p_rlp_writer_free(&n->w);
+    free(n->scratch);
+    free(n);
+}
+
+int ep_net_epoll_fd(const ep_net *n)
+{
+    return n->epfd;
+}
+
+uint16_t ep_net_listen_port(const ep_net *n)
+{
+    return n->listen_fd >= 0 ? n->listen_port : 0;
+}
+
+void *ep_net_scratch(ep_net *n, size_t size)
+{
+    if (size <= n->scratch_cap) return n->scratch;
+    void *p = realloc(n->scratch, size);
+    if (!p) return NULL;
+    n->scratch = p;
+    n->scratch_cap = size;
+    return p;
+}
+
+static size_t pending_inbound(const ep_net *n)
+{
+    size_t in, out, pin, pout;
+    ep_net_count(n, NULL, &in, &out, &pin, &pout);
+    return pin;
+}
+
+static void accept_all(ep_net *n)
+{
+    /* Bounded per round so a connection flood cannot starve everything else. */
+    for (int i = 0; i < 64; i++) {
+        struct sockaddr_storage ss;
+        socklen_t len = sizeof ss;
+        int fd = accept4(n->listen_fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+                ep_net_log(n, P2P_LOG_WARN, "accept: %s", strerror(errno));
+            return;
+        }
+        if (pending_inbound(n) >= n->cfg->opts[P2P_OPT_MAX_PENDING_INBOUND]) {
+            ep_net_log(n, P2P_LOG_DEBUG, "inbound refused: too many pending handshakes");
+            close(fd);
+            continue;
+        }
+        if (!ep_conn_new(n, fd, P2P_DIR_INBOUND, (struct sockaddr *)&ss, len, NULL)) close(fd);
+    }
+}
+
+static void reap(ep_net *n)
+{
+    ep_conn **pp = &n->conns;
+    while (*pp) {
+        ep_conn *c = *pp;
+        if (c->state == EP_CONN_DEAD) {
+            *pp = c->next;
+            c->next = NULL;
+            ep_conn_destroy(n, c);
+        } else {
+            pp = &c->next;
+        }
+    }
+}
+
+int ep_net_io(ep_net *n, int timeout_ms)
+{
+    struct epoll_event evs[64];
+    int k = epoll_wait(n->epfd, evs, 64, timeout_ms);
+    if (k < 0) return errno == EINTR ? 0 : P2P_ERR_IO;
+    for (int i = 0; i < k; i++) {
+        void *tag = evs[i].data.ptr;
+        if (tag == &TAG_WAKE) continue; /* the api layer drains the ring */
+        if (tag == &TAG_LISTEN) {
+            accept_all(n);
+            continue;
+        }
+        ep_conn *c = tag;
+        if (c->state == EP_CONN_DEAD) continue;
+        if (evs[i].events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) ep_conn_writable(n, c);
+        if (c->state != EP_CONN_DEAD && (evs[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP)))
+            ep_conn_readable(n, c);
+    }
+    reap(n);
+    return k;
+}
+
+void ep_net_timers(ep_net *n)
+{
+    uint64_t now = ep_net_now(n);
+    for (ep_conn *c = n->conns; c; c = c->next)
+        if (c->state != EP_CONN_DEAD) ep_conn_tick(n, c, now);
+    reap(n);
+    ep_dial_run(n, now);
+    reap(n);
+}
+
+int ep_net_next_timeout(const ep_net *n)
+{
+    uint64_t now = ep_net_now(n), next = ep_dial_next_deadline(n);
+    for (const ep_conn *c = n->conns; c; c = c->next) {
+        uint64_t d = ep_conn_deadline(c);
+        if (d < next) next = d;
+    }
+    if (next == UINT64_MAX) return -1;
+    if (next <= now) return 0;
+    uint64_t ms = next - now;
+    return ms > 3600000 ? 3600000 : (int)ms;
+}
+
+ep_conn *ep_net_find_active(const ep_net *n, const uint8_t id[64])
+{
+    for (ep_conn *c = n->conns; c; c = c->next)
+        if (c->state == EP_CONN_ACTIVE && memcmp(c->id, id, 64) == 0) return c;
+    return NULL;
+}
+
+int ep_net_peer_info(const ep_net *n, const uint8_t id[64], p2p_peer_info *out)
+{
+    const ep_conn *c = ep_net_find_active(n, id);
+    if (!c) return P2P_ERR_NOT_FOUND;
+    ep_conn_fill_info(n, c, out);
+    return 0;
+}
+
+int ep_net_peers(const ep_net *n, p2p_peer_info *out, size_t max)
+{
+    int count = 0;
+    for (const ep_conn *c = n->conns; c; c = c->next) {
+        if (c->state != EP_CONN_ACTIVE) continue;
+        if (out && (size_t)count < max) ep_conn_fill_info(n, c, &out[count]);
+        count++;
+    }
+    return count;
+}

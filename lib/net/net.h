@@ -1,0 +1,60 @@
+/* The network layer: one epoll loop owning the listening socket, every TCP
+ * connection, its RLPx session and eth handler, and the peer manager (limits,
+ * dials, backoff). Only lib/api calls it, always from the polling thread.
+ * Events go up through @emit; commands come down through ep_net_exec. */
+#ifndef EP_NET_NET_H
+#define EP_NET_NET_H
+#include <stddef.h>
+#include <stdint.h>
+#include <secp256k1.h>
+
+#include "api/config.h"
+#include "ethp2p/ethp2p.h"
+
+typedef struct ep_net ep_net;
+
+/* Receives every event, on the polling thread, during ep_net_* calls. */
+typedef void (*ep_emit_fn)(void *ctx, const p2p_event *ev);
+/* Milliseconds on a monotonic clock; tests substitute their own. */
+typedef uint64_t (*ep_clock_fn)(void *ud);
+
+typedef struct ep_net_params {
+    const p2p_config *cfg;          /* outlives the net */
+    const secp256k1_context *secp;  /* outlives the net */
+    const uint8_t *sk;              /* 32 bytes, outlives the net */
+    const uint8_t *pub;             /* 64 bytes, outlives the net */
+    ep_emit_fn emit;
+    void *emit_ctx;
+    ep_clock_fn clock;              /* NULL: CLOCK_MONOTONIC */
+    void *clock_ud;
+    int wake_fd;                    /* added to the epoll set (the ring's eventfd), or -1 */
+} ep_net_params;
+
+/* The system's monotonic clock in milliseconds. */
+uint64_t ep_clock_monotonic_ms(void *ud);
+
+/* Open the listening socket and queue the configured dials. On failure a
+ * reason goes into @err. */
+int ep_net_new(const ep_net_params *p, ep_net **out, char *err, size_t errlen);
+/* Disconnect everyone (QUITTING, best effort, no events) and free. */
+void ep_net_free(ep_net *n);
+void ep_net_set_clock(ep_net *n, ep_clock_fn fn, void *ud);
+uint64_t ep_net_now(const ep_net *n);
+
+int ep_net_epoll_fd(const ep_net *n);
+/* Wait up to @timeout_ms for I/O, then handle every ready socket. */
+int ep_net_io(ep_net *n, int timeout_ms);
+/* Run due timers: session and eth deadlines, dials and redials, and reap
+ * closed connections. */
+void ep_net_timers(ep_net *n);
+/* Milliseconds until the next timer (-1 when none). */
+int ep_net_next_timeout(const ep_net *n);
+
+/* Execute one command on the polling thread. Returns 0 or an error, which
+ * the caller reports as P2P_EV_COMMAND_FAILED. */
+int ep_net_exec(ep_net *n, const p2p_command *cmd);
+
+uint16_t ep_net_listen_port(const ep_net *n);
+int ep_net_peer_info(const ep_net *n, const uint8_t id[64], p2p_peer_info *out);
+int ep_net_peers(const ep_net *n, p2p_peer_info *out, size_t max);
+#endif

@@ -1,0 +1,137 @@
+/* Internal state of the network layer, shared by loop.c, conn.c, dial.c and
+ * exec.c. Everything here is touched only by the polling thread. */
+#ifndef EP_NET_NET_INTERNAL_H
+#define EP_NET_NET_INTERNAL_H
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <sys/socket.h>
+
+#include "core/enode.h"
+#include "eth/eth_peer.h"
+#include "eth/status.h"
+#include "net/net.h"
+#include "rlpx/session.h"
+
+/* Connection life cycle. */
+typedef enum ep_conn_state {
+    EP_CONN_CONNECTING = 0, /* outbound TCP connect in progress */
+    EP_CONN_HANDSHAKE,      /* RLPx handshake and Hello */
+    EP_CONN_STATUS,         /* eth Status exchange */
+    EP_CONN_ACTIVE,         /* reported to the host (PEER_CONNECTED) */
+    EP_CONN_CLOSING,        /* flushing a Disconnect before closing */
+    EP_CONN_DEAD            /* to be reaped at the end of the round */
+} ep_conn_state;
+
+typedef enum ep_dial_kind {
+    EP_DIAL_BOOT = 0,
+    EP_DIAL_STATIC,
+    EP_DIAL_TRUSTED,
+    EP_DIAL_ONCE            /* p2p_connect(): one attempt, then forgotten */
+} ep_dial_kind;
+
+/* A node we dial, with its redial schedule. */
+typedef struct ep_dial {
+    ep_enode node;
+    ep_dial_kind kind;
+    uint64_t next_at;       /* earliest next attempt (ms) */
+    uint64_t backoff_ms;    /* the delay used after the last failure (0: none yet) */
+    int busy;               /* a connection to it exists (pending or active) */
+    int done;               /* ONCE dials: attempted; remove */
+    struct ep_dial *next;
+} ep_dial;
+
+typedef struct ep_conn {
+    int fd;
+    ep_conn_state state;
+    int direction;          /* p2p_direction */
+    int id_known;
+    uint8_t id[64];
+    char addr[P2P_ADDR_MAX];
+    ep_session *s;
+    ep_eth_peer *eth;
+    uint32_t eth_version;
+    uint64_t eth_offset;
+    uint32_t eth_length;
+    ep_dial *dial;          /* the dial record this came from, or NULL */
+    int trusted, is_static;
+    int want_out;           /* EPOLLOUT is registered */
+    uint64_t deadline;      /* CONNECTING: connect deadline; CLOSING: give-up time */
+    uint64_t connected_at;
+    uint64_t bytes_in, bytes_out;
+    int reported;           /* PEER_CONNECTED was emitted */
+    int disc_reported;      /* PEER_DISCONNECTED / DIAL_FAILED was emitted */
+    int disc_reason;        /* the reason that ended it, -1 if none yet */
+    int disc_remote;
+    int disc_error;
+    char why[128];          /* human-readable cause for DIAL_FAILED / logs */
+    ep_eth_status remote_status;
+    char client_id[P2P_CLIENT_ID_MAX];
+    struct ep_conn *next;
+} ep_conn;
+
+struct ep_net {
+    const p2p_config *cfg;
+    const secp256k1_context *secp;
+    const uint8_t *sk, *pub;
+    ep_emit_fn emit;
+    void *emit_ctx;
+    ep_clock_fn clock;
+    void *clock_ud;
+    ep_limits lim;
+    int epfd;
+    int listen_fd;
+    uint16_t listen_port;
+    int wake_fd;
+    ep_conn *conns;
+    ep_dial *dials;
+    ep_eth_local local;        /* our chain head for Status */
+    uint64_t range_sent_number;/* head number in the last BlockRangeUpdate / Status */
+    ep_cap caps[EP_CFG_MAX_ETH_VERSIONS];
+    size_t ncaps;
+    uint8_t rbuf[65536];
+    p2p_rlp_writer w;          /* scratch writer for outgoing eth messages */
+    void *scratch;             /* event conversion scratch (grown as needed) */
+    size_t scratch_cap;
+};
+
+/* Logging through the config's callback (no-op when below the level). */
+void ep_net_log(const ep_net *n, int level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* conn.c */
+ep_conn *ep_conn_new(ep_net *n, int fd, int direction, const struct sockaddr *sa,
+                     socklen_t salen, const ep_enode *remote);
+void ep_conn_readable(ep_net *n, ep_conn *c);
+void ep_conn_writable(ep_net *n, ep_conn *c);
+void ep_conn_tick(ep_net *n, ep_conn *c, uint64_t now);
+void ep_conn_flush(ep_net *n, ep_conn *c);
+void ep_conn_process(ep_net *n, ep_conn *c);
+/* Ask the session to send Disconnect(reason) and wind down. */
+void ep_conn_disconnect(ep_net *n, ep_conn *c, int reason, int error, const char *why);
+/* Tear down now (socket error, EOF): reports as needed, marks DEAD. */
+void ep_conn_fail(ep_net *n, ep_conn *c, int reason, int remote, int error, const char *why);
+void ep_conn_destroy(ep_net *n, ep_conn *c);
+uint64_t ep_conn_deadline(const ep_conn *c);
+void ep_conn_fill_info(const ep_net *n, const ep_conn *c, p2p_peer_info *out);
+/* Send one eth message (id relative to eth) through the handler and session. */
+int ep_conn_send_eth(ep_net *n, ep_conn *c, ep_eth_msg *m);
+/* events.c: a decoded message or response from @c as a host event. */
+void ep_conn_emit_message(ep_net *n, ep_conn *c, const ep_eth_msg *m, int response);
+ep_conn *ep_net_find_active(const ep_net *n, const uint8_t id[64]);
+/* Growable scratch memory for event conversion (NULL on NOMEM). */
+void *ep_net_scratch(ep_net *n, size_t size);
+
+/* dial.c */
+int ep_dial_add(ep_net *n, const ep_enode *node, ep_dial_kind kind);
+void ep_dial_run(ep_net *n, uint64_t now);
+uint64_t ep_dial_next_deadline(const ep_net *n);
+/* A connection from @d ended before becoming a peer, or after (was_peer).
+ * Returns the delay before the next attempt (0: not redialed). */
+uint64_t ep_dial_finished(ep_net *n, ep_dial *d, int was_peer, int reason);
+void ep_dial_free_all(ep_net *n);
+/* Counting for the limits: peers past Hello, by direction. */
+void ep_net_count(const ep_net *n, const ep_conn *except, size_t *in, size_t *out,
+                  size_t *pending_in, size_t *pending_out);
+/* Is a connection with @id acceptable now? 0 or a disconnect reason. */
+int ep_net_admit(const ep_net *n, const ep_conn *c);
+#endif

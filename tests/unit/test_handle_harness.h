@@ -1,0 +1,254 @@
+/* Test harness for handles in one process: nodes on 127.0.0.1 with port 0,
+ * a recording event callback, and a bounded pump loop (no sleeps: p2p_poll
+ * waits on the sockets with a small timeout). Header-only so each
+ * test_handle*.c binary can include it. */
+#ifndef EP_HANDLE_HARNESS_H
+#define EP_HANDLE_HARNESS_H
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "testutil.h"
+
+#include "api/handle.h"
+#include "ethp2p/ethp2p.h"
+
+#define HN_MAX_EVENTS 512
+
+/* One recorded event: the struct (pointers cleared) plus a deep copy of its
+ * payload: items back to back in @blob with their lengths, or hashes. */
+typedef struct hn_rec {
+    p2p_event ev;
+    uint8_t *blob;
+    size_t blob_len;
+    size_t count;
+    size_t lens[16];
+} hn_rec;
+
+typedef struct hn_node {
+    p2p_handle *h;
+    uint8_t id[64];
+    char url[P2P_ENODE_MAX];
+    hn_rec recs[HN_MAX_EVENTS];
+    size_t nrecs;
+    /* optional automatic behaviour in the callback */
+    int auto_reply;            /* answer requests with the canned items below */
+    p2p_bytes reply_items[4];
+    size_t nreply;
+    int poll_in_cb_rc;         /* what p2p_poll returned when called from the callback */
+    uint64_t now;              /* injected clock (when enabled) */
+} hn_node;
+
+static inline void hn_copy_items(hn_rec *r, const p2p_bytes *items, size_t n)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++) total += items[i].len;
+    r->blob = malloc(total ? total : 1);
+    r->count = n;
+    size_t off = 0;
+    for (size_t i = 0; i < n; i++) {
+        memcpy(r->blob + off, items[i].ptr, items[i].len);
+        if (i < 16) r->lens[i] = items[i].len;
+        off += items[i].len;
+    }
+    r->blob_len = total;
+}
+
+static inline void hn_copy_raw(hn_rec *r, const void *p, size_t len, size_t count)
+{
+    r->blob = malloc(len ? len : 1);
+    if (len) memcpy(r->blob, p, len);
+    r->blob_len = len;
+    r->count = count;
+}
+
+static inline void hn_record(hn_rec *r, const p2p_event *ev)
+{
+    r->ev = *ev;
+    switch (ev->type) {
+    case P2P_EV_BLOCK_HEADERS:
+    case P2P_EV_BLOCK_BODIES:
+    case P2P_EV_POOLED_TRANSACTIONS:
+    case P2P_EV_RECEIPTS:
+        hn_copy_items(r, ev->u.response.items, ev->u.response.count);
+        r->ev.u.response.items = NULL;
+        break;
+    case P2P_EV_TRANSACTIONS:
+        hn_copy_items(r, ev->u.transactions.items, ev->u.transactions.count);
+        r->ev.u.transactions.items = NULL;
+        break;
+    case P2P_EV_GET_BLOCK_BODIES:
+    case P2P_EV_GET_POOLED_TRANSACTIONS:
+    case P2P_EV_GET_RECEIPTS:
+        hn_copy_raw(r, ev->u.request.hashes, ev->u.request.count * 32, ev->u.request.count);
+        r->ev.u.request.hashes = NULL;
+        break;
+    case P2P_EV_NEW_BLOCK_HASHES:
+        hn_copy_raw(r, ev->u.new_block_hashes.items,
+                    ev->u.new_block_hashes.count * sizeof(p2p_block_announce),
+                    ev->u.new_block_hashes.count);
+        r->ev.u.new_block_hashes.items = NULL;
+        break;
+    case P2P_EV_NEW_BLOCK:
+        hn_copy_raw(r, ev->u.new_block.block.ptr, ev->u.new_block.block.len, 1);
+        r->ev.u.new_block.block.ptr = NULL;
+        break;
+    case P2P_EV_NEW_POOLED_TX_HASHES: {
+        size_t k = ev->u.pooled_hashes.count;
+        r->blob = malloc(k * 37 + 1);
+        memcpy(r->blob, ev->u.pooled_hashes.types, k);
+        memcpy(r->blob + k, ev->u.pooled_hashes.sizes, k * 4);
+        memcpy(r->blob + 5 * k, ev->u.pooled_hashes.hashes, k * 32);
+        r->blob_len = k * 37;
+        r->count = k;
+        break;
+    }
+    default:
+        break;
+    }
+}
+
+static inline void hn_auto_reply(hn_node *nd, p2p_handle *h, const p2p_event *ev)
+{
+    if (!nd->auto_reply) return;
+    switch (ev->type) {
+    case P2P_EV_GET_BLOCK_HEADERS:
+        p2p_send_block_headers(h, ev->peer, ev->u.get_block_headers.request_id, nd->reply_items,
+                               nd->nreply);
+        break;
+    case P2P_EV_GET_BLOCK_BODIES:
+        p2p_send_block_bodies(h, ev->peer, ev->u.request.request_id, nd->reply_items, nd->nreply);
+        break;
+    case P2P_EV_GET_POOLED_TRANSACTIONS:
+        p2p_send_pooled_transactions(h, ev->peer, ev->u.request.request_id, nd->reply_items,
+                                     nd->nreply);
+        break;
+    case P2P_EV_GET_RECEIPTS:
+        p2p_send_receipts(h, ev->peer, ev->u.request.request_id, nd->reply_items, nd->nreply);
+        break;
+    default:
+        break;
+    }
+}
+
+static inline void hn_on_event(p2p_handle *h, const p2p_event *ev, void *ud)
+{
+    hn_node *nd = ud;
+    nd->poll_in_cb_rc = p2p_poll(h, 0);
+    if (nd->nrecs < HN_MAX_EVENTS) hn_record(&nd->recs[nd->nrecs++], ev);
+    hn_auto_reply(nd, h, ev);
+}
+
+static inline uint64_t hn_clock(void *ud)
+{
+    return ((hn_node *)ud)->now;
+}
+
+/* A config for 127.0.0.1:0 with a shared genesis. */
+static inline p2p_config *hn_config(uint64_t chain_id, uint8_t genesis_byte)
+{
+    p2p_config *c = p2p_config_new();
+    assert_non_null(c);
+    uint8_t g[32];
+    memset(g, genesis_byte, 32);
+    assert_int_equal(p2p_config_set_chain_id(c, chain_id), 0);
+    assert_int_equal(p2p_config_set_genesis_hash(c, g), 0);
+    assert_int_equal(p2p_config_set_listen(c, "127.0.0.1", 0), 0);
+    return c;
+}
+
+static inline void hn_start(hn_node *nd, p2p_config *c)
+{
+    memset(nd, 0, sizeof *nd);
+    int rc = p2p_handle_new(c, hn_on_event, nd, &nd->h);
+    if (rc) fail_msg("p2p_handle_new: %s (%s)", p2p_strerror(rc), p2p_config_last_error(c));
+    p2p_local_id(nd->h, nd->id);
+    assert_true(p2p_enode_url(nd->h, nd->url, sizeof nd->url) > 0);
+    p2p_config_free(c);
+}
+
+static inline void hn_use_clock(hn_node *nd, uint64_t start)
+{
+    nd->now = start;
+    ep_handle_set_clock(nd->h, hn_clock, nd);
+}
+
+static inline void hn_clear(hn_node *nd)
+{
+    for (size_t i = 0; i < nd->nrecs; i++) free(nd->recs[i].blob);
+    nd->nrecs = 0;
+}
+
+static inline void hn_stop(hn_node *nd)
+{
+    hn_clear(nd);
+    p2p_handle_free(nd->h);
+    nd->h = NULL;
+}
+
+static inline size_t hn_count(const hn_node *nd, p2p_event_type t)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < nd->nrecs; i++) k += nd->recs[i].ev.type == t;
+    return k;
+}
+
+static inline const hn_rec *hn_find(const hn_node *nd, p2p_event_type t)
+{
+    for (size_t i = 0; i < nd->nrecs; i++)
+        if (nd->recs[i].ev.type == t) return &nd->recs[i];
+    return NULL;
+}
+
+/* Poll every node until @done returns 1 (or fail after @rounds rounds). */
+typedef int (*hn_cond)(hn_node **nodes, size_t n, void *arg);
+
+static inline int hn_pump(hn_node **nodes, size_t n, hn_cond done, void *arg, int rounds)
+{
+    for (int r = 0; r < rounds; r++) {
+        if (done && done(nodes, n, arg)) return 1;
+        for (size_t i = 0; i < n; i++) {
+            int rc = p2p_poll(nodes[i]->h, 2);
+            assert_true(rc >= 0);
+        }
+    }
+    return done ? done(nodes, n, arg) : 1;
+}
+
+/* Conditions */
+typedef struct hn_want {
+    size_t node;
+    p2p_event_type type;
+    size_t count;
+} hn_want;
+
+static inline int hn_has_events(hn_node **nodes, size_t n, void *arg)
+{
+    const hn_want *w = arg;
+    for (; w->type; w++)
+        if (w->node >= n || hn_count(nodes[w->node], w->type) < w->count) return 0;
+    return 1;
+}
+
+/* Pump until node @i has seen @count events of @type. */
+static inline void hn_wait(hn_node **nodes, size_t n, size_t i, p2p_event_type type, size_t count)
+{
+    hn_want w[2] = {{i, type, count}, {0, 0, 0}};
+    if (!hn_pump(nodes, n, hn_has_events, w, 3000))
+        fail_msg("node %zu: waited for %zu events of type %d, saw %zu", i, count, type,
+                 hn_count(nodes[i], type));
+}
+
+/* Connect a to b (a dials) and wait until both report the peer. */
+static inline void hn_connect(hn_node *a, hn_node *b)
+{
+    hn_node *nodes[2] = {a, b};
+    size_t ca = hn_count(a, P2P_EV_PEER_CONNECTED), cb = hn_count(b, P2P_EV_PEER_CONNECTED);
+    assert_int_equal(p2p_connect(a->h, b->url), 0);
+    hn_want w[3] = {{0, P2P_EV_PEER_CONNECTED, ca + 1}, {1, P2P_EV_PEER_CONNECTED, cb + 1}, {0, 0, 0}};
+    if (!hn_pump(nodes, 2, hn_has_events, w, 3000)) {
+        const hn_rec *f = hn_find(a, P2P_EV_DIAL_FAILED);
+        fail_msg("connect failed: %s", f ? f->ev.u.dial_failed.message : "no event");
+    }
+}
+#endif
