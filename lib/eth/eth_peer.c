@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_INFLIGHT_CAP 1024
+#define MAX_INFLIGHT_CAP 4096   /* slots are allocated up front: 40 bytes each */
 /* Ids of requests that timed out or were cancelled, remembered so that a late
  * reply is dropped quietly instead of counting as unsolicited. */
 #define LATE_IDS 32

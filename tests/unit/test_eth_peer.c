@@ -666,7 +666,7 @@ static void test_states_and_config(void **state)
     bad = c;
     bad.max_inflight = 0;
     assert_int_equal(ep_eth_peer_new(&bad, T0, &p), P2P_ERR_INVALID);
-    bad.max_inflight = 5000;
+    bad.max_inflight = 5000;   /* over the 4096 cap */
     assert_int_equal(ep_eth_peer_new(&bad, T0, &p), P2P_ERR_INVALID);
     bad = c;
     bad.local.genesis[0] ^= 1;   /* fork schedule built for another genesis */
