@@ -248,12 +248,19 @@ static void test_validation(void **state)
     assert_int_equal(ep_forkid_validate(c, head_pet, 0, &r), EP_FORKID_OK);
     r = mk(c->sums[byz - 1], pet_blk);           /* two forks behind, wrong next */
     assert_int_equal(ep_forkid_validate(c, head_pet, 0, &r), EP_FORKID_REMOTE_STALE);
+    r = mk(c->sums[byz - 1], c->forks[byz - 1]); /* Spurious knowing Byzantium: may catch up */
+    assert_int_equal(ep_forkid_validate(c, head_pet, 0, &r), EP_FORKID_OK);
 
     /* 3. remote ahead (superset) on forks we know: we are syncing */
     uint64_t head_byz = pet_blk - 1;
     r = mk(c->sums[pet], ist_blk);
     assert_int_equal(ep_forkid_validate(c, head_byz, 0, &r), EP_FORKID_OK);
     r = mk(c->sums[last], 0);
+    assert_int_equal(ep_forkid_validate(c, head_byz, 0, &r), EP_FORKID_OK);
+    r = mk(c->sums[byz], 0);                     /* we are in Spurious, it in Byzantium */
+    assert_int_equal(ep_forkid_validate(c, c->forks[byz - 1] - 1, 0, &r), EP_FORKID_OK);
+    /* same checksum, both at Byzantium: an unknown next fork not yet reached */
+    r = mk(c->sums[byz], 0xffffffffu);
     assert_int_equal(ep_forkid_validate(c, head_byz, 0, &r), EP_FORKID_OK);
 
     /* 4. a checksum we never had: incompatible (another chain, or a fork we lack) */
@@ -262,6 +269,7 @@ static void test_validation(void **state)
     uint8_t be[8] = {0, 0, 0, 0, 0, 0x7a, 0x12, 0x00};
     r = mk(ep_crc32(c->sums[pet], be, 8), 0);    /* Petersburg plus a fork we lack */
     assert_int_equal(ep_forkid_validate(c, head_pet, 0, &r), EP_FORKID_LOCAL_INCOMPATIBLE);
+    assert_int_equal(ep_forkid_validate(c, head_byz, 0, &r), EP_FORKID_LOCAL_INCOMPATIBLE);
 
     /* timestamp forks: a Cancun head (all block forks behind it) */
     uint64_t can_t = c->forks[can - 1], pra_t = c->forks[pra - 1];
