@@ -134,12 +134,58 @@ def seeds_keyfile():
     c.add("two_newlines", b"1" * 64 + b"\n\n")
 
 
+# ---------------------------------------------------------------- frames
+
+
+def frame_input(flags, case, stream):
+    init = unhex(case["egress_mac_init"])
+    out = bytes([flags]) + unhex(case["aes_secret"]) + unhex(case["mac_secret"])
+    out += struct.pack(">H", len(init)) + init
+    if flags & 1:
+        out += unhex(case["fixed_mac_digest"])
+    return out + stream
+
+
+def seeds_frame():
+    c = Corpus("frame")
+    cases = load("rlpx_frames.json")["cases"]
+    by_dir = {}
+    for case in cases:
+        by_dir.setdefault(case["direction"], []).append(case)
+    for d, group in by_dir.items():
+        group.sort(key=lambda x: x["seq"])
+        fixed = 1 if group[0]["mac_mode"] == "fixed" else 0
+        stream = b"".join(unhex(x["frame"]) for x in group)
+        name = group[0]["name"].rsplit("_", 1)[0] if not fixed else group[0]["name"]
+        for bound in range(4):
+            for chunk in (0, 5, 17):
+                flags = fixed | bound << 1 | chunk << 3
+                c.add("%s_b%d_c%d" % (name, bound, chunk), frame_input(flags, group[0], stream))
+        # the first frame only, then its header only
+        first = unhex(group[0]["frame"])
+        c.add(name + "_first", frame_input(fixed, group[0], first))
+        c.add(name + "_header", frame_input(fixed, group[0], first[:32]))
+
+
+def seeds_frame_rt():
+    c = Corpus("frame_rt")
+    contents = [unhex(x["frame_content"]) for x in load("p2p_messages.json")["cases"][:5]]
+    msgs = b"".join(bytes([len(x)]) + x for x in contents if len(x) < 0xFF)
+    for flags in (0x00, 0x02, 0x05, 0x37, 0x49, 0x8B):
+        c.add("p2p_msgs_f%02x" % flags, bytes([flags, 0, 40, 1]) + msgs)
+    c.add("empty_frames", bytes([0, 0, 0, 0]) + b"\x00\x00\x00")
+    c.add("long_fill", bytes([0x08, 1, 0, 0xFF]) + b"\xff\x00\x10\x00\x61" + b"\x02\x02\xc0")
+    c.add("over_64k", bytes([0x01, 0xFF, 0xF0, 0x04]) + b"\xff\x01\x00\x20\x00")
+
+
 TARGETS = {
     "rlp": seeds_rlp,
     "rlp_writer": seeds_rlp_writer,
     "snappy": seeds_snappy,
     "enode": seeds_enode,
     "keyfile": seeds_keyfile,
+    "frame": seeds_frame,
+    "frame_rt": seeds_frame_rt,
 }
 
 
