@@ -58,6 +58,10 @@ INTEROP_UTIL_OBJS := $(INTEROP_UTIL_SRCS:tests/interop/%.c=$(BUILD)/obj/tests/%.
 # tests that run the tool find it here
 export EP_TOOL := $(abspath $(TOOL))
 export EP_BUILD := $(BUILD)
+# the packaging test links a consumer without sanitizers: only for the plain build
+ifneq ($(SANITIZE),1)
+PACKAGE_CHECK := tests/package/check.sh
+endif
 
 .PHONY: docs check-package all lib tool tests test unit interop deps npm-deps install uninstall clean check-exports fuzz fuzz-build
 
@@ -141,7 +145,7 @@ interop: npm-deps $(INTEROP_BINS) $(TOOL)
 test: deps
 	$(MAKE) all tests
 	$(MAKE) npm-deps
-	@sh tests/run.sh all $(UNIT_BINS) $(INTEROP_BINS) tests/package/check.sh
+	@sh tests/run.sh all $(UNIT_BINS) $(INTEROP_BINS) $(PACKAGE_CHECK)
 
 check-exports: $(BUILD)/libethp2p.so
 	@bad=$$(nm -D --defined-only $(SHARED_REAL) | awk '$$2 ~ /^[TDBRVW]$$/ {print $$3}' | grep -v '^p2p_' || true); \

@@ -178,6 +178,24 @@ def seeds_frame_rt():
     c.add("over_64k", bytes([0x01, 0xFF, 0xF0, 0x04]) + b"\xff\x01\x00\x20\x00")
 
 
+# ---------------------------------------------------------------- p2p messages
+
+
+def seeds_p2p_msg():
+    c = Corpus("p2p_msg")
+    cases = load("p2p_messages.json")["cases"]
+    for case in cases:
+        payload = unhex(case["payload"])
+        if case["name"].startswith("hello"):
+            c.add(case["name"], b"\x00\x00" + payload)
+            c.add(case["name"] + "_bound", b"\x00\x08" + payload)
+        elif case["name"].startswith("disconnect"):
+            c.add(case["name"], b"\x01" + payload)
+        c.add("content_" + case["name"], b"\x02" + unhex(case["frame_content"]))
+    c.add("disconnect_snappy", b"\x01" + b"\x02\x04\xc1\x04")
+    c.add("content_big_code", b"\x02" + rlp(0x1234) + b"\xc0")
+
+
 TARGETS = {
     "rlp": seeds_rlp,
     "rlp_writer": seeds_rlp_writer,
@@ -186,6 +204,7 @@ TARGETS = {
     "keyfile": seeds_keyfile,
     "frame": seeds_frame,
     "frame_rt": seeds_frame_rt,
+    "p2p_msg": seeds_p2p_msg,
 }
 
 
