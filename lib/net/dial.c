@@ -32,20 +32,42 @@ void ep_net_count(const ep_net *n, const ep_conn *except, size_t *in, size_t *ou
     }
 }
 
-/* Another live connection past Hello with the same id? */
-static int has_duplicate(const ep_net *n, const ep_conn *c)
+/* Another live connection past Hello with the same id, or NULL. */
+static ep_conn *find_duplicate(const ep_net *n, const ep_conn *c)
 {
-    for (const ep_conn *o = n->conns; o; o = o->next)
+    for (ep_conn *o = n->conns; o; o = o->next)
         if (o != c && (o->state == EP_CONN_STATUS || o->state == EP_CONN_ACTIVE) &&
             memcmp(o->id, c->id, 64) == 0)
-            return 1;
+            return o;
+    return NULL;
+}
+
+/* The id of the node that opened @c. */
+static const uint8_t *dialer_of(const ep_net *n, const ep_conn *c)
+{
+    return c->direction == P2P_DIR_OUTBOUND ? n->pub : c->id;
+}
+
+/* Two nodes that dial each other at once end up with two connections. Both
+ * sides keep the one opened by the node with the lower id, so they agree
+ * without talking; a connection the host already saw is never replaced. */
+static int resolve_duplicate(ep_net *n, const ep_conn *c, ep_conn *o)
+{
+    if (o->state == EP_CONN_ACTIVE || o->direction == c->direction) return P2P_DISC_ALREADY_CONNECTED;
+    if (memcmp(dialer_of(n, c), dialer_of(n, o), 64) > 0) return P2P_DISC_ALREADY_CONNECTED;
+    ep_conn_disconnect(n, o, P2P_DISC_ALREADY_CONNECTED, 0, "duplicate connection");
+    ep_conn_process(n, o);
     return 0;
 }
 
-int ep_net_admit(const ep_net *n, const ep_conn *c)
+int ep_net_admit(ep_net *n, const ep_conn *c)
 {
     if (memcmp(c->id, n->pub, 64) == 0) return P2P_DISC_SELF;
-    if (has_duplicate(n, c)) return P2P_DISC_ALREADY_CONNECTED;
+    ep_conn *dup = find_duplicate(n, c);
+    if (dup) {
+        int why = resolve_duplicate(n, c, dup);
+        if (why) return why;
+    }
     if (c->trusted) return 0;
     size_t in, out, pin, pout;
     ep_net_count(n, c, &in, &out, &pin, &pout);
@@ -224,9 +246,14 @@ void ep_dial_run(ep_net *n, uint64_t now)
 
 uint64_t ep_dial_next_deadline(const ep_net *n)
 {
+    /* With every dial slot taken, a due dial waits for a connection to finish,
+     * which wakes the loop anyway: do not spin on it. */
+    size_t in, out, pin, pout;
+    ep_net_count(n, NULL, &in, &out, &pin, &pout);
+    if (pout >= n->cfg->opts[P2P_OPT_MAX_PENDING_DIALS]) return UINT64_MAX;
     uint64_t next = UINT64_MAX;
     for (const ep_dial *d = n->dials; d; d = d->next)
-        if (!d->busy && (!d->done) && d->next_at < next) next = d->next_at;
+        if (!d->busy && !d->done && d->next_at < next) next = d->next_at;
     return next;
 }
 

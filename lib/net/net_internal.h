@@ -132,6 +132,7 @@ void ep_dial_free_all(ep_net *n);
 /* Counting for the limits: peers past Hello, by direction. */
 void ep_net_count(const ep_net *n, const ep_conn *except, size_t *in, size_t *out,
                   size_t *pending_in, size_t *pending_out);
-/* Is a connection with @id acceptable now? 0 or a disconnect reason. */
-int ep_net_admit(const ep_net *n, const ep_conn *c);
+/* Is @c (past Hello, id known) acceptable now? 0 or a disconnect reason.
+ * May end an older duplicate of it (see resolve_duplicate in dial.c). */
+int ep_net_admit(ep_net *n, const ep_conn *c);
 #endif

@@ -57,6 +57,41 @@ static void test_duplicate(void **state)
     hn_stop(&b);
 }
 
+/* Both dial each other at once: they agree on one of the two connections. */
+static void test_simultaneous_dial(void **state)
+{
+    (void)state;
+    for (int round = 0; round < 5; round++) {
+        hn_node a, b;
+        hn_start(&a, hn_config(1, 1));
+        hn_start(&b, hn_config(1, 1));
+        hn_node *nodes[2] = {&a, &b};
+        assert_int_equal(p2p_connect(a.h, b.url), 0);
+        assert_int_equal(p2p_connect(b.h, a.url), 0);
+        hn_want w[3] = {{0, P2P_EV_PEER_CONNECTED, 1}, {1, P2P_EV_PEER_CONNECTED, 1}, {0, 0, 0}};
+        assert_true(hn_pump(nodes, 2, hn_has_events, w, 3000));
+        hn_pump(nodes, 2, NULL, NULL, 30);
+        assert_int_equal(p2p_peer_count(a.h), 1);
+        assert_int_equal(p2p_peer_count(b.h), 1);
+        assert_int_equal(hn_count(&a, P2P_EV_PEER_CONNECTED), 1);
+        assert_int_equal(hn_count(&b, P2P_EV_PEER_CONNECTED), 1);
+        assert_int_equal(hn_count(&a, P2P_EV_PEER_DISCONNECTED), 0);
+        assert_int_equal(hn_count(&b, P2P_EV_PEER_DISCONNECTED), 0);
+        /* exactly one of the two dials lost, and its dialer heard why */
+        assert_int_equal(hn_count(&a, P2P_EV_DIAL_FAILED) + hn_count(&b, P2P_EV_DIAL_FAILED), 1);
+        const hn_rec *lost = hn_find(&a, P2P_EV_DIAL_FAILED);
+        if (!lost) lost = hn_find(&b, P2P_EV_DIAL_FAILED);
+        assert_int_equal(lost->ev.u.dial_failed.reason, P2P_DISC_ALREADY_CONNECTED);
+        /* the same TCP connection on both sides: one dialed, the other accepted */
+        p2p_peer_info ia, ib;
+        assert_int_equal(p2p_get_peer_info(a.h, b.id, &ia), 0);
+        assert_int_equal(p2p_get_peer_info(b.h, a.id, &ib), 0);
+        assert_int_not_equal(ia.direction, ib.direction);
+        hn_stop(&a);
+        hn_stop(&b);
+    }
+}
+
 /* b's chain differs from a's: the dial fails with "subprotocol error" and
  * neither side ever reports the other. */
 static void expect_mismatch(p2p_config *ca, p2p_config *cb)
@@ -358,6 +393,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_self_dial),
         cmocka_unit_test(test_duplicate),
+        cmocka_unit_test(test_simultaneous_dial),
         cmocka_unit_test(test_network_mismatch),
         cmocka_unit_test(test_genesis_mismatch),
         cmocka_unit_test(test_forkid_mismatch),
