@@ -196,6 +196,57 @@ def seeds_p2p_msg():
     c.add("content_big_code", b"\x02" + rlp(0x1234) + b"\xc0")
 
 
+# ---------------------------------------------------------------- handshake
+
+
+def seeds_ecies():
+    c = Corpus("ecies")
+    hs = load("eip8_handshake.json")
+    keys = hs["keys"]
+    for case in hs["cases"]:
+        pkt = unhex(case["packet"])
+        sk = unhex(keys[case["decrypt_with"]])
+        if case["format"] == "eip8":
+            c.add("dec_" + case["name"], b"\x00" + sk + b"\x02" + pkt[:2] + pkt[2:])
+        else:
+            c.add("dec_" + case["name"], b"\x00" + sk + b"\x00" + pkt)
+        # round trip of the same plaintext, ephemeral key and IV from the vector
+        plain = unhex(case["derived_plaintext"])
+        eph = unhex(keys["ephemeral_key_a"])
+        iv = unhex(case["derived_ecies_iv"])
+        prefix = pkt[:2] if case["format"] == "eip8" else b""
+        c.add("rt_" + case["name"], b"\x01" + eph + iv + b"\x00\x07" + bytes([len(prefix)]) + prefix + plain)
+    for case in hs["ecies_negative"]:
+        pkt = unhex(case["packet"])
+        c.add("dec_" + case["name"], b"\x00" + unhex(keys[case["decrypt_with"]]) + b"\x02" + pkt[:2] + pkt[2:])
+    c.add("rt_empty", b"\x01" + unhex(keys["ephemeral_key_b"]) + bytes(16) + b"\x01\x00\x00")
+
+
+def seeds_handshake(kind):
+    c = Corpus(kind)
+    hs = load("eip8_handshake.json")
+    keys = hs["keys"]
+    for case in hs["cases"]:
+        if case["kind"] != kind:
+            continue
+        sk = unhex(keys[case["decrypt_with"]])
+        who = sk if kind == "auth" else sk + unhex(keys["static_pubkey_b"])
+        raw = unhex(case["packet"])
+        plain = unhex(case["derived_plaintext"])
+        legacy = 2 if case["format"] == "legacy" else 0
+        for chunk in (0, 3):
+            c.add("raw_%s_c%d" % (case["name"], chunk), bytes([chunk << 5]) + who + raw)
+            c.add("plain_%s_c%d" % (case["name"], chunk),
+                  bytes([1 | legacy | 4 | chunk << 5]) + who + plain)
+        c.add("raw_%s_bound400" % case["name"], bytes([1 << 3]) + who + raw)
+        c.add("raw_%s_trailing" % case["name"], bytes([0]) + who + raw + b"\x00\x11\x22")
+    for case in hs["ecies_negative"]:
+        if case["name"].startswith(kind):
+            sk = unhex(keys[case["decrypt_with"]])
+            who = sk if kind == "auth" else sk + unhex(keys["static_pubkey_b"])
+            c.add("raw_" + case["name"], b"\x00" + who + unhex(case["packet"]))
+
+
 TARGETS = {
     "rlp": seeds_rlp,
     "rlp_writer": seeds_rlp_writer,
@@ -205,6 +256,9 @@ TARGETS = {
     "frame": seeds_frame,
     "frame_rt": seeds_frame_rt,
     "p2p_msg": seeds_p2p_msg,
+    "ecies": seeds_ecies,
+    "auth": lambda: seeds_handshake("auth"),
+    "ack": lambda: seeds_handshake("ack"),
 }
 
 
