@@ -1,0 +1,222 @@
+/* A handle against a hand-driven peer (a bare RLPx session on a socket, built
+ * from the library's internal layers) to reach paths two well-behaved
+ * handles never take: no Status in time, no shared eth version, our own key
+ * dialing in, and an undefined eth message after a good Status. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "test_handle_harness.h"
+
+#include "core/secp.h"
+#include "eth/eth_msg.h"
+#include "eth/status.h"
+#include "rlpx/session.h"
+
+typedef struct raw_peer {
+    int fd;
+    ep_session *s;
+    secp256k1_context *secp;
+    uint8_t sk[32];
+    int ready, closed, reason, by_remote;
+    uint64_t eth_offset;
+    int got_status;
+} raw_peer;
+
+static void raw_open(raw_peer *r, hn_node *target, const uint8_t *sk, const ep_cap *caps, size_t ncaps)
+{
+    memset(r, 0, sizeof *r);
+    r->reason = -1;
+    r->secp = ep_secp_new();
+    if (sk) memcpy(r->sk, sk, 32);
+    else assert_int_equal(ep_seckey_generate(r->secp, r->sk), 0);
+    ep_session_config sc;
+    ep_session_config_default(&sc);
+    sc.secp = r->secp;
+    sc.static_sk = r->sk;
+    sc.remote_pubkey = target->id;
+    sc.client_id = "raw-peer";
+    sc.caps = caps;
+    sc.ncaps = ncaps;
+    assert_int_equal(ep_session_new(&sc, 0, &r->s), 0);
+    r->fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+                             .sin_port = htons((uint16_t)p2p_listen_port(target->h))};
+    assert_int_equal(connect(r->fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    fcntl(r->fd, F_SETFL, O_NONBLOCK);
+}
+
+static void raw_close(raw_peer *r)
+{
+    close(r->fd);
+    ep_session_free(r->s);
+    ep_secp_free(r->secp);
+}
+
+static void raw_events(raw_peer *r)
+{
+    ep_session_event ev;
+    while (ep_session_next_event(r->s, 0, &ev) == 0 && ev.type != EP_SEV_NONE) {
+        if (ev.type == EP_SEV_READY) {
+            r->ready = 1;
+            const ep_shared_cap *caps;
+            if (ep_session_shared_caps(r->s, &caps) > 0) r->eth_offset = caps[0].offset;
+        } else if (ev.type == EP_SEV_MESSAGE) {
+            if (ev.code == r->eth_offset) r->got_status = 1;
+        } else if (ev.type == EP_SEV_DISCONNECTED) {
+            r->closed = 1;
+            r->reason = ev.reason;
+            r->by_remote = ev.by_remote;
+        }
+    }
+}
+
+/* Move bytes both ways once and let the handle poll. */
+static void raw_step(raw_peer *r, hn_node *h)
+{
+    const uint8_t *out;
+    size_t n;
+    while ((n = ep_session_output(r->s, &out)) > 0) {
+        ssize_t w = send(r->fd, out, n, MSG_NOSIGNAL);
+        if (w <= 0) break;
+        ep_session_consume_output(r->s, (size_t)w);
+    }
+    p2p_poll(h->h, 2);
+    uint8_t buf[4096];
+    ssize_t k;
+    while ((k = recv(r->fd, buf, sizeof buf, 0)) > 0) {
+        while (ep_session_input(r->s, buf, (size_t)k, 0) == P2P_ERR_AGAIN) raw_events(r);
+        raw_events(r);
+    }
+    if (k == 0 && !r->closed) {
+        ep_session_eof(r->s);
+        raw_events(r);
+    }
+}
+
+static int raw_until(raw_peer *r, hn_node *h, int *flag)
+{
+    for (int i = 0; i < 2000 && !*flag; i++) raw_step(r, h);
+    return *flag;
+}
+
+static const ep_cap ETH69 = {"eth", 69, EP_ETH_LENGTH_69};
+
+static hn_node *start_target(hn_node *a, const uint8_t *sk)
+{
+    p2p_config *c = hn_config(5, 5);
+    if (sk) assert_int_equal(p2p_config_set_secret_key(c, sk), 0);
+    hn_start(a, c);
+    return a;
+}
+
+static void test_status_timeout(void **state)
+{
+    (void)state;
+    hn_node a;
+    start_target(&a, NULL);
+    hn_use_clock(&a, 1000);
+    raw_peer r;
+    raw_open(&r, &a, NULL, &ETH69, 1);
+    assert_true(raw_until(&r, &a, &r.ready));
+    assert_true(raw_until(&r, &a, &r.got_status)); /* the handle sent its Status */
+    a.now += 4999;
+    for (int i = 0; i < 20; i++) raw_step(&r, &a);
+    assert_false(r.closed);
+    a.now += 2; /* ours never comes */
+    assert_true(raw_until(&r, &a, &r.closed));
+    assert_int_equal(r.reason, P2P_DISC_TIMEOUT);
+    assert_int_equal(r.by_remote, 1);
+    assert_int_equal(hn_count(&a, P2P_EV_PEER_CONNECTED), 0);
+    assert_int_equal(hn_count(&a, P2P_EV_PEER_DISCONNECTED), 0);
+    raw_close(&r);
+    hn_stop(&a);
+}
+
+static void test_no_shared_eth(void **state)
+{
+    (void)state;
+    hn_node a;
+    start_target(&a, NULL);
+    ep_cap caps[2] = {{"eth", 67, 17}, {"snap", 1, 8}};
+    raw_peer r;
+    raw_open(&r, &a, NULL, caps, 2);
+    assert_true(raw_until(&r, &a, &r.closed));
+    assert_int_equal(r.reason, P2P_DISC_USELESS_PEER);
+    assert_int_equal(hn_count(&a, P2P_EV_PEER_CONNECTED), 0);
+    raw_close(&r);
+    hn_stop(&a);
+}
+
+static void test_inbound_self(void **state)
+{
+    (void)state;
+    uint8_t sk[32];
+    memset(sk, 0x3c, 32);
+    hn_node a;
+    start_target(&a, sk);
+    raw_peer r;
+    raw_open(&r, &a, sk, &ETH69, 1); /* someone with our own key */
+    assert_true(raw_until(&r, &a, &r.closed));
+    assert_int_equal(r.reason, P2P_DISC_SELF);
+    assert_int_equal(hn_count(&a, P2P_EV_PEER_CONNECTED), 0);
+    raw_close(&r);
+    hn_stop(&a);
+}
+
+/* A proper Status for chain (5, genesis 0x05..), then an id eth/69 does not define
+ * (0x0b; the session itself refuses ids outside the shared capabilities). */
+static void test_undefined_message(void **state)
+{
+    (void)state;
+    hn_node a;
+    start_target(&a, NULL);
+    raw_peer r;
+    raw_open(&r, &a, NULL, &ETH69, 1);
+    assert_true(raw_until(&r, &a, &r.ready));
+    uint8_t genesis[32];
+    memset(genesis, 5, 32);
+    ep_eth_local local;
+    assert_int_equal(ep_eth_local_init(&local, 5, genesis, NULL, 0, NULL, 0, 0), 0);
+    ep_eth_msg m;
+    memset(&m, 0, sizeof m);
+    m.id = EP_ETH_STATUS;
+    ep_status_build(&local, 69, &m.u.status);
+    p2p_rlp_writer w;
+    p2p_rlp_writer_init(&w);
+    assert_int_equal(ep_eth_msg_encode(69, &m, &w), 0);
+    assert_int_equal(ep_session_send(r.s, r.eth_offset, w.buf, w.len), 0);
+    p2p_rlp_writer_free(&w);
+    hn_node *nodes[1] = {&a};
+    for (int i = 0; i < 2000 && hn_count(&a, P2P_EV_PEER_CONNECTED) == 0; i++) raw_step(&r, &a);
+    const hn_rec *c = hn_find(&a, P2P_EV_PEER_CONNECTED);
+    assert_non_null(c);
+    assert_string_equal(c->ev.u.peer.client_id, "raw-peer");
+    assert_int_equal(p2p_peer_count(a.h), 1);
+    static const uint8_t junk[] = {0xc0};
+    assert_int_equal(ep_session_send(r.s, r.eth_offset + 0x0b, junk, 1), 0);
+    assert_true(raw_until(&r, &a, &r.closed));
+    assert_int_equal(r.reason, P2P_DISC_PROTOCOL_BREACH);
+    hn_pump(nodes, 1, NULL, NULL, 5);
+    assert_int_equal(hn_count(&a, P2P_EV_PEER_DISCONNECTED), 1);
+    const hn_rec *d = hn_find(&a, P2P_EV_PEER_DISCONNECTED);
+    assert_int_equal(d->ev.u.disconnected.side, P2P_DISC_BY_LOCAL);
+    assert_int_equal(d->ev.u.disconnected.reason, P2P_DISC_PROTOCOL_BREACH);
+    assert_int_equal(p2p_peer_count(a.h), 0);
+    raw_close(&r);
+    hn_stop(&a);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_status_timeout),
+        cmocka_unit_test(test_no_shared_eth),
+        cmocka_unit_test(test_inbound_self),
+        cmocka_unit_test(test_undefined_message),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
