@@ -97,8 +97,9 @@ typedef enum p2p_log_level {
 
 /**
  * Log callback. @p msg is a NUL-terminated line without a trailing newline,
- * valid only during the call. Called on the polling thread (or, for
- * configuration errors, on the thread calling the setter).
+ * valid only during the call. Called on the thread running p2p_handle_new()
+ * or p2p_poll(). Configuration errors are not logged: setters return them
+ * and p2p_config_last_error() describes them.
  */
 typedef void (*p2p_log_fn)(void *user_data, int level, const char *msg);
 

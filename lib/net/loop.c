@@ -170,6 +170,8 @@ int ep_net_new(const ep_net_params *p, ep_net **out, char *err, size_t errlen)
         return rc;
     }
     add_config_dials(n);
+    if (n->listen_fd >= 0)
+        ep_net_log(n, P2P_LOG_INFO, "listening on %s port %u", p->cfg->listen_addr, n->listen_port);
     *out = n;
     return 0;
 }
