@@ -385,12 +385,69 @@ static void test_request_timeout(void **state)
     hn_stop(&b);
 }
 
+/* Broadcasts reach every eth peer, BlockRangeUpdate only the eth/69 ones; each
+ * way of leaving gives exactly one PEER_DISCONNECTED. */
+static void test_broadcast_many(void **state)
+{
+    (void)state;
+    hn_node a, peers[3];
+    uint32_t versions[3] = {69, 68, 69};
+    hn_start(&a, hn_config(7, 0x5a));
+    hn_node *nodes[4] = {&a, &peers[0], &peers[1], &peers[2]};
+    for (int i = 0; i < 3; i++) {
+        p2p_config *c = hn_config(7, 0x5a);
+        assert_int_equal(p2p_config_set_eth_versions(c, &versions[i], 1), 0);
+        hn_start(&peers[i], c);
+        hn_connect(&peers[i], &a);
+    }
+    hn_pump(nodes, 4, NULL, NULL, 5);
+    assert_int_equal(p2p_peer_count(a.h), 3);
+    static const uint8_t tx[] = {0xc2, 0x01, 0x02};
+    p2p_bytes m = {tx, sizeof tx};
+    uint8_t hash[32];
+    memset(hash, 0x12, 32);
+    p2p_head h;
+    memset(&h, 0, sizeof h);
+    h.best_number = 64;
+    assert_int_equal(p2p_set_head(a.h, &h), 0);
+    assert_int_equal(p2p_broadcast_block(a.h, hash, 64), 0);
+    assert_int_equal(p2p_broadcast_transactions(a.h, &m, 1), 0);
+    for (size_t i = 1; i <= 3; i++) {
+        hn_wait(nodes, 4, i, P2P_EV_TRANSACTIONS, 1);
+        assert_int_equal(hn_count(nodes[i], P2P_EV_NEW_BLOCK_HASHES), 1);
+        assert_int_equal(hn_count(nodes[i], P2P_EV_BLOCK_RANGE_UPDATE), versions[i - 1] == 69);
+    }
+    /* three ways to leave: the peer's handle goes away, we drop one, one drops us */
+    hn_stop(&peers[0]);
+    assert_int_equal(p2p_disconnect(a.h, peers[1].id, P2P_DISC_USELESS_PEER), 0);
+    assert_int_equal(p2p_disconnect(peers[2].h, a.id, P2P_DISC_TOO_MANY_PEERS), 0);
+    hn_node *rest[3] = {&a, &peers[1], &peers[2]};
+    hn_wait(rest, 3, 0, P2P_EV_PEER_DISCONNECTED, 3);
+    hn_pump(rest, 3, NULL, NULL, 30);
+    assert_int_equal(hn_count(&a, P2P_EV_PEER_CONNECTED), 3);
+    assert_int_equal(hn_count(&a, P2P_EV_PEER_DISCONNECTED), 3);
+    assert_int_equal(p2p_peer_count(a.h), 0);
+    int seen_quit = 0, seen_useless = 0, seen_tmp = 0;
+    for (size_t i = 0; i < a.nrecs; i++) {
+        if (a.recs[i].ev.type != P2P_EV_PEER_DISCONNECTED) continue;
+        int reason = a.recs[i].ev.u.disconnected.reason, side = a.recs[i].ev.u.disconnected.side;
+        seen_quit += reason == P2P_DISC_QUITTING && side == P2P_DISC_BY_REMOTE;
+        seen_useless += reason == P2P_DISC_USELESS_PEER && side == P2P_DISC_BY_LOCAL;
+        seen_tmp += reason == P2P_DISC_TOO_MANY_PEERS && side == P2P_DISC_BY_REMOTE;
+    }
+    assert_int_equal(seen_quit + seen_useless + seen_tmp, 3);
+    hn_stop(&a);
+    hn_stop(&peers[1]);
+    hn_stop(&peers[2]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_messages_eth69),
         cmocka_unit_test(test_messages_eth68),
         cmocka_unit_test(test_command_failed),
+        cmocka_unit_test(test_broadcast_many),
         cmocka_unit_test(test_announcements_off),
         cmocka_unit_test(test_request_timeout),
     };
