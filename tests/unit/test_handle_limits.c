@@ -169,6 +169,41 @@ static void test_keepalive_and_idle(void **state)
     hn_stop(&b);
 }
 
+/* Messages far bigger than a socket buffer cross intact (partial writes,
+ * EPOLLOUT, and the session refusing input while a frame is buffered). */
+static void test_large_message(void **state)
+{
+    (void)state;
+    hn_node a, b;
+    start_pair(&a, &b, hn_config(9, 9), hn_config(9, 9));
+    hn_node *nodes[2] = {&a, &b};
+    enum { N = 3, LEN = 1 << 20 };
+    uint8_t *txs[N];
+    p2p_bytes items[N];
+    for (int i = 0; i < N; i++) {
+        txs[i] = malloc(LEN);
+        txs[i][0] = 0xba; /* a string with a 3-byte length */
+        txs[i][1] = (uint8_t)((LEN - 4) >> 16);
+        txs[i][2] = (uint8_t)((LEN - 4) >> 8);
+        txs[i][3] = (uint8_t)(LEN - 4);
+        for (int j = 4; j < LEN; j++) txs[i][j] = (uint8_t)(j * 31 + i);
+        items[i] = (p2p_bytes){txs[i], LEN};
+    }
+    assert_int_equal(p2p_send_transactions(a.h, b.id, items, N), 0);
+    assert_int_equal(p2p_send_transactions(a.h, b.id, items, 1), 0);
+    hn_wait(nodes, 2, 1, P2P_EV_TRANSACTIONS, 2);
+    const hn_rec *r = hn_find(&b, P2P_EV_TRANSACTIONS);
+    assert_int_equal(r->count, N);
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(r->lens[i], LEN);
+        assert_memory_equal(r->blob + (size_t)i * LEN, txs[i], LEN);
+    }
+    assert_int_equal(hn_count(&b, P2P_EV_PEER_DISCONNECTED), 0);
+    for (int i = 0; i < N; i++) free(txs[i]);
+    hn_stop(&a);
+    hn_stop(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -178,6 +213,7 @@ int main(void)
         cmocka_unit_test(test_announcement_breach),
         cmocka_unit_test(test_status_uses_head),
         cmocka_unit_test(test_keepalive_and_idle),
+        cmocka_unit_test(test_large_message),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -210,6 +210,35 @@ static void test_undefined_message(void **state)
     hn_stop(&a);
 }
 
+/* Bytes that are no handshake: the connection is dropped, the handle lives on. */
+static void test_garbage(void **state)
+{
+    (void)state;
+    hn_node a;
+    start_target(&a, NULL);
+    hn_node *nodes[1] = {&a};
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+                             .sin_port = htons((uint16_t)p2p_listen_port(a.h))};
+    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    uint8_t junk[4096];
+    for (size_t i = 0; i < sizeof junk; i++) junk[i] = (uint8_t)(i * 13 + 7);
+    assert_int_equal(send(fd, junk, sizeof junk, MSG_NOSIGNAL), (ssize_t)sizeof junk);
+    int closed = 0;
+    fcntl(fd, F_SETFL, O_NONBLOCK);
+    for (int i = 0; i < 2000 && !closed; i++) {
+        p2p_poll(a.h, 2);
+        char c;
+        ssize_t k = recv(fd, &c, 1, 0);
+        closed = k == 0 || (k < 0 && errno == ECONNRESET);
+    }
+    assert_true(closed);
+    close(fd);
+    hn_pump(nodes, 1, NULL, NULL, 5);
+    assert_int_equal(a.nrecs, 0);
+    hn_stop(&a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -217,6 +246,7 @@ int main(void)
         cmocka_unit_test(test_no_shared_eth),
         cmocka_unit_test(test_inbound_self),
         cmocka_unit_test(test_undefined_message),
+        cmocka_unit_test(test_garbage),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
