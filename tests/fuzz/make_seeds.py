@@ -247,6 +247,32 @@ def seeds_handshake(kind):
             c.add("raw_" + case["name"], b"\x00" + who + unhex(case["packet"]))
 
 
+# ---------------------------------------------------------------- eth
+
+
+def seeds_eth_msg():
+    c = Corpus("eth_msg")
+    for case in load("eth_messages.json")["cases"]:
+        versions = [int(v) for v in case["eth_versions"].split(",")]
+        for v in (68, 69):
+            if v not in versions:
+                continue
+            sel = 1 if v == 69 else 0
+            body = bytes([case["msg_code"]]) + unhex(case["rlp"])
+            c.add("%s_%d" % (case["name"], v), bytes([sel]) + body)
+            if case["msg_code"] == 0:
+                for head in (0, 3, 7):
+                    c.add("%s_%d_match_h%d" % (case["name"], v, head),
+                          bytes([sel | head << 1 | 0x30]) + body)
+    # small hand-made ones for the shapes the vectors lack
+    h = bytes(range(32))
+    c.add("new_block_hashes", b"\x00\x01" + rlp([[h, 5], [h, 0]]))
+    c.add("new_pooled_hashes", b"\x00\x08" + rlp([b"\x00\x02", [100, 70000], [h, h]]))
+    c.add("new_block", b"\x00\x07" + rlp([[[b"hdr"], [], []], 17]))
+    c.add("block_range", b"\x01\x11" + rlp([1, 100, h]))
+    c.add("transactions", b"\x00\x02" + rlp([[1, 2], b"\x02" + rlp([1])]))
+
+
 TARGETS = {
     "rlp": seeds_rlp,
     "rlp_writer": seeds_rlp_writer,
@@ -259,6 +285,7 @@ TARGETS = {
     "ecies": seeds_ecies,
     "auth": lambda: seeds_handshake("auth"),
     "ack": lambda: seeds_handshake("ack"),
+    "eth_msg": seeds_eth_msg,
 }
 
 
