@@ -1,0 +1,218 @@
+/**
+ * @file sync.h
+ * @brief Chain helpers (Merkle-Patricia trie roots, ommers hash, body
+ *        checks) and the optional block sync component.
+ *
+ * The sync component fetches headers in batches, then the matching bodies,
+ * verifies every body against its header and hands whole blocks to the host
+ * strictly in order. It keeps no chain of its own: the host says where its
+ * head is and stores what it is given. It is sans-I/O: it sends requests
+ * through a small ::p2p_sync_transport (the default one calls the p2p_*
+ * request functions of a ::p2p_handle) and learns about replies, peers and
+ * announcements from the events the host forwards to p2p_sync_on_event().
+ *
+ * Typical use with a handle:
+ * @code
+ *   static void on_event(p2p_handle *h, const p2p_event *ev, void *app) {
+ *       struct app *a = app;
+ *       if (p2p_sync_on_event(a->sync, ev) == 1) return;  // a reply it asked for
+ *       ... serve requests, handle transactions ...
+ *   }
+ *   p2p_sync_callbacks cb = { my_get_head, my_store_block };
+ *   p2p_sync_new(handle, &cb, app, &app->sync);
+ *   for (;;) { p2p_poll(handle, 100); p2p_sync_tick(app->sync, now_ms()); }
+ * @endcode
+ *
+ * All functions of one ::p2p_sync must be called from one thread (the one
+ * that polls the handle). None of them blocks.
+ */
+#ifndef ETHP2P_SYNC_H
+#define ETHP2P_SYNC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ethp2p/ethp2p.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------------ */
+/** @name Chain helpers                                                    */
+/* ------------------------------------------------------------------------ */
+/**@{*/
+
+/** Root of an empty trie: keccak256(RLP("")) = 56e81f...b421. */
+P2P_EXPORT void p2p_empty_trie_root(uint8_t out[32]);
+
+/**
+ * Root of the Merkle-Patricia trie holding @p n key/value pairs (keys need
+ * not be sorted). A pair with an empty value is treated as absent, as
+ * Ethereum tries do. P2P_ERR_INVALID for NULL arguments or a key given
+ * twice, P2P_ERR_TOO_LARGE for a key over 256 bytes, P2P_ERR_NOMEM.
+ */
+P2P_EXPORT int p2p_trie_root(const p2p_bytes *keys, const p2p_bytes *values, size_t n,
+                             uint8_t out[32]);
+
+/**
+ * Root of the trie of a list, keyed by RLP(index): the rule for the
+ * transactions, withdrawals and receipts roots of a header. Each item is
+ * the list element's bytes as the root needs them: a legacy transaction
+ * is its RLP list, a typed transaction its envelope (type byte || payload),
+ * a withdrawal its RLP list. An empty list gives p2p_empty_trie_root().
+ */
+P2P_EXPORT int p2p_ordered_trie_root(const p2p_bytes *items, size_t n, uint8_t out[32]);
+
+/** Ommers hash: keccak256 of the RLP list of the (raw RLP) ommer headers. */
+P2P_EXPORT int p2p_ommers_hash(const p2p_bytes *ommers, size_t n, uint8_t out[32]);
+
+/** The roots a block body commits to, as computed by p2p_body_get_roots(). */
+typedef struct p2p_body_roots {
+    uint8_t transactions_root[32];
+    uint8_t ommers_hash[32];
+    int has_withdrawals;          /**< 1 if the body has a withdrawals list */
+    uint8_t withdrawals_root[32]; /**< valid when has_withdrawals */
+    size_t tx_count;              /**< transactions in the body */
+} p2p_body_roots;
+
+/**
+ * Compute the roots of a body's RLP, [txs, ommers] or [txs, ommers,
+ * withdrawals], where each transaction is a legacy RLP list or a typed
+ * envelope wrapped in an RLP string (as in blocks and BlockBodies).
+ * P2P_ERR_RLP if it is not such a body.
+ */
+P2P_EXPORT int p2p_body_get_roots(const uint8_t *body, size_t len, p2p_body_roots *out);
+
+/**
+ * Check a body against its header: the transactions root (header field 4),
+ * the ommers hash (field 1) and, when the header has field 16 (Shanghai and
+ * later), the withdrawals root; a body has a withdrawals list exactly when
+ * its header has the root. Works for any header layout from Frontier on.
+ * Returns 0 if they match, P2P_ERR_RLP if either is malformed, and
+ * P2P_ERR_PROTOCOL if the body does not belong to the header.
+ */
+P2P_EXPORT int p2p_body_check(const uint8_t *header, size_t header_len, const uint8_t *body,
+                              size_t body_len);
+/**@}*/
+
+/* ------------------------------------------------------------------------ */
+/** @name The sync component                                               */
+/* ------------------------------------------------------------------------ */
+/**@{*/
+
+typedef struct p2p_sync p2p_sync;
+
+/**
+ * How the sync component sends requests. Each request function returns 0
+ * and a request id (which the reply or timeout event will carry), or a
+ * negative error (the component retries later). @c ctx is passed back.
+ */
+typedef struct p2p_sync_transport {
+    void *ctx;
+    /** GetBlockHeaders: @p count headers from @p number upwards, no skip. */
+    int (*get_headers)(void *ctx, const uint8_t peer[64], uint64_t number, uint64_t count,
+                       uint64_t *request_id);
+    /** GetBlockHeaders by hash, one header (used to learn an eth/68 peer's head number). */
+    int (*get_header_by_hash)(void *ctx, const uint8_t peer[64], const uint8_t hash[32],
+                              uint64_t *request_id);
+    /** GetBlockBodies for @p n hashes (n * 32 bytes). */
+    int (*get_bodies)(void *ctx, const uint8_t peer[64], const uint8_t *hashes, size_t n,
+                      uint64_t *request_id);
+    /** Drop a peer that misbehaved too often (::p2p_disconnect_reason). */
+    int (*disconnect)(void *ctx, const uint8_t peer[64], int reason);
+} p2p_sync_transport;
+
+/** What the host provides. Both callbacks are required. */
+typedef struct p2p_sync_callbacks {
+    /**
+     * The host's current head: the number and hash of the last block it
+     * stored (genesis at first). Return 0, or a negative error to have the
+     * component try again at the next tick.
+     */
+    int (*get_head)(void *user_data, uint64_t *number, uint8_t hash[32]);
+    /**
+     * Store one verified block: number, hash, header RLP and body RLP
+     * ([txs, ommers] or [txs, ommers, withdrawals]). Called strictly in
+     * order, each block once, and only with blocks whose body matches the
+     * header and whose parent is the previous block. Pointers are valid
+     * during the call only. Return 0, or a negative error to refuse the
+     * block (it and everything fetched after it are dropped, the peers that
+     * served it are penalised, and the sync restarts from get_head()).
+     */
+    int (*store_block)(void *user_data, uint64_t number, const uint8_t hash[32],
+                       const uint8_t *header, size_t header_len, const uint8_t *body,
+                       size_t body_len);
+} p2p_sync_callbacks;
+
+/** Sync states, for progress displays. */
+typedef enum p2p_sync_state {
+    P2P_SYNC_IDLE = 0,      /**< no peer is ahead of us and none is connected */
+    P2P_SYNC_SYNCING = 1,   /**< fetching a range of blocks */
+    P2P_SYNC_FOLLOWING = 2  /**< caught up; following announcements */
+} p2p_sync_state;
+
+/** A snapshot of the component's progress (p2p_sync_get_progress()). */
+typedef struct p2p_sync_progress {
+    uint64_t current;       /**< the host's head number (last block stored) */
+    uint64_t target;        /**< highest head number known among peers */
+    uint64_t starting;      /**< the head when this run of syncing began */
+    uint64_t stored;        /**< blocks handed to store_block since creation */
+    double blocks_per_sec;  /**< recent storing rate (over the last seconds) */
+    uint32_t peers;         /**< connected peers the component knows */
+    uint32_t in_flight;     /**< its requests waiting for replies */
+    int state;              /**< ::p2p_sync_state */
+} p2p_sync_progress;
+
+/** Tunables for p2p_sync_set_option(); each shows its default. */
+typedef enum p2p_sync_option {
+    P2P_SYNC_OPT_BATCH_SIZE = 1,        /**< headers per request (512; 1..1024) */
+    P2P_SYNC_OPT_BODIES_PER_REQUEST = 2,/**< hashes per GetBlockBodies (128; 1..1024) */
+    P2P_SYNC_OPT_MAX_IN_FLIGHT = 3,     /**< requests outstanding in total (16) */
+    P2P_SYNC_OPT_PEER_IN_FLIGHT = 4,    /**< requests outstanding per peer (4) */
+    P2P_SYNC_OPT_MAX_OFFENCES = 5,      /**< bad replies before a peer is dropped (3) */
+    P2P_SYNC_OPT_WINDOW_BATCHES = 6,    /**< batches buffered ahead of the head (4) */
+    P2P_SYNC_OPT_REQUEST_TIMEOUT_MS = 7,/**< own deadline for a reply (20000) */
+    P2P_SYNC_OPT_ANNOUNCED_BLOCKS = 8   /**< NewBlock blocks buffered ahead (64) */
+} p2p_sync_option;
+
+/**
+ * Create a sync component that sends its requests through @p h (the
+ * default transport: p2p_get_block_headers(), p2p_get_block_headers_by_hash(),
+ * p2p_get_block_bodies(), p2p_disconnect()). It reads the host's head at
+ * once. P2P_ERR_INVALID for a NULL argument or missing callback.
+ */
+P2P_EXPORT int p2p_sync_new(p2p_handle *h, const p2p_sync_callbacks *cb, void *user_data,
+                            p2p_sync **out);
+/** The same with a transport of the host's (tests, other networking). The transport is copied. */
+P2P_EXPORT int p2p_sync_new_with_transport(const p2p_sync_transport *t,
+                                           const p2p_sync_callbacks *cb, void *user_data,
+                                           p2p_sync **out);
+/** Free the component and everything it buffered (NULL is allowed). */
+P2P_EXPORT void p2p_sync_free(p2p_sync *s);
+/** Set a tunable; P2P_ERR_INVALID for an unknown option, P2P_ERR_RANGE for a bad value. */
+P2P_EXPORT int p2p_sync_set_option(p2p_sync *s, p2p_sync_option opt, uint64_t value);
+
+/**
+ * Forward every event from the handle's callback. The component follows
+ * PEER_CONNECTED / PEER_DISCONNECTED, BLOCK_RANGE_UPDATE, NEW_BLOCK_HASHES
+ * and NEW_BLOCK (new blocks are fetched or, for NewBlock, verified and
+ * stored), and consumes the replies and timeouts of its own requests.
+ * Returns 1 if the event was a reply, timeout or failure of one of its own
+ * requests (the host should not handle it further), else 0; negative only
+ * for NULL arguments.
+ */
+P2P_EXPORT int p2p_sync_on_event(p2p_sync *s, const p2p_event *ev);
+/**
+ * Drive timers and send requests; call it regularly (every 100 ms to 1 s)
+ * with a monotonic clock in milliseconds. Returns 0.
+ */
+P2P_EXPORT int p2p_sync_tick(p2p_sync *s, uint64_t now_ms);
+/** Fill @p out with the current progress. */
+P2P_EXPORT int p2p_sync_get_progress(const p2p_sync *s, p2p_sync_progress *out);
+/**@}*/
+
+#ifdef __cplusplus
+}
+#endif
+#endif
