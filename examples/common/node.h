@@ -1,0 +1,97 @@
+/* The host side shared by the example validator and full node: command
+ * line, storage, the transaction pool, the libethp2p handle and its event
+ * loop, serving headers and bodies, transaction relay and JSON-RPC.
+ * Role-specific behaviour (producing blocks, syncing) plugs in through
+ * ex_role. Uses only the public headers of libethp2p. */
+#ifndef EX_NODE_H
+#define EX_NODE_H
+#include <signal.h>
+#include <stdint.h>
+#include <secp256k1.h>
+#include <jansson.h>
+
+#include "ethp2p/ethp2p.h"
+#include "pool.h"
+#include "rpc.h"
+#include "store.h"
+
+#define EX_MAX_BOOTNODES 16
+
+typedef struct ex_options {
+    const char *datadir;
+    uint64_t chain_id;
+    uint16_t port;
+    int rpc_port;              /* -1: no JSON-RPC server */
+    const char *bootnodes[EX_MAX_BOOTNODES];
+    size_t n_bootnodes;
+    uint32_t max_peers;        /* 0: library default */
+    int has_genesis_hash;
+    uint8_t genesis_hash[32];
+    int log_level;             /* p2p_log_level */
+    /* validator only */
+    uint64_t block_time_ms;
+    uint64_t prefill;
+    uint64_t prefill_txs;
+} ex_options;
+
+typedef struct ex_node ex_node;
+
+typedef struct ex_role {
+    const char *name;            /* "validator" / "fullnode": log prefix */
+    int validator;               /* accepts --block-time / --prefill */
+    /* Every event first; return 1 when it was fully handled. */
+    int (*on_event)(ex_node *n, const p2p_event *ev);
+    /* Called after every loop round; returns how long the loop may sleep
+     * before calling it again (ms), or -1 for no limit. */
+    int (*tick)(ex_node *n, uint64_t now_ms);
+    /* eth_syncing's result (NULL: the default, false). */
+    json_t *(*syncing)(ex_node *n);
+} ex_role;
+
+struct ex_node {
+    ex_options opt;
+    const ex_role *role;
+    void *role_data;
+    secp256k1_context *secp;
+    ex_store *store;
+    ex_pool pool;
+    p2p_handle *h;
+    ex_rpc *rpc;
+    int own_genesis;            /* genesis derived from the chain id (seals are checked) */
+    uint8_t genesis_hash[32];
+    uint64_t head;              /* last stored block */
+    uint8_t head_hash[32];
+    uint64_t head_timestamp;
+    int head_dirty;             /* p2p_set_head() due */
+    char enode[P2P_ENODE_MAX];
+};
+
+/* Parse the command line (prints usage and returns 2 on bad usage, 1 on
+ * --help handled, 0 to go on). */
+int ex_parse_args(int argc, char **argv, const ex_role *role, ex_options *opt);
+/* Open the store, write or check the genesis, create the handle (key in
+ * <datadir>/p2p_key) and the RPC server, print "enode: URL" and
+ * "rpc: http://127.0.0.1:PORT" on stdout. 0 or -1 (explained on stderr). */
+int ex_node_start(ex_node *n, const ex_options *opt, const ex_role *role, void *role_data);
+/* Run until SIGINT/SIGTERM. Returns the exit code. */
+int ex_node_run(ex_node *n);
+void ex_node_stop(ex_node *n);
+
+/* Append a block on top of the head: store it, drop its transactions from
+ * the pool, and schedule the new head for Status. */
+int ex_node_add_block(ex_node *n, uint64_t number, const uint8_t hash[32], const uint8_t *header,
+                      size_t header_len, const uint8_t *body, size_t body_len);
+/* Decode, check and pool a raw transaction; when it is new, send it to
+ * every peer. 0 (hash in @hash), or an EX_TX_ERR_* / p2p_error; *msg says why. */
+int ex_node_submit_tx(ex_node *n, const uint8_t *raw, size_t len, uint8_t hash[32],
+                      const char **msg);
+/* The node's secret key, read from <datadir>/p2p_key (the validator seals with it). */
+int ex_node_read_key(const ex_node *n, uint8_t sk[32]);
+
+uint64_t ex_now_ms(void);
+void ex_log(const ex_node *n, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* The JSON-RPC methods (node_rpc.c). */
+extern const ex_rpc_method ex_node_methods[];
+extern const size_t ex_node_n_methods;
+#endif

@@ -1,0 +1,301 @@
+/* LMDB storage of the example chain (see store.h). */
+#include "store.h"
+
+#include <errno.h>
+#include <lmdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "ethp2p/ethp2p.h"
+
+#define MAP_SIZE ((size_t)8 << 30) /* address space only; the file grows as used */
+
+enum { DB_NUM2HASH, DB_HEADERS, DB_BODIES, DB_NUMBERS, DB_TXS, DB_META, DB_COUNT };
+static const char *const db_names[DB_COUNT] = {"num2hash", "headers", "bodies",
+                                               "numbers",  "txs",     "meta"};
+
+struct ex_store {
+    MDB_env *env;
+    MDB_dbi dbi[DB_COUNT];
+};
+
+struct ex_read {
+    ex_store *s;
+    MDB_txn *txn;
+};
+
+static void be64(uint64_t v, uint8_t out[8])
+{
+    for (int i = 7; i >= 0; i--, v >>= 8) out[i] = (uint8_t)v;
+}
+
+static uint64_t get_be64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++) v = v << 8 | p[i];
+    return v;
+}
+
+static int mkdir_p(const char *dir)
+{
+    return (mkdir(dir, 0700) == 0 || errno == EEXIST) ? 0 : -1;
+}
+
+static int open_dbs(ex_store *s)
+{
+    MDB_txn *txn;
+    if (mdb_txn_begin(s->env, NULL, 0, &txn) != 0) return -1;
+    for (int i = 0; i < DB_COUNT; i++)
+        if (mdb_dbi_open(txn, db_names[i], MDB_CREATE, &s->dbi[i]) != 0) {
+            mdb_txn_abort(txn);
+            return -1;
+        }
+    return mdb_txn_commit(txn) == 0 ? 0 : -1;
+}
+
+int ex_store_open(const char *dir, ex_store **out, char *err, size_t err_len)
+{
+    char path[4096];
+    int rc;
+    *out = NULL;
+    if (snprintf(path, sizeof path, "%s/chain", dir) >= (int)sizeof path) {
+        snprintf(err, err_len, "data directory path too long");
+        return P2P_ERR_INVALID;
+    }
+    if (mkdir_p(dir) != 0 || mkdir_p(path) != 0) {
+        snprintf(err, err_len, "cannot create %s: %s", path, strerror(errno));
+        return P2P_ERR_IO;
+    }
+    ex_store *s = calloc(1, sizeof *s);
+    if (!s) return P2P_ERR_NOMEM;
+    if ((rc = mdb_env_create(&s->env)) != 0 || (rc = mdb_env_set_maxdbs(s->env, DB_COUNT)) != 0 ||
+        (rc = mdb_env_set_mapsize(s->env, MAP_SIZE)) != 0 ||
+        (rc = mdb_env_open(s->env, path, MDB_NOSYNC | MDB_NOTLS, 0600)) != 0 ||
+        (rc = open_dbs(s) ? EIO : 0) != 0) {
+        snprintf(err, err_len, "cannot open the store in %s: %s", path, mdb_strerror(rc));
+        if (s->env) mdb_env_close(s->env);
+        free(s);
+        return P2P_ERR_IO;
+    }
+    *out = s;
+    return 0;
+}
+
+int ex_store_flush(ex_store *s)
+{
+    return mdb_env_sync(s->env, 1) == 0 ? 0 : P2P_ERR_IO;
+}
+
+void ex_store_close(ex_store *s)
+{
+    if (!s) return;
+    mdb_env_sync(s->env, 1);
+    mdb_env_close(s->env);
+    free(s);
+}
+
+/* ----------------------------------------------------------------- reads */
+
+static int get(MDB_txn *txn, MDB_dbi dbi, const void *k, size_t klen, MDB_val *v)
+{
+    MDB_val key = {klen, (void *)k};
+    int rc = mdb_get(txn, dbi, &key, v);
+    return rc == 0 ? 0 : rc == MDB_NOTFOUND ? P2P_ERR_NOT_FOUND : P2P_ERR_IO;
+}
+
+static int txn_head(ex_store *s, MDB_txn *txn, uint64_t *number, uint8_t hash[32])
+{
+    MDB_val v;
+    int rc = get(txn, s->dbi[DB_META], "head", 4, &v);
+    if (rc) return rc;
+    if (v.mv_size != 40) return P2P_ERR_IO;
+    *number = get_be64(v.mv_data);
+    if (hash) memcpy(hash, (uint8_t *)v.mv_data + 8, 32);
+    return 0;
+}
+
+ex_read *ex_store_read(ex_store *s)
+{
+    ex_read *r = malloc(sizeof *r);
+    if (!r) return NULL;
+    r->s = s;
+    if (mdb_txn_begin(s->env, NULL, MDB_RDONLY, &r->txn) != 0) {
+        free(r);
+        return NULL;
+    }
+    return r;
+}
+
+void ex_store_read_end(ex_read *r)
+{
+    if (!r) return;
+    mdb_txn_abort(r->txn);
+    free(r);
+}
+
+int ex_read_head(ex_read *r, uint64_t *number, uint8_t hash[32])
+{
+    return txn_head(r->s, r->txn, number, hash);
+}
+
+int ex_read_hash(ex_read *r, uint64_t number, uint8_t hash[32])
+{
+    uint8_t k[8];
+    MDB_val v;
+    be64(number, k);
+    int rc = get(r->txn, r->s->dbi[DB_NUM2HASH], k, 8, &v);
+    if (rc) return rc;
+    if (v.mv_size != 32) return P2P_ERR_IO;
+    memcpy(hash, v.mv_data, 32);
+    return 0;
+}
+
+int ex_read_number(ex_read *r, const uint8_t hash[32], uint64_t *number)
+{
+    MDB_val v;
+    int rc = get(r->txn, r->s->dbi[DB_NUMBERS], hash, 32, &v);
+    if (rc) return rc;
+    if (v.mv_size != 8) return P2P_ERR_IO;
+    *number = get_be64(v.mv_data);
+    return 0;
+}
+
+static int read_bytes(ex_read *r, int db, const uint8_t hash[32], p2p_bytes *out)
+{
+    MDB_val v;
+    int rc = get(r->txn, r->s->dbi[db], hash, 32, &v);
+    if (rc) return rc;
+    *out = (p2p_bytes){v.mv_data, v.mv_size};
+    return 0;
+}
+
+int ex_read_header(ex_read *r, const uint8_t hash[32], p2p_bytes *header)
+{
+    return read_bytes(r, DB_HEADERS, hash, header);
+}
+
+int ex_read_body(ex_read *r, const uint8_t hash[32], p2p_bytes *body)
+{
+    return read_bytes(r, DB_BODIES, hash, body);
+}
+
+int ex_read_tx(ex_read *r, const uint8_t tx_hash[32], uint64_t *number, uint32_t *index)
+{
+    MDB_val v;
+    int rc = get(r->txn, r->s->dbi[DB_TXS], tx_hash, 32, &v);
+    if (rc) return rc;
+    if (v.mv_size != 12) return P2P_ERR_IO;
+    const uint8_t *p = v.mv_data;
+    *number = get_be64(p);
+    *index = (uint32_t)p[8] << 24 | (uint32_t)p[9] << 16 | (uint32_t)p[10] << 8 | p[11];
+    return 0;
+}
+
+int ex_store_head(ex_store *s, uint64_t *number, uint8_t hash[32])
+{
+    MDB_txn *txn;
+    if (mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn) != 0) return P2P_ERR_IO;
+    int rc = txn_head(s, txn, number, hash);
+    mdb_txn_abort(txn);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- writes */
+
+static int put(MDB_txn *txn, MDB_dbi dbi, const void *k, size_t klen, const void *v, size_t vlen)
+{
+    MDB_val key = {klen, (void *)k}, val = {vlen, (void *)v};
+    return mdb_put(txn, dbi, &key, &val, 0) == 0 ? 0 : P2P_ERR_IO;
+}
+
+/* Index every transaction of the body: hash of its raw form -> (number, index). */
+static int put_txs(ex_store *s, MDB_txn *txn, uint64_t number, const uint8_t *body, size_t len)
+{
+    p2p_rlp_item b, txs, tx;
+    p2p_rlp_iter it;
+    uint8_t loc[12], h[32];
+    uint32_t i = 0;
+    int rc;
+    if (p2p_rlp_decode(body, len, &b) != 0 || p2p_rlp_iter_init(&it, &b) != 0 ||
+        p2p_rlp_iter_next(&it, &txs) != 1 || p2p_rlp_iter_init(&it, &txs) != 0)
+        return P2P_ERR_RLP;
+    be64(number, loc);
+    while ((rc = p2p_rlp_iter_next(&it, &tx)) == 1) {
+        /* legacy: the list itself; typed: the envelope inside the string */
+        if (tx.is_list) p2p_keccak256(tx.raw, tx.raw_len, h);
+        else p2p_keccak256(tx.data, tx.len, h);
+        loc[8] = (uint8_t)(i >> 24);
+        loc[9] = (uint8_t)(i >> 16);
+        loc[10] = (uint8_t)(i >> 8);
+        loc[11] = (uint8_t)i;
+        i++;
+        if (put(txn, s->dbi[DB_TXS], h, 32, loc, sizeof loc) != 0) return P2P_ERR_IO;
+    }
+    return rc == 0 ? 0 : P2P_ERR_RLP;
+}
+
+static int put_block(ex_store *s, MDB_txn *txn, uint64_t number, const uint8_t hash[32],
+                     const uint8_t *header, size_t header_len, const uint8_t *body,
+                     size_t body_len)
+{
+    uint8_t k[8], head[40];
+    be64(number, k);
+    memcpy(head, k, 8);
+    memcpy(head + 8, hash, 32);
+    int rc = 0;
+    if (header) { /* NULL: a genesis known only by its hash */
+        rc = put_txs(s, txn, number, body, body_len);
+        if (!rc) rc = put(txn, s->dbi[DB_HEADERS], hash, 32, header, header_len);
+        if (!rc) rc = put(txn, s->dbi[DB_BODIES], hash, 32, body, body_len);
+    }
+    if (!rc) rc = put(txn, s->dbi[DB_NUM2HASH], k, 8, hash, 32);
+    if (!rc) rc = put(txn, s->dbi[DB_NUMBERS], hash, 32, k, 8);
+    if (!rc) rc = put(txn, s->dbi[DB_META], "head", 4, head, sizeof head);
+    return rc;
+}
+
+int ex_store_init_genesis(ex_store *s, const uint8_t hash[32], const uint8_t *header,
+                          size_t header_len, const uint8_t *body, size_t body_len)
+{
+    MDB_txn *txn;
+    MDB_val v;
+    if (mdb_txn_begin(s->env, NULL, 0, &txn) != 0) return P2P_ERR_IO;
+    int rc = get(txn, s->dbi[DB_META], "genesis", 7, &v);
+    if (rc == 0) {
+        rc = (v.mv_size == 32 && memcmp(v.mv_data, hash, 32) == 0) ? 0 : P2P_ERR_STATE;
+        mdb_txn_abort(txn);
+        return rc;
+    }
+    if (rc == P2P_ERR_NOT_FOUND) {
+        rc = put_block(s, txn, 0, hash, header, header_len, body, body_len);
+        if (!rc) rc = put(txn, s->dbi[DB_META], "genesis", 7, hash, 32);
+    }
+    if (rc) {
+        mdb_txn_abort(txn);
+        return rc;
+    }
+    return mdb_txn_commit(txn) == 0 ? 0 : P2P_ERR_IO;
+}
+
+int ex_store_append(ex_store *s, uint64_t number, const uint8_t hash[32], const uint8_t *header,
+                    size_t header_len, const uint8_t *body, size_t body_len)
+{
+    p2p_header_fields f;
+    uint8_t head_hash[32];
+    uint64_t head;
+    MDB_txn *txn;
+    if (p2p_header_decode(header, header_len, &f) != 0) return P2P_ERR_RLP;
+    if (f.number != number) return P2P_ERR_INVALID;
+    if (mdb_txn_begin(s->env, NULL, 0, &txn) != 0) return P2P_ERR_IO;
+    int rc = txn_head(s, txn, &head, head_hash);
+    if (!rc && (number != head + 1 || memcmp(f.parent_hash, head_hash, 32) != 0))
+        rc = P2P_ERR_STATE;
+    if (!rc) rc = put_block(s, txn, number, hash, header, header_len, body, body_len);
+    if (rc) {
+        mdb_txn_abort(txn);
+        return rc;
+    }
+    return mdb_txn_commit(txn) == 0 ? 0 : P2P_ERR_IO;
+}

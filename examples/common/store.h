@@ -1,0 +1,59 @@
+/* Block and transaction storage for the example programs, in LMDB under
+ * the data directory (<datadir>/chain/data.mdb).
+ *
+ * Sub-databases:
+ *   num2hash  8-byte big-endian number -> 32-byte block hash (canonical chain)
+ *   headers   block hash -> header RLP
+ *   bodies    block hash -> body RLP [txs, ommers]
+ *   numbers   block hash -> 8-byte big-endian number
+ *   txs       transaction hash -> 8-byte big-endian block number || 4-byte index
+ *   meta      "head" -> number || hash, "genesis" -> hash
+ *
+ * The chain only grows by one block at a time on top of the head (a
+ * single-validator chain has no reorganisations). The environment is
+ * opened with MDB_NOSYNC: a commit is not flushed at once (a crashed
+ * process loses nothing, a crashed machine may lose the last blocks, which
+ * are synced again); ex_store_flush() and ex_store_close() flush. */
+#ifndef EX_STORE_H
+#define EX_STORE_H
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ethp2p/types.h"
+
+typedef struct ex_store ex_store;
+/* A read transaction: views it returns stay valid until ex_store_read_end(). */
+typedef struct ex_read ex_read;
+
+/* Open (creating) the store in @dir/chain. On failure a negative p2p_error
+ * and a message in err. */
+int ex_store_open(const char *dir, ex_store **out, char *err, size_t err_len);
+void ex_store_close(ex_store *s);
+int ex_store_flush(ex_store *s);
+
+/* Store the genesis block in an empty store, or check that a non-empty
+ * store has the same genesis (P2P_ERR_STATE if it does not). With a NULL
+ * header only the hash is recorded (a chain whose genesis block is not
+ * known, e.g. another client's, named by --genesis-hash). */
+int ex_store_init_genesis(ex_store *s, const uint8_t hash[32], const uint8_t *header,
+                          size_t header_len, const uint8_t *body, size_t body_len);
+
+/* Append a block on top of the head: @number must be head + 1 and the
+ * header's parent the head's hash (P2P_ERR_STATE otherwise). Indexes its
+ * transactions (P2P_ERR_RLP if the body is malformed). */
+int ex_store_append(ex_store *s, uint64_t number, const uint8_t hash[32], const uint8_t *header,
+                    size_t header_len, const uint8_t *body, size_t body_len);
+
+ex_read *ex_store_read(ex_store *s);
+void ex_store_read_end(ex_read *r);
+/* Each returns 0, P2P_ERR_NOT_FOUND, or P2P_ERR_IO. */
+int ex_read_head(ex_read *r, uint64_t *number, uint8_t hash[32]);
+int ex_read_hash(ex_read *r, uint64_t number, uint8_t hash[32]);
+int ex_read_number(ex_read *r, const uint8_t hash[32], uint64_t *number);
+int ex_read_header(ex_read *r, const uint8_t hash[32], p2p_bytes *header);
+int ex_read_body(ex_read *r, const uint8_t hash[32], p2p_bytes *body);
+int ex_read_tx(ex_read *r, const uint8_t tx_hash[32], uint64_t *number, uint32_t *index);
+
+/* Convenience: the head in one call (its own read transaction). */
+int ex_store_head(ex_store *s, uint64_t *number, uint8_t hash[32]);
+#endif
