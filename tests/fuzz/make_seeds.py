@@ -273,6 +273,19 @@ def seeds_eth_msg():
     c.add("transactions", b"\x00\x02" + rlp([[1, 2], b"\x02" + rlp([1])]))
 
 
+def seeds_forkid():
+    c = Corpus("forkid")
+    u32 = lambda v: struct.pack(">I", v)
+    blocks = [1150000, 1920000, 2463000, 4370000, 7280000]
+    times = [100, 5000, 99999]
+    body = b"".join(u32(b) for b in blocks) + b"".join(u32(t) for t in times)
+    heads = u32(2000000) + u32(50) + u32(8000000) + u32(200000)
+    for mode, k in ((0, 0), (1, 2), (1, 7)):
+        c.add("schedule_m%d_k%d" % (mode, k), bytes([mode, len(blocks), len(times)]) + b"\x00\x10" +
+              body + heads + u32(0xFC64EC04) + struct.pack(">Q", 1150000) + bytes([k]))
+    c.add("no_forks", bytes([1, 0, 0, 0, 0]) + u32(0) * 4 + u32(0) + bytes(8) + b"\x00")
+
+
 TARGETS = {
     "rlp": seeds_rlp,
     "rlp_writer": seeds_rlp_writer,
@@ -286,6 +299,7 @@ TARGETS = {
     "auth": lambda: seeds_handshake("auth"),
     "ack": lambda: seeds_handshake("ack"),
     "eth_msg": seeds_eth_msg,
+    "forkid": seeds_forkid,
 }
 
 
