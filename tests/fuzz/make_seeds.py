@@ -286,6 +286,31 @@ def seeds_forkid():
     c.add("no_forks", bytes([1, 0, 0, 0, 0]) + u32(0) * 4 + u32(0) + bytes(8) + b"\x00")
 
 
+def seeds_eth_peer():
+    c = Corpus("eth_peer")
+    # see fuzz_eth_peer.c: cfg byte, then ops
+    status_echo = b"\x01"
+    req = lambda kind, n, rid: bytes([2, kind, n, rid])
+    reply = lambda which, n, twist: bytes([3, which, n, twist])
+    tick = lambda units: b"\x04" + struct.pack(">H", units)
+    for cfg in (0x00, 0x01, 0x13, 0x3e):
+        c.add("ready_c%02x" % cfg, bytes([cfg]) + status_echo)
+        c.add("req_reply_c%02x" % cfg, bytes([cfg]) + status_echo + req(0, 3, 0) + req(1, 2, 0) +
+              reply(0, 2, 0) + reply(1, 1, 0))
+        c.add("req_timeout_c%02x" % cfg, bytes([cfg]) + status_echo + req(2, 1, 0) + tick(150) +
+              reply(0, 1, 1))
+    c.add("cancel_late", b"\x11" + status_echo + req(3, 1, 5) + b"\x05\x00" + reply(0, 1, 0))
+    c.add("send_and_announce", b"\x03" + status_echo + b"\x06\x20\x30" + b"\x07\x00\x07\x01\x07\x02")
+    c.add("status_timeout", b"\x00" + tick(60))
+    c.add("unsolicited", b"\x00" + status_echo + reply(0, 1, 7) * 4)
+    for case in load("eth_messages.json")["cases"]:
+        if case["name"].startswith(("empty_", "status_")):
+            continue
+        raw = unhex(case["rlp"])
+        c.add("raw_" + case["name"], b"\x01" + status_echo + bytes([0, case["msg_code"]]) +
+              struct.pack(">H", len(raw)) + raw)
+
+
 TARGETS = {
     "rlp": seeds_rlp,
     "rlp_writer": seeds_rlp_writer,
@@ -300,6 +325,7 @@ TARGETS = {
     "ack": lambda: seeds_handshake("ack"),
     "eth_msg": seeds_eth_msg,
     "forkid": seeds_forkid,
+    "eth_peer": seeds_eth_peer,
 }
 
 
