@@ -1,0 +1,191 @@
+/* The example programs' LMDB store: genesis, appending on top of the head
+ * only, lookups by number, hash and transaction hash, persistence across a
+ * reopen, and refusing a store of another chain. (Needs LMDB: built by the
+ * rule in examples/Makefile.inc.) */
+#include "testutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../../examples/common/chain.c"
+#include "../../examples/common/hexutil.c"
+#include "../../examples/common/store.c"
+#include "../../examples/common/tx.c"
+
+static char dir[64];
+static secp256k1_context *ctx;
+
+static int setup(void **state)
+{
+    snprintf(dir, sizeof dir, "/tmp/ep_store_XXXXXX");
+    ctx = secp256k1_context_create(SECP256K1_CONTEXT_NONE);
+    return mkdtemp(dir) && ctx ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    secp256k1_context_destroy(ctx);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static ex_store *open_store(void)
+{
+    ex_store *s;
+    char err[256];
+    assert_int_equal(ex_store_open(dir, &s, err, sizeof err), 0);
+    return s;
+}
+
+/* Block @number on @parent with @k demo transactions (nonce = number). */
+static void make_block(const uint8_t parent[32], uint64_t number, size_t k, ex_block *b,
+                       uint8_t tx_hashes[][32])
+{
+    p2p_bytes txs[4];
+    uint8_t *raws[4], sk[32];
+    for (size_t i = 0; i < k; i++) {
+        ex_tx t;
+        memset(&t, 0, sizeof t);
+        t.type = (int)(i % 3);
+        t.chain_id = 7;
+        t.nonce = number;
+        t.gas = 21000;
+        t.has_to = 1;
+        t.value[31] = (uint8_t)i;
+        ex_demo_key((unsigned)i, sk);
+        assert_int_equal(ex_tx_sign(ctx, &t, sk, &raws[i], &txs[i].len), 0);
+        txs[i].ptr = raws[i];
+        memcpy(tx_hashes[i], t.hash, 32);
+    }
+    ex_block_params p = {.number = number, .timestamp = number, .txs = txs, .n_txs = k};
+    memcpy(p.parent_hash, parent, 32);
+    ex_demo_key(15, sk);
+    assert_int_equal(ex_build_block(ctx, sk, &p, b), 0);
+    for (size_t i = 0; i < k; i++) free(raws[i]);
+}
+
+static void test_chain_round_trip(void **state)
+{
+    ex_store *s = open_store();
+    ex_block g, b1, b2;
+    uint8_t h1[4][32], h2[4][32], hash[32];
+    uint64_t num;
+    uint32_t idx;
+    p2p_bytes v = {NULL, 0};
+    assert_int_equal(ex_store_head(s, &num, hash), P2P_ERR_NOT_FOUND);
+    assert_int_equal(ex_genesis(7, &g), 0);
+    assert_int_equal(ex_store_init_genesis(s, g.hash, g.header, g.header_len, g.body, g.body_len), 0);
+    make_block(g.hash, 1, 3, &b1, h1);
+    make_block(b1.hash, 2, 2, &b2, h2);
+    /* out of order, wrong number, wrong parent */
+    assert_int_equal(ex_store_append(s, 2, b2.hash, b2.header, b2.header_len, b2.body, b2.body_len),
+                     P2P_ERR_STATE);
+    assert_int_equal(ex_store_append(s, 3, b1.hash, b1.header, b1.header_len, b1.body, b1.body_len),
+                     P2P_ERR_INVALID);
+    assert_int_equal(ex_store_append(s, 1, b1.hash, b1.header, b1.header_len, b1.body, b1.body_len), 0);
+    assert_int_equal(ex_store_append(s, 1, b1.hash, b1.header, b1.header_len, b1.body, b1.body_len),
+                     P2P_ERR_STATE);
+    assert_int_equal(ex_store_append(s, 2, b2.hash, b2.header, b2.header_len, b2.body, 3), P2P_ERR_RLP);
+    assert_int_equal(ex_store_append(s, 2, b2.hash, b2.header, 7, b2.body, b2.body_len), P2P_ERR_RLP);
+    assert_int_equal(ex_store_append(s, 2, b2.hash, b2.header, b2.header_len, b2.body, b2.body_len), 0);
+    assert_int_equal(ex_store_head(s, &num, hash), 0);
+    assert_int_equal(num, 2);
+    tu_assert_bytes(hash, b2.hash, 32);
+    ex_store_close(s);
+
+    /* everything is there after a reopen */
+    s = open_store();
+    ex_read *r = ex_store_read(s);
+    assert_non_null(r);
+    assert_int_equal(ex_read_head(r, &num, hash), 0);
+    assert_int_equal(num, 2);
+    assert_int_equal(ex_read_hash(r, 1, hash), 0);
+    tu_assert_bytes(hash, b1.hash, 32);
+    assert_int_equal(ex_read_hash(r, 0, hash), 0);
+    tu_assert_bytes(hash, g.hash, 32);
+    assert_int_equal(ex_read_hash(r, 3, hash), P2P_ERR_NOT_FOUND);
+    assert_int_equal(ex_read_number(r, b2.hash, &num), 0);
+    assert_int_equal(num, 2);
+    assert_int_equal(ex_read_header(r, b1.hash, &v), 0);
+    assert_int_equal(v.len, b1.header_len);
+    tu_assert_bytes(v.ptr, b1.header, v.len);
+    assert_int_equal(ex_read_body(r, b2.hash, &v), 0);
+    assert_int_equal(v.len, b2.body_len);
+    tu_assert_bytes(v.ptr, b2.body, v.len);
+    for (uint32_t i = 0; i < 3; i++) {
+        assert_int_equal(ex_read_tx(r, h1[i], &num, &idx), 0);
+        assert_int_equal(num, 1);
+        assert_int_equal(idx, i);
+    }
+    assert_int_equal(ex_read_tx(r, h2[1], &num, &idx), 0);
+    assert_int_equal(num, 2);
+    assert_int_equal(idx, 1);
+    uint8_t unknown[32] = {0};
+    assert_int_equal(ex_read_tx(r, unknown, &num, &idx), P2P_ERR_NOT_FOUND);
+    assert_int_equal(ex_read_header(r, unknown, &v), P2P_ERR_NOT_FOUND);
+    ex_store_read_end(r);
+    /* the same genesis is accepted again, another one is refused */
+    assert_int_equal(ex_store_init_genesis(s, g.hash, g.header, g.header_len, g.body, g.body_len), 0);
+    ex_block other;
+    assert_int_equal(ex_genesis(8, &other), 0);
+    assert_int_equal(ex_store_init_genesis(s, other.hash, other.header, other.header_len, other.body,
+                                           other.body_len),
+                     P2P_ERR_STATE);
+    assert_int_equal(ex_store_flush(s), 0);
+    ex_store_close(s);
+    ex_block_free(&other);
+    ex_block_free(&g);
+    ex_block_free(&b1);
+    ex_block_free(&b2);
+}
+
+/* A chain known only by its genesis hash (--genesis-hash of another client). */
+static void test_genesis_by_hash(void **state)
+{
+    ex_store *s = open_store();
+    uint8_t gh[32], hash[32];
+    uint64_t num;
+    p2p_bytes v = {NULL, 0};
+    memset(gh, 0xab, 32);
+    assert_int_equal(ex_store_init_genesis(s, gh, NULL, 0, NULL, 0), 0);
+    assert_int_equal(ex_store_head(s, &num, hash), 0);
+    assert_int_equal(num, 0);
+    tu_assert_bytes(hash, gh, 32);
+    ex_block b;
+    uint8_t h[4][32];
+    make_block(gh, 1, 1, &b, h);
+    assert_int_equal(ex_store_append(s, 1, b.hash, b.header, b.header_len, b.body, b.body_len), 0);
+    ex_read *r = ex_store_read(s);
+    assert_int_equal(ex_read_header(r, gh, &v), P2P_ERR_NOT_FOUND);
+    assert_int_equal(ex_read_hash(r, 0, hash), 0);
+    ex_store_read_end(r);
+    ex_block_free(&b);
+    ex_store_close(s);
+}
+
+static void test_open_errors(void **state)
+{
+    ex_store *s;
+    char err[256], path[128];
+    snprintf(path, sizeof path, "%s/file", dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fclose(f);
+    /* a data directory that is a regular file */
+    assert_int_equal(ex_store_open(path, &s, err, sizeof err), P2P_ERR_IO);
+    assert_null(s);
+    assert_non_null(strstr(err, "cannot create"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_chain_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_genesis_by_hash, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
