@@ -173,7 +173,7 @@ typedef enum p2p_sync_option {
     P2P_SYNC_OPT_MAX_OFFENCES = 5,      /**< bad replies before a peer is dropped (3) */
     P2P_SYNC_OPT_WINDOW_BATCHES = 6,    /**< batches buffered ahead of the head (4) */
     P2P_SYNC_OPT_REQUEST_TIMEOUT_MS = 7,/**< own deadline for a reply (20000) */
-    P2P_SYNC_OPT_ANNOUNCED_BLOCKS = 8   /**< NewBlock blocks buffered ahead (64) */
+    P2P_SYNC_OPT_ANNOUNCED_BLOCKS = 8   /**< NewBlock blocks buffered ahead (64; at most 256) */
 } p2p_sync_option;
 
 /**

@@ -1,0 +1,369 @@
+/* The sync component's API: creation and options, the events it follows,
+ * NewBlock announcements, timers and progress. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "sync/sync_internal.h"
+
+static int refresh_head(p2p_sync *s)
+{
+    uint64_t n;
+    uint8_t h[32];
+    if (s->cb.get_head(s->user, &n, h) != 0) return -1;
+    if (!s->head_ok || n != s->head || memcmp(h, s->head_hash, 32) != 0) {
+        s->head = n;
+        memcpy(s->head_hash, h, 32);
+        ep_sync_reset(s);
+    }
+    s->head_ok = 1;
+    return 0;
+}
+
+P2P_EXPORT int p2p_sync_new_with_transport(const p2p_sync_transport *t,
+                                           const p2p_sync_callbacks *cb, void *user_data,
+                                           p2p_sync **out)
+{
+    if (out) *out = NULL;
+    if (!t || !cb || !out || !cb->get_head || !cb->store_block || !t->get_headers ||
+        !t->get_header_by_hash || !t->get_bodies)
+        return P2P_ERR_INVALID;
+    p2p_sync *s = calloc(1, sizeof *s);
+    if (!s) return P2P_ERR_NOMEM;
+    s->t = *t;
+    s->cb = *cb;
+    s->user = user_data;
+    s->batch_size = 512;
+    s->bodies_per_req = 128;
+    s->max_inflight = 16;
+    s->peer_inflight = 4;
+    s->max_offences = 3;
+    s->window_batches = 4;
+    s->timeout_ms = 20000;
+    s->ann_max = 64;
+    s->ann = calloc(SYNC_MAX_ANNOUNCED, sizeof *s->ann);
+    if (!s->ann) {
+        free(s);
+        return P2P_ERR_NOMEM;
+    }
+    refresh_head(s);        /* if the host cannot say yet, the next tick asks again */
+    s->starting = s->head;
+    *out = s;
+    return 0;
+}
+
+P2P_EXPORT void p2p_sync_free(p2p_sync *s)
+{
+    if (!s) return;
+    ep_sync_reset(s);
+    free(s->b);
+    free(s->reqs);
+    for (size_t i = 0; i < s->nann; i++) {
+        free(s->ann[i].header);
+        free(s->ann[i].body);
+    }
+    free(s->ann);
+    free(s);
+}
+
+P2P_EXPORT int p2p_sync_set_option(p2p_sync *s, p2p_sync_option opt, uint64_t v)
+{
+    if (!s) return P2P_ERR_INVALID;
+    if (v == 0) return P2P_ERR_RANGE;
+    switch (opt) {
+    case P2P_SYNC_OPT_BATCH_SIZE:
+        if (v > 1024) return P2P_ERR_RANGE;
+        s->batch_size = (uint32_t)v;
+        return 0;
+    case P2P_SYNC_OPT_BODIES_PER_REQUEST:
+        if (v > 1024) return P2P_ERR_RANGE;
+        s->bodies_per_req = (uint32_t)v;
+        return 0;
+    case P2P_SYNC_OPT_MAX_IN_FLIGHT:
+    case P2P_SYNC_OPT_PEER_IN_FLIGHT:
+        if (v > 1024) return P2P_ERR_RANGE;
+        *(opt == P2P_SYNC_OPT_MAX_IN_FLIGHT ? &s->max_inflight : &s->peer_inflight) = (uint32_t)v;
+        return 0;
+    case P2P_SYNC_OPT_MAX_OFFENCES:
+        if (v > 1000000) return P2P_ERR_RANGE;
+        s->max_offences = (uint32_t)v;
+        return 0;
+    case P2P_SYNC_OPT_WINDOW_BATCHES:
+        if (v > 64) return P2P_ERR_RANGE;
+        s->window_batches = (uint32_t)v;
+        return 0;
+    case P2P_SYNC_OPT_REQUEST_TIMEOUT_MS:
+        if (v > 3600000) return P2P_ERR_RANGE;
+        s->timeout_ms = v;
+        return 0;
+    case P2P_SYNC_OPT_ANNOUNCED_BLOCKS:
+        if (v > SYNC_MAX_ANNOUNCED) return P2P_ERR_RANGE;
+        s->ann_max = (uint32_t)v;
+        return 0;
+    }
+    return P2P_ERR_INVALID;
+}
+
+/* ------------------------------------------------------------ peers */
+
+static void peer_head(speer *p, uint64_t number, const uint8_t hash[32])
+{
+    if (p->head_known && number <= p->head) return;
+    p->head = number;
+    p->head_known = 1;
+    if (hash) memcpy(p->head_hash, hash, 32);
+}
+
+static void peer_add(p2p_sync *s, const p2p_event *ev)
+{
+    if (ep_sync_peer(s, ev->peer) || s->np == SYNC_MAX_PEERS) return;
+    speer *p = &s->peers[s->np++];
+    memset(p, 0, sizeof *p);
+    memcpy(p->id, ev->peer, 64);
+    memcpy(p->head_hash, ev->u.peer.head_hash, 32);
+    uint32_t version = ev->eth_version ? ev->eth_version : ev->u.peer.eth_version;
+    /* eth/69 Status names the latest number; eth/68 only its hash */
+    if (version >= 69) peer_head(p, ev->u.peer.head_number, NULL);
+}
+
+static void peer_remove(p2p_sync *s, const uint8_t id[64])
+{
+    speer *p = ep_sync_peer(s, id);
+    if (!p) return;
+    for (size_t i = 0; i < s->nr;) {
+        if (memcmp(s->reqs[i].peer, id, 64) != 0) {
+            i++;
+            continue;
+        }
+        sreq r = s->reqs[i];
+        s->retired[s->retired_pos++ % SYNC_RETIRED] = r.id;
+        s->reqs[i] = s->reqs[--s->nr];
+        ep_sync_release(s, &r, 0);
+    }
+    *p = s->peers[--s->np];
+}
+
+/* ------------------------------------------------------------ NewBlock */
+
+/* Splits [header, txs, ommers, (withdrawals)] into a header copy and a body
+ * RLP, verifying that the body belongs to the header. */
+static int block_split(const p2p_bytes *blk, sannounced *a)
+{
+    p2p_rlp_item top, it;
+    p2p_rlp_iter iter;
+    p2p_body_roots roots;
+    if (!blk->ptr || p2p_rlp_decode(blk->ptr, blk->len, &top) != 0 || !top.is_list)
+        return P2P_ERR_RLP;
+    p2p_rlp_iter_init(&iter, &top);
+    if (p2p_rlp_iter_next(&iter, &it) != 1 || ep_hdr_parse(it.raw, it.raw_len, &a->h) != 0)
+        return P2P_ERR_RLP;
+    p2p_rlp_writer w;
+    p2p_rlp_writer_init(&w);
+    p2p_rlp_list_begin(&w);
+    p2p_rlp_put_raw(&w, iter.p, iter.left);     /* the rest of the block is the body */
+    p2p_rlp_list_end(&w);
+    int rc = p2p_rlp_writer_error(&w);
+    if (rc == 0) rc = p2p_body_get_roots(w.buf, w.len, &roots);
+    if (rc == 0 && !ep_hdr_matches(&a->h, &roots)) rc = P2P_ERR_PROTOCOL;
+    if (rc == 0) rc = p2p_rlp_writer_take(&w, &a->body, &a->blen);
+    p2p_rlp_writer_free(&w);
+    if (rc != 0) return rc;
+    a->header = malloc(it.raw_len);
+    if (!a->header) {
+        free(a->body);
+        return P2P_ERR_NOMEM;
+    }
+    memcpy(a->header, it.raw, it.raw_len);
+    a->hlen = it.raw_len;
+    return 0;
+}
+
+/* Keeps a verified NewBlock until it can be stored in order. Bounded: only
+ * blocks within ann_max of the head, and no more than ann_max of them. */
+static void on_new_block(p2p_sync *s, const p2p_event *ev)
+{
+    sannounced a;
+    memset(&a, 0, sizeof a);
+    int rc = block_split(&ev->u.new_block.block, &a);
+    if (rc == P2P_ERR_RLP || rc == P2P_ERR_PROTOCOL) ep_sync_offence(s, ev->peer);
+    if (rc != 0) return;
+    speer *p = ep_sync_peer(s, ev->peer);
+    if (p) peer_head(p, a.h.number, a.h.hash);
+    int keep = a.h.number > s->head && a.h.number - s->head <= s->ann_max &&
+               s->nann < s->ann_max;
+    for (size_t i = 0; keep && i < s->nann; i++)
+        if (s->ann[i].h.number == a.h.number) keep = 0;
+    if (!keep) {
+        free(a.header);
+        free(a.body);
+        return;
+    }
+    memcpy(a.from, ev->peer, 64);
+    s->ann[s->nann++] = a;
+}
+
+/* ------------------------------------------------------------ replies */
+
+static sreq *req_find(p2p_sync *s, uint64_t id, size_t *at)
+{
+    for (size_t i = 0; i < s->nr; i++)
+        if (s->reqs[i].id == id) {
+            *at = i;
+            return &s->reqs[i];
+        }
+    return NULL;
+}
+
+static int retired(const p2p_sync *s, uint64_t id)
+{
+    for (size_t i = 0; i < SYNC_RETIRED; i++)
+        if (id != 0 && s->retired[i] == id) return 1;
+    return 0;
+}
+
+static void on_lookup(p2p_sync *s, const sreq *r, const p2p_bytes *items, size_t n)
+{
+    speer *p = ep_sync_peer(s, r->peer);
+    ep_hdr h;
+    if (!p) return;
+    if (n == 1 && ep_hdr_parse(items[0].ptr, items[0].len, &h) == 0 &&
+        memcmp(h.hash, p->head_hash, 32) == 0) {
+        peer_head(p, h.number, NULL);
+        return;
+    }
+    p->lookup_sent = 0;
+    ep_sync_offence(s, r->peer);
+}
+
+/* A reply to one of our requests: take it out of the table, then act. */
+static int on_reply(p2p_sync *s, const p2p_event *ev)
+{
+    size_t at;
+    sreq *found = req_find(s, ev->u.response.request_id, &at);
+    if (!found) return retired(s, ev->u.response.request_id);
+    if (memcmp(found->peer, ev->peer, 64) != 0) return 0;
+    int want = found->kind == REQ_BODIES ? P2P_EV_BLOCK_BODIES : P2P_EV_BLOCK_HEADERS;
+    if ((int)ev->type != want) return 0;
+    sreq r = *found;
+    s->reqs[at] = s->reqs[--s->nr];
+    speer *p = ep_sync_peer(s, r.peer);
+    if (p && p->inflight) p->inflight--;
+    const p2p_bytes *items = ev->u.response.items;
+    size_t n = items ? ev->u.response.count : 0;
+    if (r.kind == REQ_LOOKUP) on_lookup(s, &r, items, n);
+    else if (r.kind == REQ_HEADERS) ep_sync_on_headers(s, &r, items, n);
+    else ep_sync_on_bodies(s, &r, items, n);
+    return 1;
+}
+
+/* A request that will not be answered: its work goes back to the queue. A
+ * timeout counts against the peer; a command that could not run does not. */
+static int on_failed(p2p_sync *s, uint64_t id, int offence)
+{
+    size_t at;
+    sreq *found = req_find(s, id, &at);
+    if (!found) return retired(s, id);
+    sreq r = *found;
+    s->reqs[at] = s->reqs[--s->nr];
+    s->retired[s->retired_pos++ % SYNC_RETIRED] = r.id;
+    ep_sync_release(s, &r, offence);
+    return 1;
+}
+
+/* ------------------------------------------------------------ driving */
+
+static void update_state(p2p_sync *s)
+{
+    uint64_t target = ep_sync_target(s);
+    int syncing = target > s->head && !(s->caught_up && target - s->head <= s->batch_size);
+    if (syncing && !s->syncing) s->starting = s->head;
+    s->syncing = syncing;
+    if (target <= s->head && target > 0) s->caught_up = 1;
+}
+
+/* After anything happened: store what is ready, then ask for more. */
+static void pump(p2p_sync *s)
+{
+    ep_sync_deliver(s);
+    ep_sync_schedule(s);
+    update_state(s);
+}
+
+static int on_announce(p2p_sync *s, const p2p_event *ev)
+{
+    speer *p = ep_sync_peer(s, ev->peer);
+    if (ev->type == P2P_EV_NEW_BLOCK_HASHES && p && ev->u.new_block_hashes.items)
+        for (size_t i = 0; i < ev->u.new_block_hashes.count; i++)
+            peer_head(p, ev->u.new_block_hashes.items[i].number,
+                      ev->u.new_block_hashes.items[i].hash);
+    if (ev->type == P2P_EV_BLOCK_RANGE_UPDATE && p)
+        peer_head(p, ev->u.block_range.latest, ev->u.block_range.latest_hash);
+    if (ev->type == P2P_EV_NEW_BLOCK) on_new_block(s, ev);
+    return 0;
+}
+
+P2P_EXPORT int p2p_sync_on_event(p2p_sync *s, const p2p_event *ev)
+{
+    if (!s || !ev) return P2P_ERR_INVALID;
+    int rc = 0;
+    switch (ev->type) {
+    case P2P_EV_PEER_CONNECTED: peer_add(s, ev); break;
+    case P2P_EV_PEER_DISCONNECTED: peer_remove(s, ev->peer); break;
+    case P2P_EV_NEW_BLOCK_HASHES:
+    case P2P_EV_NEW_BLOCK:
+    case P2P_EV_BLOCK_RANGE_UPDATE: rc = on_announce(s, ev); break;
+    case P2P_EV_BLOCK_HEADERS:
+    case P2P_EV_BLOCK_BODIES: rc = on_reply(s, ev); break;
+    case P2P_EV_REQUEST_TIMEOUT: rc = on_failed(s, ev->u.timeout.request_id, 1); break;
+    case P2P_EV_COMMAND_FAILED: rc = on_failed(s, ev->u.command_failed.request_id, 0); break;
+    default: return 0;
+    }
+    pump(s);
+    return rc;
+}
+
+static void rate_sample(p2p_sync *s)
+{
+    size_t last = (s->rate_count + SYNC_RATE_SAMPLES - 1) % SYNC_RATE_SAMPLES;
+    if (s->rate_count && s->now - s->rate_t[last] < 500) return;
+    size_t slot = s->rate_count % SYNC_RATE_SAMPLES;
+    s->rate_t[slot] = s->now;
+    s->rate_n[slot] = s->stored;
+    s->rate_count++;
+    size_t oldest = s->rate_count > SYNC_RATE_SAMPLES ? s->rate_count % SYNC_RATE_SAMPLES : 0;
+    uint64_t dt = s->now - s->rate_t[oldest];
+    s->bps = dt ? (double)(s->stored - s->rate_n[oldest]) * 1000.0 / (double)dt : 0.0;
+}
+
+P2P_EXPORT int p2p_sync_tick(p2p_sync *s, uint64_t now_ms)
+{
+    if (!s) return P2P_ERR_INVALID;
+    s->now = now_ms;
+    for (size_t i = 0; i < s->nr;) {
+        if (s->reqs[i].deadline > now_ms) {
+            i++;
+            continue;
+        }
+        on_failed(s, s->reqs[i].id, 1);     /* moves the last entry into slot i */
+    }
+    /* the host may have stored blocks itself (e.g. it produces them) */
+    if (s->nb == 0 || !s->head_ok) refresh_head(s);
+    rate_sample(s);
+    pump(s);
+    return 0;
+}
+
+P2P_EXPORT int p2p_sync_get_progress(const p2p_sync *s, p2p_sync_progress *out)
+{
+    if (!s || !out) return P2P_ERR_INVALID;
+    memset(out, 0, sizeof *out);
+    out->current = s->head;
+    uint64_t target = ep_sync_target(s);
+    out->target = target > s->head ? target : s->head;
+    out->starting = s->starting;
+    out->stored = s->stored;
+    out->blocks_per_sec = s->bps;
+    for (size_t i = 0; i < s->np; i++) out->peers += !s->peers[i].dropped;
+    out->in_flight = (uint32_t)s->nr;
+    out->state = s->syncing ? P2P_SYNC_SYNCING : out->peers ? P2P_SYNC_FOLLOWING : P2P_SYNC_IDLE;
+    return 0;
+}

@@ -1,0 +1,38 @@
+/* The default transport: the sync component's requests go through a
+ * p2p_handle's request functions. Kept apart from the core so that programs
+ * using their own transport do not pull the handle in. */
+#include "ethp2p/sync.h"
+
+static int h_headers(void *ctx, const uint8_t peer[64], uint64_t number, uint64_t count,
+                     uint64_t *request_id)
+{
+    return p2p_get_block_headers(ctx, peer, number, count, 0, 0, request_id);
+}
+
+static int h_header_by_hash(void *ctx, const uint8_t peer[64], const uint8_t hash[32],
+                            uint64_t *request_id)
+{
+    return p2p_get_block_headers_by_hash(ctx, peer, hash, 1, 0, 0, request_id);
+}
+
+static int h_bodies(void *ctx, const uint8_t peer[64], const uint8_t *hashes, size_t n,
+                    uint64_t *request_id)
+{
+    return p2p_get_block_bodies(ctx, peer, hashes, n, request_id);
+}
+
+static int h_disconnect(void *ctx, const uint8_t peer[64], int reason)
+{
+    return p2p_disconnect(ctx, peer, reason);
+}
+
+P2P_EXPORT int p2p_sync_new(p2p_handle *h, const p2p_sync_callbacks *cb, void *user_data,
+                            p2p_sync **out)
+{
+    if (!h) {
+        if (out) *out = NULL;
+        return P2P_ERR_INVALID;
+    }
+    p2p_sync_transport t = {h, h_headers, h_header_by_hash, h_bodies, h_disconnect};
+    return p2p_sync_new_with_transport(&t, cb, user_data, out);
+}

@@ -1,0 +1,119 @@
+/* The sync component's state. Everything lives in plain arrays bounded by
+ * the options: peers (SYNC_MAX_PEERS), requests (max in flight), batches
+ * (the window ahead of the head) and announced blocks. */
+#ifndef EP_SYNC_INTERNAL_H
+#define EP_SYNC_INTERNAL_H
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ethp2p/sync.h"
+#include "sync/chain.h"
+
+#define SYNC_MAX_PEERS 256
+#define SYNC_RETIRED 64     /* ids of requests we gave up on, still recognised */
+#define SYNC_RATE_SAMPLES 8
+#define SYNC_MAX_ANNOUNCED 256  /* upper bound of the ANNOUNCED_BLOCKS option */
+
+enum { REQ_HEADERS = 1, REQ_BODIES = 2, REQ_LOOKUP = 3 };
+/* A batch's headers: not asked yet, asked, received (checked inside), linked
+ * to the chain below it (then its bodies are fetched). */
+enum { B_NEED = 0, B_ASKED = 1, B_HAVE = 2, B_LINKED = 3 };
+enum { BODY_MISSING = 0, BODY_ASKED = 1, BODY_HAVE = 2 };
+
+typedef struct speer {
+    uint8_t id[64];
+    uint8_t head_hash[32];
+    uint64_t head;          /* its head number, once known */
+    int head_known;
+    int lookup_sent;        /* eth/68: the head header was asked for */
+    uint32_t inflight;
+    uint32_t offences;
+    int dropped;            /* disconnect asked: no longer used */
+} speer;
+
+typedef struct sblock {
+    uint8_t *header;
+    size_t hlen;
+    uint8_t *body;
+    size_t blen;
+    ep_hdr h;
+    uint8_t body_state;
+} sblock;
+
+typedef struct sbatch {
+    uint64_t id;
+    uint64_t start;         /* first block number */
+    uint32_t count;         /* blocks in the range */
+    uint32_t base;          /* blocks [0, base) were already stored */
+    int state;
+    uint8_t src[64];        /* the peer whose headers these are */
+    uint8_t avoid[64];      /* the peer that last failed this batch */
+    int has_avoid;
+    sblock *blocks;         /* count entries once the headers are in */
+} sbatch;
+
+typedef struct sreq {
+    uint64_t id;
+    int kind;
+    uint8_t peer[64];
+    uint64_t batch_id;
+    uint32_t lo, hi;        /* bodies: block indices [lo, hi) of the batch */
+    uint64_t deadline;
+} sreq;
+
+typedef struct sannounced {
+    uint8_t *header;
+    size_t hlen;
+    uint8_t *body;
+    size_t blen;
+    ep_hdr h;
+    uint8_t from[64];
+} sannounced;
+
+struct p2p_sync {
+    p2p_sync_transport t;
+    p2p_sync_callbacks cb;
+    void *user;
+    /* options */
+    uint32_t batch_size, bodies_per_req, max_inflight, peer_inflight, max_offences;
+    uint32_t window_batches, ann_max;
+    uint64_t timeout_ms;
+    /* where the host is */
+    uint64_t head;
+    uint8_t head_hash[32];
+    int head_ok;
+    uint64_t next_sched;    /* first block number not in any batch */
+    uint64_t next_batch_id;
+    sbatch **b;
+    size_t nb, capb;
+    speer peers[SYNC_MAX_PEERS];
+    size_t np;
+    sreq *reqs;
+    size_t nr, capr;
+    uint64_t retired[SYNC_RETIRED];
+    size_t retired_pos;
+    sannounced *ann;
+    size_t nann;
+    /* progress */
+    uint64_t now, stored, starting;
+    int syncing, caught_up;
+    uint64_t rate_t[SYNC_RATE_SAMPLES], rate_n[SYNC_RATE_SAMPLES];
+    size_t rate_count;
+    double bps;
+};
+
+/* sync_batches.c */
+speer *ep_sync_peer(p2p_sync *s, const uint8_t id[64]);
+void ep_sync_offence(p2p_sync *s, const uint8_t id[64]);
+void ep_sync_batch_free(sbatch *b);
+void ep_sync_reset(p2p_sync *s);
+int ep_sync_on_headers(p2p_sync *s, const sreq *r, const p2p_bytes *items, size_t n);
+int ep_sync_on_bodies(p2p_sync *s, const sreq *r, const p2p_bytes *items, size_t n);
+void ep_sync_release(p2p_sync *s, const sreq *r, int offence);
+void ep_sync_deliver(p2p_sync *s);
+void ep_sync_link(p2p_sync *s);
+sbatch *ep_sync_batch_by_id(p2p_sync *s, uint64_t id);
+/* sync_sched.c */
+void ep_sync_schedule(p2p_sync *s);
+uint64_t ep_sync_target(const p2p_sync *s);
+#endif
