@@ -1,0 +1,481 @@
+/* End to end with the example programs (EP_BUILD/validator, EP_BUILD/fullnode
+ * and EP_TOOL): one validator with a prefilled chain; two full nodes sync it
+ * (the second only from the first, so full nodes serve too); a full node
+ * stopped in the middle of a sync resumes from its store; a transaction
+ * sent to a full node's JSON-RPC reaches the validator, is sealed, and
+ * comes back in a block; malformed input gets JSON-RPC errors.
+ * Children write to files in a temporary directory (no pipes to drain),
+ * and every wait has a deadline. */
+#include "testutil.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define CHAIN_ID "1337"
+#define PREFILL 3000
+#define MAX_CHILDREN 8
+
+extern char **environ;
+
+typedef struct node {
+    pid_t pid;
+    char name[32];
+    char dir[160];      /* its datadir */
+    char out[192], err[192];
+    int rpc_port;
+    char enode[256];
+} node;
+
+static char base[64];
+static char bin_validator[256], bin_fullnode[256], bin_tool[256];
+static pid_t children[MAX_CHILDREN];
+static node validator;
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void nap(void)
+{
+    struct timespec ts = {0, 20 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+}
+
+/* Slower under sanitizers: scale every deadline. */
+static uint64_t deadline(uint64_t ms)
+{
+    return now_ms() + ms * (getenv("EP_SLOW") ? 4 : 2);
+}
+
+static void track(pid_t pid, int add)
+{
+    for (int i = 0; i < MAX_CHILDREN; i++)
+        if (add ? children[i] == 0 : children[i] == pid) {
+            children[i] = add ? pid : 0;
+            return;
+        }
+}
+
+static void dump(const char *path)
+{
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "echo '---- %s' 1>&2; tail -n 25 '%s' 1>&2", path, path);
+    if (system(cmd) != 0) fprintf(stderr, "(cannot show %s)\n", path);
+}
+
+/* --------------------------------------------------------- processes */
+
+static void start(node *n, const char *bin, char *const extra[])
+{
+    char *argv[32];
+    int k = 0;
+    posix_spawn_file_actions_t fa;
+    argv[k++] = (char *)bin;
+    argv[k++] = "--datadir";
+    argv[k++] = n->dir;
+    argv[k++] = "--chain-id";
+    argv[k++] = CHAIN_ID;
+    argv[k++] = "--port";
+    argv[k++] = "0";
+    argv[k++] = "--rpc-port";
+    argv[k++] = "0";
+    argv[k++] = "--log-level";
+    argv[k++] = "info";
+    for (int i = 0; extra && extra[i] && k < 31; i++) argv[k++] = extra[i];
+    argv[k] = NULL;
+    snprintf(n->out, sizeof n->out, "%s.out", n->dir);
+    snprintf(n->err, sizeof n->err, "%s.log", n->dir);
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 1, n->out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    posix_spawn_file_actions_addopen(&fa, 2, n->err, O_WRONLY | O_CREAT | O_APPEND, 0600);
+    int rc = posix_spawn(&n->pid, bin, &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    assert_int_equal(rc, 0);
+    track(n->pid, 1);
+}
+
+/* The text after @prefix on a line of @path, waiting until @until. */
+static int read_line(const char *path, const char *prefix, char *out, size_t len, uint64_t until)
+{
+    char line[1024];
+    do {
+        FILE *f = fopen(path, "r");
+        while (f && fgets(line, sizeof line, f))
+            if (strncmp(line, prefix, strlen(prefix)) == 0) {
+                fclose(f);
+                line[strcspn(line, "\n")] = '\0';
+                snprintf(out, len, "%s", line + strlen(prefix));
+                return 0;
+            }
+        if (f) fclose(f);
+        nap();
+    } while (now_ms() < until);
+    return -1;
+}
+
+/* Start and wait for its "enode:" and "rpc:" lines. */
+static void launch(node *n, const char *name, const char *bin, char *const extra[])
+{
+    char rpc[128];
+    snprintf(n->name, sizeof n->name, "%s", name);
+    snprintf(n->dir, sizeof n->dir, "%s/%s", base, name);
+    start(n, bin, extra);
+    if (read_line(n->out, "rpc: http://127.0.0.1:", rpc, sizeof rpc, deadline(20000)) != 0 ||
+        read_line(n->out, "enode: ", n->enode, sizeof n->enode, deadline(1000)) != 0) {
+        dump(n->err);
+        fail_msg("%s did not start", name);
+    }
+    n->rpc_port = atoi(rpc);
+}
+
+/* SIGTERM and expect a clean exit (status 0) within the deadline. */
+static void stop(node *n)
+{
+    int status = 0;
+    uint64_t until = deadline(10000);
+    if (n->pid <= 0) return;
+    kill(n->pid, SIGTERM);
+    while (waitpid(n->pid, &status, WNOHANG) == 0) {
+        if (now_ms() > until) {
+            kill(n->pid, SIGKILL);
+            waitpid(n->pid, &status, 0);
+            break;
+        }
+        nap();
+    }
+    track(n->pid, 0);
+    n->pid = 0;
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        dump(n->err);
+        fail_msg("%s did not exit cleanly (status 0x%x)", n->name, status);
+    }
+}
+
+/* ------------------------------------------------------------ JSON-RPC */
+
+/* POST a body to 127.0.0.1:port and return the response body (malloc'd). */
+static char *http_post(int port, const char *body)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    char head[256], *resp = NULL;
+    size_t len = 0, cap = 0;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct timeval tv = {10, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+        if (fd >= 0) close(fd);
+        return NULL;
+    }
+    int hl = snprintf(head, sizeof head,
+                      "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                      "Content-Length: %zu\r\nConnection: close\r\n\r\n", strlen(body));
+    if (write(fd, head, (size_t)hl) != hl || write(fd, body, strlen(body)) != (ssize_t)strlen(body)) {
+        close(fd);
+        return NULL;
+    }
+    for (;;) {
+        if (len + 4096 + 1 > cap) {
+            cap = cap ? cap * 2 : 16384;
+            resp = realloc(resp, cap);
+        }
+        ssize_t got = read(fd, resp + len, cap - len - 1);
+        if (got <= 0) break;
+        len += (size_t)got;
+    }
+    close(fd);
+    if (!resp) return NULL;
+    resp[len] = '\0';
+    char *b = strstr(resp, "\r\n\r\n");
+    char *out = b ? strdup(b + 4) : NULL;
+    free(resp);
+    return out;
+}
+
+/* A call's whole response object (fails the test when there is none). */
+static json_t *rpc(const node *n, const char *method, const char *params)
+{
+    char body[4096];
+    json_error_t e;
+    snprintf(body, sizeof body, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"%s\",\"params\":%s}",
+             method, params);
+    char *text = http_post(n->rpc_port, body);
+    if (!text) fail_msg("%s: no answer to %s", n->name, method);
+    json_t *j = json_loads(text, 0, &e);
+    if (!j) fail_msg("%s: %s answered %s", n->name, method, text);
+    free(text);
+    return j;
+}
+
+static uint64_t block_number(const node *n)
+{
+    json_t *r = rpc(n, "eth_blockNumber", "[]");
+    const char *s = json_string_value(json_object_get(r, "result"));
+    uint64_t v = s ? strtoull(s, NULL, 16) : 0;
+    json_decref(r);
+    return v;
+}
+
+/* The hash of block @num on @n as "0x..." in @out ("" if none). */
+static void block_hash(const node *n, uint64_t num, char out[67])
+{
+    char params[64];
+    snprintf(params, sizeof params, "[\"0x%llx\", false]", (unsigned long long)num);
+    json_t *r = rpc(n, "eth_getBlockByNumber", params);
+    const char *h = json_string_value(json_object_get(json_object_get(r, "result"), "hash"));
+    snprintf(out, 67, "%s", h ? h : "");
+    json_decref(r);
+}
+
+static void wait_head(const node *n, uint64_t at_least, uint64_t ms)
+{
+    uint64_t until = deadline(ms);
+    while (block_number(n) < at_least) {
+        if (now_ms() > until) {
+            dump(n->err);
+            dump(n->out);
+            fail_msg("%s stuck at %llu (want %llu)", n->name, (unsigned long long)block_number(n),
+                     (unsigned long long)at_least);
+        }
+        nap();
+    }
+}
+
+static void assert_same_chain(const node *a, const node *b, uint64_t upto)
+{
+    uint64_t probes[] = {0, 1, upto / 2, upto - 1, upto};
+    for (size_t i = 0; i < sizeof probes / sizeof probes[0]; i++) {
+        char ha[67], hb[67];
+        block_hash(a, probes[i], ha);
+        block_hash(b, probes[i], hb);
+        assert_true(strlen(ha) == 66);
+        assert_string_equal(ha, hb);
+    }
+}
+
+/* ---------------------------------------------------------- fixtures */
+
+static int group_setup(void **state)
+{
+    const char *b = getenv("EP_BUILD"), *t = getenv("EP_TOOL");
+    b = b && *b ? b : "build";
+    snprintf(bin_validator, sizeof bin_validator, "%s/validator", b);
+    snprintf(bin_fullnode, sizeof bin_fullnode, "%s/fullnode", b);
+    snprintf(bin_tool, sizeof bin_tool, "%s", t && *t ? t : "build/ethp2p-tool");
+    if (access(bin_validator, X_OK) || access(bin_fullnode, X_OK) || access(bin_tool, X_OK)) {
+        fprintf(stderr, "need %s, %s and %s (make examples)\n", bin_validator, bin_fullnode, bin_tool);
+        return -1;
+    }
+    snprintf(base, sizeof base, "/tmp/ep_e2e_XXXXXX");
+    if (!mkdtemp(base)) return -1;
+    signal(SIGPIPE, SIG_IGN);
+    char prefill[16];
+    snprintf(prefill, sizeof prefill, "%d", PREFILL);
+    char *extra[] = {"--prefill", prefill, "--prefill-txs", "2", "--block-time", "300", NULL};
+    launch(&validator, "validator", bin_validator, extra);
+    wait_head(&validator, PREFILL, 30000);
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    char cmd[128];
+    if (validator.pid) stop(&validator);
+    for (int i = 0; i < MAX_CHILDREN; i++)
+        if (children[i] > 0) {
+            kill(children[i], SIGKILL);
+            waitpid(children[i], NULL, 0);
+        }
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", base);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+/* -------------------------------------------------------------- tests */
+
+static void test_two_full_nodes_sync(void **state)
+{
+    node a = {0}, b = {0};
+    char *boot_v[] = {"--bootnodes", validator.enode, NULL};
+    launch(&a, "fullnode-a", bin_fullnode, boot_v);
+    wait_head(&a, PREFILL, 30000);
+    /* b knows only a: a full node serves what it has */
+    char *boot_a[] = {"--bootnodes", a.enode, NULL};
+    launch(&b, "fullnode-b", bin_fullnode, boot_a);
+    wait_head(&b, PREFILL, 30000);
+    assert_same_chain(&validator, &a, PREFILL);
+    assert_same_chain(&validator, &b, PREFILL);
+    /* both follow new blocks */
+    uint64_t next = block_number(&validator) + 2;
+    wait_head(&a, next, 15000);
+    wait_head(&b, next, 15000);
+    char hv[67], ha[67], hb[67];
+    block_hash(&validator, next, hv);
+    block_hash(&a, next, ha);
+    block_hash(&b, next, hb);
+    assert_string_equal(hv, ha);
+    assert_string_equal(hv, hb);
+    /* a progress line was shown, plain (not a terminal) */
+    char line[256];
+    assert_int_equal(read_line(a.out, "sync: caught up at block ", line, sizeof line, deadline(1000)), 0);
+    stop(&b);
+    stop(&a);
+}
+
+static void test_restart_resumes(void **state)
+{
+    node c = {0};
+    char *boot_v[] = {"--bootnodes", validator.enode, NULL};
+    launch(&c, "fullnode-c", bin_fullnode, boot_v);
+    uint64_t until = deadline(30000), head = 0;
+    while ((head = block_number(&c)) == 0 && now_ms() < until) nap();
+    assert_true(head > 0);
+    stop(&c); /* most likely mid-sync; either way the store must be kept */
+    char line[256];
+    launch(&c, "fullnode-c", bin_fullnode, boot_v);
+    uint64_t resumed = 0;
+    /* the node logs its head from the store at start */
+    assert_int_equal(read_line(c.err, "", line, sizeof line, deadline(1000)), 0);
+    FILE *f = fopen(c.err, "r");
+    while (f && fgets(line, sizeof line, f)) {
+        char *p = strstr(line, ", head ");
+        if (p && strstr(line, "[fullnode] chain")) resumed = strtoull(p + 7, NULL, 10);
+    }
+    if (f) fclose(f);
+    assert_true(resumed >= head); /* last "chain ... head N" line is the restart's */
+    print_message("stopped at %llu, restarted at %llu\n", (unsigned long long)head,
+                  (unsigned long long)resumed);
+    wait_head(&c, PREFILL, 30000);
+    assert_same_chain(&validator, &c, PREFILL);
+    stop(&c);
+}
+
+static char *tool_tx(const char *nonce, int legacy)
+{
+    char cmd[512], buf[1024];
+    snprintf(cmd, sizeof cmd,
+             "%s tx --key 0x%s --chain-id %s --nonce %s --to 0x3535353535353535353535353535353535353535 "
+             "--value 1000000000000000000%s",
+             bin_tool, "4242424242424242424242424242424242424242424242424242424242424242", CHAIN_ID,
+             nonce, legacy ? " --legacy" : "");
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    char *ok = fgets(buf, sizeof buf, p);
+    assert_int_equal(pclose(p), 0);
+    assert_non_null(ok);
+    buf[strcspn(buf, "\n")] = '\0';
+    return strdup(buf);
+}
+
+static int error_code(json_t *r)
+{
+    return (int)json_integer_value(json_object_get(json_object_get(r, "error"), "code"));
+}
+
+/* Wait until @n has the transaction in a block; returns the block number. */
+static uint64_t wait_tx_block(const node *n, const char *hash)
+{
+    char params[100];
+    uint64_t until = deadline(15000);
+    snprintf(params, sizeof params, "[\"%s\"]", hash);
+    for (;;) {
+        json_t *r = rpc(n, "eth_getTransactionByHash", params);
+        const char *bn = json_string_value(json_object_get(json_object_get(r, "result"), "blockNumber"));
+        uint64_t v = bn ? strtoull(bn, NULL, 16) : 0;
+        json_decref(r);
+        if (v) return v;
+        if (now_ms() > until) fail_msg("%s never had %s in a block", n->name, hash);
+        nap();
+    }
+}
+
+static void test_tx_round_trip(void **state)
+{
+    node d = {0};
+    char *boot_v[] = {"--bootnodes", validator.enode, NULL};
+    launch(&d, "fullnode-d", bin_fullnode, boot_v);
+    wait_head(&d, PREFILL, 30000);
+    for (int legacy = 0; legacy <= 1; legacy++) {
+        char *raw = tool_tx(legacy ? "1" : "0", legacy), params[1200];
+        snprintf(params, sizeof params, "[\"%s\"]", raw);
+        json_t *r = rpc(&d, "eth_sendRawTransaction", params);
+        const char *h = json_string_value(json_object_get(r, "result"));
+        assert_non_null(h);
+        char hash[67];
+        snprintf(hash, sizeof hash, "%s", h);
+        json_decref(r);
+        uint64_t vb = wait_tx_block(&validator, hash), fb = wait_tx_block(&d, hash);
+        assert_true(vb == fb && vb > PREFILL);
+        /* the sender the validator recovered, and the type */
+        snprintf(params, sizeof params, "[\"%s\"]", hash);
+        r = rpc(&d, "eth_getTransactionByHash", params);
+        json_t *tx = json_object_get(r, "result");
+        assert_string_equal(json_string_value(json_object_get(tx, "type")), legacy ? "0x0" : "0x2");
+        assert_string_equal(json_string_value(json_object_get(tx, "value")), "0xde0b6b3a7640000");
+        assert_int_equal(strlen(json_string_value(json_object_get(tx, "from"))), 42);
+        json_decref(r);
+        /* the block lists it */
+        char bparams[64];
+        snprintf(bparams, sizeof bparams, "[\"0x%llx\", false]", (unsigned long long)vb);
+        r = rpc(&validator, "eth_getBlockByNumber", bparams);
+        json_t *txs = json_object_get(json_object_get(r, "result"), "transactions");
+        int found = 0;
+        for (size_t i = 0; i < json_array_size(txs); i++)
+            found |= !strcmp(json_string_value(json_array_get(txs, i)), hash);
+        assert_true(found);
+        json_decref(r);
+        free(raw);
+    }
+    /* malformed input: JSON-RPC errors, not crashes */
+    json_t *r = rpc(&d, "eth_sendRawTransaction", "[\"0x02c0\"]");
+    assert_int_equal(error_code(r), -32000);
+    json_decref(r);
+    r = rpc(&d, "eth_sendRawTransaction", "[\"zz\"]");
+    assert_int_equal(error_code(r), -32602);
+    json_decref(r);
+    r = rpc(&d, "eth_sendRawTransaction", "[]");
+    assert_int_equal(error_code(r), -32602);
+    json_decref(r);
+    r = rpc(&d, "eth_getTransactionByHash",
+            "[\"0x0000000000000000000000000000000000000000000000000000000000000000\"]");
+    assert_true(json_is_null(json_object_get(r, "result")));
+    json_decref(r);
+    r = rpc(&d, "eth_getBlockByNumber", "[\"0xffffffffff\", false]");
+    assert_true(json_is_null(json_object_get(r, "result")));
+    json_decref(r);
+    r = rpc(&d, "no_such_method", "[]");
+    assert_int_equal(error_code(r), -32601);
+    json_decref(r);
+    /* node info and peers */
+    r = rpc(&d, "admin_nodeInfo", "[]");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(r, "result"), "enode")), d.enode);
+    json_decref(r);
+    r = rpc(&d, "net_peerCount", "[]");
+    assert_string_equal(json_string_value(json_object_get(r, "result")), "0x1");
+    json_decref(r);
+    stop(&d);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_two_full_nodes_sync),
+        cmocka_unit_test(test_restart_resumes),
+        cmocka_unit_test(test_tx_round_trip),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
