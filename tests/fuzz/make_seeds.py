@@ -311,6 +311,37 @@ def seeds_eth_peer():
               struct.pack(">H", len(raw)) + raw)
 
 
+# ---------------------------------------------------------------- session
+
+
+def seeds_session():
+    c = Corpus("session")
+    sop = lambda kind, payload: bytes([kind]) + struct.pack(">H", len(payload)) + payload
+    p2p = {x["name"]: x for x in load("p2p_messages.json")["cases"]}
+    eth = [x for x in load("eth_messages.json")["cases"] if not x["name"].startswith("empty_")]
+    ping, pong = sop(2, unhex("c0")), sop(3, unhex("c0"))
+    cap = lambda x, z=0: sop(4 | z, bytes([x["msg_code"]]) + unhex(x["rlp"]))
+    tick = lambda units: bytes([6]) + struct.pack(">H", units)
+    for flags in (0x00, 0x01, 0x02, 0x13, 0x22):
+        z = 0x80 if not flags & 2 else 0
+        body = ping + cap(eth[0], z) + sop(7, b"\xc0\x80") + pong + cap(eth[3], z) + ping
+        c.add("basic_f%02x" % flags, bytes([flags]) + body)
+        c.add("disconnect_f%02x" % flags, bytes([flags]) + ping + sop(1 | z, unhex("c104")))
+    for name in ("disconnect_bare_08", "disconnect_list_00_noncanonical", "disconnect_empty_list",
+                 "disconnect_list_10"):
+        c.add(name, b"\x00" + sop(1, unhex(p2p[name]["payload"])))
+    c.add("ping_snappy_payload", b"\x00" + sop(2, unhex(p2p["ping_snappy"]["payload"])) + ping)
+    c.add("script_hello", b"\x04" + sop(0, unhex(p2p["hello_eip8_forward_compat"]["payload"])))
+    c.add("second_hello", b"\x00" + sop(0, unhex(p2p["hello_eip8_forward_compat"]["payload"])))
+    c.add("useless_peer", b"\x08" + ping)
+    c.add("ticks", b"\x00" + tick(100) + tick(100) + ping + tick(400))
+    c.add("hello_timeout", b"\x04" + tick(60))
+    c.add("raw_bad_code", b"\x00" + sop(5, b"\x00\xc0") + ping)
+    c.add("code_out_of_range", b"\x00" + sop(0x84, b"\x30\xc0"))
+    for x in eth[4:12]:
+        c.add("eth_" + x["name"], b"\x00" + cap(x, 0x80))
+
+
 TARGETS = {
     "rlp": seeds_rlp,
     "rlp_writer": seeds_rlp_writer,
@@ -326,6 +357,7 @@ TARGETS = {
     "eth_msg": seeds_eth_msg,
     "forkid": seeds_forkid,
     "eth_peer": seeds_eth_peer,
+    "session": seeds_session,
 }
 
 
