@@ -113,14 +113,18 @@ static int ask_headers(p2p_sync *s, sbatch *b)
 }
 
 /* One GetBlockBodies for up to bodies_per_req missing bodies from index
- * `i` on (skipping blocks whose bodies are in or asked for); returns the
+ * `i` on (skipping blocks whose bodies are in); returns the
  * index after the last one asked, or -1 to stop for this round. */
 static long ask_bodies(p2p_sync *s, sbatch *b, uint32_t i)
 {
     while (i < b->count && b->blocks[i].body_state != BODY_MISSING) i++;
     if (i >= b->count) return (long)i;
+    /* stop before a body another request is fetching: the ASKED blocks in
+     * [lo, hi) must all be this request's, so its reply can give back
+     * exactly what it did not deliver */
     uint32_t end = i, want = 0;
-    for (; end < b->count && want < s->bodies_per_req; end++)
+    for (; end < b->count && want < s->bodies_per_req &&
+           b->blocks[end].body_state != BODY_ASKED; end++)
         want += b->blocks[end].body_state == BODY_MISSING;
     speer *p = pick(s, b->blocks[end - 1].h.number, b->blocks[end - 1].h.number, b);
     if (!p) return -1;

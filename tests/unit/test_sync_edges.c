@@ -1,0 +1,449 @@
+/* The sync component's edges: eth/68 head lookups, short and malformed
+ * replies, a host refusing a block, Shanghai bodies, transport and host
+ * failures, bounds, progress, and the API's argument checks. */
+#include "test_sync_fixture.h"
+
+static chain *g_chain;      /* 1201 London blocks */
+
+static int group_setup(void **state)
+{
+    (void)state;
+    g_chain = fx_chain(1201, 0, 0, 0);
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    fx_chain_free(g_chain);
+    return 0;
+}
+
+/* Takes the oldest queued request out of the queue (the caller answers). */
+static fx_req take(net *n)
+{
+    assert_true(n->nq > 0);
+    fx_req r = n->q[0];
+    memmove(&n->q[0], &n->q[1], (n->nq - 1) * sizeof *n->q);
+    n->nq--;
+    return r;
+}
+
+static int reply(net *n, const uint8_t peer[64], int type, uint64_t id, const p2p_bytes *items,
+                 size_t count)
+{
+    p2p_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.type = type;
+    memcpy(ev.peer, peer, 64);
+    ev.u.response.request_id = id;
+    ev.u.response.items = items;
+    ev.u.response.count = count;
+    return p2p_sync_on_event(n->s, &ev);
+}
+
+static void headers_of(const chain *c, uint64_t from, size_t count, p2p_bytes *out)
+{
+    for (size_t i = 0; i < count; i++) out[i] = (p2p_bytes){c->hdr[from + i], c->hlen[from + i]};
+}
+
+/* eth/68 Status has no head number: the component asks for the head header
+ * by hash, learns the number and syncs. */
+static void test_eth68_head_lookup(void **state)
+{
+    (void)state;
+    net n;
+    host h;
+    fx_net_init(&n, &h, g_chain, 1);
+    n.peers[0].version = 68;
+    n.peers[0].head = 600;
+    fx_sync_new(&n);
+    fx_connect(&n, &n.peers[0]);
+    assert_int_equal(n.nq, 1);
+    assert_int_equal(n.q[0].kind, FX_BY_HASH);
+    tu_assert_bytes(n.q[0].hash, g_chain->hash[600], 32);
+    assert_int_equal(fx_progress(&n).target, 0);
+    fx_run(&n, 10000);
+    assert_int_equal(h.head, 600);
+    assert_int_equal(fx_progress(&n).target, 600);
+    fx_net_free(&n);
+}
+
+/* A lookup answered with the wrong header (or none) counts against the
+ * peer, and the lookup is asked again. */
+static void test_eth68_bad_lookup(void **state)
+{
+    (void)state;
+    net n;
+    host h;
+    fx_net_init(&n, &h, g_chain, 1);
+    n.peers[0].version = 68;
+    n.peers[0].head = 600;
+    fx_sync_new(&n);
+    assert_int_equal(p2p_sync_set_option(n.s, P2P_SYNC_OPT_MAX_OFFENCES, 2), 0);
+    fx_connect(&n, &n.peers[0]);
+    fx_req r = take(&n);
+    p2p_bytes wrong;
+    headers_of(g_chain, 599, 1, &wrong);
+    assert_int_equal(reply(&n, n.peers[0].id, P2P_EV_BLOCK_HEADERS, r.id, &wrong, 1), 1);
+    assert_int_equal(n.disconnects, 0);
+    fx_req again = take(&n);                /* asked again */
+    assert_int_equal(again.kind, FX_BY_HASH);
+    assert_int_equal(reply(&n, n.peers[0].id, P2P_EV_BLOCK_HEADERS, again.id, NULL, 0), 1);
+    assert_int_equal(n.disconnects, 1);
+    assert_int_equal(h.stored, 0);
+    fx_net_free(&n);
+}
+
+/* Peers that answer with fewer headers and bodies than asked: the rest is
+ * asked again and nothing is lost or stored twice. */
+static void test_short_replies(void **state)
+{
+    (void)state;
+    net n;
+    host h;
+    fx_net_init(&n, &h, g_chain, 2);
+    n.peers[0].max_headers = 100;
+    n.peers[0].max_bodies = 7;
+    n.peers[1].max_headers = 333;
+    n.peers[1].max_bodies = 50;
+    fx_sync_new(&n);
+    fx_connect(&n, &n.peers[0]);
+    fx_connect(&n, &n.peers[1]);
+    fx_run(&n, 100000);
+    assert_int_equal(h.head, 1200);
+    assert_int_equal(h.stored, 1200);
+    assert_int_equal(n.disconnects, 0);
+    fx_net_free(&n);
+}
+
+/* The host refuses a block once: everything after it is dropped, the head is
+ * read again and the block is fetched again. */
+static void test_host_refuses(void **state)
+{
+    (void)state;
+    net n;
+    host h;
+    fx_net_init(&n, &h, g_chain, 1);
+    fx_sync_new(&n);
+    h.refuse_at = 300;
+    fx_connect(&n, &n.peers[0]);
+    fx_run(&n, 100000);
+    assert_int_equal(h.refuse_at, 0);
+    assert_int_equal(h.head, 1200);
+    assert_int_equal(h.stored, 1200);
+    fx_net_free(&n);
+}
+
+/* Shanghai headers (17 fields) and bodies with withdrawals. */
+static void test_shanghai_chain(void **state)
+{
+    (void)state;
+    chain *c = fx_chain(301, 1, 0, 0);
+    net n;
+    host h;
+    fx_net_init(&n, &h, c, 1);
+    fx_sync_new(&n);
+    fx_connect(&n, &n.peers[0]);
+    fx_run(&n, 100000);
+    assert_int_equal(h.head, 300);
+    fx_net_free(&n);
+    fx_chain_free(c);
+}
+
+/* The transport refusing requests (a full command ring) and the host not
+ * knowing its head yet: the component tries again at the next tick. */
+static void test_transport_and_host_failures(void **state)
+{
+    (void)state;
+    net n;
+    host h;
+    fx_net_init(&n, &h, g_chain, 1);
+    h.head_fails = 2;
+    fx_sync_new(&n);
+    fx_connect(&n, &n.peers[0]);
+    assert_int_equal(n.nq, 0);              /* no head: nothing asked */
+    n.fail_sends = 3;
+    for (int i = 0; i < 5; i++) p2p_sync_tick(n.s, n.now += 100);
+    assert_int_equal(h.head_fails, 0);
+    assert_int_equal(n.fail_sends, 0);
+    assert_true(n.nq > 0);
+    fx_run(&n, 100000);
+    assert_int_equal(h.head, 1200);
+    fx_net_free(&n);
+}
+
+/* COMMAND_FAILED (the handle could not send a request) hands the work back
+ * without counting against the peer. */
+static void test_command_failed(void **state)
+{
+    (void)state;
+    net n;
+    host h;
+    fx_net_init(&n, &h, g_chain, 1);
+    fx_sync_new(&n);
+    assert_int_equal(p2p_sync_set_option(n.s, P2P_SYNC_OPT_MAX_OFFENCES, 1), 0);
+    fx_connect(&n, &n.peers[0]);
+    size_t before = n.nq;
+    fx_req r = take(&n);
+    p2p_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.type = P2P_EV_COMMAND_FAILED;
+    memcpy(ev.peer, n.peers[0].id, 64);
+    ev.u.command_failed.command = P2P_CMD_GET_BLOCK_HEADERS;
+    ev.u.command_failed.error = P2P_ERR_AGAIN;
+    ev.u.command_failed.request_id = r.id;
+    assert_int_equal(p2p_sync_on_event(n.s, &ev), 1);
+    assert_int_equal(n.nq, before);         /* asked again at once */
+    assert_int_equal(n.disconnects, 0);
+    fx_req_free(&r);
+    fx_run(&n, 100000);
+    assert_int_equal(h.head, 1200);
+    fx_net_free(&n);
+}
+
+/* Replies that break the rules: more headers than asked, the wrong first
+ * number, more bodies than asked, and a body that belongs to no header. */
+static void test_protocol_violations(void **state)
+{
+    (void)state;
+    net n;
+    host h;
+    fx_net_init(&n, &h, g_chain, 1);
+    n.peers[0].head = 20;
+    fx_sync_new(&n);
+    assert_int_equal(p2p_sync_set_option(n.s, P2P_SYNC_OPT_MAX_OFFENCES, 100), 0);
+    fx_connect(&n, &n.peers[0]);
+    const uint8_t *peer = n.peers[0].id;
+    p2p_bytes hdrs[30];
+    fx_req r = take(&n);
+    assert_int_equal(r.kind, FX_HEADERS);
+    assert_int_equal(r.number, 1);
+    assert_int_equal(r.count, 20);
+    headers_of(g_chain, 1, 21, hdrs);       /* one too many */
+    assert_int_equal(reply(&n, peer, P2P_EV_BLOCK_HEADERS, r.id, hdrs, 21), 1);
+    r = take(&n);
+    headers_of(g_chain, 2, 19, hdrs);       /* starts at 2 */
+    assert_int_equal(reply(&n, peer, P2P_EV_BLOCK_HEADERS, r.id, hdrs, 19), 1);
+    r = take(&n);
+    /* a reply with the right id from another peer is not ours */
+    uint8_t other[64] = {9};
+    headers_of(g_chain, 1, 20, hdrs);
+    assert_int_equal(reply(&n, other, P2P_EV_BLOCK_HEADERS, r.id, hdrs, 20), 0);
+    assert_int_equal(reply(&n, peer, P2P_EV_BLOCK_BODIES, r.id, hdrs, 20), 0);
+    assert_int_equal(reply(&n, peer, P2P_EV_BLOCK_HEADERS, r.id, hdrs, 20), 1);
+    assert_int_equal(h.stored, 0);          /* nothing before the bodies are in */
+    assert_int_equal(n.nq, 1);
+    assert_int_equal(n.q[0].kind, FX_BODIES);
+    assert_int_equal(n.q[0].nh, 18);        /* 7 and 14 are empty: not asked */
+    fx_run(&n, 1000);
+    assert_int_equal(h.head, 20);
+    fx_net_free(&n);
+}
+
+/* Bodies: more than asked, then one that matches no header; the good ones
+ * before a bad one are kept. */
+static void test_body_violations(void **state)
+{
+    (void)state;
+    net n;
+    host h;
+    fx_net_init(&n, &h, g_chain, 1);
+    n.peers[0].head = 6;                    /* blocks 1..6 all have transactions */
+    fx_sync_new(&n);
+    assert_int_equal(p2p_sync_set_option(n.s, P2P_SYNC_OPT_MAX_OFFENCES, 100), 0);
+    fx_connect(&n, &n.peers[0]);
+    const uint8_t *peer = n.peers[0].id;
+    fx_req r = take(&n);
+    p2p_bytes items[8];
+    headers_of(g_chain, 1, 6, items);
+    assert_int_equal(reply(&n, peer, P2P_EV_BLOCK_HEADERS, r.id, items, 6), 1);
+    r = take(&n);
+    assert_int_equal(r.kind, FX_BODIES);
+    assert_int_equal(r.nh, 6);
+    for (int i = 0; i < 7; i++) items[i] = (p2p_bytes){g_chain->body[1], g_chain->blen[1]};
+    assert_int_equal(reply(&n, peer, P2P_EV_BLOCK_BODIES, r.id, items, 7), 1);
+    assert_int_equal(h.stored, 0);
+    fx_req_free(&r);
+    r = take(&n);
+    assert_int_equal(r.nh, 6);
+    items[0] = (p2p_bytes){g_chain->body[1], g_chain->blen[1]};
+    items[1] = (p2p_bytes){g_chain->body[2], g_chain->blen[2]};
+    items[2] = (p2p_bytes){g_chain->body[2], g_chain->blen[2]};   /* 3's body is not 2's */
+    assert_int_equal(reply(&n, peer, P2P_EV_BLOCK_BODIES, r.id, items, 3), 1);
+    assert_int_equal(h.head, 2);
+    fx_req_free(&r);
+    r = take(&n);
+    assert_int_equal(r.nh, 4);              /* 3..6 asked again */
+    static const uint8_t junk[] = {0xc1, 0x80};
+    items[0] = (p2p_bytes){junk, 2};
+    assert_int_equal(reply(&n, peer, P2P_EV_BLOCK_BODIES, r.id, items, 1), 1);
+    assert_int_equal(h.head, 2);
+    fx_req_free(&r);
+    fx_run(&n, 1000);
+    assert_int_equal(h.head, 6);
+    fx_net_free(&n);
+}
+
+/* Only ANNOUNCED_BLOCKS NewBlocks are kept ahead of the head. */
+static void test_announced_bound(void **state)
+{
+    (void)state;
+    net n;
+    host h;
+    fx_net_init(&n, &h, g_chain, 1);
+    n.peers[0].head = 100;
+    fx_sync_new(&n);
+    assert_int_equal(p2p_sync_set_option(n.s, P2P_SYNC_OPT_ANNOUNCED_BLOCKS, 2), 0);
+    fx_connect(&n, &n.peers[0]);
+    fx_run(&n, 100000);
+    assert_int_equal(h.head, 100);
+    n.peers[0].silent = 1;                  /* only NewBlock brings blocks now */
+    n.peers[0].head = 104;
+    for (int k = 104; k >= 101; k--) {
+        uint8_t *blk;
+        size_t len;
+        fx_block(g_chain, (size_t)k, g_chain->body[k], g_chain->blen[k], &blk, &len);
+        p2p_event ev;
+        memset(&ev, 0, sizeof ev);
+        ev.type = P2P_EV_NEW_BLOCK;
+        memcpy(ev.peer, n.peers[0].id, 64);
+        ev.u.new_block.block = (p2p_bytes){blk, len};
+        assert_int_equal(p2p_sync_on_event(n.s, &ev), 0);
+        free(blk);
+    }
+    /* 104 and 103 are more than 2 ahead: not kept (they are fetched);
+     * 102 waits for 101, then both are stored */
+    assert_int_equal(h.head, 102);
+    n.peers[0].silent = 0;
+    fx_run(&n, 10000);
+    assert_int_equal(h.head, 104);
+    assert_int_equal(h.stored, 104);
+    fx_net_free(&n);
+}
+
+/* The storing rate shows in the progress while blocks arrive. */
+static void test_progress_rate(void **state)
+{
+    (void)state;
+    net n;
+    host h;
+    fx_net_init(&n, &h, g_chain, 1);
+    fx_sync_new(&n);
+    fx_connect(&n, &n.peers[0]);
+    double best = 0;
+    while (fx_step(&n)) {
+        n.now += 1000;
+        p2p_sync_tick(n.s, n.now);
+        p2p_sync_progress pr = fx_progress(&n);
+        if (pr.blocks_per_sec > best) best = pr.blocks_per_sec;
+        assert_true(pr.current <= pr.target);
+    }
+    assert_int_equal(h.head, 1200);
+    assert_true(best > 0);
+    fx_net_free(&n);
+}
+
+/* More peers than the component tracks: the extra ones are ignored. */
+static void test_many_peers(void **state)
+{
+    (void)state;
+    net n;
+    host h;
+    fx_net_init(&n, &h, g_chain, 300);
+    fx_sync_new(&n);
+    for (size_t i = 0; i < 300; i++) {
+        n.peers[i].id[1] = (uint8_t)(i >> 8);
+        fx_connect(&n, &n.peers[i]);
+    }
+    assert_int_equal(fx_progress(&n).peers, 256);
+    fx_run(&n, 100000);
+    assert_int_equal(h.head, 1200);
+    fx_net_free(&n);
+}
+
+static int no_head(void *u, uint64_t *n, uint8_t h[32])
+{
+    (void)u, (void)n, (void)h;
+    return -1;
+}
+
+static int no_store(void *u, uint64_t n, const uint8_t h[32], const uint8_t *a, size_t al,
+                    const uint8_t *b, size_t bl)
+{
+    (void)u, (void)n, (void)h, (void)a, (void)al, (void)b, (void)bl;
+    return -1;
+}
+
+static void test_api_errors(void **state)
+{
+    (void)state;
+    net n;
+    host h;
+    fx_net_init(&n, &h, g_chain, 1);
+    p2p_sync_transport t = {&n, fx_get_headers, fx_get_by_hash, fx_get_bodies, NULL};
+    p2p_sync_callbacks cb = {no_head, no_store};
+    p2p_sync *s = (p2p_sync *)&n;
+    assert_int_equal(p2p_sync_new_with_transport(NULL, &cb, NULL, &s), P2P_ERR_INVALID);
+    assert_null(s);
+    assert_int_equal(p2p_sync_new_with_transport(&t, NULL, NULL, &s), P2P_ERR_INVALID);
+    assert_int_equal(p2p_sync_new_with_transport(&t, &cb, NULL, NULL), P2P_ERR_INVALID);
+    p2p_sync_callbacks half = {no_head, NULL};
+    assert_int_equal(p2p_sync_new_with_transport(&t, &half, NULL, &s), P2P_ERR_INVALID);
+    p2p_sync_transport bad = t;
+    bad.get_bodies = NULL;
+    assert_int_equal(p2p_sync_new_with_transport(&bad, &cb, NULL, &s), P2P_ERR_INVALID);
+    assert_int_equal(p2p_sync_new(NULL, &cb, NULL, &s), P2P_ERR_INVALID);
+    assert_null(s);
+    /* a transport without disconnect is allowed; a host without a head yet too */
+    assert_int_equal(p2p_sync_new_with_transport(&t, &cb, NULL, &s), 0);
+    assert_int_equal(p2p_sync_set_option(s, P2P_SYNC_OPT_BATCH_SIZE, 0), P2P_ERR_RANGE);
+    assert_int_equal(p2p_sync_set_option(s, P2P_SYNC_OPT_BATCH_SIZE, 1025), P2P_ERR_RANGE);
+    assert_int_equal(p2p_sync_set_option(s, P2P_SYNC_OPT_BATCH_SIZE, 64), 0);
+    assert_int_equal(p2p_sync_set_option(s, P2P_SYNC_OPT_BODIES_PER_REQUEST, 2000), P2P_ERR_RANGE);
+    assert_int_equal(p2p_sync_set_option(s, P2P_SYNC_OPT_MAX_IN_FLIGHT, 8), 0);
+    assert_int_equal(p2p_sync_set_option(s, P2P_SYNC_OPT_PEER_IN_FLIGHT, 2), 0);
+    assert_int_equal(p2p_sync_set_option(s, P2P_SYNC_OPT_WINDOW_BATCHES, 65), P2P_ERR_RANGE);
+    assert_int_equal(p2p_sync_set_option(s, P2P_SYNC_OPT_ANNOUNCED_BLOCKS, 257), P2P_ERR_RANGE);
+    assert_int_equal(p2p_sync_set_option(s, P2P_SYNC_OPT_REQUEST_TIMEOUT_MS, 5000), 0);
+    assert_int_equal(p2p_sync_set_option(s, (p2p_sync_option)99, 1), P2P_ERR_INVALID);
+    assert_int_equal(p2p_sync_set_option(NULL, P2P_SYNC_OPT_BATCH_SIZE, 1), P2P_ERR_INVALID);
+    assert_int_equal(p2p_sync_on_event(s, NULL), P2P_ERR_INVALID);
+    assert_int_equal(p2p_sync_on_event(NULL, NULL), P2P_ERR_INVALID);
+    assert_int_equal(p2p_sync_tick(NULL, 0), P2P_ERR_INVALID);
+    p2p_sync_progress pr;
+    assert_int_equal(p2p_sync_get_progress(s, NULL), P2P_ERR_INVALID);
+    assert_int_equal(p2p_sync_get_progress(NULL, &pr), P2P_ERR_INVALID);
+    assert_int_equal(p2p_sync_get_progress(s, &pr), 0);
+    assert_int_equal(pr.state, P2P_SYNC_IDLE);
+    /* events it does not follow are left to the host */
+    p2p_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.type = P2P_EV_TRANSACTIONS;
+    assert_int_equal(p2p_sync_on_event(s, &ev), 0);
+    ev.type = P2P_EV_PEER_DISCONNECTED;     /* unknown peer */
+    assert_int_equal(p2p_sync_on_event(s, &ev), 0);
+    p2p_sync_free(s);
+    p2p_sync_free(NULL);
+    fx_net_free(&n);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_eth68_head_lookup),
+        cmocka_unit_test(test_eth68_bad_lookup),
+        cmocka_unit_test(test_short_replies),
+        cmocka_unit_test(test_host_refuses),
+        cmocka_unit_test(test_shanghai_chain),
+        cmocka_unit_test(test_transport_and_host_failures),
+        cmocka_unit_test(test_command_failed),
+        cmocka_unit_test(test_protocol_violations),
+        cmocka_unit_test(test_body_violations),
+        cmocka_unit_test(test_announced_bound),
+        cmocka_unit_test(test_progress_rate),
+        cmocka_unit_test(test_many_peers),
+        cmocka_unit_test(test_api_errors),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
