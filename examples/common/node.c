@@ -78,9 +78,15 @@ static void usage(FILE *f, const ex_role *role)
     fprintf(f,
             "usage: %s --datadir DIR --chain-id N --port P [--rpc-port R]\n"
             "          [--bootnodes ENODE,...] [--max-peers N] [--genesis-hash HEX]\n"
-            "          [--log-level error|warn|info|debug|trace]%s\n",
+            "          [--log-level none|error|warn|info|debug|trace]%s\n"
+            "Defaults: chain id 1337, port 30303, log level info, no JSON-RPC server\n"
+            "unless --rpc-port is given (0 = any free port; the URL is printed).\n"
+            "Without --genesis-hash the genesis block is derived from the chain id.\n"
+            "--corrupt-bodies (testing aid) serves block bodies without their last\n"
+            "transaction, so that peers' body checks fail.\n",
             role->name,
-            role->validator ? "\n          [--block-time MS] [--prefill N [--prefill-txs K]]" : "");
+            role->validator ? "\n          [--block-time MS (1000)] [--prefill N [--prefill-txs K (10)]]"
+                            : "");
 }
 
 static int parse_level(const char *s, int *level)
@@ -159,6 +165,10 @@ int ex_parse_args(int argc, char **argv, const ex_role *role, ex_options *o)
         if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
             usage(stdout, role);
             return 1;
+        }
+        if (!strcmp(argv[i], "--corrupt-bodies")) {
+            o->corrupt_bodies = 1;
+            continue;
         }
         size_t nlen = eq ? (size_t)(eq - argv[i]) : strlen(argv[i]);
         if (nlen >= sizeof name) nlen = sizeof name - 1;
@@ -404,21 +414,51 @@ static void serve_headers(ex_node *n, const p2p_event *ev)
     ex_store_read_end(r);
 }
 
+/* --corrupt-bodies: the body without its last transaction (malloc'd), for
+ * tests that check that peers catch a body not matching its header. */
+static uint8_t *corrupt_body(p2p_bytes body, size_t *len)
+{
+    p2p_rlp_item b, txs, item;
+    p2p_rlp_iter it, tit;
+    p2p_rlp_writer w;
+    uint8_t *out = NULL;
+    size_t count = 0, i = 0;
+    if (p2p_rlp_decode(body.ptr, body.len, &b) != 0 || p2p_rlp_iter_init(&it, &b) != 0 ||
+        p2p_rlp_iter_next(&it, &txs) != 1 || p2p_rlp_list_count(&txs, &count) != 0 ||
+        p2p_rlp_iter_init(&tit, &txs) != 0)
+        return NULL;
+    p2p_rlp_writer_init(&w);
+    p2p_rlp_list_begin(&w);
+    p2p_rlp_list_begin(&w);
+    while (p2p_rlp_iter_next(&tit, &item) == 1)
+        if (++i < count) p2p_rlp_put_raw(&w, item.raw, item.raw_len);
+    p2p_rlp_list_end(&w);
+    while (p2p_rlp_iter_next(&it, &item) == 1) p2p_rlp_put_raw(&w, item.raw, item.raw_len);
+    p2p_rlp_list_end(&w);
+    if (p2p_rlp_writer_error(&w) || p2p_rlp_writer_take(&w, &out, len) != 0) out = NULL;
+    p2p_rlp_writer_free(&w);
+    return out;
+}
+
 /* GetBlockBodies: in request order, stopping at the first unknown hash so
  * that the reply stays a prefix of the request. */
 static void serve_bodies(ex_node *n, const p2p_event *ev)
 {
     static p2p_bytes items[SERVE_MAX_ITEMS];
-    size_t k = 0, bytes = 0;
+    static uint8_t *bad[SERVE_MAX_ITEMS];
+    size_t k = 0, bytes = 0, nbad = 0;
     ex_read *r = ex_store_read(n->store);
     if (!r) return;
     for (size_t i = 0; i < ev->u.request.count && k < SERVE_MAX_ITEMS && bytes < SERVE_MAX_BYTES; i++) {
         if (ex_read_body(r, ev->u.request.hashes + 32 * i, &items[k]) != 0) break;
+        if (n->opt.corrupt_bodies && (bad[nbad] = corrupt_body(items[k], &items[k].len)) != NULL)
+            items[k].ptr = bad[nbad++];
         bytes += items[k++].len;
     }
     int rc = p2p_send_block_bodies(n->h, ev->peer, ev->u.request.request_id, items, k);
     if (rc) ex_log(n, P2P_LOG_WARN, "serving %zu bodies: %s", k, p2p_strerror(rc));
-    else ex_log(n, P2P_LOG_DEBUG, "served %zu bodies", k);
+    else ex_log(n, P2P_LOG_DEBUG, "served %zu bodies%s", k, nbad ? " (corrupted on purpose)" : "");
+    for (size_t i = 0; i < nbad; i++) free(bad[i]);
     ex_store_read_end(r);
 }
 

@@ -28,6 +28,7 @@ typedef struct ex_options {
     int has_genesis_hash;
     uint8_t genesis_hash[32];
     int log_level;             /* p2p_log_level */
+    int corrupt_bodies;        /* testing aid: serve bodies missing their last transaction */
     /* validator only */
     uint64_t block_time_ms;
     uint64_t prefill;

@@ -159,6 +159,19 @@ static json_t *j_block_txs(ex_node *n, const uint8_t *body, size_t len, const ui
     return arr;
 }
 
+/* Bytes of the block's RLP [header, txs, ommers, ...]: the header and the
+ * body's items under one list prefix. */
+static uint64_t block_size(p2p_bytes hdr, p2p_bytes body)
+{
+    p2p_rlp_item b;
+    uint64_t payload, prefix = 1;
+    if (p2p_rlp_decode(body.ptr, body.len, &b) != 0) return hdr.len + body.len;
+    payload = hdr.len + b.len;
+    if (payload >= 56)
+        for (uint64_t v = payload; v; v >>= 8) prefix++;
+    return prefix + payload;
+}
+
 static json_t *j_block(ex_node *n, ex_read *r, const uint8_t hash[32], int full)
 {
     p2p_bytes hdr, body;
@@ -168,7 +181,7 @@ static json_t *j_block(ex_node *n, ex_read *r, const uint8_t hash[32], int full)
         return json_null();
     json_t *o = json_object();
     add_header_fields(o, &f);
-    json_object_set_new(o, "size", j_u64(hdr.len + body.len));
+    json_object_set_new(o, "size", j_u64(block_size(hdr, body)));
     json_object_set_new(o, "transactions", j_block_txs(n, body.ptr, body.len, hash, f.number, full));
     json_object_set_new(o, "uncles", json_array());
     return o;

@@ -73,6 +73,7 @@ int ex_store_open(const char *dir, ex_store **out, char *err, size_t err_len)
     if ((rc = mdb_env_create(&s->env)) != 0 || (rc = mdb_env_set_maxdbs(s->env, DB_COUNT)) != 0 ||
         (rc = mdb_env_set_mapsize(s->env, MAP_SIZE)) != 0 ||
         (rc = mdb_env_open(s->env, path, MDB_NOSYNC | MDB_NOTLS, 0600)) != 0 ||
+        (rc = mdb_reader_check(s->env, NULL)) != 0 || /* slots of killed processes */
         (rc = open_dbs(s) ? EIO : 0) != 0) {
         snprintf(err, err_len, "cannot open the store in %s: %s", path, mdb_strerror(rc));
         if (s->env) mdb_env_close(s->env);

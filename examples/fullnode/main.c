@@ -28,6 +28,7 @@ typedef struct fullnode {
     int syncing;             /* last state shown was "syncing" */
     uint64_t next_progress_ms;
     uint64_t sync_start_ms, sync_start_head;
+    uint64_t target;         /* highest target seen in this run */
 } fullnode;
 
 /* ---------------------------------------------------------- sync hooks */
@@ -100,13 +101,20 @@ static void show_progress(ex_node *n, fullnode *f, const p2p_sync_progress *p, u
     (void)now;
 }
 
-static void show_done(ex_node *n, fullnode *f, uint64_t now)
+/* The end of a syncing run: caught up, or stopped short (the peers ahead
+ * left or were dropped for bad replies). */
+static void show_done(ex_node *n, fullnode *f, const p2p_sync_progress *p, uint64_t now)
 {
     uint64_t blocks = n->head - f->sync_start_head, ms = now - f->sync_start_ms;
     if (f->line_open) printf("\n");
     f->line_open = 0;
-    printf("sync: caught up at block %llu (%llu blocks in %.1f s)\n", (unsigned long long)n->head,
-           (unsigned long long)blocks, (double)ms / 1000.0);
+    if (p->state == P2P_SYNC_SYNCING || n->head >= f->target)
+        printf("sync: caught up at block %llu (%llu blocks in %.1f s)\n", (unsigned long long)n->head,
+               (unsigned long long)blocks, (double)ms / 1000.0);
+    else
+        printf("sync: stopped at block %llu of %llu (%llu blocks in %.1f s): no usable peer ahead\n",
+               (unsigned long long)n->head, (unsigned long long)f->target,
+               (unsigned long long)blocks, (double)ms / 1000.0);
     fflush(stdout);
 }
 
@@ -120,8 +128,9 @@ static void progress(ex_node *n, fullnode *f, uint64_t now)
         f->sync_start_head = n->head;
         f->next_progress_ms = now; /* show the first line at once */
     }
-    if (!syncing && f->syncing) show_done(n, f, now);
+    if (!syncing && f->syncing) show_done(n, f, &p, now);
     f->syncing = syncing;
+    if (syncing) f->target = p.target;
     if (syncing && now >= f->next_progress_ms) {
         show_progress(n, f, &p, now);
         f->next_progress_ms = now + PROGRESS_MS;

@@ -3,7 +3,8 @@
  * (the second only from the first, so full nodes serve too); a full node
  * stopped in the middle of a sync resumes from its store; a transaction
  * sent to a full node's JSON-RPC reaches the validator, is sealed, and
- * comes back in a block; malformed input gets JSON-RPC errors.
+ * comes back in a block; malformed input gets JSON-RPC errors; a peer
+ * serving corrupted bodies is caught (nothing it sent is stored).
  * Children write to files in a temporary directory (no pipes to drain),
  * and every wait has a deadline. */
 #include "testutil.h"
@@ -364,6 +365,34 @@ static void test_restart_resumes(void **state)
     stop(&c);
 }
 
+/* A full node that serves corrupted bodies (--corrupt-bodies) is caught:
+ * a node syncing only from it stores nothing; with the validator too, it
+ * gets the right chain. */
+static void test_corrupt_body_caught(void **state)
+{
+    node bad = {0}, e = {0};
+    char *boot_v[] = {"--bootnodes", validator.enode, "--corrupt-bodies", NULL};
+    launch(&bad, "fullnode-bad", bin_fullnode, boot_v);
+    wait_head(&bad, PREFILL, 30000);
+    char *boot_bad[] = {"--bootnodes", bad.enode, NULL};
+    launch(&e, "fullnode-e", bin_fullnode, boot_bad);
+    /* it asks, gets bodies that do not match the headers, refuses them */
+    uint64_t until = deadline(3000);
+    while (now_ms() < until) {
+        assert_int_equal(block_number(&e), 0);
+        nap();
+    }
+    stop(&e);
+    char both[600];
+    snprintf(both, sizeof both, "%s,%s", bad.enode, validator.enode);
+    char *boot_both[] = {"--bootnodes", both, NULL};
+    launch(&e, "fullnode-e", bin_fullnode, boot_both);
+    wait_head(&e, PREFILL, 30000);
+    assert_same_chain(&validator, &e, PREFILL);
+    stop(&e);
+    stop(&bad);
+}
+
 static char *tool_tx(const char *nonce, int legacy)
 {
     char cmd[512], buf[1024];
@@ -476,6 +505,7 @@ int main(void)
         cmocka_unit_test(test_two_full_nodes_sync),
         cmocka_unit_test(test_restart_resumes),
         cmocka_unit_test(test_tx_round_trip),
+        cmocka_unit_test(test_corrupt_body_caught),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
