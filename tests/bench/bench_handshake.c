@@ -43,6 +43,7 @@ static op ops[NOPS] = {
 };
 
 #define NKEYS 64
+#define ROUNDS 4
 static secp256k1_context *ctx;
 static uint8_t sks[NKEYS][32], pubs[NKEYS][65];
 static secp256k1_pubkey parsed[NKEYS];
@@ -160,13 +161,23 @@ int main(void)
     if (!ctx) bench_die("secp context");
     make_keys();
 
-    size_t hs_n;
-    handshake_rate(secs / 8, &hs_n); /* warm up caches and the allocator */
-    double ours = handshake_rate(secs, &hs_n);
-
+    /* Ours and the reference alternate over a few rounds and each keeps its
+     * best: load from elsewhere on the machine then hits both alike. */
+    size_t hs_n = 0, n;
+    handshake_rate(secs / 8, &n); /* warm up caches and the allocator */
+    double ours = 0;
+    for (int i = 0; i < NOPS; i++) ops[i].us = 1e9;
+    for (int round = 0; round < ROUNDS; round++) {
+        double r = handshake_rate(secs / ROUNDS, &n);
+        hs_n += n;
+        if (r > ours) ours = r;
+        for (int i = 0; i < NOPS; i++) {
+            double us = time_op(i, secs / ROUNDS / NOPS);
+            if (us < ops[i].us) ops[i].us = us;
+        }
+    }
     double spec_us = 0, code_us = 0;
     for (int i = 0; i < NOPS; i++) {
-        ops[i].us = time_op(i, secs / NOPS);
         spec_us += ops[i].spec * ops[i].us;
         code_us += ops[i].code * ops[i].us;
     }
@@ -174,7 +185,7 @@ int main(void)
 
     bench_row("handshake+Hello, 1 core (hs/s)", ours, bound, "hs/s", 0.8,
               "ref: libsecp256k1 EC work (spec count)");
-    bench_note("%zu handshakes in %.1f s = %.1f us each; EC work: %.1f us (spec count), "
+    bench_note("%zu handshakes in %.1f s, best round %.1f us each; EC work: %.1f us (spec count), "
                "%.1f us (ops the code calls)", hs_n, secs, 1e6 / ours, spec_us, code_us);
     for (int i = 0; i < NOPS; i++)
         bench_note("%-38s %7.2f us  x %d spec, x %d code", ops[i].name, ops[i].us, ops[i].spec,

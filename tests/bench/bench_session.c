@@ -30,6 +30,7 @@
 #define NTXMSGS 256
 #define TX_PER_BODY_MSG 8    /* small Transactions messages sent per BlockBodies */
 #define BODY_BYTES 16000
+#define ROUNDS 4
 
 typedef struct msg {
     ep_eth_msg m;            /* what the sender encodes */
@@ -298,19 +299,30 @@ int main(void)
     if (!ctx) bench_die("secp context");
     make_workload();
 
-    size_t nmsgs;
-    run_session(ctx, secs / 8, &nmsgs); /* warm-up */
-    double ours = run_session(ctx, secs, &nmsgs);
-
     size_t ccap = snappy_max_compressed_length(BODY_BYTES * 2);
     uint8_t *cbuf = calloc(1, ccap), *dbuf = malloc(BODY_BYTES * 2);
     if (!cbuf || !dbuf) bench_die("out of memory");
-    ref_times rt = {0};
-    ref_pass(TX_PER_BODY_MSG + 1, &rt, cbuf, ccap, dbuf); /* warm-up */
-    memset(&rt, 0, sizeof rt);
-    double t0 = bench_now();
-    while (bench_now() - t0 < secs)
-        ref_pass((TX_PER_BODY_MSG + 1) * NBODIES, &rt, cbuf, ccap, dbuf);
+    size_t nmsgs = 0, n;
+    run_session(ctx, secs / 8, &n); /* warm-up */
+    ref_times rt = {0}, best = {0};
+    ref_pass(TX_PER_BODY_MSG + 1, &rt, cbuf, ccap, dbuf);
+    /* Ours and the reference alternate; each keeps its best round. */
+    double ours = 0, best_rate = 0;
+    for (int round = 0; round < ROUNDS; round++) {
+        double r = run_session(ctx, secs / ROUNDS, &n);
+        nmsgs += n;
+        if (r > ours) ours = r;
+        memset(&rt, 0, sizeof rt);
+        double t0 = bench_now();
+        while (bench_now() - t0 < secs / ROUNDS)
+            ref_pass((TX_PER_BODY_MSG + 1) * NBODIES, &rt, cbuf, ccap, dbuf);
+        double rate = (double)rt.bytes / (rt.snappy + rt.aes + rt.keccak);
+        if (rate > best_rate) {
+            best_rate = rate;
+            best = rt;
+        }
+    }
+    rt = best;
     double total = rt.snappy + rt.aes + rt.keccak;
     double bound = (double)rt.bytes / total / 1e6;
     double mb = (double)rt.bytes / 1e6;
