@@ -2,12 +2,15 @@
  * (decode, hash, sender recovery, signing; vectors from EIP-155 and a
  * mainnet EIP-1559 transaction), the example chain (genesis, sealed blocks
  * checked by the library's body check), the pool, hex helpers and the
- * JSON-RPC framing. The sources are included so that this test needs only
- * the libraries of the main Makefile. */
+ * JSON-RPC framing; and ethp2p-tool tx (EP_TOOL) as a process. The
+ * sources are included so that this test needs only the libraries of the
+ * main Makefile. */
 #include "testutil.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include "../../examples/common/chain.c"
 #include "../../examples/common/hexutil.c"
@@ -553,6 +556,78 @@ static void test_jsonrpc(void **state)
     free(big);
 }
 
+/* ------------------------------------------------- ethp2p-tool tx */
+
+/* Run EP_TOOL with @args; stdout's first line into @out. Returns the exit status. */
+static int run_tool(const char *args, char *out, size_t len)
+{
+    char cmd[1024];
+    const char *tool = getenv("EP_TOOL");
+    snprintf(cmd, sizeof cmd, "%s tx %s 2>/dev/null", tool && *tool ? tool : "build/ethp2p-tool", args);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    out[0] = '\0';
+    if (fgets(out, (int)len, p)) out[strcspn(out, "\n")] = '\0';
+    while (fgetc(p) != EOF) {}
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void test_tool_tx(void **state)
+{
+    json_t *v = tu_load_vectors("transactions.json");
+    json_t *c = json_array_get(json_object_get(v, "legacy"), 0);
+    char args[512], out[4096];
+    /* the EIP-155 example, signed by the tool */
+    snprintf(args, sizeof args, "--legacy --key %s --chain-id %lld --nonce %lld --to 0x%s --value %s "
+             "--gas-price %s --gas %lld", tu_str(c, "private_key"),
+             (long long)json_integer_value(json_object_get(c, "chain_id")),
+             (long long)json_integer_value(json_object_get(c, "nonce")), tu_str(c, "to"),
+             tu_str(c, "value"), tu_str(c, "gas_price"),
+             (long long)json_integer_value(json_object_get(c, "gas")));
+    assert_int_equal(run_tool(args, out, sizeof out), 0);
+    assert_string_equal(out + 2, tu_str(c, "signed_tx"));
+    /* EIP-1559 by default: decodes, and the sender is the key's address */
+    uint8_t sk[32], want[20], from[20], *raw;
+    size_t len;
+    ex_tx tx;
+    ex_demo_key(4, sk);
+    char key[65];
+    ex_hex(sk, 32, key);
+    snprintf(args, sizeof args, "--key %s --chain-id 1337 --nonce 0x10 --to 0x%040d --value 0x05 "
+             "--data 0xabcdef --max-fee 3000000000 --priority-fee 2", key, 7);
+    assert_int_equal(run_tool(args, out, sizeof out), 0);
+    assert_int_equal(ex_unhex_alloc(out, 4096, &raw, &len), 0);
+    assert_int_equal(ex_tx_decode(raw, len, &tx), 0);
+    assert_int_equal(tx.type, EX_TX_DYNAMIC_FEE);
+    assert_int_equal(tx.chain_id, 1337);
+    assert_int_equal(tx.nonce, 16);
+    assert_int_equal(tx.gas, 21000);
+    assert_int_equal(tx.data.len, 3);
+    assert_u256(tx.value, "5");
+    assert_u256(tx.max_fee, "3000000000");
+    assert_u256(tx.max_priority_fee, "2");
+    assert_int_equal(ex_tx_sender(ctx, &tx, from), 0);
+    assert_int_equal(ex_address_of_key(ctx, sk, want), 0);
+    tu_assert_bytes(from, want, 20);
+    free(raw);
+    /* usage errors exit 2, a bad key exits 1 */
+    const char *to = "--to 0x3535353535353535353535353535353535353535";
+    snprintf(args, sizeof args, "--chain-id 1 --nonce 0 %s --value 1", to);
+    assert_int_equal(run_tool(args, out, sizeof out), 2);                  /* no key */
+    snprintf(args, sizeof args, "--key %s --chain-id 1 --nonce 0 %s --value 1%0100d", key, to, 0);
+    assert_int_equal(run_tool(args, out, sizeof out), 2);                  /* value > 2^256 */
+    snprintf(args, sizeof args, "--key %s --chain-id 0 --nonce 0 %s --value 1", key, to);
+    assert_int_equal(run_tool(args, out, sizeof out), 2);                  /* chain id 0 */
+    snprintf(args, sizeof args, "--key %s --chain-id 1 --nonce 0 --to 0x35 --value 1", key);
+    assert_int_equal(run_tool(args, out, sizeof out), 2);                  /* short address */
+    snprintf(args, sizeof args, "--key %s --chain-id 1 --nonce 0 %s --value 1 --bogus 1", key, to);
+    assert_int_equal(run_tool(args, out, sizeof out), 2);
+    snprintf(args, sizeof args, "--key %064d --chain-id 1 --nonce 0 %s --value 1", 0, to);
+    assert_int_equal(run_tool(args, out, sizeof out), 1);                  /* zero key */
+    json_decref(v);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -566,6 +641,7 @@ int main(void)
         cmocka_unit_test(test_pool),
         cmocka_unit_test(test_hex_helpers),
         cmocka_unit_test(test_jsonrpc),
+        cmocka_unit_test(test_tool_tx),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
