@@ -507,33 +507,42 @@ static void fx_answer_bodies(net *n, fx_peer *p, const fx_req *r, p2p_event *ev)
     free(items);
 }
 
-/* Answers the oldest queued request the way its peer would. Returns 0 when
- * nothing is left to answer. Silent peers' requests stay queued. */
+/* Answers queued request i the way its peer would (or, for a peer that
+ * disconnects on it, disconnects the peer). */
+static void fx_answer(net *n, size_t i)
+{
+    fx_peer *p = fx_peer_by_id(n, n->q[i].peer);
+    assert_non_null(p);
+    assert_true(p->connected);
+    fx_req r = n->q[i];
+    memmove(&n->q[i], &n->q[i + 1], (n->nq - i - 1) * sizeof *n->q);
+    n->nq--;
+    if (p->disconnect_on && ++p->requests == p->disconnect_on) {
+        fx_req_free(&r);
+        fx_disconnect_peer(n, p);
+        return;
+    }
+    p->served++;
+    p2p_event ev;
+    memset(&ev, 0, sizeof ev);
+    memcpy(ev.peer, p->id, 64);
+    ev.eth_version = p->version;
+    ev.u.response.request_id = r.id;
+    if (r.kind == FX_HEADERS) fx_answer_headers(n, p, &r, &ev);
+    else if (r.kind == FX_BY_HASH) fx_answer_by_hash(n, p, &r, &ev);
+    else fx_answer_bodies(n, p, &r, &ev);
+    fx_req_free(&r);
+}
+
+/* Answers the oldest queued request of a peer that is not silent. Returns 0
+ * when there is none. */
 static int fx_step(net *n)
 {
     for (size_t i = 0; i < n->nq; i++) {
         fx_peer *p = fx_peer_by_id(n, n->q[i].peer);
         assert_non_null(p);
-        assert_true(p->connected);
         if (p->silent) continue;
-        fx_req r = n->q[i];
-        memmove(&n->q[i], &n->q[i + 1], (n->nq - i - 1) * sizeof *n->q);
-        n->nq--;
-        if (p->disconnect_on && ++p->requests == p->disconnect_on) {
-            fx_req_free(&r);
-            fx_disconnect_peer(n, p);
-            return 1;
-        }
-        p->served++;
-        p2p_event ev;
-        memset(&ev, 0, sizeof ev);
-        memcpy(ev.peer, p->id, 64);
-        ev.eth_version = p->version;
-        ev.u.response.request_id = r.id;
-        if (r.kind == FX_HEADERS) fx_answer_headers(n, p, &r, &ev);
-        else if (r.kind == FX_BY_HASH) fx_answer_by_hash(n, p, &r, &ev);
-        else fx_answer_bodies(n, p, &r, &ev);
-        fx_req_free(&r);
+        fx_answer(n, i);
         return 1;
     }
     return 0;
