@@ -279,11 +279,13 @@ static int pool_raw(ex_node *n, const uint8_t *raw, size_t len, uint8_t hash[32]
     uint32_t idx;
     *added = 0;
     int rc = ex_tx_decode(raw, len, &tx);
-    if (!rc && tx.chain_id && tx.chain_id != n->opt.chain_id) rc = EX_TX_ERR_FIELD;
+    if (!rc && tx.chain_id && tx.chain_id != n->opt.chain_id) { /* replay protection */
+        *msg = "invalid chain id";
+        return EX_TX_ERR_FIELD;
+    }
     if (!rc) rc = ex_tx_sender(n->secp, &tx, from);
     if (rc) {
-        *msg = rc == EX_TX_ERR_FIELD && tx.chain_id != n->opt.chain_id ? "invalid chain id"
-                                                                        : ex_tx_strerror(rc);
+        *msg = ex_tx_strerror(rc);
         return rc;
     }
     memcpy(hash, tx.hash, 32);
@@ -309,6 +311,7 @@ int ex_node_submit_tx(ex_node *n, const uint8_t *raw, size_t len, uint8_t hash[3
     if (rc || !added) return rc;
     const ex_pool_tx *e = ex_pool_find(&n->pool, hash);
     char hex[65];
+    if (!e) return 0;
     ex_hex(hash, 32, hex);
     ex_log(n, P2P_LOG_INFO, "transaction 0x%s pooled (%zu pending), sent to %d peer(s)", hex,
            n->pool.count, p2p_peer_count(n->h));

@@ -393,13 +393,13 @@ static void test_corrupt_body_caught(void **state)
     stop(&bad);
 }
 
-static char *tool_tx(const char *nonce, int legacy)
+static char *tool_tx_on(const char *chain_id, const char *nonce, int legacy)
 {
     char cmd[512], buf[1024];
     snprintf(cmd, sizeof cmd,
              "%s tx --key 0x%s --chain-id %s --nonce %s --to 0x3535353535353535353535353535353535353535 "
              "--value 1000000000000000000%s",
-             bin_tool, "4242424242424242424242424242424242424242424242424242424242424242", CHAIN_ID,
+             bin_tool, "4242424242424242424242424242424242424242424242424242424242424242", chain_id,
              nonce, legacy ? " --legacy" : "");
     FILE *p = popen(cmd, "r");
     assert_non_null(p);
@@ -408,6 +408,11 @@ static char *tool_tx(const char *nonce, int legacy)
     assert_non_null(ok);
     buf[strcspn(buf, "\n")] = '\0';
     return strdup(buf);
+}
+
+static char *tool_tx(const char *nonce, int legacy)
+{
+    return tool_tx_on(CHAIN_ID, nonce, legacy);
 }
 
 static int error_code(json_t *r)
@@ -467,8 +472,22 @@ static void test_tx_round_trip(void **state)
             found |= !strcmp(json_string_value(json_array_get(txs, i)), hash);
         assert_true(found);
         json_decref(r);
+        /* sending it again: already in a block, same hash, no error */
+        snprintf(params, sizeof params, "[\"%s\"]", raw);
+        r = rpc(&d, "eth_sendRawTransaction", params);
+        assert_string_equal(json_string_value(json_object_get(r, "result")), hash);
+        json_decref(r);
         free(raw);
     }
+    /* another chain's transaction (EIP-155 / EIP-1559 chain id) */
+    char *other = tool_tx_on("1", "5", 0), params[1200];
+    snprintf(params, sizeof params, "[\"%s\"]", other);
+    json_t *bad = rpc(&d, "eth_sendRawTransaction", params);
+    assert_int_equal(error_code(bad), -32000);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(bad, "error"), "message")),
+                        "invalid chain id");
+    json_decref(bad);
+    free(other);
     /* malformed input: JSON-RPC errors, not crashes */
     json_t *r = rpc(&d, "eth_sendRawTransaction", "[\"0x02c0\"]");
     assert_int_equal(error_code(r), -32000);
