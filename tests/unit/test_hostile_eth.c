@@ -1,0 +1,425 @@
+/* Hostile eth peers: Status from another chain, genesis or fork (to a
+ * listening and to a dialing handle), Status out of order, responses nobody
+ * asked for (penalised, then disconnected), replies of the wrong kind or
+ * size, a flood of requests (delivered one by one, nothing queued; replies
+ * to a peer that does not read are bounded by the send buffer), and a peer
+ * that never answers (REQUEST_TIMEOUT, late reply dropped). */
+#include "adversary.h"
+
+#define NET 13
+
+static void setup(adv_world *w, hn_node *a, hn_node *b, p2p_config *ca)
+{
+    memset(w, 0, sizeof *w);
+    hn_start(a, ca);
+    hn_start(b, hn_config(NET, NET));
+    hn_connect(b, a);
+    w->nodes[0] = a;
+    w->nodes[1] = b;
+    w->nn = 2;
+}
+
+static void teardown(adv_world *w)
+{
+    for (size_t i = 0; i < w->na; i++) adv_free(w->advs[i]);
+    for (size_t i = 0; i < w->nn; i++) hn_stop(w->nodes[i]);
+}
+
+static void join(adv_world *w, adv *v, hn_node *a)
+{
+    adv_init(v);
+    adv_world_add(w, v);
+    adv_join(w, v, a, NET, NET);
+}
+
+static void expect_dropped(adv_world *w, hn_node *a, hn_node *b, adv *v, int reason, int error)
+{
+    ADV_UNTIL(w, adv_disconnected(a, v->id) != NULL);
+    const hn_rec *d = adv_disconnected(a, v->id);
+    assert_int_equal(d->ev.u.disconnected.side, P2P_DISC_BY_LOCAL);
+    assert_int_equal(d->ev.u.disconnected.reason, reason);
+    assert_int_equal(d->ev.u.disconnected.error, error);
+    ADV_UNTIL(w, v->closed);
+    assert_int_equal(v->disc_reason, reason);
+    assert_int_equal(p2p_peer_count(a->h), 1);
+    adv_honest_roundtrip(w, b, a);
+}
+
+/* Ways a Status can be wrong, applied to an otherwise correct one. */
+enum { BAD_NETWORK, BAD_GENESIS, BAD_FORK, BAD_VERSION, BAD_RANGE, NBAD };
+
+static void spoil(ep_eth_status *st, int how)
+{
+    switch (how) {
+    case BAD_NETWORK: st->network_id = NET + 1; break;
+    case BAD_GENESIS: st->genesis[31] ^= 1; break;
+    case BAD_FORK: /* a fork hash nobody on this chain ever had, next fork in the past */
+        st->forkid.hash[0] ^= 0x55;
+        st->forkid.next = 1;
+        break;
+    case BAD_VERSION: st->version = 68; break;
+    case BAD_RANGE: st->earliest = 10, st->latest = 5; break;
+    default: break;
+    }
+}
+
+/* A listening handle told a bad Status: Disconnect(subprotocol error), and
+ * the host never hears of the peer. */
+static void test_status_mismatch_inbound(void **state)
+{
+    (void)state;
+    for (int how = 0; how < NBAD; how++) {
+        adv_world w;
+        hn_node a, b;
+        setup(&w, &a, &b, hn_config(NET, NET));
+        adv v;
+        adv_init(&v);
+        adv_world_add(&w, &v);
+        adv_connect(&v, &a);
+        ADV_UNTIL(&w, v.got_status);
+        ep_eth_status st;
+        adv_status(&v, NET, NET, &st);
+        spoil(&st, how);
+        adv_send_status(&v, &st);
+        ADV_UNTIL(&w, v.closed);
+        /* the eth handler maps every refused Status to 0x10, as go-ethereum does;
+         * an eth/69 range with earliest > latest does not decode as a Status */
+        assert_int_equal(v.disc_reason, P2P_DISC_SUBPROTOCOL);
+        assert_int_equal(hn_count(&a, P2P_EV_PEER_CONNECTED), 1);
+        assert_int_equal(hn_count(&a, P2P_EV_PEER_DISCONNECTED), 0);
+        adv_honest_roundtrip(&w, &b, &a);
+        teardown(&w);
+    }
+}
+
+/* A dialing handle told a bad Status: DIAL_FAILED with reason 0x10. */
+static void test_status_mismatch_outbound(void **state)
+{
+    (void)state;
+    for (int how = 0; how < BAD_VERSION; how++) {
+        adv_world w;
+        hn_node a, b;
+        setup(&w, &a, &b, hn_config(NET, NET));
+        adv v;
+        adv_init(&v);
+        uint16_t port;
+        int lfd = adv_listen(&port);
+        char url[P2P_ENODE_MAX];
+        adv_enode(&v, port, url, sizeof url);
+        assert_int_equal(p2p_connect(a.h, url), 0);
+        ADV_UNTIL(&w, adv_try_accept(&v, lfd, 1));
+        adv_world_add(&w, &v);
+        ADV_UNTIL(&w, v.got_status);
+        ep_eth_status st;
+        adv_status(&v, NET, NET, &st);
+        spoil(&st, how);
+        adv_send_status(&v, &st);
+        ADV_UNTIL(&w, hn_count(&a, P2P_EV_DIAL_FAILED) == 1);
+        const hn_rec *f = hn_find(&a, P2P_EV_DIAL_FAILED);
+        assert_int_equal(f->ev.u.dial_failed.reason, P2P_DISC_SUBPROTOCOL);
+        assert_int_equal(f->ev.u.dial_failed.error, P2P_ERR_PROTOCOL);
+        assert_memory_equal(f->ev.peer, v.id, 64);
+        ADV_UNTIL(&w, v.closed);
+        assert_int_equal(v.disc_reason, P2P_DISC_SUBPROTOCOL);
+        assert_int_equal(hn_count(&a, P2P_EV_PEER_CONNECTED), 1);
+        adv_honest_roundtrip(&w, &b, &a);
+        close(lfd);
+        teardown(&w);
+    }
+}
+
+/* Status out of order: another message before it, or a second one after. */
+static void test_status_order(void **state)
+{
+    (void)state;
+    for (int second = 0; second < 2; second++) {
+        adv_world w;
+        hn_node a, b;
+        setup(&w, &a, &b, hn_config(NET, NET));
+        adv v;
+        adv_init(&v);
+        adv_world_add(&w, &v);
+        if (second) {
+            adv_join(&w, &v, &a, NET, NET);
+            ep_eth_status st;
+            adv_status(&v, NET, NET, &st);
+            adv_send_status(&v, &st);
+            expect_dropped(&w, &a, &b, &v, P2P_DISC_PROTOCOL_BREACH, P2P_ERR_PROTOCOL);
+        } else {
+            adv_connect(&v, &a);
+            ADV_UNTIL(&w, v.got_status);
+            static const uint8_t txs[] = {0xc0};
+            adv_send_eth_raw(&v, EP_ETH_TRANSACTIONS, txs, sizeof txs);
+            ADV_UNTIL(&w, v.closed);
+            assert_int_equal(v.disc_reason, P2P_DISC_SUBPROTOCOL);
+            assert_int_equal(hn_count(&a, P2P_EV_PEER_CONNECTED), 1);
+        }
+        teardown(&w);
+    }
+}
+
+/* BlockHeaders for request ids never used: tolerated up to the offence
+ * limit (and never shown to the host), then the peer is dropped. */
+static void test_unsolicited_responses(void **state)
+{
+    (void)state;
+    adv_world w;
+    hn_node a, b;
+    p2p_config *ca = hn_config(NET, NET);
+    assert_int_equal(p2p_config_set_option(ca, P2P_OPT_MAX_OFFENCES, 3), 0);
+    setup(&w, &a, &b, ca);
+    adv v;
+    join(&w, &v, &a);
+    static const uint8_t header[] = {0xc3, 0x01, 0x02, 0x03};
+    p2p_bytes item = {header, sizeof header};
+    ep_eth_msg m;
+    memset(&m, 0, sizeof m);
+    m.id = EP_ETH_BLOCK_HEADERS;
+    m.u.items.v = &item;
+    m.u.items.count = 1;
+    for (int i = 0; i < 3; i++) {
+        m.request_id = 7000 + (uint64_t)i;
+        adv_send_eth(&v, &m);
+        adv_steps(&w, 5);
+        adv_honest_roundtrip(&w, &b, &a); /* also gives the handle time to read */
+    }
+    assert_int_equal(p2p_peer_count(a.h), 2);
+    assert_int_equal(hn_count(&a, P2P_EV_BLOCK_HEADERS), 0);
+    m.request_id = 9999;
+    adv_send_eth(&v, &m);
+    expect_dropped(&w, &a, &b, &v, P2P_DISC_PROTOCOL_BREACH, P2P_ERR_PROTOCOL);
+    assert_int_equal(hn_count(&a, P2P_EV_BLOCK_HEADERS), 0);
+    teardown(&w);
+}
+
+/* Replies with the right id but the wrong kind, or more items than asked:
+ * offences, not deliveries; the request then times out. */
+static void test_wrong_replies(void **state)
+{
+    (void)state;
+    adv_world w;
+    hn_node a, b;
+    p2p_config *ca = hn_config(NET, NET);
+    assert_int_equal(p2p_config_set_option(ca, P2P_OPT_MAX_OFFENCES, 1), 0);
+    assert_int_equal(p2p_config_set_option(ca, P2P_OPT_REQUEST_TIMEOUT_MS, 1000), 0);
+    setup(&w, &a, &b, ca);
+    hn_use_clock(&a, 50000);
+    adv v;
+    join(&w, &v, &a);
+    uint64_t rid;
+    assert_int_equal(p2p_get_block_headers(a.h, v.id, 100, 2, 0, 0, &rid), 0);
+    ADV_UNTIL(&w, v.eth_count[EP_ETH_GET_BLOCK_HEADERS] == 1);
+    assert_int_equal(v.last_request_id[EP_ETH_GET_BLOCK_HEADERS], rid);
+    static const uint8_t header[] = {0xc3, 0x01, 0x02, 0x03};
+    p2p_bytes items[3] = {{header, 4}, {header, 4}, {header, 4}};
+    ep_eth_msg m;
+    memset(&m, 0, sizeof m);
+    m.id = EP_ETH_BLOCK_BODIES; /* the wrong kind */
+    m.request_id = rid;
+    m.u.items.v = items;
+    m.u.items.count = 1;
+    adv_send_eth(&v, &m);
+    adv_steps(&w, 10);
+    assert_int_equal(p2p_peer_count(a.h), 2);
+    assert_int_equal(hn_count(&a, P2P_EV_BLOCK_BODIES), 0);
+    m.id = EP_ETH_BLOCK_HEADERS; /* three for a request of two: the second offence */
+    m.u.items.count = 3;
+    adv_send_eth(&v, &m);
+    expect_dropped(&w, &a, &b, &v, P2P_DISC_PROTOCOL_BREACH, P2P_ERR_PROTOCOL);
+    assert_int_equal(hn_count(&a, P2P_EV_BLOCK_HEADERS), 0);
+    /* the request died with the peer: no timeout event for it later */
+    a.now += 5000;
+    adv_steps(&w, 10);
+    assert_int_equal(hn_count(&a, P2P_EV_REQUEST_TIMEOUT), 0);
+    teardown(&w);
+}
+
+/* A peer that never answers: REQUEST_TIMEOUT after the configured time, the
+ * peer stays, and its late reply is dropped without penalty. */
+static void test_never_answers(void **state)
+{
+    (void)state;
+    adv_world w;
+    hn_node a, b;
+    p2p_config *ca = hn_config(NET, NET);
+    assert_int_equal(p2p_config_set_option(ca, P2P_OPT_REQUEST_TIMEOUT_MS, 1000), 0);
+    assert_int_equal(p2p_config_set_option(ca, P2P_OPT_MAX_OFFENCES, 1), 0);
+    setup(&w, &a, &b, ca);
+    hn_use_clock(&a, 50000);
+    adv v;
+    join(&w, &v, &a);
+    uint64_t rid[3];
+    static const uint8_t hash[32] = {1};
+    assert_int_equal(p2p_get_block_headers(a.h, v.id, 1, 1, 0, 0, &rid[0]), 0);
+    assert_int_equal(p2p_get_block_bodies(a.h, v.id, hash, 1, &rid[1]), 0);
+    assert_int_equal(p2p_get_receipts(a.h, v.id, hash, 1, &rid[2]), 0);
+    ADV_UNTIL(&w, v.eth_count[EP_ETH_GET_RECEIPTS] == 1);
+    a.now += 999;
+    adv_steps(&w, 10);
+    assert_int_equal(hn_count(&a, P2P_EV_REQUEST_TIMEOUT), 0);
+    a.now += 2;
+    ADV_UNTIL(&w, hn_count(&a, P2P_EV_REQUEST_TIMEOUT) == 3);
+    static const int cmds[3] = {P2P_CMD_GET_BLOCK_HEADERS, P2P_CMD_GET_BLOCK_BODIES,
+                                P2P_CMD_GET_RECEIPTS};
+    for (size_t i = 0; i < a.nrecs; i++) {
+        const p2p_event *e = &a.recs[i].ev;
+        if (e->type != P2P_EV_REQUEST_TIMEOUT) continue;
+        assert_memory_equal(e->peer, v.id, 64);
+        int found = 0;
+        for (int k = 0; k < 3; k++)
+            found |= e->u.timeout.request_id == rid[k] && e->u.timeout.command == cmds[k];
+        assert_true(found);
+    }
+    /* late replies (two, more than the offence limit) are dropped quietly */
+    static const uint8_t header[] = {0xc3, 0x01, 0x02, 0x03};
+    p2p_bytes item = {header, sizeof header};
+    ep_eth_msg m;
+    memset(&m, 0, sizeof m);
+    m.id = EP_ETH_BLOCK_HEADERS;
+    m.request_id = rid[0];
+    m.u.items.v = &item;
+    m.u.items.count = 1;
+    adv_send_eth(&v, &m);
+    adv_send_eth(&v, &m);
+    adv_steps(&w, 10);
+    adv_honest_roundtrip(&w, &b, &a);
+    assert_int_equal(hn_count(&a, P2P_EV_BLOCK_HEADERS), 0);
+    assert_int_equal(p2p_peer_count(a.h), 2);
+    teardown(&w);
+}
+
+/* Flood bookkeeping: a callback that counts (and, if asked, answers) the
+ * flood's GetBlockHeaders without recording them, so the harness's record
+ * array keeps room for the events that matter. */
+static uint8_t g_flooder[64];
+static size_t g_flood_seen;
+static int g_flood_answer; /* the host answers the flood (with a's canned reply) */
+
+static void flood_cb(p2p_handle *h, const p2p_event *ev, void *ud)
+{
+    if (ev->type == P2P_EV_GET_BLOCK_HEADERS && memcmp(ev->peer, g_flooder, 64) == 0) {
+        g_flood_seen++;
+        if (g_flood_answer) hn_auto_reply(ud, h, ev);
+        return;
+    }
+    hn_on_event(h, ev, ud);
+}
+
+static void start_flood_target(hn_node *a, p2p_config *c)
+{
+    memset(a, 0, sizeof *a);
+    assert_int_equal(p2p_handle_new(c, flood_cb, a, &a->h), 0);
+    p2p_local_id(a->h, a->id);
+    assert_true(p2p_enode_url(a->h, a->url, sizeof a->url) > 0);
+    p2p_config_free(c);
+}
+
+static void flood_setup(adv_world *w, hn_node *a, hn_node *b, adv *v, p2p_config *ca)
+{
+    memset(w, 0, sizeof *w);
+    start_flood_target(a, ca);
+    hn_start(b, hn_config(NET, NET));
+    hn_connect(b, a);
+    w->nodes[0] = a;
+    w->nodes[1] = b;
+    w->nn = 2;
+    join(w, v, a);
+    memcpy(g_flooder, v->id, 64);
+    g_flood_seen = 0;
+    g_flood_answer = 0;
+}
+
+static void send_header_requests(adv *v, size_t n)
+{
+    ep_eth_msg m;
+    memset(&m, 0, sizeof m);
+    m.id = EP_ETH_GET_BLOCK_HEADERS;
+    m.u.get_headers.amount = UINT64_MAX; /* an absurd ask costs the handle nothing */
+    for (size_t i = 0; i < n; i++) {
+        m.request_id = i + 1;
+        m.u.get_headers.origin_number = i;
+        adv_send_eth(v, &m);
+    }
+}
+
+/* A flood of requests the host does not answer: each is delivered as an
+ * event as it arrives (the library keeps no queue of them), and the honest
+ * peer is served while the flood is still coming in. */
+static void test_request_flood_unanswered(void **state)
+{
+    (void)state;
+    adv_world w;
+    hn_node a, b;
+    adv v;
+    flood_setup(&w, &a, &b, &v, hn_config(NET, NET));
+    const size_t total = 100000;
+    send_header_requests(&v, total);
+    size_t roundtrips = 0;
+    for (int r = 0; r < 20000 && g_flood_seen < total; r++) {
+        adv_step(&w);
+        if (r % 20 == 0 && g_flood_seen < total) {
+            adv_honest_roundtrip(&w, &b, &a);
+            roundtrips += g_flood_seen < total; /* served while the flood went on */
+        }
+    }
+    assert_int_equal(g_flood_seen, total);
+    assert_true(roundtrips >= 1);
+    assert_int_equal(p2p_peer_count(a.h), 2);
+    assert_int_equal(hn_count(&a, P2P_EV_PEER_DISCONNECTED), 0);
+    teardown(&w);
+}
+
+/* A flood of requests the host answers, from a peer that never reads: the
+ * replies pile up only to the send-buffer bound, then the peer is dropped. */
+static void test_request_flood_no_reader(void **state)
+{
+    (void)state;
+    adv_world w;
+    hn_node a, b;
+    adv v;
+    p2p_config *ca = hn_config(NET, NET);
+    assert_int_equal(p2p_config_set_option(ca, P2P_OPT_MAX_SEND_BUFFER, 256 * 1024), 0);
+    flood_setup(&w, &a, &b, &v, ca);
+    v.no_read = 1;
+    g_flood_answer = 1;
+    /* 32 KiB replies, incompressible so Snappy cannot shrink them */
+    const size_t big_len = 32 * 1024;
+    uint8_t *big = malloc(big_len);
+    assert_non_null(big);
+    big[0] = 0xb9; /* a string of big_len - 3 bytes */
+    big[1] = (uint8_t)((big_len - 3) >> 8);
+    big[2] = (uint8_t)(big_len - 3);
+    uint32_t x = 1;
+    for (size_t i = 3; i < big_len; i++) {
+        x = x * 1103515245u + 12345u;
+        big[i] = (uint8_t)(x >> 16);
+    }
+    a.auto_reply = 1;
+    a.nreply = 1;
+    a.reply_items[0] = (p2p_bytes){big, big_len};
+    send_header_requests(&v, 2000);
+    ADV_UNTIL(&w, adv_disconnected(&a, v.id) != NULL);
+    const hn_rec *d = adv_disconnected(&a, v.id);
+    assert_int_equal(d->ev.u.disconnected.side, P2P_DISC_BY_LOCAL);
+    assert_int_equal(d->ev.u.disconnected.reason, P2P_DISC_TCP_ERROR);
+    assert_int_equal(d->ev.u.disconnected.error, P2P_ERR_TOO_LARGE);
+    assert_int_equal(p2p_peer_count(a.h), 1);
+    adv_honest_roundtrip(&w, &b, &a);
+    free(big);
+    teardown(&w);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_status_mismatch_inbound),
+        cmocka_unit_test(test_status_mismatch_outbound),
+        cmocka_unit_test(test_status_order),
+        cmocka_unit_test(test_unsolicited_responses),
+        cmocka_unit_test(test_wrong_replies),
+        cmocka_unit_test(test_never_answers),
+        cmocka_unit_test(test_request_flood_unanswered),
+        cmocka_unit_test(test_request_flood_no_reader),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
