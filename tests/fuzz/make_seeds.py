@@ -65,6 +65,31 @@ def rlp(x):
     return rlp_len(len(body), 0xC0) + body
 
 
+def rlp_split(b):
+    """Raw encodings of the items of the RLP list b (a minimal reader)."""
+    def item(b, i):
+        x = b[i]
+        if x < 0x80:
+            return i + 1
+        if x < 0xB8:
+            return i + 1 + x - 0x80
+        if x < 0xC0:
+            n = x - 0xB7
+            return i + 1 + n + int.from_bytes(b[i + 1:i + 1 + n], "big")
+        if x < 0xF8:
+            return i + 1 + x - 0xC0
+        n = x - 0xF7
+        return i + 1 + n + int.from_bytes(b[i + 1:i + 1 + n], "big")
+    x = b[0]
+    start = 1 if x < 0xF8 else 1 + (x - 0xF7)
+    out, i = [], start
+    while i < len(b):
+        j = item(b, i)
+        out.append(b[i:j])
+        i = j
+    return out
+
+
 def seeds_rlp():
     c = Corpus("rlp")
     for case in load("rlp_valid.json")["cases"]:
@@ -342,6 +367,27 @@ def seeds_session():
         c.add("eth_" + x["name"], b"\x00" + cap(x, 0x80))
 
 
+def seeds_header():
+    c = Corpus("header")
+    cases = {x["name"]: x for x in load("eth_messages.json")["cases"]}
+    headers = rlp_split(rlp_split(unhex(cases["block_headers_one"]["rlp"]))[1])
+    for i, h in enumerate(headers):
+        c.add("header_%d" % i, b"\x00" + h)
+        fields = rlp_split(h)
+        for extra in (1, 2, 4, 5, 6):  # later forks' optional fields
+            more = [b"\x07", b"\xa0" + bytes(32), b"\x01", b"\x02", b"\xa0" + bytes(32),
+                    b"\xa0" + bytes(32)][:extra]
+            body = b"".join(fields + more)
+            c.add("header_%d_plus%d" % (i, extra), b"\x00" + rlp_len(len(body), 0xC0) + body)
+    bodies = rlp_split(rlp_split(unhex(cases["block_bodies_one"]["rlp"]))[1])
+    for i, b in enumerate(bodies):
+        c.add("body_%d" % i, b"\x01" + b)
+        parts = rlp_split(b)
+        body = b"".join(parts[:2] + [rlp([[1, 2, b"\x33" * 20, 4]])])
+        c.add("body_%d_withdrawals" % i, b"\x01" + rlp_len(len(body), 0xC0) + body)
+    c.add("body_empty", b"\x01\xc2\xc0\xc0")
+
+
 TARGETS = {
     "rlp": seeds_rlp,
     "rlp_writer": seeds_rlp_writer,
@@ -358,6 +404,7 @@ TARGETS = {
     "forkid": seeds_forkid,
     "eth_peer": seeds_eth_peer,
     "session": seeds_session,
+    "header": seeds_header,
 }
 
 
