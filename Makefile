@@ -212,4 +212,8 @@ fuzz: fuzz-build
 clean:
 	rm -rf build build-san build-clang $(FUZZ_BUILD)
 
+# the example programs (validator, full node, make demo) and the benchmarks
+include examples/Makefile.inc
+include tests/bench/Makefile.inc
+
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
