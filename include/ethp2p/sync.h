@@ -24,7 +24,22 @@
  * @endcode
  *
  * All functions of one ::p2p_sync must be called from one thread (the one
- * that polls the handle). None of them blocks.
+ * that polls the handle). None of them blocks. The callbacks must not call
+ * p2p_sync_on_event(), p2p_sync_tick() or p2p_sync_free() on the same
+ * component.
+ *
+ * What it checks and what it leaves to the host: each batch of headers must
+ * be consecutive and hash-linked, and link to the host's head (or to the
+ * batch below it); each body must match its header's transactions root,
+ * ommers hash and withdrawals root. It does not check seals, difficulty,
+ * state or receipts: a host that finds a block invalid refuses it from
+ * store_block, and the block is fetched again elsewhere. It follows the
+ * branch that extends the host's head; a peer serving another branch is
+ * treated like one serving bad data.
+ *
+ * Bounds: headers and bodies are buffered for at most WINDOW_BATCHES *
+ * BATCH_SIZE blocks ahead of the head, at most ANNOUNCED_BLOCKS NewBlock
+ * blocks, MAX_IN_FLIGHT requests and 256 peers (more are ignored).
  */
 #ifndef ETHP2P_SYNC_H
 #define ETHP2P_SYNC_H
@@ -200,7 +215,9 @@ P2P_EXPORT int p2p_sync_set_option(p2p_sync *s, p2p_sync_option opt, uint64_t va
  * stored), and consumes the replies and timeouts of its own requests.
  * Returns 1 if the event was a reply, timeout or failure of one of its own
  * requests (the host should not handle it further), else 0; negative only
- * for NULL arguments.
+ * for NULL arguments. A peer whose replies are wrong (or that times out)
+ * MAX_OFFENCES times is no longer used and is disconnected through the
+ * transport with P2P_DISC_USELESS_PEER.
  */
 P2P_EXPORT int p2p_sync_on_event(p2p_sync *s, const p2p_event *ev);
 /**

@@ -260,6 +260,7 @@ static int on_reply(p2p_sync *s, const p2p_event *ev)
 static int on_failed(p2p_sync *s, uint64_t id, int offence)
 {
     size_t at;
+    if (id == 0) return 0;                  /* a command that was no request */
     sreq *found = req_find(s, id, &at);
     if (!found) return retired(s, id);
     sreq r = *found;

@@ -24,7 +24,7 @@ typedef struct chain {
 
 /* One transaction: even ones legacy (an RLP list), odd ones EIP-1559
  * envelopes (0x02 || RLP list), which a body carries inside an RLP string. */
-static void fx_tx(p2p_rlp_writer *w, uint64_t block, int j, int salt, int typed)
+static inline void fx_tx(p2p_rlp_writer *w, uint64_t block, int j, int salt, int typed)
 {
     uint8_t to[20], sig[32];
     memset(to, 0x11 * (j + 1), 20);
@@ -54,7 +54,7 @@ static void fx_tx(p2p_rlp_writer *w, uint64_t block, int j, int salt, int typed)
 
 /* A block's body; its transactions and withdrawals roots go to the header.
  * Every seventh block is empty. `salt` changes the transactions. */
-static void fx_body(uint64_t i, int salt, int shanghai, uint8_t **out, size_t *out_len,
+static inline void fx_body(uint64_t i, int salt, int shanghai, uint8_t **out, size_t *out_len,
                     uint8_t tx_root[32], uint8_t wd_root[32])
 {
     size_t ntx = (i % 7 == 0) ? 0 : 1 + i % 3;
@@ -105,7 +105,7 @@ static void fx_body(uint64_t i, int salt, int shanghai, uint8_t **out, size_t *o
 }
 
 /* A London header (16 fields), plus the withdrawals root for Shanghai. */
-static void fx_header(const uint8_t parent[32], uint64_t i, const uint8_t tx_root[32],
+static inline void fx_header(const uint8_t parent[32], uint64_t i, const uint8_t tx_root[32],
                       const uint8_t *wd_root, int tag, uint8_t **out, size_t *out_len)
 {
     uint8_t zero[256] = {0}, ommers[32], coinbase[20], extra[4] = {'t', 'a', 'g', 0};
@@ -138,7 +138,7 @@ static void fx_header(const uint8_t parent[32], uint64_t i, const uint8_t tx_roo
 
 /* Blocks 0..n-1. Blocks from `fork_at` on carry `tag` in their extra data
  * (a different branch from there; 0 = none). */
-static chain *fx_chain(size_t n, int shanghai, uint64_t fork_at, int tag)
+static inline chain *fx_chain(size_t n, int shanghai, uint64_t fork_at, int tag)
 {
     chain *c = calloc(1, sizeof *c);
     assert_non_null(c);
@@ -162,7 +162,7 @@ static chain *fx_chain(size_t n, int shanghai, uint64_t fork_at, int tag)
     return c;
 }
 
-static void fx_chain_free(chain *c)
+static inline void fx_chain_free(chain *c)
 {
     for (size_t i = 0; i < c->n; i++) {
         free(c->hdr[i]);
@@ -176,7 +176,7 @@ static void fx_chain_free(chain *c)
     free(c);
 }
 
-static long fx_find(const chain *c, const uint8_t hash[32])
+static inline long fx_find(const chain *c, const uint8_t hash[32])
 {
     for (size_t i = 0; i < c->n; i++)
         if (memcmp(c->hash[i], hash, 32) == 0) return (long)i;
@@ -184,7 +184,7 @@ static long fx_find(const chain *c, const uint8_t hash[32])
 }
 
 /* A whole block [header, txs, ommers, (withdrawals)] for NewBlock. */
-static void fx_block(const chain *c, size_t i, const uint8_t *body, size_t blen, uint8_t **out,
+static inline void fx_block(const chain *c, size_t i, const uint8_t *body, size_t blen, uint8_t **out,
                      size_t *out_len)
 {
     p2p_rlp_item b;
@@ -208,7 +208,7 @@ typedef struct host {
     int head_fails;         /* get_head fails this many times */
 } host;
 
-static int host_get_head(void *user, uint64_t *number, uint8_t hash[32])
+static inline int host_get_head(void *user, uint64_t *number, uint8_t hash[32])
 {
     host *h = user;
     if (h->head_fails > 0) {
@@ -221,7 +221,7 @@ static int host_get_head(void *user, uint64_t *number, uint8_t hash[32])
 }
 
 /* Blocks must come in order, each once, exactly as in the chain. */
-static int host_store(void *user, uint64_t number, const uint8_t hash[32], const uint8_t *hdr,
+static inline int host_store(void *user, uint64_t number, const uint8_t hash[32], const uint8_t *hdr,
                       size_t hlen, const uint8_t *body, size_t blen)
 {
     host *h = user;
@@ -287,7 +287,7 @@ typedef struct net {
     uint64_t max_headers_asked, max_bodies_asked;
 } net;
 
-static int fx_push(net *n, int kind, const uint8_t peer[64], uint64_t *id, fx_req **out)
+static inline int fx_push(net *n, int kind, const uint8_t peer[64], uint64_t *id, fx_req **out)
 {
     if (n->fail_sends > 0) {
         n->fail_sends--;
@@ -307,7 +307,7 @@ static int fx_push(net *n, int kind, const uint8_t peer[64], uint64_t *id, fx_re
     return 0;
 }
 
-static int fx_get_headers(void *ctx, const uint8_t peer[64], uint64_t number, uint64_t count,
+static inline int fx_get_headers(void *ctx, const uint8_t peer[64], uint64_t number, uint64_t count,
                           uint64_t *id)
 {
     net *n = ctx;
@@ -321,7 +321,7 @@ static int fx_get_headers(void *ctx, const uint8_t peer[64], uint64_t number, ui
     return 0;
 }
 
-static int fx_get_by_hash(void *ctx, const uint8_t peer[64], const uint8_t hash[32], uint64_t *id)
+static inline int fx_get_by_hash(void *ctx, const uint8_t peer[64], const uint8_t hash[32], uint64_t *id)
 {
     fx_req *r;
     int rc = fx_push(ctx, FX_BY_HASH, peer, id, &r);
@@ -329,7 +329,7 @@ static int fx_get_by_hash(void *ctx, const uint8_t peer[64], const uint8_t hash[
     return rc;
 }
 
-static int fx_get_bodies(void *ctx, const uint8_t peer[64], const uint8_t *hashes, size_t nh,
+static inline int fx_get_bodies(void *ctx, const uint8_t peer[64], const uint8_t *hashes, size_t nh,
                          uint64_t *id)
 {
     net *n = ctx;
@@ -344,7 +344,7 @@ static int fx_get_bodies(void *ctx, const uint8_t peer[64], const uint8_t *hashe
     return 0;
 }
 
-static int fx_disconnect(void *ctx, const uint8_t peer[64], int reason)
+static inline int fx_disconnect(void *ctx, const uint8_t peer[64], int reason)
 {
     net *n = ctx;
     n->disconnects++;
@@ -353,14 +353,14 @@ static int fx_disconnect(void *ctx, const uint8_t peer[64], int reason)
     return 0;
 }
 
-static fx_peer *fx_peer_by_id(net *n, const uint8_t id[64])
+static inline fx_peer *fx_peer_by_id(net *n, const uint8_t id[64])
 {
     for (size_t i = 0; i < n->npeers; i++)
         if (memcmp(n->peers[i].id, id, 64) == 0) return &n->peers[i];
     return NULL;
 }
 
-static void fx_net_init(net *n, host *h, const chain *c, size_t npeers)
+static inline void fx_net_init(net *n, host *h, const chain *c, size_t npeers)
 {
     memset(n, 0, sizeof *n);
     memset(h, 0, sizeof *h);
@@ -378,20 +378,20 @@ static void fx_net_init(net *n, host *h, const chain *c, size_t npeers)
     }
 }
 
-static void fx_sync_new(net *n)
+static inline void fx_sync_new(net *n)
 {
     p2p_sync_transport t = {n, fx_get_headers, fx_get_by_hash, fx_get_bodies, fx_disconnect};
     p2p_sync_callbacks cb = {host_get_head, host_store};
     assert_int_equal(p2p_sync_new_with_transport(&t, &cb, n->h, &n->s), 0);
 }
 
-static void fx_req_free(fx_req *r)
+static inline void fx_req_free(fx_req *r)
 {
     free(r->hashes);
     r->hashes = NULL;
 }
 
-static void fx_net_free(net *n)
+static inline void fx_net_free(net *n)
 {
     for (size_t i = 0; i < n->nq; i++) fx_req_free(&n->q[i]);
     free(n->q);
@@ -399,7 +399,7 @@ static void fx_net_free(net *n)
     p2p_sync_free(n->s);
 }
 
-static void fx_connect(net *n, fx_peer *p)
+static inline void fx_connect(net *n, fx_peer *p)
 {
     p2p_event ev;
     memset(&ev, 0, sizeof ev);
@@ -415,7 +415,7 @@ static void fx_connect(net *n, fx_peer *p)
 }
 
 /* The peer leaves: its queued requests vanish (no reply will come). */
-static void fx_disconnect_peer(net *n, fx_peer *p)
+static inline void fx_disconnect_peer(net *n, fx_peer *p)
 {
     for (size_t i = 0; i < n->nq;) {
         if (memcmp(n->q[i].peer, p->id, 64) == 0) {
@@ -435,18 +435,18 @@ static void fx_disconnect_peer(net *n, fx_peer *p)
 }
 
 /* A corrupted body for block i: valid RLP, different transactions. */
-static void fx_wrong_body(const chain *c, uint64_t i, uint8_t **out, size_t *len)
+static inline void fx_wrong_body(const chain *c, uint64_t i, uint8_t **out, size_t *len)
 {
     uint8_t tx_root[32], wd_root[32];
     fx_body(i, 1, c->shanghai, out, len, tx_root, wd_root);
 }
 
-static int fx_deliver(net *n, p2p_event *ev)
+static inline int fx_deliver(net *n, p2p_event *ev)
 {
     return p2p_sync_on_event(n->s, ev);
 }
 
-static void fx_answer_headers(net *n, fx_peer *p, const fx_req *r, p2p_event *ev)
+static inline void fx_answer_headers(net *n, fx_peer *p, const fx_req *r, p2p_event *ev)
 {
     p2p_bytes items[1024];
     size_t k = 0;
@@ -472,7 +472,7 @@ static void fx_answer_headers(net *n, fx_peer *p, const fx_req *r, p2p_event *ev
     free(broken);
 }
 
-static void fx_answer_by_hash(net *n, fx_peer *p, const fx_req *r, p2p_event *ev)
+static inline void fx_answer_by_hash(net *n, fx_peer *p, const fx_req *r, p2p_event *ev)
 {
     long i = fx_find(p->c, r->hash);
     p2p_bytes item;
@@ -483,7 +483,7 @@ static void fx_answer_by_hash(net *n, fx_peer *p, const fx_req *r, p2p_event *ev
     assert_int_equal(fx_deliver(n, ev), 1);
 }
 
-static void fx_answer_bodies(net *n, fx_peer *p, const fx_req *r, p2p_event *ev)
+static inline void fx_answer_bodies(net *n, fx_peer *p, const fx_req *r, p2p_event *ev)
 {
     p2p_bytes *items = calloc(r->nh + 1, sizeof *items);
     uint8_t *wrong = NULL;
@@ -509,7 +509,7 @@ static void fx_answer_bodies(net *n, fx_peer *p, const fx_req *r, p2p_event *ev)
 
 /* Answers queued request i the way its peer would (or, for a peer that
  * disconnects on it, disconnects the peer). */
-static void fx_answer(net *n, size_t i)
+static inline void fx_answer(net *n, size_t i)
 {
     fx_peer *p = fx_peer_by_id(n, n->q[i].peer);
     assert_non_null(p);
@@ -536,7 +536,7 @@ static void fx_answer(net *n, size_t i)
 
 /* Answers the oldest queued request of a peer that is not silent. Returns 0
  * when there is none. */
-static int fx_step(net *n)
+static inline int fx_step(net *n)
 {
     for (size_t i = 0; i < n->nq; i++) {
         fx_peer *p = fx_peer_by_id(n, n->q[i].peer);
@@ -549,7 +549,7 @@ static int fx_step(net *n)
 }
 
 /* Runs until nothing is left to answer, ticking the clock along. */
-static void fx_run(net *n, size_t max_steps)
+static inline void fx_run(net *n, size_t max_steps)
 {
     for (size_t i = 0; i < max_steps; i++) {
         if (i % 8 == 0) {
@@ -565,7 +565,7 @@ static void fx_run(net *n, size_t max_steps)
     fail_msg("sync did not settle in %zu steps", max_steps);
 }
 
-static p2p_sync_progress fx_progress(net *n)
+static inline p2p_sync_progress fx_progress(net *n)
 {
     p2p_sync_progress pr;
     assert_int_equal(p2p_sync_get_progress(n->s, &pr), 0);
