@@ -47,17 +47,17 @@ static void fmt_num(char *buf, size_t n, double v)
     else snprintf(buf, n, "%.3f", v);
 }
 
-void bench_row(const char *what, double ours, double ref, const char *unit, double goal,
+void bench_row(const char *what, double ours, double ref, const char *unit, const char *goal,
                const char *note)
 {
-    char o[32], r[32] = "", q[32] = "", g[32] = "";
+    char o[32], r[32] = "", q[32] = "";
     fmt_num(o, sizeof o, ours);
     if (ref > 0) {
         fmt_num(r, sizeof r, ref);
         snprintf(q, sizeof q, "%.3f", ours / ref);
     }
-    if (goal > 0) snprintf(g, sizeof g, ">= %.2f", goal);
-    printf("  %-38s %12s %12s %-9s %7s %-8s %s\n", what, o, r, unit, q, g, note ? note : "");
+    printf("  %-38s %12s %12s %-9s %7s %-8s %s\n", what, o, r, unit, q, goal ? goal : "",
+           note ? note : "");
     fflush(stdout);
 }
 

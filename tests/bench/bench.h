@@ -18,10 +18,10 @@ double bench_seconds(double def);
 /* An integer from the environment, or @def. */
 long bench_env_long(const char *name, long def);
 
-/* Readable row: what, our figure, the reference figure, ratio and goal.
- * @ref <= 0 leaves the reference and ratio columns empty; @goal <= 0 leaves
- * the goal empty. */
-void bench_row(const char *what, double ours, double ref, const char *unit, double goal,
+/* Readable row: what, our figure, the reference figure, ratio and goal
+ * (text such as ">= 0.80", or NULL). @ref <= 0 leaves the reference and
+ * ratio columns empty. */
+void bench_row(const char *what, double ours, double ref, const char *unit, const char *goal,
                const char *note);
 /* Free-form line under the table (details of a figure). */
 void bench_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

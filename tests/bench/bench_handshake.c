@@ -183,7 +183,7 @@ int main(void)
     }
     double bound = 1e6 / spec_us;
 
-    bench_row("handshake+Hello, 1 core (hs/s)", ours, bound, "hs/s", 0.8,
+    bench_row("handshake+Hello, 1 core (hs/s)", ours, bound, "hs/s", ">= 0.80",
               "ref: libsecp256k1 EC work (spec count)");
     bench_note("%zu handshakes in %.1f s, best round %.1f us each; EC work: %.1f us (spec count), "
                "%.1f us (ops the code calls)", hs_n, secs, 1e6 / ours, spec_us, code_us);

@@ -223,7 +223,7 @@ int main(void)
     size_t total = (size_t)(ours * 1e6 * secs);
     if (total < 64u << 20) total = 64u << 20;
     double ref = run_reference(total, &cpu_ref);
-    bench_row("loopback TCP, two handles (MB/s)", ours, ref, "MB/s", 0,
+    bench_row("loopback TCP, two handles (MB/s)", ours, ref, "MB/s", NULL,
               "ref: plain TCP, same bytes, no crypto");
     bench_note("%lu BlockBodies (1 body ~16 KiB each, %d requests in flight); CPU per MB: "
                "ours %.2f ms (both handles), plain TCP %.2f ms",

@@ -186,9 +186,9 @@ int main(void)
         double b = measure(h, -1, &txs, np, secs);
         char what[64], name[64];
         snprintf(what, sizeof what, "p2p_submit NewBlockHashes, %d thr", np);
-        bench_row(what, a, ref, "cmd/s", 0, "ref: mutex queue + eventfd");
+        bench_row(what, a, ref, "cmd/s", NULL, "ref: mutex queue + eventfd");
         snprintf(what, sizeof what, "p2p_submit Transactions(%zuB), %d thr", w.len, np);
-        bench_row(what, b, ref, "cmd/s", 0, "ref: mutex queue + eventfd");
+        bench_row(what, b, ref, "cmd/s", NULL, "ref: mutex queue + eventfd");
         bench_note("bare mutex queue without the eventfd write: %.0f cmd/s", bare);
         snprintf(name, sizeof name, "ring_submit_hashes_%dthr", np);
         bench_line(name, a, "cmd/s");

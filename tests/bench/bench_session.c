@@ -327,7 +327,7 @@ int main(void)
     double bound = (double)rt.bytes / total / 1e6;
     double mb = (double)rt.bytes / 1e6;
 
-    bench_row("session in memory, 1 core (MB/s)", ours, bound, "MB/s", 0.7,
+    bench_row("session in memory, 1 core (MB/s)", ours, bound, "MB/s", ">= 0.70",
               "ref: Snappy + AES-CTR + Keccak, same bytes");
     bench_note("%zu messages (1 BlockBodies ~16 KiB : %d Transactions); wire/payload %.2f",
                nmsgs, TX_PER_BODY_MSG, (double)rt.wire / (double)rt.bytes);
@@ -337,7 +337,7 @@ int main(void)
                rt.keccak * 1e3 / mb, mb / rt.keccak);
     double pn = 1, po = 1;
     compare_permutations(secs / 4, &pn, &po);
-    bench_row("Keccak-f[1600]: portable vs Nettle (perm/s)", po, pn, "perm/s", 0, "");
+    bench_row("Keccak-f[1600]: portable vs Nettle (perm/s)", po, pn, "perm/s", NULL, "");
     bench_note("Nettle sha3_permute %.0f ns, portable C %.0f ns per permutation "
                "(136-byte block: %.0f vs %.0f MB/s)", 1e9 / pn, 1e9 / po, pn * 136 / 1e6,
                po * 136 / 1e6);
