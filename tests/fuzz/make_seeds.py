@@ -388,6 +388,20 @@ def seeds_header():
     c.add("body_empty", b"\x01\xc2\xc0\xc0")
 
 
+def seeds_trie():
+    c = Corpus("trie")
+    pair = lambda k, v: bytes([len(k)]) + k + bytes([len(v)]) + v
+    c.add("single", pair(b"\x80", b"\xc0"))
+    c.add("prefix_keys", pair(b"", b"root") + pair(b"\x01", b"a") + pair(b"\x01\x02", b"b" * 40))
+    c.add("branch", b"".join(pair(bytes([i * 16]), bytes([i]) * (i * 5 + 1)) for i in range(16)))
+    c.add("extension", pair(b"\xab\xcd\x01", b"x") + pair(b"\xab\xcd\x02", b"y" * 33))
+    c.add("duplicate", pair(b"\x05", b"1") + pair(b"\x05", b"2"))
+    c.add("empty_value", pair(b"\x05", b"") + pair(b"\x05", b"2"))
+    txs = rlp_split(rlp_split(rlp_split(rlp_split(unhex(
+        {x["name"]: x for x in load("eth_messages.json")["cases"]}["block_bodies_one"]["rlp"]))[1])[0])[0])
+    c.add("txs", b"".join(pair(rlp(i), t) for i, t in enumerate(txs) if len(t) < 256))
+
+
 TARGETS = {
     "rlp": seeds_rlp,
     "rlp_writer": seeds_rlp_writer,
@@ -405,6 +419,7 @@ TARGETS = {
     "eth_peer": seeds_eth_peer,
     "session": seeds_session,
     "header": seeds_header,
+    "trie": seeds_trie,
 }
 
 
