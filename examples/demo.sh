@@ -79,13 +79,16 @@ VPID=$!
 wait_for "$DIR/validator.out" '^rpc: ' 10 || fail "the validator did not start"
 ENODE=$(sed -n 's/^enode: //p' "$DIR/validator.out")
 VRPC=$(sed -n 's/^rpc: //p' "$DIR/validator.out")
+wait_for "$DIR/validator.out" '^address: ' 10 || fail "the validator did not read its key"
+VADDR=$(sed -n 's/^address: //p' "$DIR/validator.out")
 wait_for "$DIR/validator.log" 'prefill: head' 30 || fail "the validator did not prefill"
 echo "validator: $ENODE"
+echo "validator: seals blocks as $VADDR"
 echo "validator: JSON-RPC on $VRPC, $(grep -o 'prefill: head.*' "$DIR/validator.log")"
 
-step "starting a full node that syncs from it"
+step "starting a full node that syncs from it (accepting only blocks sealed by $VADDR)"
 "$FULLNODE" --datadir "$DIR/fullnode" --chain-id $CHAIN_ID --port 0 --rpc-port 0 \
-    --bootnodes "$ENODE" >"$DIR/fullnode.out" 2>"$DIR/fullnode.log" &
+    --bootnodes "$ENODE" --validator "$VADDR" >"$DIR/fullnode.out" 2>"$DIR/fullnode.log" &
 FPID=$!
 wait_for "$DIR/fullnode.out" '^rpc: ' 10 || fail "the full node did not start"
 FRPC=$(sed -n 's/^rpc: //p' "$DIR/fullnode.out")

@@ -29,6 +29,21 @@ static void on_signal(int sig)
     stop_requested = 1;
 }
 
+int ex_stopping(void)
+{
+    return stop_requested != 0;
+}
+
+static void catch_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal; /* no SA_RESTART: poll() returns at once */
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
 uint64_t ex_now_ms(void)
 {
     struct timespec ts;
@@ -86,7 +101,7 @@ static void usage(FILE *f, const ex_role *role)
             "transaction, so that peers' body checks fail.\n",
             role->name,
             role->validator ? "\n          [--block-time MS (1000)] [--prefill N [--prefill-txs K (10)]]"
-                            : "");
+                            : "\n          [--validator ADDRESS (accept only blocks it sealed)]");
 }
 
 static int parse_level(const char *s, int *level)
@@ -140,6 +155,10 @@ static int apply_option(const char *name, char *v, const ex_role *role, ex_optio
         o->has_genesis_hash = 1;
         return ex_unhex_fixed(v, o->genesis_hash, 32);
     } else if (!strcmp(name, "--log-level")) return parse_level(v, &o->log_level);
+    else if (!role->validator && !strcmp(name, "--validator")) {
+        o->has_authority = 1;
+        return ex_unhex_fixed(v, o->authority, 20);
+    }
     else if (role->validator && !strcmp(name, "--block-time"))
         return (ex_parse_u64(v, &o->block_time_ms) == 0 && o->block_time_ms >= 10 &&
                 o->block_time_ms <= 3600000) ? 0 : -1;
@@ -593,6 +612,7 @@ int ex_node_start(ex_node *n, const ex_options *opt, const ex_role *role, void *
 {
     char err[256];
     memset(n, 0, sizeof *n);
+    catch_signals(); /* from here on SIGINT/SIGTERM end the program cleanly */
     n->opt = *opt;
     n->role = role;
     n->role_data = role_data;
@@ -638,12 +658,6 @@ static void wait_for_work(ex_node *n, int timeout)
 
 int ex_node_run(ex_node *n)
 {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal; /* no SA_RESTART: poll() returns at once */
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
     int next = 0;
     while (!stop_requested) {
         /* Wake at least every 250 ms so a signal between the check and

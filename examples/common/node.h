@@ -29,6 +29,9 @@ typedef struct ex_options {
     uint8_t genesis_hash[32];
     int log_level;             /* p2p_log_level */
     int corrupt_bodies;        /* testing aid: serve bodies missing their last transaction */
+    /* full node only: the address whose seal blocks must carry */
+    int has_authority;
+    uint8_t authority[20];
     /* validator only */
     uint64_t block_time_ms;
     uint64_t prefill;
@@ -89,6 +92,8 @@ int ex_node_submit_tx(ex_node *n, const uint8_t *raw, size_t len, uint8_t hash[3
 /* The node's secret key, read from <datadir>/p2p_key (the validator seals with it). */
 int ex_node_read_key(const ex_node *n, uint8_t sk[32]);
 
+/* 1 once SIGINT or SIGTERM arrived (after ex_node_start()). */
+int ex_stopping(void);
 uint64_t ex_now_ms(void);
 void ex_log(const ex_node *n, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 

@@ -5,8 +5,8 @@
  * It dials the --bootnodes, syncs from whichever peer is ahead (headers in
  * batches, then bodies, each body checked against its header by the
  * library), checks every block's seal when the chain is the one derived
- * from the chain id (chain.h), and then follows new blocks as they are
- * announced. While syncing it shows a progress line: rewritten in place on
+ * from the chain id (chain.h) -- with --validator ADDRESS also that this
+ * validator sealed it -- and then follows new blocks as they are announced. While syncing it shows a progress line: rewritten in place on
  * a terminal, one plain line a second otherwise. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,6 +60,11 @@ static int store_block(void *ud, uint64_t number, const uint8_t hash[32], const 
     ex_hex(hash, 32, hex);
     if (n->own_genesis && ex_seal_check(n->secp, header, header_len, author) != 0) {
         ex_log(n, P2P_LOG_WARN, "block %llu 0x%s: bad seal, refused", (unsigned long long)number, hex);
+        return P2P_ERR_CRYPTO;
+    }
+    if (n->own_genesis && n->opt.has_authority && memcmp(author, n->opt.authority, 20) != 0) {
+        ex_log(n, P2P_LOG_WARN, "block %llu 0x%s: sealed by another validator, refused",
+               (unsigned long long)number, hex);
         return P2P_ERR_CRYPTO;
     }
     int rc = ex_node_add_block(n, number, hash, header, header_len, body, body_len);

@@ -105,7 +105,7 @@ static int prefill(ex_node *n, validator *v)
         ex_address_of_key(n->secp, v->demo_sk[i], v->demo_addr[i]);
     }
     uint64_t now = wall_seconds();
-    while (n->head < target) {
+    while (n->head < target && !ex_stopping()) {
         uint64_t behind = target - n->head - 1;
         int rc = prefill_block(n, v, now > behind ? now - behind : 0);
         if (rc) {
@@ -184,6 +184,8 @@ int main(int argc, char **argv)
         return 1;
     }
     ex_hex(a, 20, addr);
+    printf("address: 0x%s\n", addr); /* full nodes may pin it with --validator */
+    fflush(stdout);
     ex_log(&node, P2P_LOG_INFO, "sealing as 0x%s every %llu ms", addr,
            (unsigned long long)opt.block_time_ms);
     rc = prefill(&node, &v) == 0 ? 0 : 1;

@@ -4,7 +4,8 @@
  * stopped in the middle of a sync resumes from its store; a transaction
  * sent to a full node's JSON-RPC reaches the validator, is sealed, and
  * comes back in a block; malformed input gets JSON-RPC errors; a peer
- * serving corrupted bodies is caught (nothing it sent is stored).
+ * serving corrupted bodies is caught (nothing it sent is stored); a full
+ * node pinned to another validator (--validator) refuses the chain.
  * Children write to files in a temporary directory (no pipes to drain),
  * and every wait has a deadline. */
 #include "testutil.h"
@@ -311,7 +312,10 @@ static int group_teardown(void **state)
 static void test_two_full_nodes_sync(void **state)
 {
     node a = {0}, b = {0};
-    char *boot_v[] = {"--bootnodes", validator.enode, NULL};
+    char addr[64];
+    assert_int_equal(read_line(validator.out, "address: ", addr, sizeof addr, deadline(1000)), 0);
+    /* a also checks that this validator sealed every block */
+    char *boot_v[] = {"--bootnodes", validator.enode, "--validator", addr, NULL};
     launch(&a, "fullnode-a", bin_fullnode, boot_v);
     wait_head(&a, PREFILL, 30000);
     /* b knows only a: a full node serves what it has */
@@ -391,6 +395,23 @@ static void test_corrupt_body_caught(void **state)
     assert_same_chain(&validator, &e, PREFILL);
     stop(&e);
     stop(&bad);
+}
+
+/* A full node pinned to another validator address stores nothing. */
+static void test_other_validator_refused(void **state)
+{
+    node g = {0};
+    char *args[] = {"--bootnodes", validator.enode, "--validator",
+                    "0x0000000000000000000000000000000000000001", NULL};
+    launch(&g, "fullnode-g", bin_fullnode, args);
+    uint64_t until = deadline(2000);
+    while (now_ms() < until) {
+        assert_int_equal(block_number(&g), 0);
+        nap();
+    }
+    char line[256];
+    assert_int_equal(read_line(g.out, "sync: stopped at block 0", line, sizeof line, deadline(2000)), 0);
+    stop(&g);
 }
 
 static char *tool_tx_on(const char *chain_id, const char *nonce, int legacy)
@@ -525,6 +546,7 @@ int main(void)
         cmocka_unit_test(test_restart_resumes),
         cmocka_unit_test(test_tx_round_trip),
         cmocka_unit_test(test_corrupt_body_caught),
+        cmocka_unit_test(test_other_validator_refused),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
