@@ -122,7 +122,10 @@ static void peer_add(p2p_sync *s, const p2p_event *ev)
     memcpy(p->head_hash, ev->u.peer.head_hash, 32);
     uint32_t version = ev->eth_version ? ev->eth_version : ev->u.peer.eth_version;
     /* eth/69 Status names the latest number; eth/68 only its hash */
-    if (version >= 69) peer_head(p, ev->u.peer.head_number, NULL);
+    if (version >= 69) {
+        peer_head(p, ev->u.peer.head_number, NULL);
+        p->earliest = ev->u.peer.earliest_block;
+    }
 }
 
 static void peer_remove(p2p_sync *s, const uint8_t id[64])
@@ -296,8 +299,10 @@ static int on_announce(p2p_sync *s, const p2p_event *ev)
         for (size_t i = 0; i < ev->u.new_block_hashes.count; i++)
             peer_head(p, ev->u.new_block_hashes.items[i].number,
                       ev->u.new_block_hashes.items[i].hash);
-    if (ev->type == P2P_EV_BLOCK_RANGE_UPDATE && p)
+    if (ev->type == P2P_EV_BLOCK_RANGE_UPDATE && p) {
         peer_head(p, ev->u.block_range.latest, ev->u.block_range.latest_hash);
+        p->earliest = ev->u.block_range.earliest;
+    }
     if (ev->type == P2P_EV_NEW_BLOCK) on_new_block(s, ev);
     return 0;
 }

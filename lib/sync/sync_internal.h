@@ -24,6 +24,7 @@ typedef struct speer {
     uint8_t id[64];
     uint8_t head_hash[32];
     uint64_t head;          /* its head number, once known */
+    uint64_t earliest;      /* eth/69: the oldest block it still serves */
     int head_known;
     int lookup_sent;        /* eth/68: the head header was asked for */
     uint32_t inflight;

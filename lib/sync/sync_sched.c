@@ -20,15 +20,17 @@ static int can_send(const p2p_sync *s, const speer *p)
     return !p->dropped && p->inflight < s->peer_inflight && s->nr < s->max_inflight;
 }
 
-/* A peer whose head reaches `from`: preferably one that has the whole range
- * up to `to` and did not just fail this work, then the least busy. */
-static speer *pick(p2p_sync *s, uint64_t from, uint64_t to, const sbatch *b)
+/* A peer whose range of blocks (eth/69 peers may have dropped old history)
+ * holds `from` (and `to` too when `need_all`): preferably one that has the
+ * whole range and did not just fail this work, then the least busy. */
+static speer *pick(p2p_sync *s, uint64_t from, uint64_t to, int need_all, const sbatch *b)
 {
     speer *best = NULL;
     int best_score = -1;
     for (size_t i = 0; i < s->np; i++) {
         speer *p = &s->peers[i];
-        if (!p->head_known || p->head < from || !can_send(s, p)) continue;
+        if (!p->head_known || p->earliest > from || !can_send(s, p)) continue;
+        if (p->head < (need_all ? to : from)) continue;
         int score = (p->head >= to ? 4 : 0) +
                     (b && b->has_avoid && memcmp(b->avoid, p->id, 64) == 0 ? 0 : 2);
         if (score > best_score || (score == best_score && p->inflight < best->inflight)) {
@@ -101,7 +103,7 @@ static int batches_add(p2p_sync *s, uint64_t target)
 
 static int ask_headers(p2p_sync *s, sbatch *b)
 {
-    speer *p = pick(s, b->start, b->start + b->count - 1, b);
+    speer *p = pick(s, b->start, b->start + b->count - 1, 0, b);
     if (!p) return 0;
     uint64_t id;
     if (s->t.get_headers(s->t.ctx, p->id, b->start, b->count, &id) != 0) return -1;
@@ -126,7 +128,7 @@ static long ask_bodies(p2p_sync *s, sbatch *b, uint32_t i)
     for (; end < b->count && want < s->bodies_per_req &&
            b->blocks[end].body_state != BODY_ASKED; end++)
         want += b->blocks[end].body_state == BODY_MISSING;
-    speer *p = pick(s, b->blocks[end - 1].h.number, b->blocks[end - 1].h.number, b);
+    speer *p = pick(s, b->blocks[i].h.number, b->blocks[end - 1].h.number, 1, b);
     if (!p) return -1;
     uint8_t *hashes = malloc((size_t)want * 32);
     if (!hashes) return -1;

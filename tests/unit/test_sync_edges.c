@@ -344,6 +344,37 @@ static void test_progress_rate(void **state)
     fx_net_free(&n);
 }
 
+/* eth/69 peers announce the oldest block they serve (Status, then
+ * BlockRangeUpdate); nothing older is asked of them. */
+static void test_earliest_block(void **state)
+{
+    (void)state;
+    net n;
+    host h;
+    fx_net_init(&n, &h, g_chain, 2);
+    n.peers[0].earliest = 700;
+    n.peers[1].head = 800;
+    fx_sync_new(&n);
+    fx_connect(&n, &n.peers[0]);
+    assert_int_equal(n.nq, 1);              /* only the batch it can serve */
+    assert_int_equal(n.q[0].number, 1025);
+    fx_connect(&n, &n.peers[1]);
+    fx_run(&n, 100000);
+    assert_int_equal(h.head, 1200);
+    assert_true(n.peers[0].served > 0);
+    /* peer 1 drops history up to 1100 and grows: asked for nothing old */
+    p2p_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.type = P2P_EV_BLOCK_RANGE_UPDATE;
+    memcpy(ev.peer, n.peers[1].id, 64);
+    ev.u.block_range.earliest = 1100;
+    ev.u.block_range.latest = 1200;
+    memcpy(ev.u.block_range.latest_hash, g_chain->hash[1200], 32);
+    assert_int_equal(p2p_sync_on_event(n.s, &ev), 0);
+    assert_int_equal(fx_progress(&n).target, 1200);
+    fx_net_free(&n);
+}
+
 /* More peers than the component tracks: the extra ones are ignored. */
 static void test_many_peers(void **state)
 {
@@ -528,6 +559,7 @@ int main(void)
         cmocka_unit_test(test_body_violations),
         cmocka_unit_test(test_announced_bound),
         cmocka_unit_test(test_progress_rate),
+        cmocka_unit_test(test_earliest_block),
         cmocka_unit_test(test_many_peers),
         cmocka_unit_test(test_api_errors),
         cmocka_unit_test(test_chaos),

@@ -259,6 +259,7 @@ typedef struct fx_peer {
     uint8_t id[64];
     const chain *c;         /* the chain it serves (maybe another branch) */
     uint64_t head;
+    uint64_t earliest;      /* eth/69: older blocks are not served (and must not be asked) */
     uint32_t version;
     int connected;
     int silent;             /* never answers */
@@ -410,6 +411,7 @@ static inline void fx_connect(net *n, fx_peer *p)
     ev.u.peer.eth_version = p->version;
     memcpy(ev.u.peer.head_hash, p->c->hash[p->head], 32);
     ev.u.peer.head_number = p->version >= 69 ? p->head : 0;
+    ev.u.peer.earliest_block = p->version >= 69 ? p->earliest : 0;
     p->connected = 1;
     assert_int_equal(p2p_sync_on_event(n->s, &ev), 0);
 }
@@ -452,6 +454,8 @@ static inline void fx_answer_headers(net *n, fx_peer *p, const fx_req *r, p2p_ev
     size_t k = 0;
     uint64_t limit = p->max_headers && p->max_headers < r->count ? p->max_headers : r->count;
     uint8_t *broken = NULL;
+    if (r->number < p->earliest) fail_msg("headers from %lu asked below earliest %lu",
+                                          (unsigned long)r->number, (unsigned long)p->earliest);
     for (uint64_t i = r->number; k < limit && i <= p->head && i < p->c->n; i++, k++) {
         items[k] = (p2p_bytes){p->c->hdr[i], p->c->hlen[i]};
         if (i == p->break_link) {
@@ -492,6 +496,7 @@ static inline void fx_answer_bodies(net *n, fx_peer *p, const fx_req *r, p2p_eve
     for (size_t j = 0; j < r->nh && (!p->max_bodies || k < p->max_bodies); j++) {
         long i = fx_find(p->c, r->hashes + 32 * j);
         if (i < 0 || (uint64_t)i > p->head) continue;      /* unknown: skipped */
+        if ((uint64_t)i < p->earliest) fail_msg("body %ld asked below earliest", i);
         items[k++] = (p2p_bytes){p->c->body[i], p->c->blen[i]};
         if ((uint64_t)i == p->corrupt_body && !wrong) {
             size_t len;
