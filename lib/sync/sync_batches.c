@@ -92,7 +92,7 @@ static void unassign(p2p_sync *s, const sreq *r, int offence)
     if (r->kind == REQ_HEADERS && b && b->state == B_ASKED) batch_retry(b, r->peer);
     if (r->kind == REQ_BODIES && b && b->blocks) {
         int left = 0;
-        for (uint32_t i = r->lo; i < r->hi && i < b->count; i++) {
+        for (uint32_t i = r->lo > b->base ? r->lo : b->base; i < r->hi && i < b->count; i++) {
             if (b->blocks[i].body_state != BODY_ASKED) continue;
             b->blocks[i].body_state = BODY_MISSING;
             left = 1;
@@ -234,12 +234,14 @@ void ep_sync_link(p2p_sync *s)
     }
 }
 
-/* Finds the first block of [from, hi) still waiting whose header the body's
- * roots match; bodies come in the order asked, possibly with gaps. */
+/* Finds the first block of [from, hi) this request asked for whose header
+ * the body's roots match; bodies come in the order asked, possibly with
+ * gaps. Blocks below base were stored meanwhile (from NewBlock): a body for
+ * one of them is a valid answer, just no longer needed. */
 static int body_match(sbatch *b, uint32_t from, uint32_t hi, const p2p_body_roots *roots)
 {
     for (uint32_t j = from; j < hi && j < b->count; j++) {
-        if (j < b->base || b->blocks[j].body_state != BODY_ASKED) continue;
+        if (j >= b->base && b->blocks[j].body_state != BODY_ASKED) continue;
         if (ep_hdr_matches(&b->blocks[j].h, roots)) return (int)j;
     }
     return -1;
@@ -259,14 +261,15 @@ int ep_sync_on_bodies(p2p_sync *s, const sreq *r, const p2p_bytes *items, size_t
 {
     sbatch *b = ep_sync_batch_by_id(s, r->batch_id);
     if (!b || !b->blocks) return 0;
-    int bad = n == 0 || n > (size_t)(r->hi - r->lo), rc = 0;  /* more than asked: broken */
+    int bad = n == 0 || n > r->asked, rc = 0;          /* more than asked: broken */
     uint32_t cursor = r->lo;
     for (size_t i = 0; i < n && !bad && rc == 0; i++) {
         p2p_body_roots roots;
         int j = p2p_body_get_roots(items[i].ptr, items[i].len, &roots) == 0
                     ? body_match(b, cursor, r->hi, &roots) : -1;
         if (j < 0) bad = 1;
-        else rc = body_store(&b->blocks[j], &items[i]), cursor = (uint32_t)j + 1;
+        else if ((uint32_t)j >= b->base) rc = body_store(&b->blocks[j], &items[i]);
+        if (j >= 0) cursor = (uint32_t)j + 1;
     }
     /* what the reply did not (validly) cover is asked again; the blocks it
      * did cover were each matched to their header, so they are kept */

@@ -59,6 +59,7 @@ typedef struct sreq {
     uint8_t peer[64];
     uint64_t batch_id;
     uint32_t lo, hi;        /* bodies: block indices [lo, hi) of the batch */
+    uint32_t asked;         /* bodies: how many hashes were sent */
     uint64_t deadline;
 } sreq;
 

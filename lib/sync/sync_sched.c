@@ -143,6 +143,7 @@ static long ask_bodies(p2p_sync *s, sbatch *b, uint32_t i)
     r->batch_id = b->id;
     r->lo = i;
     r->hi = end;
+    r->asked = want;
     for (uint32_t k = i; k < end; k++)
         if (b->blocks[k].body_state == BODY_MISSING) b->blocks[k].body_state = BODY_ASKED;
     return (long)end;

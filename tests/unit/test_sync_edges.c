@@ -322,6 +322,50 @@ static void test_announced_bound(void **state)
     fx_net_free(&n);
 }
 
+/* A NewBlock stores a block whose body was already asked for: the late
+ * body reply is a valid answer, not an offence. */
+static void test_new_block_overtakes_request(void **state)
+{
+    (void)state;
+    net n;
+    host h;
+    fx_net_init(&n, &h, g_chain, 1);
+    n.peers[0].head = 100;
+    fx_sync_new(&n);
+    assert_int_equal(p2p_sync_set_option(n.s, P2P_SYNC_OPT_MAX_OFFENCES, 1), 0);
+    fx_connect(&n, &n.peers[0]);
+    fx_run(&n, 100000);
+    n.peers[0].head = 102;
+    p2p_block_announce ann[2] = {{{0}, 101}, {{0}, 102}};
+    memcpy(ann[0].hash, g_chain->hash[101], 32);
+    memcpy(ann[1].hash, g_chain->hash[102], 32);
+    p2p_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.type = P2P_EV_NEW_BLOCK_HASHES;
+    memcpy(ev.peer, n.peers[0].id, 64);
+    ev.u.new_block_hashes.items = ann;
+    ev.u.new_block_hashes.count = 2;
+    assert_int_equal(p2p_sync_on_event(n.s, &ev), 0);
+    fx_step(&n);                            /* headers 101..102; bodies asked */
+    assert_int_equal(n.nq, 1);
+    assert_int_equal(n.q[0].kind, FX_BODIES);
+    uint8_t *blk;
+    size_t len;
+    fx_block(g_chain, 101, g_chain->body[101], g_chain->blen[101], &blk, &len);
+    memset(&ev, 0, sizeof ev);
+    ev.type = P2P_EV_NEW_BLOCK;
+    memcpy(ev.peer, n.peers[0].id, 64);
+    ev.u.new_block.block = (p2p_bytes){blk, len};
+    assert_int_equal(p2p_sync_on_event(n.s, &ev), 0);
+    free(blk);
+    assert_int_equal(h.head, 101);
+    fx_run(&n, 1000);                       /* bodies of 101 (stored) and 102 */
+    assert_int_equal(h.head, 102);
+    assert_int_equal(h.stored, 102);
+    assert_int_equal(n.disconnects, 0);
+    fx_net_free(&n);
+}
+
 /* The storing rate shows in the progress while blocks arrive. */
 static void test_progress_rate(void **state)
 {
@@ -558,6 +602,7 @@ int main(void)
         cmocka_unit_test(test_protocol_violations),
         cmocka_unit_test(test_body_violations),
         cmocka_unit_test(test_announced_bound),
+        cmocka_unit_test(test_new_block_overtakes_request),
         cmocka_unit_test(test_progress_rate),
         cmocka_unit_test(test_earliest_block),
         cmocka_unit_test(test_many_peers),
