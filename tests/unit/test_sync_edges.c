@@ -545,6 +545,20 @@ static void chaos_action(net *n, uint32_t r)
     } else if (r < 85) {                        /* a peer (re)joins */
         fx_peer *p = &n->peers[rnd((uint32_t)n->npeers)];
         if (!p->connected) fx_connect(n, p);
+    } else if (r < 90) {                        /* a NewBlock just ahead of the head */
+        fx_peer *p = &n->peers[rnd((uint32_t)n->npeers)];
+        uint64_t k = n->h->head + 1 + rnd(4);
+        if (!p->connected || k > 1200) return;
+        uint8_t *blk;
+        size_t len;
+        fx_block(g_chain, k, g_chain->body[k], g_chain->blen[k], &blk, &len);
+        p2p_event ev;
+        memset(&ev, 0, sizeof ev);
+        ev.type = P2P_EV_NEW_BLOCK;
+        memcpy(ev.peer, p->id, 64);
+        ev.u.new_block.block = (p2p_bytes){blk, len};
+        assert_int_equal(p2p_sync_on_event(n->s, &ev), 0);
+        free(blk);
     } else {
         n->now += 700;
         p2p_sync_tick(n->s, n->now);
@@ -552,7 +566,8 @@ static void chaos_action(net *n, uint32_t r)
 }
 
 /* Replies out of order, timeouts, peers leaving and coming back, short
- * replies, a peer corrupting a body and a header link, and an eth/68 peer,
+ * replies, a peer corrupting a body and a header link, an eth/68 peer, and
+ * NewBlocks racing the requests for the same blocks,
  * driven by a seeded random schedule (small batches, so there are a few
  * hundred requests per run): every block is still stored once, in order,
  * unaltered. (Checked with 400 seeds while writing it; 25 run here.) */
