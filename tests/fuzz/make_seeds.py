@@ -402,6 +402,24 @@ def seeds_trie():
     c.add("txs", b"".join(pair(rlp(i), t) for i, t in enumerate(txs) if len(t) < 256))
 
 
+def seeds_sync():
+    c = Corpus("sync")
+    # see fuzz_sync.c: ops 0 connect(p, head) 2 answer(k) 3 tamper(k, how, j) 4 fail(k, t)
+    # 5 tick(dt) 6 new block(i, how) 7 hashes(b) 8 range(p, b) 9 refuse next store
+    honest = b"\x00\x00\x18" + b"\x05\x01" + b"\x02\x00" * 30
+    c.add("honest_eth69", honest)
+    c.add("honest_eth68", b"\x00\x00\x98" + b"\x05\x01" + b"\x02\x00" * 30)
+    c.add("two_peers", b"\x00\x00\x18\x00\x01\x10" + b"\x05\x01" + b"\x02\x01\x02\x00" * 15)
+    c.add("liar", b"\x00\x00\x1d" + b"\x05\x01" + b"\x02\x00" * 20)
+    for how in range(6):
+        c.add("tamper_%d" % how, b"\x00\x00\x18\x05\x01" + b"\x02\x00" + bytes([3, 0, how, 1, 4]) +
+              b"abcd" + b"\x05\x30" + b"\x02\x00" * 20)
+    c.add("timeouts", b"\x00\x00\x18\x05\x01" + b"\x04\x00\x01\x04\x00\x00\x05\xff" * 3 + b"\x02\x00" * 10)
+    c.add("announce", b"\x00\x00\x00" + b"\x06\x01\x00\x06\x02\x00\x07\x03\x08\x00\x05\x05\x01" + b"\x02\x00" * 10)
+    c.add("refuse", b"\x00\x00\x18\x05\x01" + b"\x02\x00\x09" + b"\x02\x00" * 20)
+    c.add("disconnect", b"\x00\x00\x18\x05\x01\x02\x00\x01\x00\x00\x00\x18\x05\x01" + b"\x02\x00" * 20)
+
+
 TARGETS = {
     "rlp": seeds_rlp,
     "rlp_writer": seeds_rlp_writer,
@@ -420,6 +438,7 @@ TARGETS = {
     "session": seeds_session,
     "header": seeds_header,
     "trie": seeds_trie,
+    "sync": seeds_sync,
 }
 
 
