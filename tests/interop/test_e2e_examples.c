@@ -209,6 +209,36 @@ static char *http_post(int port, const char *body)
     return out;
 }
 
+/* Send raw bytes to 127.0.0.1:port and return the HTTP status code (-1 if none). */
+static int http_status(int port, const char *head, size_t body_len)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    char resp[256];
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int fd = socket(AF_INET, SOCK_STREAM, 0), status = -1;
+    struct timeval tv = {10, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0 &&
+        write(fd, head, strlen(head)) == (ssize_t)strlen(head)) {
+        char *body = malloc(body_len ? body_len : 1);
+        memset(body, ' ', body_len);
+        size_t off = 0;
+        while (off < body_len) {
+            ssize_t w = write(fd, body + off, body_len - off);
+            if (w <= 0) break;
+            off += (size_t)w;
+        }
+        free(body);
+        ssize_t got = read(fd, resp, sizeof resp - 1);
+        if (got > 12) {
+            resp[got] = '\0';
+            status = atoi(resp + 9); /* "HTTP/1.1 200 ..." */
+        }
+    }
+    close(fd);
+    return status;
+}
+
 /* A call's whole response object (fails the test when there is none). */
 static json_t *rpc(const node *n, const char *method, const char *params)
 {
@@ -529,6 +559,13 @@ static void test_tx_round_trip(void **state)
     r = rpc(&d, "no_such_method", "[]");
     assert_int_equal(error_code(r), -32601);
     json_decref(r);
+    /* HTTP: only POST; bodies over 1 MiB refused */
+    assert_int_equal(http_status(d.rpc_port, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 0), 405);
+    char head[200];
+    size_t big = (1u << 20) + 100;
+    snprintf(head, sizeof head, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: %zu\r\n"
+             "Connection: close\r\n\r\n", big);
+    assert_int_equal(http_status(d.rpc_port, head, big), 413);
     /* node info and peers */
     r = rpc(&d, "admin_nodeInfo", "[]");
     assert_string_equal(json_string_value(json_object_get(json_object_get(r, "result"), "enode")), d.enode);
