@@ -659,6 +659,7 @@ static void wait_for_work(ex_node *n, int timeout)
 int ex_node_run(ex_node *n)
 {
     int next = 0;
+    publish_head(n); /* e.g. after a prefill, before any peer gets our Status */
     while (!stop_requested) {
         /* Wake at least every 250 ms so a signal between the check and
          * poll() is noticed quickly. */
