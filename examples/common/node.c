@@ -20,6 +20,8 @@
 #define SERVE_MAX_BYTES ((size_t)2 << 20)
 /* Pooled transactions sent to a peer when it connects. */
 #define SEND_POOL_MAX 256
+/* Transactions of one peer message that are checked (each costs a recovery). */
+#define PEER_TXS_MAX 4096
 
 static volatile sig_atomic_t stop_requested;
 
@@ -289,18 +291,32 @@ static void send_txs(ex_node *n, const uint8_t *peer, const ex_pool_tx *const *t
     for (size_t i = 0; i < k; i++) free(bufs[i]);
 }
 
+/* Already pooled or in a block? (Checked before the costly recovery.) */
+static int known_tx(ex_node *n, const uint8_t hash[32])
+{
+    uint64_t num;
+    uint32_t idx;
+    if (ex_pool_find(&n->pool, hash)) return 1;
+    ex_read *r = ex_store_read(n->store);
+    int known = r && ex_read_tx(r, hash, &num, &idx) == 0;
+    ex_store_read_end(r);
+    return known;
+}
+
 static int pool_raw(ex_node *n, const uint8_t *raw, size_t len, uint8_t hash[32], int *added,
                     const char **msg)
 {
     ex_tx tx;
     uint8_t from[20];
-    uint64_t num;
-    uint32_t idx;
     *added = 0;
     int rc = ex_tx_decode(raw, len, &tx);
     if (!rc && tx.chain_id && tx.chain_id != n->opt.chain_id) { /* replay protection */
         *msg = "invalid chain id";
         return EX_TX_ERR_FIELD;
+    }
+    if (!rc && known_tx(n, tx.hash)) {
+        memcpy(hash, tx.hash, 32);
+        return 0; /* nothing to do */
     }
     if (!rc) rc = ex_tx_sender(n->secp, &tx, from);
     if (rc) {
@@ -308,10 +324,6 @@ static int pool_raw(ex_node *n, const uint8_t *raw, size_t len, uint8_t hash[32]
         return rc;
     }
     memcpy(hash, tx.hash, 32);
-    ex_read *r = ex_store_read(n->store);
-    int known = r && ex_read_tx(r, tx.hash, &num, &idx) == 0;
-    ex_store_read_end(r);
-    if (known) return 0; /* already in a block: nothing to do */
     rc = ex_pool_add(&n->pool, tx.hash, from, (uint8_t)tx.type, raw, len);
     if (rc < 0) {
         *msg = rc == P2P_ERR_TOO_LARGE ? "transaction pool is full" : p2p_strerror(rc);
@@ -344,6 +356,11 @@ static void on_peer_txs(ex_node *n, const p2p_bytes *items, size_t count)
     const ex_pool_tx *fresh[SEND_POOL_MAX];
     uint8_t hashes[SEND_POOL_MAX][32];
     size_t k = 0, bad = 0;
+    if (count > PEER_TXS_MAX) { /* sender recovery costs: bound the work per message */
+        ex_log(n, P2P_LOG_WARN, "only the first %d of %zu transactions from a peer are checked",
+               PEER_TXS_MAX, count);
+        count = PEER_TXS_MAX;
+    }
     for (size_t i = 0; i < count; i++) {
         p2p_rlp_item item;
         p2p_bytes raw;
