@@ -1518,8 +1518,12 @@ class Node:
     def __exit__(self, *exc):
         self.close()
 
+    @property
+    def closed(self) -> bool:
+        return not getattr(self, "_h", None)
+
     def _live(self):
-        if not getattr(self, "_h", None):
+        if self.closed:
             raise Error(ErrorCode.CLOSED, "the node was closed")
         return self._h
 
