@@ -63,7 +63,15 @@ OURS_BLOCKS=$(echo "$LINE" | sed -n 's/.*(\([0-9]*\) blocks in .*/\1/p')
 OURS_SECS=$(echo "$LINE" | sed -n 's/.* blocks in \([0-9.]*\) s).*/\1/p')
 kill "$FPID" 2>/dev/null
 
-# 3. the reference: two @ethereumjs/devp2p peers, the same blocks
+# 3. like for like with the reference: two handles, fetch only (no host work)
+SF=$BUILD/bench/sync_fetch
+FETCH_SECS=0
+if [ -x "$SF" ]; then
+    "$SF" "$T/chain.bin" >"$T/sf.out" 2>"$T/sf.err" || fail "sync_fetch"
+    FETCH_SECS=$(sed -n 's/^synced [0-9]* blocks in \([0-9.]*\) s.*/\1/p' "$T/sf.out")
+fi
+
+# 4. the reference: two @ethereumjs/devp2p peers, the same blocks
 node "$dir/sync_ref.mjs" serve "$T/chain.bin" >"$T/js.out" 2>"$T/js.err" &
 PIDS="$PIDS $!"
 wait_for "$T/js.out" '^enode: ' $((N / 500 + 60)) || fail "the reference server did not start"
@@ -76,15 +84,19 @@ REF_SECS=$(sed -n 's/^synced [0-9]* blocks in \([0-9.]*\) s.*/\1/p' "$T/jf.out")
 REF_BYTES=$(sed -n 's/.* s, \([0-9]*\) bytes/\1/p' "$T/jf.out")
 
 awk -v n="$N" -v ob="$OURS_BLOCKS" -v os="$OURS_SECS" -v rs="$REF_SECS" -v by="$BYTES" \
-    -v rby="$REF_BYTES" 'BEGIN {
+    -v rby="$REF_BYTES" -v fs="$FETCH_SECS" 'BEGIN {
     if (os <= 0) os = 0.001
     ours = ob / os; ref = n / rs
     printf "  %-38s %12.0f %12.0f %-9s %7.3f %-8s %s\n", "sync " n " blocks x 10 txs (blocks/s)", \
         ours, ref, "blocks/s", ours / ref, ">= 20", "ref: @ethereumjs/devp2p, 2 peers"
     printf "  %-38s %12.2f %12.2f %-9s %7.3f\n", "sync payload (MB/s)", by / os / 1e6, rby / rs / 1e6, \
         "MB/s", (by / os) / (rby / rs)
-    printf "      ours: validator -> full node (seal check, roots, LMDB) %d blocks in %.2f s; " \
-        "reference fetches only (no checks, no storage): %.2f s; chain %.1f MB\n", ob, os, rs, by / 1e6
+    if (fs > 0)
+        printf "  %-38s %12.0f %12.0f %-9s %7.3f %-8s %s\n", "sync transport only (blocks/s)", \
+            n / fs, ref, "blocks/s", (n / fs) / ref, ">= 20", "two handles, fetch only, like the ref"
+    printf "      full node: validator -> full node with seal check, body roots and LMDB, %d blocks in %.2f s; " \
+        "the reference fetches only (no checks, no storage) in %.2f s; chain %.1f MB\n", ob, os, rs, by / 1e6
+    if (fs > 0) printf "bench sync_transport_blocks_per_s %.6g blocks/s\nbench sync_transport_mb_per_s %.6g MB/s\nbench sync_transport_ratio %.6g ratio\n", n / fs, by / fs / 1e6, (n / fs) / ref
     printf "bench sync_blocks_per_s %.6g blocks/s\n", ours
     printf "bench sync_mb_per_s %.6g MB/s\n", by / os / 1e6
     printf "bench sync_ref_blocks_per_s %.6g blocks/s\n", ref
