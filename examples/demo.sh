@@ -39,7 +39,7 @@ cleanup() {
     rm -rf "$DIR"
 }
 trap cleanup EXIT
-trap 'exit 130' INT TERM
+trap 'exit 130' INT TERM HUP PIPE
 
 fail() {
     echo "demo: FAILED: $*"
