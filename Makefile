@@ -117,7 +117,7 @@ $(BUILD)/tests/%: tests/interop/%.c $(TESTUTIL_OBJ) $(INTEROP_UTIL_OBJS) $(STATI
 
 # Debian packages the build, the tests and the examples need; installs only what is missing.
 DEB_PKGS := build-essential pkg-config clang libsecp256k1-dev nettle-dev libsodium-dev \
-            libsnappy-dev libcmocka-dev libjansson-dev liblmdb-dev libmicrohttpd-dev
+            libsnappy-dev libcmocka-dev libjansson-dev liblmdb-dev libmicrohttpd-dev curl
 deps:
 	@missing=""; for p in $(DEB_PKGS); do \
 	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
