@@ -1119,7 +1119,10 @@ class Config:
             self._ptr = None
 
     def __del__(self):
-        self.close()
+        try:
+            self.close()
+        except Exception:  # at interpreter exit the module may be half torn down
+            pass
 
     def __enter__(self):
         return self
@@ -1369,6 +1372,24 @@ class UnknownEvent(Event):
     raw: bytes
 
 
+def _short_repr(v):
+    if isinstance(v, (bytes, bytearray)):
+        return "0x" + v.hex() if len(v) <= 8 else f"0x{v[:6].hex()}..({len(v)} bytes)"
+    if isinstance(v, list):
+        inner = ", ".join(_short_repr(x) for x in v[:4])
+        return f"[{inner}{', ...' if len(v) > 4 else ''}] ({len(v)})" if len(v) > 4 else \
+            f"[{inner}]"
+    if isinstance(v, tuple):
+        return "(" + ", ".join(_short_repr(x) for x in v) + ")"
+    return repr(v)
+
+
+def _event_repr(self) -> str:
+    """Byte strings shortened: an event with a 10 MiB body still prints in one line."""
+    parts = [f"{f.name}={_short_repr(getattr(self, f.name))}" for f in dataclasses.fields(self)]
+    return f"{type(self).__name__}({', '.join(parts)})"
+
+
 def _items(arr, count) -> list:
     return [_copy(arr[i].ptr, arr[i].len) for i in range(count)]
 
@@ -1464,6 +1485,10 @@ _EVENT_KINDS = {
 }
 
 
+for _cls in (Event, PeerInfo, *{c for c, _ in _EVENT_KINDS.values()}, UnknownEvent):
+    _cls.__repr__ = _event_repr
+
+
 def event_from_c(ev: P2PEvent) -> Event:
     """Copy a C event into its Python dataclass (all bytes copied out)."""
     kind = _EVENT_KINDS.get(ev.type)
@@ -1499,17 +1524,20 @@ class Node:
 
     # -- lifetime
     def close(self) -> None:
-        """p2p_handle_free(): disconnect every peer and free the handle."""
+        """p2p_handle_free(): disconnect every peer and free the handle (and any Sync
+        attached to it, which would otherwise point at a freed handle)."""
         if getattr(self, "_h", None):
             if self._in_poll:
                 raise Error(ErrorCode.STATE, "close() from within the event callback")
+            for s in list(self._syncs):
+                s.close()
             lib.p2p_handle_free(self._h)
             self._h = None
 
     def __del__(self):
         try:
             self.close()
-        except Error:
+        except Exception:  # at interpreter exit the module may be half torn down
             pass
 
     def __enter__(self):
@@ -1778,27 +1806,35 @@ class Sync:
             self._s = None
 
     def __del__(self):
-        self.close()
+        try:
+            self.close()
+        except Exception:
+            pass
+
+    def _live(self):
+        if not getattr(self, "_s", None):
+            raise Error(ErrorCode.CLOSED, "the sync component was closed")
+        return self._s
 
     def set_option(self, opt: int, value: int) -> None:
-        _check(lib.p2p_sync_set_option(self._s, int(opt), int(value)))
+        _check(lib.p2p_sync_set_option(self._live(), int(opt), int(value)))
 
     def on_event_c(self, ev: P2PEvent) -> bool:
-        return _check(lib.p2p_sync_on_event(self._s, byref(ev))) == 1
+        return _check(lib.p2p_sync_on_event(self._live(), byref(ev))) == 1
 
     def tick(self, now_ms: Optional[int] = None) -> None:
         """p2p_sync_tick() with a monotonic clock; re-raises the first exception a
         get_head/store_block callback raised since the last tick."""
         if now_ms is None:
             now_ms = int(time.monotonic() * 1000)
-        lib.p2p_sync_tick(self._s, now_ms)
+        lib.p2p_sync_tick(self._live(), now_ms)
         exc, self.error = self.error, None
         if exc is not None:
             raise exc
 
     def progress(self) -> SyncProgress:
         p = P2PSyncProgress()
-        _check(lib.p2p_sync_get_progress(self._s, byref(p)))
+        _check(lib.p2p_sync_get_progress(self._live(), byref(p)))
         return SyncProgress(p.current, p.target, p.starting, p.stored, p.blocks_per_sec,
                             p.peers, p.in_flight, _enum_or_int(SyncState, p.state))
 

@@ -213,6 +213,11 @@ class TestErrors(unittest.TestCase):
         self.assertTrue(all(texts.values()))
         self.assertEqual(len(set(texts.values())), len(texts))
 
+    def test_event_repr_is_short(self):
+        ev = ethp2p.Response(ethp2p.EventType.BLOCK_BODIES, bytes(64), 69, 7, [b"x" * 10 ** 6])
+        self.assertLess(len(repr(ev)), 300)
+        self.assertIn("request_id=7", repr(ev))
+
     def test_version(self):
         self.assertRegex(ethp2p.version(), r"^\d+\.\d+\.\d+")
         major, minor, patch = (int(x) for x in ethp2p.version().split(".")[:3])

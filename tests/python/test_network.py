@@ -289,8 +289,13 @@ class TestSyncComponent(Pair):
             n = max(store)
             return n, store[n][0]
 
+        refused = []
+
         def store_block(number, block_hash, header, body):
             self.assertEqual(number, max(store) + 1)
+            if number == 10 and not refused:  # refuse once: the error reaches tick()
+                refused.append(number)
+                raise OSError("disk full (pretend)")
             store[number] = (block_hash, header, body)
 
         sync = ethp2p.Sync(self.client, get_head, store_block)
@@ -300,10 +305,16 @@ class TestSyncComponent(Pair):
         self.wait(lambda: self.client.peer_count == 0)
         self.client.connect(self.server.enode)
 
+        errors = []
+
         def done():
-            sync.tick()
+            try:
+                sync.tick()
+            except OSError as exc:
+                errors.append(exc)
             return max(store) == self.chain.head
         self.wait(done, "the sync to reach the server's head")
+        self.assertEqual((refused, [str(e) for e in errors]), ([10], ["disk full (pretend)"]))
         for n in range(self.chain.head + 1):
             self.assertEqual(store[n], (self.chain.hashes[n], self.chain.headers[n],
                                         self.chain.bodies[n]))
@@ -313,6 +324,10 @@ class TestSyncComponent(Pair):
         self.assertFalse([e for e in self.client_events if isinstance(e, ethp2p.Response)])
         with self.assertRaises(ethp2p.Error):
             sync.set_option(ethp2p.SyncOption.BATCH_SIZE, 0)
+        self.client.close()  # closes the sync attached to it first
+        with self.assertRaises(ethp2p.Error) as cm:
+            sync.tick()
+        self.assertEqual(cm.exception.code, E.CLOSED)
         sync.close()
 
 
