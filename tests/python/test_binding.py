@@ -2,6 +2,8 @@
 Keccak vectors, errors, config validation, header/trie helpers, key and enode helpers."""
 import ctypes
 import os
+import pathlib
+import re
 import shutil
 import subprocess
 import tempfile
@@ -78,6 +80,54 @@ class TestLayout(unittest.TestCase):
         self.assertEqual(set(got), set(expect))
         for key, value in expect.items():
             self.assertEqual(got[key], value, key)
+
+
+HEADERS = [os.path.join(ROOT, "include", "ethp2p", h)
+           for h in ("types.h", "rlp.h", "ethp2p.h", "sync.h")]
+
+# C constant prefix -> Python enum, longest prefixes first (P2P_DISC_BY_ before P2P_DISC_).
+ENUM_PREFIXES = [
+    ("P2P_SYNC_OPT_", ethp2p.SyncOption), ("P2P_SYNC_", ethp2p.SyncState),
+    ("P2P_DISC_BY_", ethp2p.DisconnectSide), ("P2P_DISC_", ethp2p.DisconnectReason),
+    ("P2P_ERR_", ethp2p.ErrorCode), ("P2P_LOG_", ethp2p.LogLevel), ("P2P_DIR_", ethp2p.Direction),
+    ("P2P_OPT_", ethp2p.Option), ("P2P_EV_", ethp2p.EventType), ("P2P_CMD_", ethp2p.CommandType),
+]
+
+
+def header_text() -> str:
+    return "\n".join(pathlib.Path(h).read_text(encoding="utf-8") for h in HEADERS)
+
+
+class TestApiCoverage(unittest.TestCase):
+    """Nothing public is left unbound: every exported function has a signature in the
+    binding and every enum constant its Python member, with the header's value."""
+
+    def test_every_exported_function_is_declared(self):
+        declared = set(re.findall(r"P2P_EXPORT[^;(]*?\b(p2p_\w+)\s*\(", header_text()))
+        self.assertGreater(len(declared), 90)
+        self.assertEqual(declared - set(ethp2p._SIGNATURES), set())
+        self.assertEqual(set(ethp2p._SIGNATURES) - declared, set())
+        for name in declared:
+            fn = getattr(ethp2p.lib, name)
+            self.assertIsNotNone(fn.argtypes, name)
+
+    def test_every_enum_constant_matches(self):
+        consts = {name: int(value, 0) for name, value in
+                  re.findall(r"\b(P2P_[A-Z0-9_]+)\s*=\s*(-?(?:0x[0-9a-fA-F]+|\d+))\s*[,}/]",
+                             header_text())}
+        consts.pop("P2P_OK")
+        self.assertEqual(ethp2p.ErrorCode.OK, 0)
+        seen = set()
+        for name, value in consts.items():
+            prefix, cls = next((p, c) for p, c in ENUM_PREFIXES if name.startswith(p))
+            member = cls[name[len(prefix):]]
+            self.assertEqual(int(member), value, name)
+            seen.add((cls, member.name))
+        for _, cls in ENUM_PREFIXES:
+            for member in cls:
+                if cls is ethp2p.ErrorCode and member.name == "OK":
+                    continue
+                self.assertIn((cls, member.name), seen, f"{cls.__name__}.{member.name}")
 
 
 # -------------------------------------------------------------------- RLP
