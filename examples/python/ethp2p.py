@@ -49,15 +49,21 @@ from ctypes import (CFUNCTYPE, POINTER, Structure, Union, byref, c_char, c_char_
 from typing import Any, Callable, Iterable, Optional, Sequence
 
 __all__ = [
+    # errors and constants
     "Error", "ConfigError", "ErrorCode", "DisconnectReason", "EventType", "CommandType",
     "Option", "LogLevel", "Direction", "DisconnectSide", "SyncOption", "SyncState",
-    "Config", "Node", "Head", "PeerInfo", "Sync", "SyncProgress", "HeaderFields", "BodyRoots",
-    "Enode", "rlp_encode", "rlp_decode", "rlp_decode_prefix", "rlp_to_int", "keccak256",
-    "header_decode", "header_hash", "block_header", "empty_trie_root", "trie_root",
-    "ordered_trie_root", "ommers_hash", "body_get_roots", "body_check", "strerror",
-    "disconnect_reason_str", "version", "version_number", "generate_secret_key", "public_key",
-    "check_secret_key", "is_valid_public_key", "parse_enode", "format_enode", "check_enode",
-    "run_until", "load_library",
+    # config, node, events, sync
+    "Config", "Node", "Handle", "Head", "PeerInfo", "Event", "PeerConnected",
+    "PeerDisconnected", "NewBlockHashes", "NewBlock", "GetBlockHeaders", "Request", "Response",
+    "Transactions", "NewPooledTxHashes", "BlockRangeUpdate", "RequestTimeout", "DialFailed",
+    "CommandFailed", "UnknownEvent", "run_until", "Sync", "SyncProgress",
+    # helpers
+    "rlp_encode", "rlp_decode", "rlp_decode_prefix", "rlp_to_int", "keccak256",
+    "HeaderFields", "header_decode", "header_hash", "block_header", "BodyRoots",
+    "empty_trie_root", "trie_root", "ordered_trie_root", "ommers_hash", "body_get_roots",
+    "body_check", "strerror", "disconnect_reason_str", "version", "version_number",
+    "generate_secret_key", "public_key", "check_secret_key", "is_valid_public_key", "Enode",
+    "parse_enode", "format_enode", "check_enode", "load_library", "lib",
 ]
 
 ID_LEN = 64
@@ -1719,6 +1725,8 @@ class Node:
 
     def disconnect(self, peer, reason: int = DisconnectReason.REQUESTED) -> None:
         _check(lib.p2p_disconnect(self._live(), _peer_id(peer), int(reason)))
+
+Handle = Node  # the C name, for readers of ethp2p.h
 
 # ------------------------------------------------------------ event loops
 

@@ -154,7 +154,8 @@ class TestReferencePeer(unittest.TestCase):
 
         # peer.js asks for headers; the Python callback's answer reaches it
         served = Chain(3)
-        peer.command(cmd="send", code=3, payload=ethp2p.rlp_encode([REQUEST_ID, [1, 2, 0, 0]]).hex())
+        get_headers = ethp2p.rlp_encode([REQUEST_ID, [1, 2, 0, 0]])  # [id, [from, n, skip, rev]]
+        peer.command(cmd="send", code=3, payload=get_headers.hex())
         req = self.wait_event(ethp2p.GetBlockHeaders, peer)
         self.assertEqual((req.number, req.limit, req.skip, req.reverse), (1, 2, 0, False))
         self.node.send_block_headers(req.peer, req.request_id, served.headers[1:3])
