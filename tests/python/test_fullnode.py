@@ -69,6 +69,15 @@ class TestFullNodeExample(unittest.TestCase):
         self.assertGreaterEqual(head, want)
         self.assertGreaterEqual(txs, 3 * PREFILL)  # every prefilled transaction arrived
 
+    def test_syncs_with_the_c_sync_component(self):
+        r = self.run_fullnode("--blocks", str(PREFILL + 1), "--seconds", str(4 * WAIT_S),
+                              "--sync-component")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        last = r.stdout.strip().splitlines()[-1]
+        head, txs = (int(x) for x in last.split()[3:6:2])
+        self.assertGreaterEqual(head, PREFILL + 1)
+        self.assertGreaterEqual(txs, 3 * PREFILL)
+
     def test_wrong_genesis_never_syncs(self):
         r = self.run_fullnode("--genesis-hash", "11" * 32, "--blocks", "1", "--seconds", "2")
         self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
