@@ -25,6 +25,7 @@
 #include "common.h"
 #include "core/keccak.h"
 #include "core/secp.h"
+#include "ethp2p/rlp.h"
 #include "ethp2p/types.h"
 #include "rlpx/ecies.h"
 #include "rlpx/handshake.h"
@@ -66,6 +67,30 @@ static size_t hs_chunk(uint32_t *state, size_t left)
     uint32_t r = *state >> 16;
     size_t n = (r & 3) == 0 ? left : 1 + (r >> 2) % 300;
     return n < left ? n : left;
+}
+
+/* The static key the finished handshake must report: the one we dialled
+ * (ack), or the one inside the auth plaintext we encrypted (structured). */
+static int hs_expected_remote(int is_auth, const uint8_t *remote, int legacy,
+                              const uint8_t *plain, size_t len, uint8_t out[64])
+{
+    if (!is_auth) {
+        memcpy(out, remote, 64);
+        return 1;
+    }
+    if (legacy) {
+        if (len < 161) return 0;
+        memcpy(out, plain + 97, 64);
+        return 1;
+    }
+    p2p_rlp_item list, item;
+    p2p_rlp_iter it;
+    size_t used;
+    if (p2p_rlp_decode_prefix(plain, len, &list, &used) || p2p_rlp_iter_init(&it, &list) ||
+        p2p_rlp_iter_next(&it, &item) != 1 || p2p_rlp_iter_next(&it, &item) != 1 ||
+        p2p_rlp_get_fixed(&item, out, 64))
+        return 0;
+    return 1;
 }
 
 static void hs_check_done(ep_handshake *hs, int is_auth)
@@ -155,7 +180,15 @@ static void hs_fuzz(int is_auth, const uint8_t *data, size_t size)
     rc = hs_feed(hs, stream, len, flags >> 5, &total);
     if (ep_handshake_done(hs)) {
         FUZZ_CHECK(rc == 0);
-        if (flags & 1) FUZZ_CHECK(total == pkt_len);
+        uint8_t want[64], got[64];
+        if (flags & 1) {
+            FUZZ_CHECK(total == pkt_len);
+            FUZZ_CHECK(ep_handshake_remote_pubkey(hs, got) == 0);
+            if (hs_expected_remote(is_auth, remote, flags & 2, data, size, want))
+                FUZZ_CHECK(memcmp(want, got, 64) == 0);
+        } else if (!is_auth) {
+            FUZZ_CHECK(ep_handshake_remote_pubkey(hs, got) == 0 && memcmp(got, remote, 64) == 0);
+        }
         hs_check_done(hs, is_auth);
     } else {
         ep_secrets sec;
