@@ -27,9 +27,12 @@
 #include "core/secp.h"
 #include "ethp2p/ethp2p.h"
 
-static long DIAL_WINDOW = 64;
+static long DIAL_WINDOW = 64;     /* per client process */
+#define PER_CHILD 4000            /* client handles per client process */
+#define MAX_CHILDREN 8
 
 static long npeers, ping_ms;
+static int nchild = 1;            /* client processes */
 static atomic_int stop;
 
 static p2p_config *config(const uint8_t sk[32], int listen)
@@ -44,7 +47,7 @@ static p2p_config *config(const uint8_t sk[32], int listen)
         if (p2p_config_set_listen(c, "127.0.0.1", 0) ||
             p2p_config_set_max_peers(c, (uint32_t)npeers + 16) ||
             p2p_config_set_max_inbound(c, (uint32_t)npeers + 16) ||
-            p2p_config_set_option(c, P2P_OPT_MAX_PENDING_INBOUND, (uint64_t)DIAL_WINDOW * 2))
+            p2p_config_set_option(c, P2P_OPT_MAX_PENDING_INBOUND, (uint64_t)(DIAL_WINDOW * nchild + 64)))
             bench_die("server config: %s", p2p_config_last_error(c));
     } else if (p2p_config_set_listen_enabled(c, 0)) {
         bench_die("client config");
@@ -87,11 +90,12 @@ static void raise_nofile(rlim_t want)
     }
 }
 
-static void run_clients(const char *url, int done_fd)
+static void run_clients(const char *url, int done_fd, long nclients, uint64_t seed)
 {
+    npeers = nclients; /* this process's share */
     client *cs = calloc((size_t)npeers, sizeof *cs);
     if (!cs) bench_die("out of memory");
-    bench_rng r = {777};
+    bench_rng r = {777 + seed};
     for (long i = 0; i < npeers; i++) {
         uint8_t sk[32];
         bench_fill(&r, sk, 32);
@@ -181,22 +185,31 @@ int main(void)
     ping_ms = bench_env_long("BENCH_PING_MS", 1000);
     DIAL_WINDOW = bench_env_long("BENCH_DIAL_WINDOW", 64);
     double secs = bench_seconds(2.0);
-    raise_nofile((rlim_t)npeers * 4 + 256);
+    raise_nofile((rlim_t)(npeers < PER_CHILD ? npeers : PER_CHILD) * 4 + 256);
     double ec_us = server_ec_us();
 
-    int url_pipe[2], done_pipe[2];
-    if (pipe(url_pipe) || pipe(done_pipe)) bench_die("pipe");
-    pid_t child = fork();
-    if (child < 0) bench_die("fork");
-    if (child == 0) {
-        char url[P2P_ENODE_MAX] = {0};
-        close(url_pipe[1]);
-        close(done_pipe[0]);
-        if (read(url_pipe[0], url, sizeof url - 1) <= 0) _exit(1);
-        run_clients(url, done_pipe[1]);
-        _exit(0);
+    /* Each client handle takes 3 descriptors (epoll, eventfd, socket): more
+     * than PER_CHILD peers are spread over several client processes. */
+    nchild = (int)((npeers + PER_CHILD - 1) / PER_CHILD);
+    if (nchild > MAX_CHILDREN) bench_die("at most %d peers", MAX_CHILDREN * PER_CHILD);
+    int url_pipe[MAX_CHILDREN][2], done_pipe[2];
+    pid_t child[MAX_CHILDREN];
+    if (pipe(done_pipe)) bench_die("pipe");
+    for (int k = 0; k < nchild; k++) {
+        long share = npeers / nchild + (k < npeers % nchild);
+        if (pipe(url_pipe[k])) bench_die("pipe");
+        child[k] = fork();
+        if (child[k] < 0) bench_die("fork");
+        if (child[k] == 0) {
+            char url[P2P_ENODE_MAX] = {0};
+            close(url_pipe[k][1]);
+            close(done_pipe[0]);
+            if (read(url_pipe[k][0], url, sizeof url - 1) <= 0) _exit(1);
+            run_clients(url, done_pipe[1], share, (uint64_t)k * 1000003u);
+            _exit(0);
+        }
+        close(url_pipe[k][0]);
     }
-    close(url_pipe[0]);
     close(done_pipe[1]);
 
     uint8_t sk[32];
@@ -211,9 +224,12 @@ int main(void)
     usleep(100000);
     long rss0 = rss_kib();
     double t0 = bench_now();
-    if (write(url_pipe[1], url, strlen(url)) < 0) bench_die("pipe");
-    char ch;
-    if (read(done_pipe[0], &ch, 1) != 1) bench_die("the client process died");
+    for (int k = 0; k < nchild; k++)
+        if (write(url_pipe[k][1], url, strlen(url)) < 0) bench_die("pipe");
+    for (int k = 0; k < nchild; k++) {
+        char ch;
+        if (read(done_pipe[0], &ch, 1) != 1) bench_die("a client process died");
+    }
     int got = p2p_peer_count(server);
     while (got < npeers && bench_now() - t0 < 120) {
         usleep(1000);
@@ -227,8 +243,10 @@ int main(void)
     double cpu = bench_cpu() - c0, wall = bench_now() - w0;
     int still = p2p_peer_count(server);
 
-    kill(child, SIGKILL);
-    waitpid(child, NULL, 0);
+    for (int k = 0; k < nchild; k++) {
+        kill(child[k], SIGKILL);
+        waitpid(child[k], NULL, 0);
+    }
     atomic_store(&stop, 1);
     pthread_join(thr, NULL);
     p2p_handle_free(server);
@@ -242,9 +260,9 @@ int main(void)
     bench_row("peers: RSS per idle peer (KiB)", kib, 0, "KiB", "<= 32", "VmRSS delta / peers");
     bench_row("peers: CPU per idle peer (us/s)", us_per_peer_s, 0, "us/s", NULL,
               "keep-alive only");
-    bench_note("%ld asked, %d connected in %.2f s (clients in a child process, %ld dials at a "
-               "time); %d still connected after the idle window", npeers, got, t_conn,
-               DIAL_WINDOW, still);
+    bench_note("%ld asked, %d connected in %.2f s (clients in %d child process(es), %ld dials at a "
+               "time each); %d still connected after the idle window", npeers, got, t_conn,
+               nchild, DIAL_WINDOW, still);
     bench_note("RSS %ld -> %ld KiB; idle window %.1f s at a %ld ms ping interval: server CPU "
                "%.1f%% of a core", rss0, rss1, wall, ping_ms, cpu * 100 / wall);
     bench_line("peers_connected", got, "peers");
