@@ -37,6 +37,7 @@
 
 typedef struct shadow_req {
     uint64_t id, msg;
+    size_t max; /* most items a reply may carry */
 } shadow_req;
 
 typedef struct run {
@@ -107,8 +108,10 @@ static void check_event(run *r, int rc, const ep_eth_event *ev)
     if (ev->type == EP_ETH_EV_RESPONSE || ev->type == EP_ETH_EV_TIMEOUT) {
         int i = shadow_find(r, ev->request_id);
         FUZZ_CHECK(i >= 0 && r->req[i].msg == ev->request_msg);
-        if (ev->type == EP_ETH_EV_RESPONSE)
+        if (ev->type == EP_ETH_EV_RESPONSE) {
             FUZZ_CHECK((int)ev->msg.id == ep_eth_msg_response_for(ev->request_msg));
+            FUZZ_CHECK(ep_eth_msg_count(&ev->msg) <= r->req[i].max);
+        }
         shadow_drop(r, (size_t)i);
     }
     if (ev->type == EP_ETH_EV_READY) {
@@ -181,7 +184,7 @@ static void op_request(run *r, const uint8_t **in, size_t *left)
     if (rc == 0) {
         FUZZ_CHECK(m.request_id != 0 && (!asked || m.request_id == asked));
         FUZZ_CHECK(shadow_find(r, m.request_id) < 0 && r->nreq < MAX_SHADOW);
-        r->req[r->nreq++] = (shadow_req){m.request_id, m.id};
+        r->req[r->nreq++] = (shadow_req){m.request_id, m.id, count};
         /* what went out decodes as that request */
         ep_eth_msg back;
         FUZZ_CHECK(ep_eth_msg_decode(r->cfg.version, m.id, w.buf, w.len, &back) == 0);
