@@ -58,10 +58,14 @@ INTEROP_UTIL_OBJS := $(INTEROP_UTIL_SRCS:tests/interop/%.c=$(BUILD)/obj/tests/%.
 # tests that run the tool find it here
 export EP_TOOL := $(abspath $(TOOL))
 export EP_BUILD := $(BUILD)
-# the packaging test links a consumer without sanitizers: only for the plain build
+# The packaging test links a consumer without sanitizers, and Python cannot
+# load a sanitized library without preloading the runtime: both run only in
+# the plain build.
 ifneq ($(SANITIZE),1)
 PACKAGE_CHECK := tests/package/check.sh
+PYTHON_CHECK := tests/python/run.sh
 endif
+export ETHP2P_LIB := $(abspath $(BUILD))/libethp2p.so
 
 .PHONY: docs check-package all lib tool tests test unit interop deps npm-deps install uninstall clean check-exports fuzz fuzz-build
 
@@ -143,9 +147,9 @@ interop: npm-deps $(INTEROP_BINS) $(TOOL)
 	@sh tests/run.sh interop $(INTEROP_BINS)
 
 test: deps
-	$(MAKE) all tests
+	$(MAKE) all tests examples
 	$(MAKE) npm-deps
-	@sh tests/run.sh all $(UNIT_BINS) $(INTEROP_BINS) $(PACKAGE_CHECK)
+	@sh tests/run.sh all $(UNIT_BINS) $(INTEROP_BINS) $(PACKAGE_CHECK) $(PYTHON_CHECK)
 
 check-exports: $(BUILD)/libethp2p.so
 	@bad=$$(nm -D --defined-only $(SHARED_REAL) | awk '$$2 ~ /^[TDBRVW]$$/ {print $$3}' | grep -v '^p2p_' || true); \
