@@ -4,10 +4,14 @@
  * one with a ~16 KiB body from the same workload as the in-memory
  * benchmark, so MB/s counts BlockBodies payload delivered to the host.
  *
- * Reference, in the same run: the same number of bytes in 16 KiB writes
- * over a plain TCP connection on 127.0.0.1 (TCP_NODELAY, no crypto, no
- * framing), one thread writing and one reading: what the kernel's loopback
- * path allows on this machine. CPU seconds per MB are printed for both. */
+ * References, in the same run:
+ * - the same number of bytes in 16 KiB writes over a plain TCP connection
+ *   on 127.0.0.1 (TCP_NODELAY, no crypto, no framing), one thread writing
+ *   and one reading: what the kernel's loopback path allows here;
+ * - the same BlockBodies through two sessions wired together in memory
+ *   (encode, Snappy, frame, MAC, decode; no sockets, handles or events):
+ *   MB per CPU-second of both figures says what the handle, the event
+ *   loop and the sockets add on top of the session work. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -20,7 +24,10 @@
 #include <unistd.h>
 
 #include "bench.h"
+#include "core/secp.h"
+#include "eth/eth_msg.h"
 #include "ethp2p/ethp2p.h"
+#include "pair.h"
 
 #define NBODIES 32
 static int IN_FLIGHT = 16;
@@ -213,6 +220,53 @@ static double run_reference(size_t total, double *cpu_per_mb)
     return mb / t;
 }
 
+/* ---- reference: the same messages through two in-memory sessions ---- */
+
+static size_t mem_bytes;
+
+static void on_mem_msg(void *ud, uint64_t code, const uint8_t *data, size_t len)
+{
+    (void)ud;
+    ep_eth_msg m;
+    if (ep_eth_msg_decode(EP_ETH_VERSION_69, code - PAIR_ETH_OFFSET, data, len, &m))
+        bench_die("eth decode");
+    for (size_t i = 0; i < m.u.items.count; i++) mem_bytes += m.u.items.v[i].len;
+    ep_eth_msg_free(&m);
+}
+
+/* MB of body payload per CPU-second on one core, over @secs. */
+static double run_memory(double secs)
+{
+    secp256k1_context *ctx = ep_secp_new();
+    uint8_t ska[32], skb[32], pubb[64];
+    if (!ctx || ep_seckey_generate(ctx, ska) || ep_seckey_generate(ctx, skb) ||
+        ep_pubkey_from_seckey(ctx, skb, pubb))
+        bench_die("keys");
+    pair p = {0};
+    pair_new(&p, ctx, ska, skb, pubb);
+    p.on_msg = on_mem_msg;
+    pair_pump(&p);
+    p2p_rlp_writer w;
+    p2p_rlp_writer_init(&w);
+    mem_bytes = 0;
+    double c0 = bench_cpu(), t0 = bench_now();
+    for (size_t n = 0; bench_now() - t0 < secs; n++) {
+        ep_eth_msg m = {.id = EP_ETH_BLOCK_BODIES, .request_id = n};
+        m.u.items.v = &bodies[n % NBODIES];
+        m.u.items.count = 1;
+        p2p_rlp_writer_reset(&w);
+        if (ep_eth_msg_encode(EP_ETH_VERSION_69, &m, &w) ||
+            ep_session_send(p.a, PAIR_ETH_OFFSET + EP_ETH_BLOCK_BODIES, w.buf, w.len))
+            bench_die("send");
+        pair_pump(&p);
+    }
+    double cpu = bench_cpu() - c0;
+    p2p_rlp_writer_free(&w);
+    pair_free(&p);
+    ep_secp_free(ctx);
+    return (double)mem_bytes / 1e6 / cpu;
+}
+
 int main(void)
 {
     double secs = bench_seconds(2.0);
@@ -223,8 +277,11 @@ int main(void)
     size_t total = (size_t)(ours * 1e6 * secs);
     if (total < 64u << 20) total = 64u << 20;
     double ref = run_reference(total, &cpu_ref);
+    double mem = run_memory(secs / 2);
     bench_row("loopback TCP, two handles (MB/s)", ours, ref, "MB/s", NULL,
               "ref: plain TCP, same bytes, no crypto");
+    bench_row("loopback: MB per CPU-second", 1 / cpu_ours, mem, "MB/cpu-s", NULL,
+              "ref: same messages, sessions in memory");
     bench_note("%lu BlockBodies (1 body ~16 KiB each, %d requests in flight); CPU per MB: "
                "ours %.2f ms (both handles), plain TCP %.2f ms",
                atomic_load(&got_msgs), IN_FLIGHT, cpu_ours * 1e3, cpu_ref * 1e3);
@@ -232,6 +289,9 @@ int main(void)
     bench_line("loopback_plain_tcp", ref, "MB/s");
     bench_line("loopback_ratio", ours / ref, "ratio");
     bench_line("loopback_cpu_ms_per_mb", cpu_ours * 1e3, "ms/MB");
+    bench_line("loopback_mb_per_cpu_s", 1 / cpu_ours, "MB/cpu-s");
+    bench_line("loopback_memory_mb_per_cpu_s", mem, "MB/cpu-s");
+    bench_line("loopback_cpu_ratio", 1 / cpu_ours / mem, "ratio");
     for (int i = 0; i < NBODIES; i++) free((void *)bodies[i].ptr);
     return 0;
 }
