@@ -20,6 +20,8 @@
 //   --dial ENODE    dial this node once listening
 //   --batch N       sync: headers per request (default 192)
 //   --timeout MS    sync: deadline of each request (default 5000)
+//   --corrupt-bodies  serve: every body without its last transaction (a
+//                   testing aid: peers must find it does not match its header)
 //
 // Events (one JSON object per line, always with "event"; hashes are 0x-hex):
 //   listening  {port, id, enode, genesis, head: {number, hash}, sealer}
@@ -68,11 +70,16 @@ const utf8 = (s) => new TextEncoder().encode(s);
 
 function parseArgs(argv) {
   const o = { mode: argv[0], chainId: 1337, blocks: 300, txs: 2, key: null, port: 0, dial: null,
-    batch: 192, timeout: 5000 };
+    batch: 192, timeout: 5000, corrupt: false };
   const names = { '--chain-id': 'chainId', '--blocks': 'blocks', '--txs': 'txs', '--key': 'key',
     '--port': 'port', '--dial': 'dial', '--batch': 'batch', '--timeout': 'timeout' };
   if (!['serve', 'sync', 'selftest'].includes(o.mode)) fail('usage: chain_peer.js serve|sync|selftest [options]');
   for (let i = 1; i < argv.length; i += 2) {
+    if (argv[i] === '--corrupt-bodies') {
+      o.corrupt = true;
+      i--;
+      continue;
+    }
     const name = names[argv[i]];
     if (name === undefined || argv[i + 1] === undefined) fail(`bad option ${argv[i]}`);
     o[name] = argv[i + 1];
@@ -146,7 +153,8 @@ function serve(eth, code, payload) {
       last: headers.length ? Number(num(headers[headers.length - 1][8])) : null });
   } else if (code === CODES.GET_BODIES) {
     const blocks = query.slice(0, SERVE_LIMIT).map((h) => byHash.get(hex(h))).filter(Boolean);
-    eth.sendMessage(CODES.BODIES, [reqId, blocks.map((b) => b.body)]);
+    const bodies = blocks.map(({ body: [txs, ...rest] }) => (opts.corrupt ? [txs.slice(0, -1), ...rest] : [txs, ...rest]));
+    eth.sendMessage(CODES.BODIES, [reqId, bodies]);
     emit({ event: 'served', what: 'bodies', count: blocks.length,
       last: blocks.length ? Number(num(blocks[blocks.length - 1].header[8])) : null });
   }
@@ -170,7 +178,7 @@ function request(eth, code, replyCode, query) {
 }
 
 function onReply(code, payload) {
-  if (!Array.isArray(payload) || payload.length !== 2) return;
+  if (!Array.isArray(payload) || payload.length !== 2 || !(payload[0] instanceof Uint8Array)) return;
   const key = String(num(payload[0]));
   const p = pending.get(key);
   if (!p || p.code !== code) return;
@@ -219,6 +227,8 @@ async function fetchBodies(eth, blocks) {
   }
 }
 
+let synced = false;
+
 async function syncFrom(eth, best) {
   const target = await headOf(eth, best);
   const sealers = new Set();
@@ -237,6 +247,7 @@ async function syncFrom(eth, best) {
     emit({ event: 'progress', current: chain.length - 1, target });
   }
   const head = chain[chain.length - 1];
+  synced = true;
   emit({ event: 'synced', number: chain.length - 1, hash: hex(head.hash), sealer: [...sealers].join(','), txs });
 }
 
@@ -304,15 +315,19 @@ rlpx.events.on('peer:added', (peer) => {
     if (opts.mode === 'sync') syncFrom(eth, st.bestHash).catch((err) => fail(String(err?.message ?? err)));
   });
   eth.events.on('message', (code, payload) => {
-    if (code === CODES.GET_HEADERS || code === CODES.GET_BODIES) serve(eth, code, payload);
-    else if (code === CODES.HEADERS || code === CODES.BODIES) onReply(code, payload);
+    try {
+      if (code === CODES.GET_HEADERS || code === CODES.GET_BODIES) serve(eth, code, payload);
+      else if (code === CODES.HEADERS || code === CODES.BODIES) onReply(code, payload);
+    } catch (err) { // a malformed message from the peer: say so, stay up
+      emit({ event: 'error', message: `message ${code}: ${err?.message ?? err}` });
+    }
   });
   const head = chain[chain.length - 1];
   eth.sendStatus({ td: uint(chain.length), bestHash: head.hash, genesisHash: genesis.hash });
 });
 rlpx.events.on('peer:removed', (peer, reason) => {
   emit({ event: 'peer_removed', id: hex(peer.getId()), reason: reason ?? null });
-  if (opts.mode === 'sync' && pending.size) fail('peer left during the sync');
+  if (opts.mode === 'sync' && !synced) fail('the peer left before the sync was done');
 });
 rlpx.events.on('peer:error', (peer, err) => emit({ event: 'error', message: String(err?.message ?? err) }));
 rlpx.events.on('error', (err) => emit({ event: 'error', message: String(err?.message ?? err) }));
