@@ -126,6 +126,13 @@ typedef struct p2p_head {
 /**
  * Tunable limits and timeouts (see p2p_config_set_option()). Each has the
  * default shown; the defaults follow what the reference clients use.
+ *
+ * Fixed bounds on what a peer sends, besides these: a Transactions,
+ * NewBlockHashes or NewPooledTransactionHashes message carries at most 4096
+ * entries (more disconnects it with "subprotocol error" 0x10, before any
+ * memory is sized from the count; go-ethereum packs them into about
+ * 100 KiB, i.e. at most 3200 hashes); a response carries at most the count
+ * its request asked for (more is an offence, see P2P_OPT_MAX_OFFENCES).
  */
 typedef enum p2p_option {
     P2P_OPT_HANDSHAKE_TIMEOUT_MS = 1,   /**< RLPx handshake + Hello deadline (5000) */
@@ -137,7 +144,8 @@ typedef enum p2p_option {
     P2P_OPT_MAX_MESSAGE_SIZE = 7,       /**< any RLPx message after Snappy (16 MiB - 1) */
     P2P_OPT_MAX_ETH_MESSAGE_SIZE = 8,   /**< an eth message; bigger disconnects (10 MiB) */
     P2P_OPT_SOFT_RESPONSE_BYTES = 9,    /**< p2p_send_* replies are cut to about (2 MiB) */
-    P2P_OPT_SOFT_RESPONSE_ITEMS = 10,   /**< ... and to at most this many items (1024) */
+    P2P_OPT_SOFT_RESPONSE_ITEMS = 10,   /**< ... and to at most this many items (1024); a peer's
+                                             request for more is cut to this many in its event */
     P2P_OPT_MAX_REQUESTS_IN_FLIGHT = 11,/**< per peer; more gives P2P_ERR_AGAIN (64) */
     P2P_OPT_MAX_PENDING_DIALS = 12,     /**< outbound connections not yet ready (16) */
     P2P_OPT_MAX_PENDING_INBOUND = 13,   /**< inbound connections not yet ready (32) */
@@ -370,13 +378,16 @@ typedef struct p2p_event {
             int by_hash;            /**< 1: start at @c hash; 0: at @c number */
             uint8_t hash[32];
             uint64_t number;
-            uint64_t limit;         /**< how many headers (at most) */
+            uint64_t limit;         /**< how many headers (at most; a larger ask is
+                                         cut to P2P_OPT_SOFT_RESPONSE_ITEMS) */
             uint64_t skip;          /**< gap between consecutive headers */
             int reverse;            /**< 1: towards genesis */
         } get_block_headers;
         /**
          * GET_BLOCK_BODIES / GET_POOLED_TRANSACTIONS / GET_RECEIPTS: a peer asks
-         * for items by hash (@c count hashes, 32 bytes each, back to back).
+         * for items by hash (@c count hashes, 32 bytes each, back to back; at
+         * most P2P_OPT_SOFT_RESPONSE_ITEMS: the rest of a longer list is cut,
+         * since one reply could not carry more).
          */
         struct {
             uint64_t request_id;

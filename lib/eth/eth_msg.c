@@ -116,6 +116,21 @@ static int item_ok(const p2p_rlp_item *it, item_kind kind)
     return 0;
 }
 
+/* Count the children of @list, refusing more than @max before anything is
+ * sized from the count: an item can be one byte while its view costs 16, so
+ * an unbounded count would let a peer multiply its message in our memory. */
+static int count_bounded(const p2p_rlp_item *list, size_t max, size_t *n)
+{
+    p2p_rlp_iter it;
+    p2p_rlp_item c;
+    int rc;
+    *n = 0;
+    if (!list->is_list || p2p_rlp_iter_init(&it, list)) return P2P_ERR_RLP;
+    while ((rc = p2p_rlp_iter_next(&it, &c)) == 1)
+        if (++*n > max) return P2P_ERR_TOO_LARGE;
+    return rc == 0 ? 0 : P2P_ERR_RLP;
+}
+
 /* Allocate room for count elements of size each (NULL and 0 for none). The
  * count comes from a validated list, so it is at most the input length. */
 static int alloc_array(ep_eth_msg *m, size_t count, size_t size, void **out)
@@ -129,13 +144,12 @@ static int alloc_array(ep_eth_msg *m, size_t count, size_t size, void **out)
     return 0;
 }
 
-static int dec_items(const p2p_rlp_item *list, item_kind kind, ep_eth_msg *m)
+static int dec_items(const p2p_rlp_item *list, item_kind kind, size_t max, ep_eth_msg *m)
 {
     size_t n;
     void *mem;
-    if (!list->is_list || p2p_rlp_list_count(list, &n)) return P2P_ERR_RLP;
-    int rc = alloc_array(m, n, sizeof(p2p_bytes), &mem);
-    if (rc) return rc;
+    int rc = count_bounded(list, max, &n);
+    if (rc || (rc = alloc_array(m, n, sizeof(p2p_bytes), &mem)) != 0) return rc;
     p2p_bytes *v = mem;
     p2p_rlp_iter it;
     p2p_rlp_item c;
@@ -160,13 +174,13 @@ static int read_hashes(const p2p_rlp_item *list, uint8_t (*dst)[32], size_t n)
     return 0;
 }
 
-static int dec_hashes(const p2p_rlp_item *list, ep_eth_msg *m)
+static int dec_hashes(const p2p_rlp_item *list, size_t max, ep_eth_msg *m)
 {
     size_t n;
     void *mem;
-    if (!list->is_list || p2p_rlp_list_count(list, &n)) return P2P_ERR_RLP;
-    int rc = alloc_array(m, n, 32, &mem);
-    if (rc || (rc = read_hashes(list, mem, n)) != 0) return rc;
+    int rc = count_bounded(list, max, &n);
+    if (rc || (rc = alloc_array(m, n, 32, &mem)) != 0 || (rc = read_hashes(list, mem, n)) != 0)
+        return rc;
     m->u.hashes.v = mem;
     m->u.hashes.count = n;
     return 0;
@@ -192,13 +206,12 @@ static int dec_get_headers(const p2p_rlp_item *list, ep_eth_get_headers *g)
     return 0;
 }
 
-static int dec_block_refs(const p2p_rlp_item *list, ep_eth_msg *m)
+static int dec_block_refs(const p2p_rlp_item *list, size_t max, ep_eth_msg *m)
 {
     size_t n;
     void *mem;
-    if (!list->is_list || p2p_rlp_list_count(list, &n)) return P2P_ERR_RLP;
-    int rc = alloc_array(m, n, sizeof(ep_eth_block_ref), &mem);
-    if (rc) return rc;
+    int rc = count_bounded(list, max, &n);
+    if (rc || (rc = alloc_array(m, n, sizeof(ep_eth_block_ref), &mem)) != 0) return rc;
     ep_eth_block_ref *v = mem;
     p2p_rlp_iter it;
     p2p_rlp_item c, f[2];
@@ -243,7 +256,7 @@ static int read_sizes(const p2p_rlp_item *list, uint32_t *dst, size_t n)
     return 0;
 }
 
-static int dec_pooled_hashes(const p2p_rlp_item *list, ep_eth_msg *m)
+static int dec_pooled_hashes(const p2p_rlp_item *list, size_t max, ep_eth_msg *m)
 {
     p2p_rlp_item f[3];
     size_t nsizes, nhashes;
@@ -252,9 +265,10 @@ static int dec_pooled_hashes(const p2p_rlp_item *list, ep_eth_msg *m)
     if (rc) return rc;
     if (f[0].is_list || !f[1].is_list || !f[2].is_list) return P2P_ERR_RLP;
     size_t n = f[0].len;
-    if (p2p_rlp_list_count(&f[1], &nsizes) || p2p_rlp_list_count(&f[2], &nhashes) ||
-        nsizes != n || nhashes != n)
-        return P2P_ERR_RLP;
+    if ((rc = count_bounded(&f[1], max, &nsizes)) != 0 ||
+        (rc = count_bounded(&f[2], max, &nhashes)) != 0)
+        return rc;
+    if (nsizes != n || nhashes != n) return P2P_ERR_RLP;
     /* one block: the hashes, then the sizes (32 * n keeps them aligned) */
     if ((rc = alloc_array(m, n, 32 + sizeof(uint32_t), &mem)) != 0) return rc;
     uint8_t (*hashes)[32] = mem;
@@ -316,53 +330,78 @@ static int dec_status69(const p2p_rlp_item *list, ep_eth_status *s)
     return p2p_rlp_get_fixed(&f[6], s->head, 32);
 }
 
-/* The payload of a message, after any request id. */
-static int dec_payload(uint32_t version, const p2p_rlp_item *p, ep_eth_msg *m)
+/* The payload of a message, after any request id; lists hold at most @max. */
+static int dec_payload(uint32_t version, const p2p_rlp_item *p, size_t max, ep_eth_msg *m)
 {
     switch (m->id) {
     case EP_ETH_STATUS:
         return version >= EP_ETH_VERSION_69 ? dec_status69(p, &m->u.status)
                                             : dec_status68(p, &m->u.status);
-    case EP_ETH_NEW_BLOCK_HASHES: return dec_block_refs(p, m);
+    case EP_ETH_NEW_BLOCK_HASHES: return dec_block_refs(p, max, m);
     case EP_ETH_TRANSACTIONS:
-    case EP_ETH_POOLED_TXS: return dec_items(p, ITEM_TX, m);
+    case EP_ETH_POOLED_TXS: return dec_items(p, ITEM_TX, max, m);
     case EP_ETH_GET_BLOCK_HEADERS: return dec_get_headers(p, &m->u.get_headers);
     case EP_ETH_BLOCK_HEADERS:
-    case EP_ETH_BLOCK_BODIES: return dec_items(p, ITEM_LIST, m);
+    case EP_ETH_BLOCK_BODIES: return dec_items(p, ITEM_LIST, max, m);
     case EP_ETH_GET_BLOCK_BODIES:
     case EP_ETH_GET_POOLED_TXS:
-    case EP_ETH_GET_RECEIPTS: return dec_hashes(p, m);
+    case EP_ETH_GET_RECEIPTS: return dec_hashes(p, max, m);
     case EP_ETH_NEW_BLOCK: return dec_new_block(p, &m->u.new_block);
-    case EP_ETH_NEW_POOLED_TX_HASHES: return dec_pooled_hashes(p, m);
+    case EP_ETH_NEW_POOLED_TX_HASHES: return dec_pooled_hashes(p, max, m);
     case EP_ETH_RECEIPTS:
-        return dec_items(p, version >= EP_ETH_VERSION_69 ? ITEM_RECEIPTS69 : ITEM_RECEIPTS68, m);
+        return dec_items(p, version >= EP_ETH_VERSION_69 ? ITEM_RECEIPTS69 : ITEM_RECEIPTS68,
+                         max, m);
     case EP_ETH_BLOCK_RANGE_UPDATE: return dec_range(p, &m->u.range);
     }
     return P2P_ERR_NOT_FOUND;
 }
 
-int ep_eth_msg_decode(uint32_t version, uint64_t id, const uint8_t *data, size_t len,
-                      ep_eth_msg *out)
+/* Checks shared by the decoders: arguments, version and id, the whole RLP
+ * tree, and the eth/66+ [request-id, payload] wrapper. */
+static int dec_top(uint32_t version, uint64_t id, const uint8_t *data, size_t len,
+                   ep_eth_msg *out, p2p_rlp_item *top, p2p_rlp_item *payload)
 {
-    p2p_rlp_item top, f[2];
+    p2p_rlp_item f[2];
     if (!out) return P2P_ERR_INVALID;
     memset(out, 0, sizeof *out);
     if (!data && len) return P2P_ERR_INVALID;
     if (!ep_eth_version_supported(version)) return P2P_ERR_INVALID;
     if (!ep_eth_msg_known(version, id)) return P2P_ERR_NOT_FOUND;
     out->id = id;
-    /* validates the whole tree, so the walks below cannot meet bad RLP */
-    if (p2p_rlp_decode(data, len, &top) || !top.is_list) return P2P_ERR_RLP;
-    const p2p_rlp_item *payload = &top;
-    int rc = 0;
-    if (ep_eth_msg_has_request_id(id)) {
-        /* eth/66+: [request-id, payload] */
-        if ((rc = take_fields(&top, f, 2)) != 0 ||
-            (rc = p2p_rlp_get_uint64(&f[0], &out->request_id)) != 0)
-            return rc;
-        payload = &f[1];
-    }
-    if ((rc = dec_payload(version, payload, out)) != 0) ep_eth_msg_free(out);
+    /* validates the whole tree, so the walks after it cannot meet bad RLP */
+    if (p2p_rlp_decode(data, len, top) || !top->is_list) return P2P_ERR_RLP;
+    *payload = *top;
+    if (!ep_eth_msg_has_request_id(id)) return 0;
+    int rc = take_fields(top, f, 2);
+    if (rc || (rc = p2p_rlp_get_uint64(&f[0], &out->request_id)) != 0) return rc;
+    *payload = f[1];
+    return 0;
+}
+
+int ep_eth_msg_decode_max(uint32_t version, uint64_t id, const uint8_t *data, size_t len,
+                          size_t max_items, ep_eth_msg *out)
+{
+    p2p_rlp_item top, payload;
+    int rc = dec_top(version, id, data, len, out, &top, &payload);
+    if (rc == 0 && (rc = dec_payload(version, &payload, max_items, out)) != 0)
+        ep_eth_msg_free(out);
+    return rc;
+}
+
+int ep_eth_msg_decode(uint32_t version, uint64_t id, const uint8_t *data, size_t len,
+                      ep_eth_msg *out)
+{
+    return ep_eth_msg_decode_max(version, id, data, len, SIZE_MAX, out);
+}
+
+int ep_eth_msg_peek_request_id(uint32_t version, uint64_t id, const uint8_t *data, size_t len,
+                               uint64_t *request_id)
+{
+    ep_eth_msg m;
+    p2p_rlp_item top, payload;
+    if (!request_id || !ep_eth_msg_has_request_id(id)) return P2P_ERR_INVALID;
+    int rc = dec_top(version, id, data, len, &m, &top, &payload);
+    if (rc == 0) *request_id = m.request_id;
     return rc;
 }
 

@@ -7,8 +7,8 @@
  * receipts stay opaque: they appear as p2p_bytes views of each item's raw RLP
  * inside the decoded input, so the input must outlive the decoded message.
  * Lists of hashes are copied into 32-byte arrays. Every count is bounded by
- * the input size (each item costs at least one byte), so decoding never
- * allocates more than a small multiple of the input. */
+ * the input size (each item costs at least one byte), but an item view costs
+ * 16 bytes: callers facing a peer bound the count too (ep_eth_msg_decode_max). */
 #ifndef EP_ETH_ETH_MSG_H
 #define EP_ETH_ETH_MSG_H
 #include <stddef.h>
@@ -149,6 +149,18 @@ typedef struct ep_eth_msg {
  * P2P_ERR_NOMEM. */
 int ep_eth_msg_decode(uint32_t version, uint64_t id, const uint8_t *data, size_t len,
                       ep_eth_msg *out);
+/* The same, with a bound on the one list a message carries (items, hashes,
+ * block refs, pooled-hash entries): a list with more than @max_items entries
+ * is refused with P2P_ERR_TOO_LARGE after counting, before anything is
+ * allocated. ep_eth_msg_decode is this with no bound. */
+int ep_eth_msg_decode_max(uint32_t version, uint64_t id, const uint8_t *data, size_t len,
+                          size_t max_items, ep_eth_msg *out);
+/* The request id of a request or response message, reading only the
+ * [request-id, payload] wrapper (the RLP is still validated as a whole), so a
+ * response can be matched to its request, and bounded by it, before decoding.
+ * Same errors as decode; P2P_ERR_INVALID for an id without a request id. */
+int ep_eth_msg_peek_request_id(uint32_t version, uint64_t id, const uint8_t *data, size_t len,
+                               uint64_t *request_id);
 /* Release what decode allocated (safe on a zeroed or caller-built message). */
 void ep_eth_msg_free(ep_eth_msg *m);
 

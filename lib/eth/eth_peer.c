@@ -53,6 +53,7 @@ void ep_eth_peer_config_default(ep_eth_peer_config *c)
     c->announcements = 0;
     c->soft_limit_bytes = 2u * 1024 * 1024;
     c->soft_limit_items = 1024;
+    c->max_announced_items = EP_ETH_MAX_ANNOUNCED_ITEMS;
 }
 
 static int config_ok(const ep_eth_peer_config *c)
@@ -60,6 +61,7 @@ static int config_ok(const ep_eth_peer_config *c)
     return ep_eth_version_supported(c->version) && c->status_timeout_ms &&
            c->request_timeout_ms && c->max_inflight && c->max_inflight <= MAX_INFLIGHT_CAP &&
            c->max_message_size && c->soft_limit_bytes && c->soft_limit_items &&
+           c->max_announced_items &&
            memcmp(c->local.genesis, c->local.forks.genesis, 32) == 0;
 }
 
@@ -151,9 +153,8 @@ static void emit(ep_eth_peer *p, ep_eth_event *ev, ep_eth_event_type type, ep_et
     ev->msg.mem = NULL;   /* so an ep_eth_msg_free on the event is harmless */
 }
 
-static int offence(ep_eth_peer *p, ep_eth_event *ev, ep_eth_msg *m)
+static int offence(ep_eth_peer *p, ep_eth_event *ev)
 {
-    ep_eth_msg_free(m);
     if (++p->offences > p->cfg.max_offences)
         return disconnect(p, ev, P2P_DISC_PROTOCOL_BREACH, P2P_ERR_PROTOCOL);
     return 0;
@@ -219,25 +220,46 @@ static int on_status(ep_eth_peer *p, const uint8_t *data, size_t len, ep_eth_eve
     return 0;
 }
 
-static int on_response(ep_eth_peer *p, ep_eth_msg *m, uint64_t now_ms, ep_eth_event *ev)
+static int is_response(uint64_t id)
 {
-    pending_req *r = find_req(p, m->request_id);
-    if (!r) {
-        if (is_late(p, m->request_id)) {   /* we gave up on it already */
-            ep_eth_msg_free(m);
-            return 0;
-        }
-        return offence(p, ev, m);
-    }
-    /* the wrong kind of reply, or more than we asked for */
-    if (ep_eth_msg_response_for(r->msg) != (int)m->id || ep_eth_msg_count(m) > r->max_items)
-        return offence(p, ev, m);
+    return ep_eth_msg_has_request_id(id) && !ep_eth_msg_is_request(id);
+}
+
+/* A response is matched to its request before its payload is decoded, so
+ * the request's count bounds what decoding may allocate. */
+static int on_response(ep_eth_peer *p, uint64_t code, const uint8_t *data, size_t len,
+                       uint64_t now_ms, ep_eth_event *ev)
+{
+    uint64_t rid;
+    int rc = ep_eth_msg_peek_request_id(p->cfg.version, code, data, len, &rid);
+    if (rc) return disconnect(p, ev, P2P_DISC_SUBPROTOCOL, rc);
+    pending_req *r = find_req(p, rid);
+    if (!r) return is_late(p, rid) ? 0 : offence(p, ev); /* late: we gave up on it */
+    if (ep_eth_msg_response_for(r->msg) != (int)code) return offence(p, ev); /* wrong kind */
+    ep_eth_msg m;
+    size_t max = r->max_items > SIZE_MAX ? SIZE_MAX : (size_t)r->max_items;
+    rc = ep_eth_msg_decode_max(p->cfg.version, code, data, len, max, &m);
+    if (rc == P2P_ERR_TOO_LARGE) return offence(p, ev); /* more than we asked for */
+    if (rc) return disconnect(p, ev, P2P_DISC_SUBPROTOCOL, rc);
     ev->request_id = r->id;
     ev->request_msg = r->msg;
     ev->rtt_ms = now_ms > r->sent_ms ? now_ms - r->sent_ms : 0;
     drop_req(p, r);
-    emit(p, ev, EP_ETH_EV_RESPONSE, m);
+    emit(p, ev, EP_ETH_EV_RESPONSE, &m);
     return 0;
+}
+
+/* A request asks for at most what one reply may carry (the soft item
+ * limit): the rest is cut here, as a reply could not hold it anyway. Hashes
+ * cost no more memory than their encoding, so they are decoded unbounded. */
+static void cut_request(const ep_eth_peer *p, ep_eth_msg *m)
+{
+    size_t cap = p->cfg.soft_limit_items;
+    if (m->id == EP_ETH_GET_BLOCK_HEADERS) {
+        if (m->u.get_headers.amount > cap) m->u.get_headers.amount = cap;
+    } else if (m->u.hashes.count > cap) {
+        m->u.hashes.count = cap;
+    }
 }
 
 static int on_message(ep_eth_peer *p, uint64_t code, const uint8_t *data, size_t len,
@@ -247,9 +269,14 @@ static int on_message(ep_eth_peer *p, uint64_t code, const uint8_t *data, size_t
     /* post-merge networks have no block announcements; receiving one is a breach */
     if ((code == EP_ETH_NEW_BLOCK || code == EP_ETH_NEW_BLOCK_HASHES) && !p->cfg.announcements)
         return disconnect(p, ev, P2P_DISC_PROTOCOL_BREACH, P2P_ERR_PROTOCOL);
+    if (is_response(code)) return on_response(p, code, data, len, now_ms, ev);
+    /* unsolicited lists (Transactions, NewBlockHashes, NewPooledTransactionHashes)
+     * are bounded by count; a request's hashes only by the message size */
+    size_t max = ep_eth_msg_is_request(code) ? SIZE_MAX : p->cfg.max_announced_items;
     ep_eth_msg m;
-    int rc = ep_eth_msg_decode(p->cfg.version, code, data, len, &m);
+    int rc = ep_eth_msg_decode_max(p->cfg.version, code, data, len, max, &m);
     if (rc) return disconnect(p, ev, P2P_DISC_SUBPROTOCOL, rc);
+    if (ep_eth_msg_is_request(code)) cut_request(p, &m);
     if (code == EP_ETH_BLOCK_RANGE_UPDATE) {
         if (m.u.range.earliest > m.u.range.latest)
             return disconnect(p, ev, P2P_DISC_PROTOCOL_BREACH, P2P_ERR_PROTOCOL);
@@ -257,8 +284,6 @@ static int on_message(ep_eth_peer *p, uint64_t code, const uint8_t *data, size_t
         p->remote.latest = m.u.range.latest;
         memcpy(p->remote.head, m.u.range.latest_hash, 32);
     }
-    if (ep_eth_msg_has_request_id(code) && !ep_eth_msg_is_request(code))
-        return on_response(p, &m, now_ms, ev);
     emit(p, ev, EP_ETH_EV_MESSAGE, &m);
     return 0;
 }
@@ -312,11 +337,6 @@ static int send_request(ep_eth_peer *p, ep_eth_msg *m, uint64_t now_ms, p2p_rlp_
                                             add_ms(now_ms, p->cfg.request_timeout_ms),
                                             reply_bound(m)};
     return 0;
-}
-
-static int is_response(uint64_t id)
-{
-    return ep_eth_msg_has_request_id(id) && !ep_eth_msg_is_request(id);
 }
 
 int ep_eth_peer_send(ep_eth_peer *p, ep_eth_msg *msg, uint64_t now_ms, p2p_rlp_writer *out,

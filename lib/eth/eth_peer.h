@@ -20,6 +20,10 @@
 #include "eth/eth_msg.h"
 #include "eth/status.h"
 
+/* geth and erigon pack transactions and announcements into about 100 KiB,
+ * i.e. at most 3200 32-byte hashes and far fewer transactions. */
+#define EP_ETH_MAX_ANNOUNCED_ITEMS 4096
+
 typedef struct ep_eth_peer_config {
     uint32_t version;             /* negotiated eth version (68 or 69) */
     ep_eth_local local;           /* our chain (copied at creation) */
@@ -32,7 +36,12 @@ typedef struct ep_eth_peer_config {
     int announcements;            /* 1: NewBlock/NewBlockHashes allowed (proof-of-authority);
                                      0 (default): receiving one is a protocol breach */
     size_t soft_limit_bytes;      /* responses we send are cut here (default 2 MiB) */
-    size_t soft_limit_items;      /* ... and here (default 1024) */
+    size_t soft_limit_items;      /* ... and here (default 1024); a request for more
+                                     (hashes, header amount) is cut to this many */
+    size_t max_announced_items;   /* entries in one Transactions, NewBlockHashes or
+                                     NewPooledTransactionHashes; more disconnects with
+                                     P2P_DISC_SUBPROTOCOL, P2P_ERR_TOO_LARGE (default
+                                     EP_ETH_MAX_ANNOUNCED_ITEMS) */
 } ep_eth_peer_config;
 
 /* Defaults as above; version 69; local zeroed (fill it with ep_eth_local_init). */

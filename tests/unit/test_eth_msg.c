@@ -655,6 +655,86 @@ static void test_status_malformed(void **state)
     p2p_rlp_writer_free(&w);
 }
 
+/* A list of @n copies of @item (whole RLP items), optionally wrapped as
+ * [request-id 7, list]. */
+static void list_of(p2p_rlp_writer *w, const uint8_t *item, size_t ilen, size_t n, int rid)
+{
+    p2p_rlp_writer_init(w);
+    if (rid) {
+        p2p_rlp_list_begin(w);
+        p2p_rlp_put_uint(w, 7);
+    }
+    p2p_rlp_list_begin(w);
+    for (size_t i = 0; i < n; i++) p2p_rlp_put_raw(w, item, ilen);
+    p2p_rlp_list_end(w);
+    if (rid) p2p_rlp_list_end(w);
+    assert_int_equal(p2p_rlp_writer_error(w), 0);
+}
+
+/* The list bound is applied to every list-carrying message before anything is
+ * allocated: one-byte items (c0) would otherwise cost 16 bytes each. */
+static void test_decode_bounded(void **state)
+{
+    (void)state;
+    static const uint8_t empty[] = {0xc0};
+    uint8_t hash[33], ref[37];
+    hash[0] = 0xa0;
+    memset(hash + 1, 0x5a, 32);
+    ref[0] = 0xe4; /* [hash, 256] */
+    memcpy(ref + 1, hash, 33);
+    ref[34] = 0x82;
+    ref[35] = 0x01;
+    ref[36] = 0x00;
+    const struct { uint64_t id; const uint8_t *item; size_t len; int rid; } kinds[] = {
+        {EP_ETH_TRANSACTIONS, empty, 1, 0},     {EP_ETH_BLOCK_HEADERS, empty, 1, 1},
+        {EP_ETH_BLOCK_BODIES, empty, 1, 1},     {EP_ETH_POOLED_TXS, empty, 1, 1},
+        {EP_ETH_RECEIPTS, empty, 1, 1},         {EP_ETH_GET_BLOCK_BODIES, hash, 33, 1},
+        {EP_ETH_GET_RECEIPTS, hash, 33, 1},     {EP_ETH_GET_POOLED_TXS, hash, 33, 1},
+        {EP_ETH_NEW_BLOCK_HASHES, ref, 37, 0},
+    };
+    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+        p2p_rlp_writer w;
+        ep_eth_msg m;
+        list_of(&w, kinds[k].item, kinds[k].len, 5, kinds[k].rid);
+        assert_int_equal(ep_eth_msg_decode_max(69, kinds[k].id, w.buf, w.len, 5, &m), 0);
+        assert_int_equal(ep_eth_msg_count(&m), 5);
+        ep_eth_msg_free(&m);
+        assert_int_equal(ep_eth_msg_decode_max(69, kinds[k].id, w.buf, w.len, 4, &m),
+                         P2P_ERR_TOO_LARGE);
+        assert_null(m.mem);
+        assert_int_equal(ep_eth_msg_decode_max(69, kinds[k].id, w.buf, w.len, 0, &m),
+                         P2P_ERR_TOO_LARGE);
+        assert_int_equal(ep_eth_msg_decode(69, kinds[k].id, w.buf, w.len, &m), 0);
+        ep_eth_msg_free(&m);
+        uint64_t rid = 0;
+        int rc = ep_eth_msg_peek_request_id(69, kinds[k].id, w.buf, w.len, &rid);
+        assert_int_equal(rc, kinds[k].rid ? 0 : P2P_ERR_INVALID);
+        if (kinds[k].rid) assert_int_equal(rid, 7);
+        p2p_rlp_writer_free(&w);
+    }
+    /* NewPooledTransactionHashes: three entries against a bound of two */
+    ep_eth_msg ph = {.id = EP_ETH_NEW_POOLED_TX_HASHES}, d;
+    uint8_t types[3] = {0, 1, 2}, hs[3][32];
+    uint32_t sizes[3] = {100, 200, 300};
+    memset(hs, 0x33, sizeof hs);
+    ph.u.pooled_hashes = (ep_eth_pooled_hashes){{types, 3}, sizes, (const uint8_t(*)[32])hs, 3};
+    p2p_rlp_writer w;
+    p2p_rlp_writer_init(&w);
+    assert_int_equal(ep_eth_msg_encode(68, &ph, &w), 0);
+    assert_int_equal(ep_eth_msg_decode_max(68, ph.id, w.buf, w.len, 2, &d), P2P_ERR_TOO_LARGE);
+    assert_int_equal(ep_eth_msg_decode_max(68, ph.id, w.buf, w.len, 3, &d), 0);
+    ep_eth_msg_free(&d);
+    p2p_rlp_writer_free(&w);
+    /* peeking validates like decode does */
+    uint64_t rid;
+    assert_int_equal(ep_eth_msg_peek_request_id(69, EP_ETH_BLOCK_HEADERS,
+                                                (const uint8_t *)"\xc3\x07\xc0", 3, &rid), P2P_ERR_RLP);
+    assert_int_equal(ep_eth_msg_peek_request_id(69, EP_ETH_BLOCK_HEADERS,
+                                                (const uint8_t *)"\xc2\x07", 2, &rid), P2P_ERR_RLP);
+    assert_int_equal(ep_eth_msg_peek_request_id(69, EP_ETH_BLOCK_HEADERS,
+                                                (const uint8_t *)"\xc2\x07\xc0", 3, NULL), P2P_ERR_INVALID);
+}
+
 static void test_ids(void **state)
 {
     (void)state;
@@ -687,6 +767,7 @@ int main(void)
         cmocka_unit_test(test_pooled_hashes),
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_status_malformed),
+        cmocka_unit_test(test_decode_bounded),
         cmocka_unit_test(test_ids),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -639,6 +639,135 @@ static void test_soft_limits(void **state)
     pair_free(&pr);
 }
 
+/* A Transactions message of @n one-byte items (c0) as a peer could send it. */
+static void tiny_txs(p2p_rlp_writer *w, size_t n)
+{
+    p2p_rlp_writer_reset(w);
+    p2p_rlp_list_begin(w);
+    for (size_t i = 0; i < n; i++) {
+        p2p_rlp_list_begin(w);
+        p2p_rlp_list_end(w);
+    }
+    p2p_rlp_list_end(w);
+    assert_int_equal(p2p_rlp_writer_error(w), 0);
+}
+
+/* Unsolicited lists are bounded by count, not only by size: one-byte items
+ * would otherwise cost 16 bytes of views each (a 10 MiB message, 160 MiB). */
+static void test_announced_items_bound(void **state)
+{
+    (void)state;
+    ep_eth_peer_config c;
+    config(&c, 68);
+    assert_int_equal(c.max_announced_items, 4096);
+    c.max_announced_items = 100;
+    pair pr;
+    ep_eth_event ev;
+    p2p_rlp_writer w;
+    p2p_rlp_writer_init(&w);
+    pair_ready(&pr, &c, &c);
+    tiny_txs(&w, 100);
+    assert_int_equal(ep_eth_peer_input(pr.a, EP_ETH_TRANSACTIONS, w.buf, w.len, T0, &ev), 0);
+    assert_int_equal(ev.type, EP_ETH_EV_MESSAGE);
+    assert_int_equal(ev.msg.u.items.count, 100);
+    tiny_txs(&w, 101);
+    assert_int_equal(ep_eth_peer_input(pr.a, EP_ETH_TRANSACTIONS, w.buf, w.len, T0, &ev),
+                     P2P_ERR_TOO_LARGE);
+    assert_int_equal(ev.type, EP_ETH_EV_DISCONNECT);
+    assert_int_equal(ev.reason, P2P_DISC_SUBPROTOCOL);
+    assert_true(ep_eth_peer_is_closed(pr.a));
+    pair_free(&pr);
+    /* announcements of block hashes are bounded the same way */
+    c.announcements = 1;
+    c.max_announced_items = 2;
+    pair_ready(&pr, &c, &c);
+    ep_eth_block_ref refs[3];
+    memset(refs, 0x44, sizeof refs);
+    ep_eth_msg nbh = {.id = EP_ETH_NEW_BLOCK_HASHES};
+    nbh.u.refs.v = refs;
+    nbh.u.refs.count = 3;
+    assert_int_equal(deliver(pr.b, pr.a, &nbh, T0, &ev, &w), P2P_ERR_TOO_LARGE);
+    assert_int_equal(ev.reason, P2P_DISC_SUBPROTOCOL);
+    c.max_announced_items = 0;
+    ep_eth_peer *p;
+    assert_int_equal(ep_eth_peer_new(&c, T0, &p), P2P_ERR_INVALID);
+    p2p_rlp_writer_free(&w);
+    pair_free(&pr);
+}
+
+/* A response is bounded by its request before decoding: a flood of one-byte
+ * items in a reply to a request for two is an offence, and costs nothing. */
+static void test_response_bounded_by_request(void **state)
+{
+    (void)state;
+    ep_eth_peer_config c;
+    config(&c, 69);
+    c.max_offences = 0;
+    pair pr;
+    ep_eth_event ev;
+    p2p_rlp_writer w;
+    p2p_rlp_writer_init(&w);
+    pair_ready(&pr, &c, &c);
+    ep_eth_msg req = get_headers(0, 2);
+    assert_int_equal(ep_eth_peer_send(pr.a, &req, T0, &w, NULL), 0);
+    p2p_rlp_writer_reset(&w);
+    p2p_rlp_list_begin(&w);
+    p2p_rlp_put_uint(&w, req.request_id);
+    p2p_rlp_list_begin(&w);
+    for (int i = 0; i < 100000; i++) {
+        p2p_rlp_list_begin(&w);
+        p2p_rlp_list_end(&w);
+    }
+    p2p_rlp_list_end(&w);
+    p2p_rlp_list_end(&w);
+    assert_int_equal(ep_eth_peer_input(pr.a, EP_ETH_BLOCK_HEADERS, w.buf, w.len, T0, &ev),
+                     P2P_ERR_PROTOCOL);
+    assert_int_equal(ev.reason, P2P_DISC_PROTOCOL_BREACH);
+    pair_free(&pr);
+    /* a malformed reply to a pending request still ends the peer */
+    pair_ready(&pr, &c, &c);
+    req = get_headers(0, 2);
+    p2p_rlp_writer_reset(&w);
+    assert_int_equal(ep_eth_peer_send(pr.a, &req, T0, &w, NULL), 0);
+    assert_int_equal(ep_eth_peer_input(pr.a, EP_ETH_BLOCK_HEADERS,
+                                       (const uint8_t *)"\xc3\x01\xc1\x05", 4, T0, &ev), P2P_ERR_RLP);
+    assert_int_equal(ev.reason, P2P_DISC_SUBPROTOCOL);
+    p2p_rlp_writer_free(&w);
+    pair_free(&pr);
+}
+
+/* A request for more than one reply may carry is cut to the soft item limit. */
+static void test_request_cut(void **state)
+{
+    (void)state;
+    ep_eth_peer_config c;
+    config(&c, 69);
+    c.soft_limit_items = 3;
+    pair pr;
+    ep_eth_event ev;
+    p2p_rlp_writer w;
+    p2p_rlp_writer_init(&w);
+    pair_ready(&pr, &c, &c);
+    uint8_t hs[5][32];
+    for (int i = 0; i < 5; i++) memset(hs[i], i + 1, 32);
+    ep_eth_msg gb = {.id = EP_ETH_GET_BLOCK_BODIES};
+    gb.u.hashes.v = (const uint8_t(*)[32])hs;
+    gb.u.hashes.count = 5;
+    assert_int_equal(deliver(pr.a, pr.b, &gb, T0, &ev, &w), 0);
+    assert_int_equal(ev.type, EP_ETH_EV_MESSAGE);
+    assert_int_equal(ev.msg.u.hashes.count, 3);
+    tu_assert_bytes(ev.msg.u.hashes.v[2], hs[2], 32);
+    ep_eth_msg gh = get_headers(7, 1000);
+    assert_int_equal(deliver(pr.a, pr.b, &gh, T0, &ev, &w), 0);
+    assert_int_equal(ev.msg.u.get_headers.amount, 3);
+    assert_int_equal(ev.msg.u.get_headers.origin_number, 7);
+    gh = get_headers(7, 2);
+    assert_int_equal(deliver(pr.a, pr.b, &gh, T0, &ev, &w), 0);
+    assert_int_equal(ev.msg.u.get_headers.amount, 2);
+    p2p_rlp_writer_free(&w);
+    pair_free(&pr);
+}
+
 static void test_states_and_config(void **state)
 {
     (void)state;
@@ -701,6 +830,9 @@ int main(void)
         cmocka_unit_test(test_block_range),
         cmocka_unit_test(test_bad_messages),
         cmocka_unit_test(test_soft_limits),
+        cmocka_unit_test(test_announced_items_bound),
+        cmocka_unit_test(test_response_bounded_by_request),
+        cmocka_unit_test(test_request_cut),
         cmocka_unit_test(test_states_and_config),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
