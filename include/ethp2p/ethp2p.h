@@ -139,7 +139,10 @@ typedef enum p2p_option {
     P2P_OPT_STATUS_TIMEOUT_MS = 2,      /**< eth Status must arrive within (5000) */
     P2P_OPT_REQUEST_TIMEOUT_MS = 3,     /**< our requests time out after (10000) */
     P2P_OPT_PING_INTERVAL_MS = 4,       /**< Ping keep-alive interval (15000) */
-    P2P_OPT_IDLE_TIMEOUT_MS = 5,        /**< disconnect a peer silent this long (30000) */
+    P2P_OPT_IDLE_TIMEOUT_MS = 5,        /**< disconnect a peer silent this long ("timeout"
+                                             0x0b), or one that takes none of our pending
+                                             bytes this long ("TCP error" 0x01,
+                                             error P2P_ERR_TIMEOUT) (30000) */
     P2P_OPT_DIAL_TIMEOUT_MS = 6,        /**< TCP connect deadline (5000) */
     P2P_OPT_MAX_MESSAGE_SIZE = 7,       /**< any RLPx message after Snappy (16 MiB - 1) */
     P2P_OPT_MAX_ETH_MESSAGE_SIZE = 8,   /**< an eth message; bigger disconnects (10 MiB) */

@@ -182,9 +182,12 @@ void ep_conn_flush(ep_net *n, ep_conn *c)
         if (w > 0) {
             ep_session_consume_output(c->s, (size_t)w);
             c->bytes_out += (uint64_t)w;
+            c->write_deadline = 0; /* it reads: the clock starts again */
             continue;
         }
         if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+            if (!c->write_deadline)
+                c->write_deadline = ep_net_now(n) + n->cfg->opts[P2P_OPT_IDLE_TIMEOUT_MS];
             set_events(n, c, 1);
             return;
         }
@@ -193,6 +196,7 @@ void ep_conn_flush(ep_net *n, ep_conn *c)
         ep_conn_fail(n, c, P2P_DISC_TCP_ERROR, 1, P2P_ERR_IO, why);
         return;
     }
+    c->write_deadline = 0;
     set_events(n, c, 0);
     if (c->state == EP_CONN_CLOSING) c->state = EP_CONN_DEAD;
 }
@@ -399,6 +403,11 @@ void ep_conn_tick(ep_net *n, ep_conn *c, uint64_t now)
         }
         return;
     }
+    /* A peer that stopped reading cannot be told why: just drop it. */
+    if (c->write_deadline && now >= c->write_deadline) {
+        ep_conn_fail(n, c, P2P_DISC_TCP_ERROR, 0, P2P_ERR_TIMEOUT, "peer stopped reading");
+        return;
+    }
     ep_session_tick(c->s, now);
     ep_conn_process(n, c);
     /* eth timers: one event per call; bounded so a flood of timeouts cannot spin */
@@ -427,6 +436,7 @@ uint64_t ep_conn_deadline(const ep_conn *c)
             uint64_t e = ep_eth_peer_next_deadline(c->eth);
             if (e < d) d = e;
         }
+        if (c->write_deadline && c->write_deadline < d) d = c->write_deadline;
         return d;
     }
     }

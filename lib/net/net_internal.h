@@ -56,6 +56,7 @@ typedef struct ep_conn {
     int trusted, is_static;
     int want_out;           /* EPOLLOUT is registered */
     uint64_t deadline;      /* CONNECTING: connect deadline; CLOSING: give-up time */
+    uint64_t write_deadline;/* output waits and the peer took nothing since: drop at; 0 if none */
     uint64_t connected_at;
     uint64_t bytes_in, bytes_out;
     int reported;           /* PEER_CONNECTED was emitted */

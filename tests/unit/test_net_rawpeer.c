@@ -26,6 +26,10 @@ typedef struct raw_peer {
     int got_status;
 } raw_peer;
 
+/* When set, raw_open shrinks the socket's receive buffer (a slow reader
+ * then fills the handle's side quickly). */
+static int raw_rcvbuf;
+
 static void raw_open(raw_peer *r, hn_node *target, const uint8_t *sk, const ep_cap *caps, size_t ncaps)
 {
     memset(r, 0, sizeof *r);
@@ -43,6 +47,7 @@ static void raw_open(raw_peer *r, hn_node *target, const uint8_t *sk, const ep_c
     sc.ncaps = ncaps;
     assert_int_equal(ep_session_new(&sc, 0, &r->s), 0);
     r->fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (raw_rcvbuf) setsockopt(r->fd, SOL_SOCKET, SO_RCVBUF, &raw_rcvbuf, sizeof raw_rcvbuf);
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
                              .sin_port = htons((uint16_t)p2p_listen_port(target->h))};
     assert_int_equal(connect(r->fd, (struct sockaddr *)&sa, sizeof sa), 0);
@@ -167,16 +172,11 @@ static void test_inbound_self(void **state)
     hn_stop(&a);
 }
 
-/* A proper Status for chain (5, genesis 0x05..), then an id eth/69 does not define
- * (0x0b; the session itself refuses ids outside the shared capabilities). */
-static void test_undefined_message(void **state)
+/* Send a proper Status for chain (5, genesis 0x05..) and wait until the
+ * handle reports the raw peer as connected. */
+static void raw_join(raw_peer *r, hn_node *a)
 {
-    (void)state;
-    hn_node a;
-    start_target(&a, NULL);
-    raw_peer r;
-    raw_open(&r, &a, NULL, &ETH69, 1);
-    assert_true(raw_until(&r, &a, &r.ready));
+    assert_true(raw_until(r, a, &r->ready));
     uint8_t genesis[32];
     memset(genesis, 5, 32);
     ep_eth_local local;
@@ -188,10 +188,23 @@ static void test_undefined_message(void **state)
     p2p_rlp_writer w;
     p2p_rlp_writer_init(&w);
     assert_int_equal(ep_eth_msg_encode(69, &m, &w), 0);
-    assert_int_equal(ep_session_send(r.s, r.eth_offset, w.buf, w.len), 0);
+    assert_int_equal(ep_session_send(r->s, r->eth_offset, w.buf, w.len), 0);
     p2p_rlp_writer_free(&w);
+    for (int i = 0; i < 2000 && hn_count(a, P2P_EV_PEER_CONNECTED) == 0; i++) raw_step(r, a);
+    assert_int_equal(hn_count(a, P2P_EV_PEER_CONNECTED), 1);
+}
+
+/* A proper Status, then an id eth/69 does not define (0x0b; the session
+ * itself refuses ids outside the shared capabilities). */
+static void test_undefined_message(void **state)
+{
+    (void)state;
+    hn_node a;
+    start_target(&a, NULL);
+    raw_peer r;
+    raw_open(&r, &a, NULL, &ETH69, 1);
+    raw_join(&r, &a);
     hn_node *nodes[1] = {&a};
-    for (int i = 0; i < 2000 && hn_count(&a, P2P_EV_PEER_CONNECTED) == 0; i++) raw_step(&r, &a);
     const hn_rec *c = hn_find(&a, P2P_EV_PEER_CONNECTED);
     assert_non_null(c);
     assert_string_equal(c->ev.u.peer.client_id, "raw-peer");
@@ -239,6 +252,81 @@ static void test_garbage(void **state)
     hn_stop(&a);
 }
 
+/* Push the raw peer's pending output to the socket without reading anything. */
+static void raw_send_only(raw_peer *r)
+{
+    const uint8_t *out;
+    size_t n;
+    while ((n = ep_session_output(r->s, &out)) > 0) {
+        ssize_t w = send(r->fd, out, n, MSG_NOSIGNAL);
+        if (w <= 0) break;
+        ep_session_consume_output(r->s, (size_t)w);
+    }
+}
+
+/* A peer that keeps talking but stopped reading while we have bytes for it
+ * is dropped once it took nothing for the idle timeout, however little
+ * waits: "TCP error" (it cannot read a Disconnect), P2P_ERR_TIMEOUT. */
+static void test_slow_reader(void **state)
+{
+    (void)state;
+    hn_node a;
+    p2p_config *c = hn_config(5, 5);
+    assert_int_equal(p2p_config_set_option(c, P2P_OPT_IDLE_TIMEOUT_MS, 10000), 0);
+    hn_start(&a, c);
+    hn_use_clock(&a, 1000);
+    raw_peer r;
+    raw_rcvbuf = 4096;
+    raw_open(&r, &a, NULL, &ETH69, 1);
+    raw_rcvbuf = 0;
+    raw_join(&r, &a);
+    const hn_rec *rec = hn_find(&a, P2P_EV_PEER_CONNECTED);
+    uint8_t peer[64];
+    memcpy(peer, rec->ev.peer, 64);
+    /* 8 MiB that Snappy cannot shrink, as one typed transaction */
+    size_t n = 8u << 20;
+    uint8_t *tx = malloc(n + 4);
+    assert_non_null(tx);
+    tx[0] = 0xba; /* a string with a 3-byte length */
+    tx[1] = (uint8_t)(n >> 16);
+    tx[2] = (uint8_t)(n >> 8);
+    tx[3] = (uint8_t)n;
+    uint32_t x = 12345;
+    for (size_t i = 0; i < n; i++) {
+        x = x * 1103515245u + 12345u;
+        tx[4 + i] = (uint8_t)(x >> 24);
+    }
+    tx[4] = 0x02; /* an envelope starts with its type byte */
+    p2p_bytes item = {tx, n + 4};
+    assert_int_equal(p2p_send_transactions(a.h, peer, &item, 1), 0);
+    free(tx);
+    for (int i = 0; i < 50; i++) p2p_poll(a.h, 2);
+    p2p_peer_info info;
+    assert_int_equal(p2p_get_peer_info(a.h, peer, &info), 0);
+    assert_int_equal(hn_count(&a, P2P_EV_COMMAND_FAILED), 0);
+    assert_true(info.bytes_out < n); /* most of it still waits */
+    /* the peer keeps sending (so it is not silent), reading nothing */
+    static const uint8_t one_tx[] = {0xc1, 0xc0};
+    a.now += 6000;
+    assert_int_equal(ep_session_send(r.s, r.eth_offset + EP_ETH_TRANSACTIONS, one_tx, 2), 0);
+    raw_send_only(&r);
+    for (int i = 0; i < 50 && hn_count(&a, P2P_EV_TRANSACTIONS) == 0; i++) p2p_poll(a.h, 2);
+    assert_int_equal(hn_count(&a, P2P_EV_TRANSACTIONS), 1);
+    a.now += 3999;
+    for (int i = 0; i < 20; i++) p2p_poll(a.h, 2);
+    assert_int_equal(hn_count(&a, P2P_EV_PEER_DISCONNECTED), 0);
+    a.now += 2; /* 10001 ms without taking a byte; 4001 ms since it last spoke */
+    for (int i = 0; i < 20 && hn_count(&a, P2P_EV_PEER_DISCONNECTED) == 0; i++) p2p_poll(a.h, 2);
+    assert_int_equal(hn_count(&a, P2P_EV_PEER_DISCONNECTED), 1);
+    const hn_rec *d = hn_find(&a, P2P_EV_PEER_DISCONNECTED);
+    assert_int_equal(d->ev.u.disconnected.reason, P2P_DISC_TCP_ERROR);
+    assert_int_equal(d->ev.u.disconnected.side, P2P_DISC_BY_LOCAL);
+    assert_int_equal(d->ev.u.disconnected.error, P2P_ERR_TIMEOUT);
+    assert_int_equal(p2p_peer_count(a.h), 0);
+    raw_close(&r);
+    hn_stop(&a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -247,6 +335,7 @@ int main(void)
         cmocka_unit_test(test_inbound_self),
         cmocka_unit_test(test_undefined_message),
         cmocka_unit_test(test_garbage),
+        cmocka_unit_test(test_slow_reader),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
