@@ -296,6 +296,44 @@ static void test_dial_no_shared_cap(void **state)
     teardown(&w);
 }
 
+/* A peer we dial completes the handshake, then sends a frame with a bad
+ * MAC instead of its Hello: DIAL_FAILED with the MAC error. */
+static void test_dial_tampered_mac(void **state)
+{
+    (void)state;
+    adv_world w;
+    hn_node a, b;
+    setup(&w, &a, &b, hn_config(NET, NET));
+    adv v;
+    adv_init(&v);
+    v.auto_hello = 0;
+    uint16_t port;
+    int lfd = adv_listen(&port);
+    char url[P2P_ENODE_MAX];
+    adv_enode(&v, port, url, sizeof url);
+    assert_int_equal(p2p_connect(a.h, url), 0);
+    ADV_UNTIL(&w, adv_try_accept(&v, lfd, 1));
+    adv_world_add(&w, &v);
+    ADV_UNTIL(&w, v.got_hello);
+    uint8_t content[64];
+    size_t clen = ep_p2p_code_put(EP_P2P_HELLO, content);
+    memset(content + clen, 0xc0, 8);
+    clen += 8;
+    uint8_t frame[128];
+    size_t wire = ep_frame_wire_len(clen);
+    assert_int_equal(ep_frame_write(&v.fc, content, clen, frame), 0);
+    frame[EP_FRAME_HEADER_LEN + 2] ^= 0x10; /* body ciphertext: the frame MAC fails */
+    adv_send_raw(&v, frame, wire);
+    ADV_UNTIL(&w, hn_count(&a, P2P_EV_DIAL_FAILED) == 1);
+    const hn_rec *f = hn_find(&a, P2P_EV_DIAL_FAILED);
+    assert_int_equal(f->ev.u.dial_failed.error, P2P_ERR_MAC);
+    ADV_UNTIL(&w, v.closed);
+    assert_int_equal(v.disc_reason, -1); /* nothing more is said after a bad MAC */
+    adv_honest_roundtrip(&w, &b, &a);
+    close(lfd);
+    teardown(&w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -308,6 +346,7 @@ int main(void)
         cmocka_unit_test(test_hello_no_shared_cap),
         cmocka_unit_test(test_hello_wrong_identity),
         cmocka_unit_test(test_dial_no_shared_cap),
+        cmocka_unit_test(test_dial_tampered_mac),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

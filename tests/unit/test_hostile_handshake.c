@@ -390,6 +390,65 @@ static void test_dial_truncated_ack(void **state)
     teardown(&w);
 }
 
+/* A boot node that answers every dial with junk: each attempt fails with a
+ * crypto error and is retried after a doubling backoff (injected clock),
+ * while the honest peer is served throughout. */
+static void test_hostile_boot_node(void **state)
+{
+    (void)state;
+    adv_world w;
+    hn_node a, b;
+    adv v[3];
+    adv_init(&v[0]);
+    uint16_t port;
+    int lfd = adv_listen(&port);
+    char url[P2P_ENODE_MAX];
+    adv_enode(&v[0], port, url, sizeof url);
+    p2p_config *ca = hn_config(NET, NET);
+    assert_int_equal(p2p_config_add_boot_node(ca, url), 0);
+    assert_int_equal(p2p_config_set_option(ca, P2P_OPT_DIAL_BACKOFF_MIN_MS, 1000), 0);
+    memset(&w, 0, sizeof w);
+    hn_start(&a, ca);
+    hn_use_clock(&a, 100000);
+    hn_start(&b, hn_config(NET, NET));
+    w.nodes[0] = &a;
+    w.nodes[1] = &b;
+    w.nn = 2;
+    hn_connect(&b, &a);
+    uint8_t junk[400];
+    for (size_t i = 0; i < sizeof junk; i++) junk[i] = (uint8_t)(i * 11 + 5);
+    junk[0] = 0x01;
+    junk[1] = 0x56;
+    uint64_t expect_retry = 1000;
+    for (int attempt = 0; attempt < 3; attempt++) {
+        if (attempt) { /* the same node id, a fresh connection */
+            adv_init(&v[attempt]);
+            memcpy(v[attempt].sk, v[0].sk, 32);
+            memcpy(v[attempt].id, v[0].id, 64);
+        }
+        ADV_UNTIL(&w, adv_try_accept(&v[attempt], lfd, 0));
+        adv_world_add(&w, &v[attempt]);
+        adv_send_raw(&v[attempt], junk, sizeof junk);
+        ADV_UNTIL(&w, hn_count(&a, P2P_EV_DIAL_FAILED) == 1);
+        const hn_rec *f = hn_find(&a, P2P_EV_DIAL_FAILED);
+        assert_int_equal(f->ev.u.dial_failed.error, P2P_ERR_CRYPTO);
+        assert_int_equal(f->ev.u.dial_failed.retry_in_ms, expect_retry);
+        ADV_UNTIL(&w, v[attempt].closed);
+        adv_honest_roundtrip(&w, &b, &a);
+        hn_clear(&a);
+        hn_clear(&b);
+        /* not redialed before the backoff is over */
+        a.now += expect_retry - 1;
+        adv_steps(&w, 10);
+        int early = accept(lfd, NULL, NULL);
+        assert_true(early < 0);
+        a.now += 1;
+        expect_retry *= 2;
+    }
+    close(lfd);
+    teardown(&w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -401,6 +460,7 @@ int main(void)
         cmocka_unit_test(test_dial_garbage_ack),
         cmocka_unit_test(test_dial_silent),
         cmocka_unit_test(test_dial_truncated_ack),
+        cmocka_unit_test(test_hostile_boot_node),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
