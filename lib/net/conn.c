@@ -115,7 +115,7 @@ static void emit_for(ep_net *n, const ep_conn *c, p2p_event *ev)
 {
     memcpy(ev->peer, c->id, 64);
     ev->eth_version = c->eth_version;
-    n->emit(n->emit_ctx, ev);
+    ep_net_emit(n, ev);
 }
 
 /* Report the end of a connection exactly once: PEER_DISCONNECTED for a peer

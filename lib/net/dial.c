@@ -148,7 +148,7 @@ static void emit_dial_failed(ep_net *n, const ep_dial *d, int error, int reason,
     ev.u.dial_failed.reason = reason;
     ev.u.dial_failed.retry_in_ms = retry;
     snprintf(ev.u.dial_failed.message, sizeof ev.u.dial_failed.message, "%s", why);
-    n->emit(n->emit_ctx, &ev);
+    ep_net_emit(n, &ev);
 }
 
 /* Start one TCP connect; failures before a socket exists are reported here. */

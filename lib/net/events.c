@@ -131,5 +131,5 @@ void ep_conn_emit_message(ep_net *n, ep_conn *c, const ep_eth_msg *m, int respon
     ev.type = (p2p_event_type)type;
     memcpy(ev.peer, c->id, 64);
     ev.eth_version = c->eth_version;
-    n->emit(n->emit_ctx, &ev);
+    ep_net_emit(n, &ev);
 }

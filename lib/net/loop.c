@@ -37,6 +37,11 @@ void ep_net_set_clock(ep_net *n, ep_clock_fn fn, void *ud)
     n->clock_ud = fn ? ud : NULL;
 }
 
+void ep_net_emit(ep_net *n, const p2p_event *ev)
+{
+    if (!n->freeing) n->emit(n->emit_ctx, ev);
+}
+
 void ep_net_log(const ep_net *n, int level, const char *fmt, ...)
 {
     const p2p_config *c = n->cfg;
@@ -179,6 +184,9 @@ int ep_net_new(const ep_net_params *p, ep_net **out, char *err, size_t errlen)
 void ep_net_free(ep_net *n)
 {
     if (!n) return;
+    /* Saying goodbye can fail on a socket the peer reset meanwhile; that
+     * must not turn into an event now. */
+    n->freeing = 1;
     while (n->conns) {
         ep_conn *c = n->conns;
         if (c->s && !ep_session_is_closed(c->s) && c->state != EP_CONN_CONNECTING) {

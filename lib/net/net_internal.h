@@ -93,7 +93,12 @@ struct ep_net {
     p2p_rlp_writer w;          /* scratch writer for outgoing eth messages */
     void *scratch;             /* event conversion scratch (grown as needed) */
     size_t scratch_cap;
+    int freeing;               /* in ep_net_free: no more events reach the host */
 };
+
+/* Hand an event to the host, unless the net is being freed (the host was
+ * promised no events from p2p_handle_free, and is not polling). */
+void ep_net_emit(ep_net *n, const p2p_event *ev);
 
 /* Logging through the config's callback (no-op when below the level). */
 void ep_net_log(const ep_net *n, int level, const char *fmt, ...)

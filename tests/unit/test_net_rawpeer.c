@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "test_handle_harness.h"
@@ -327,6 +328,31 @@ static void test_slow_reader(void **state)
     hn_stop(&a);
 }
 
+/* A peer that reset its connection while the host was not polling: freeing
+ * the handle fails to say goodbye to it, and that must not become an event
+ * (p2p_handle_free delivers none; the host is not polling). */
+static void test_free_quiet_after_reset(void **state)
+{
+    (void)state;
+    hn_node a;
+    start_target(&a, NULL);
+    raw_peer r;
+    raw_open(&r, &a, NULL, &ETH69, 1);
+    raw_join(&r, &a);
+    struct linger lg = {1, 0};
+    setsockopt(r.fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    close(r.fd); /* RST */
+    r.fd = -1;
+    struct timespec ts = {0, 20 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+    hn_clear(&a);
+    p2p_handle_free(a.h);
+    a.h = NULL;
+    assert_int_equal(a.nrecs, 0);
+    ep_session_free(r.s);
+    ep_secp_free(r.secp);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -336,6 +362,7 @@ int main(void)
         cmocka_unit_test(test_undefined_message),
         cmocka_unit_test(test_garbage),
         cmocka_unit_test(test_slow_reader),
+        cmocka_unit_test(test_free_quiet_after_reset),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
