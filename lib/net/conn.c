@@ -455,6 +455,8 @@ void ep_conn_writable(ep_net *n, ep_conn *c)
             return;
         }
         c->state = EP_CONN_HANDSHAKE;
+        /* the dial timeout covered the connect; the handshake gets its own */
+        ep_session_restart_deadline(c->s, ep_net_now(n));
     }
     ep_conn_flush(n, c);
 }

@@ -558,6 +558,15 @@ int ep_session_disconnect(ep_session *s, int reason)
     return 0;
 }
 
+int ep_session_restart_deadline(ep_session *s, uint64_t now_ms)
+{
+    if (!s) return P2P_ERR_INVALID;
+    if (s->state != ST_HANDSHAKE) return P2P_ERR_STATE;
+    s->deadline = now_ms + s->cfg.handshake_timeout_ms;
+    s->last_read = now_ms;
+    return 0;
+}
+
 int ep_session_tick(ep_session *s, uint64_t now_ms)
 {
     if (!s) return P2P_ERR_INVALID;

@@ -98,6 +98,10 @@ void ep_session_consume_output(ep_session *s, size_t n);
 int ep_session_send(ep_session *s, uint64_t code, const uint8_t *payload, size_t len);
 /* Send Disconnect(reason) and end the session (an event follows). */
 int ep_session_disconnect(ep_session *s, int reason);
+/* Start the handshake + Hello deadline again from @now_ms (a dialer's TCP
+ * connect just finished: the time it took is not the handshake's). Only
+ * before the handshake completed; P2P_ERR_STATE after. */
+int ep_session_restart_deadline(ep_session *s, uint64_t now_ms);
 /* Run timers: handshake deadline, ping, idle timeout. */
 int ep_session_tick(ep_session *s, uint64_t now_ms);
 /* The earliest time at which ep_session_tick has something to do. */

@@ -353,6 +353,45 @@ static void test_free_quiet_after_reset(void **state)
     ep_secp_free(r.secp);
 }
 
+/* The handshake deadline runs from the end of the TCP connect, not from the
+ * start of the dial: a connect that took 4.5 s leaves the handshake its whole
+ * 5 s. The far end accepts and then says nothing. */
+static void test_handshake_deadline_after_connect(void **state)
+{
+    (void)state;
+    hn_node a;
+    start_target(&a, NULL);
+    hn_use_clock(&a, 1000);
+    int lfd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t slen = sizeof sa;
+    assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof sa), 0);
+    assert_int_equal(listen(lfd, 4), 0);
+    assert_int_equal(getsockname(lfd, (struct sockaddr *)&sa, &slen), 0);
+    char url[P2P_ENODE_MAX];
+    char hex[129];
+    uint8_t sk[32], pub[64];
+    secp256k1_context *secp = ep_secp_new();
+    assert_int_equal(ep_seckey_generate(secp, sk), 0);
+    assert_int_equal(ep_pubkey_from_seckey(secp, sk, pub), 0);
+    ep_secp_free(secp);
+    for (int i = 0; i < 64; i++) snprintf(hex + 2 * i, 3, "%02x", pub[i]);
+    snprintf(url, sizeof url, "enode://%s@127.0.0.1:%u", hex, ntohs(sa.sin_port));
+    assert_int_equal(p2p_connect(a.h, url), 0);
+    p2p_poll(a.h, 2);            /* the dial starts at 1000 */
+    a.now = 5500;                /* ...and the connect is seen done at 5500 */
+    for (int i = 0; i < 10; i++) p2p_poll(a.h, 2);
+    a.now = 10499;
+    for (int i = 0; i < 10; i++) p2p_poll(a.h, 2);
+    assert_int_equal(hn_count(&a, P2P_EV_DIAL_FAILED), 0);
+    a.now = 10500;
+    for (int i = 0; i < 20 && hn_count(&a, P2P_EV_DIAL_FAILED) == 0; i++) p2p_poll(a.h, 2);
+    assert_int_equal(hn_count(&a, P2P_EV_DIAL_FAILED), 1);
+    assert_int_equal(hn_find(&a, P2P_EV_DIAL_FAILED)->ev.u.dial_failed.error, P2P_ERR_TIMEOUT);
+    close(lfd);
+    hn_stop(&a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -363,6 +402,7 @@ int main(void)
         cmocka_unit_test(test_garbage),
         cmocka_unit_test(test_slow_reader),
         cmocka_unit_test(test_free_quiet_after_reset),
+        cmocka_unit_test(test_handshake_deadline_after_connect),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -522,6 +522,27 @@ static void test_truncated_auth_timeout(void **state)
     side_free(&b);
 }
 
+/* A dialer's handshake deadline can start again once its TCP connect is
+ * done (the connect's time is not the handshake's), but only before the
+ * handshake finished. */
+static void test_restart_deadline(void **state)
+{
+    (void)state;
+    side a, b;
+    side_new(&a, sk_a, pub_b, NULL);
+    assert_int_equal(ep_session_restart_deadline(a.s, T0 + 4000), 0);
+    assert_int_equal(ep_session_next_deadline(a.s), T0 + 9000);
+    assert_int_equal(ep_session_tick(a.s, T0 + 8999), 0);
+    assert_int_equal(ep_session_tick(a.s, T0 + 9000), P2P_ERR_TIMEOUT);
+    assert_int_equal(ep_session_restart_deadline(a.s, T0 + 9000), P2P_ERR_STATE);
+    side_free(&a);
+    ready_pair(&a, &b, NULL, NULL);
+    assert_int_equal(ep_session_restart_deadline(a.s, T0 + 10), P2P_ERR_STATE);
+    assert_int_equal(ep_session_restart_deadline(NULL, T0), P2P_ERR_INVALID);
+    side_free(&a);
+    side_free(&b);
+}
+
 static void test_hello_timeout(void **state)
 {
     (void)state;
@@ -985,6 +1006,7 @@ int main(void)
         cmocka_unit_test(test_idle_timeout),
         cmocka_unit_test(test_truncated_auth_timeout),
         cmocka_unit_test(test_hello_timeout),
+        cmocka_unit_test(test_restart_deadline),
         cmocka_unit_test(test_wrong_remote_key),
         cmocka_unit_test(test_hello_identity),
         cmocka_unit_test(test_tampered_byte),
