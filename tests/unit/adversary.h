@@ -65,6 +65,9 @@ typedef struct adv {
     int closed;             /* EOF or reset seen */
     uint32_t eth_count[ADV_ETH_IDS];     /* eth messages received, by relative id */
     uint64_t last_request_id[ADV_ETH_IDS];
+    ep_eth_get_headers get_headers;      /* the last GetBlockHeaders */
+    uint8_t *hashes;                     /* the last hash list asked for (bodies, txs, receipts) */
+    size_t nhashes;
     adv_buf in, out;
 } adv;
 
@@ -117,6 +120,8 @@ static inline void adv_free(adv *a)
     ep_frame_wipe(&a->fc);
     free(a->in.p);
     free(a->out.p);
+    free(a->hashes);
+    a->hashes = NULL;
     ep_secp_free(a->secp);
     memset(&a->in, 0, sizeof a->in);
     memset(&a->out, 0, sizeof a->out);
@@ -306,6 +311,15 @@ static inline void adv_on_eth(adv *a, uint64_t rel, const uint8_t *data, size_t 
         a->got_status = 1;
     } else if (rel < ADV_ETH_IDS && ep_eth_msg_has_request_id(rel)) {
         a->last_request_id[rel] = m.request_id;
+        if (rel == EP_ETH_GET_BLOCK_HEADERS) a->get_headers = m.u.get_headers;
+        if (rel == EP_ETH_GET_BLOCK_BODIES || rel == EP_ETH_GET_POOLED_TXS ||
+            rel == EP_ETH_GET_RECEIPTS) {
+            free(a->hashes);
+            a->nhashes = m.u.hashes.count;
+            a->hashes = malloc(a->nhashes * 32 + 1);
+            assert_non_null(a->hashes);
+            if (a->nhashes) memcpy(a->hashes, m.u.hashes.v, a->nhashes * 32);
+        }
     }
     ep_eth_msg_free(&m);
 }

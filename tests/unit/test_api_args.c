@@ -111,11 +111,10 @@ static void test_config_bad_values(void **state)
     EXPECT(p2p_config_set_listen(c, "1.2.3.4.5", 1), P2P_ERR_PARSE);
     EXPECT(p2p_config_set_listen(c, "127.0.0.1:80", 1), P2P_ERR_PARSE);
     /* URLs: NULL, junk, bad key, missing address where one is required */
-    const char *bad_urls[] = {
-        "", "junk", "enode://", "enode://zz@127.0.0.1:1",
+    static const char zero_key[] = /* a node id that is no curve point */
         "enode://0000000000000000000000000000000000000000000000000000000000000000000000000000000"
-        "0000000000000000000000000000000000000000000000000@127.0.0.1:30303",
-    };
+        "0000000000000000000000000000000000000000000000000@127.0.0.1:30303";
+    const char *bad_urls[] = {"", "junk", "enode://", "enode://zz@127.0.0.1:1", zero_key};
     for (size_t i = 0; i < sizeof bad_urls / sizeof bad_urls[0]; i++) {
         assert_true(p2p_config_add_boot_node(c, bad_urls[i]) < 0);
         assert_true(p2p_config_add_static_peer(c, bad_urls[i]) < 0);
