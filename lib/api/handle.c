@@ -400,11 +400,18 @@ static int with_items(p2p_handle *h, p2p_command_type t, const uint8_t *peer, ui
     return p2p_submit(h, &c, NULL);
 }
 
+/* A reply (SEND_*) or a message to one named peer. */
+static int to_peer(p2p_handle *h, p2p_command_type t, const uint8_t *peer, uint64_t rid,
+                   const p2p_bytes *items, size_t n)
+{
+    if (!peer) return P2P_ERR_INVALID;
+    return with_items(h, t, peer, rid, items, n);
+}
+
 int p2p_send_block_headers(p2p_handle *h, const uint8_t peer[64], uint64_t request_id,
                            const p2p_bytes *headers, size_t n)
 {
-    if (!peer) return P2P_ERR_INVALID;
-    return with_items(h, P2P_CMD_SEND_BLOCK_HEADERS, peer, request_id, headers, n);
+    return to_peer(h, P2P_CMD_SEND_BLOCK_HEADERS, peer, request_id, headers, n);
 }
 
 int p2p_get_block_bodies(p2p_handle *h, const uint8_t peer[64], const uint8_t *hashes, size_t n,
@@ -416,8 +423,7 @@ int p2p_get_block_bodies(p2p_handle *h, const uint8_t peer[64], const uint8_t *h
 int p2p_send_block_bodies(p2p_handle *h, const uint8_t peer[64], uint64_t request_id,
                           const p2p_bytes *bodies, size_t n)
 {
-    if (!peer) return P2P_ERR_INVALID;
-    return with_items(h, P2P_CMD_SEND_BLOCK_BODIES, peer, request_id, bodies, n);
+    return to_peer(h, P2P_CMD_SEND_BLOCK_BODIES, peer, request_id, bodies, n);
 }
 
 int p2p_broadcast_transactions(p2p_handle *h, const p2p_bytes *txs, size_t n)
@@ -427,8 +433,7 @@ int p2p_broadcast_transactions(p2p_handle *h, const p2p_bytes *txs, size_t n)
 
 int p2p_send_transactions(p2p_handle *h, const uint8_t peer[64], const p2p_bytes *txs, size_t n)
 {
-    if (!peer) return P2P_ERR_INVALID;
-    return with_items(h, P2P_CMD_TRANSACTIONS, peer, 0, txs, n);
+    return to_peer(h, P2P_CMD_TRANSACTIONS, peer, 0, txs, n);
 }
 
 int p2p_announce_pooled_transactions(p2p_handle *h, const uint8_t *peer, const uint8_t *types,
@@ -451,8 +456,7 @@ int p2p_get_pooled_transactions(p2p_handle *h, const uint8_t peer[64], const uin
 int p2p_send_pooled_transactions(p2p_handle *h, const uint8_t peer[64], uint64_t request_id,
                                  const p2p_bytes *txs, size_t n)
 {
-    if (!peer) return P2P_ERR_INVALID;
-    return with_items(h, P2P_CMD_SEND_POOLED_TRANSACTIONS, peer, request_id, txs, n);
+    return to_peer(h, P2P_CMD_SEND_POOLED_TRANSACTIONS, peer, request_id, txs, n);
 }
 
 int p2p_get_receipts(p2p_handle *h, const uint8_t peer[64], const uint8_t *hashes, size_t n,
@@ -464,8 +468,7 @@ int p2p_get_receipts(p2p_handle *h, const uint8_t peer[64], const uint8_t *hashe
 int p2p_send_receipts(p2p_handle *h, const uint8_t peer[64], uint64_t request_id,
                       const p2p_bytes *receipts, size_t n)
 {
-    if (!peer) return P2P_ERR_INVALID;
-    return with_items(h, P2P_CMD_SEND_RECEIPTS, peer, request_id, receipts, n);
+    return to_peer(h, P2P_CMD_SEND_RECEIPTS, peer, request_id, receipts, n);
 }
 
 int p2p_set_head(p2p_handle *h, const p2p_head *head)

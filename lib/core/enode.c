@@ -6,12 +6,12 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
 
+#include "core/errors.h"
 #include "core/hex.h"
 #include "core/secp.h"
 #include "ethp2p/types.h"
@@ -22,18 +22,6 @@
 /* Longest sensible URL: prefix, key, '@', a 253-byte name, port, discport. */
 #define PARSE_MAX 512
 #define DNS_MAX 253
-
-__attribute__((format(printf, 4, 5)))
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return code;
-}
 
 static int is_hex(char c)
 {
@@ -56,18 +44,18 @@ static int parse_key(const secp256k1_context *ctx, const char *p, size_t len, ep
 {
     for (size_t i = 0; i < len; i++)
         if (!is_hex(p[i]))
-            return fail(err, errlen, P2P_ERR_PARSE,
-                        "invalid public key (non-hex character '%c' at position %zu)", p[i], i);
+            return ep_fail(err, errlen, P2P_ERR_PARSE,
+                           "invalid public key (non-hex character '%c' at position %zu)", p[i], i);
     if (len != KEY_HEX)
-        return fail(err, errlen, P2P_ERR_PARSE,
-                    "invalid public key (wrong length, want %d hex chars): got %zu", KEY_HEX, len);
+        return ep_fail(err, errlen, P2P_ERR_PARSE,
+                       "invalid public key (wrong length, want %d hex chars): got %zu", KEY_HEX, len);
     char hex[KEY_HEX + 1];
     memcpy(hex, p, KEY_HEX);
     hex[KEY_HEX] = '\0';
     if (ep_hex_decode_fixed(hex, out->pubkey, 64) != 0)
-        return fail(err, errlen, P2P_ERR_PARSE, "invalid public key (bad hex)");
+        return ep_fail(err, errlen, P2P_ERR_PARSE, "invalid public key (bad hex)");
     if (ep_pubkey_verify(ctx, out->pubkey) != 0)
-        return fail(err, errlen, P2P_ERR_CRYPTO, "invalid public key (not a point on secp256k1)");
+        return ep_fail(err, errlen, P2P_ERR_CRYPTO, "invalid public key (not a point on secp256k1)");
     return 0;
 }
 
@@ -102,14 +90,14 @@ static int only_digits_and_dots(const char *h, size_t len)
 static int parse_ipv6(const char *p, const char **end, ep_enode *out, char *err, size_t errlen)
 {
     const char *close = strchr(p, ']');
-    if (!close) return fail(err, errlen, P2P_ERR_PARSE, "invalid host (missing ']' after IPv6 address)");
+    if (!close) return ep_fail(err, errlen, P2P_ERR_PARSE, "invalid host (missing ']' after IPv6 address)");
     size_t len = (size_t)(close - p - 1);
-    if (len == 0) return fail(err, errlen, P2P_ERR_PARSE, "invalid host (empty IPv6 address)");
-    if (len >= INET6_ADDRSTRLEN) return fail(err, errlen, P2P_ERR_PARSE, "invalid IPv6 address");
+    if (len == 0) return ep_fail(err, errlen, P2P_ERR_PARSE, "invalid host (empty IPv6 address)");
+    if (len >= INET6_ADDRSTRLEN) return ep_fail(err, errlen, P2P_ERR_PARSE, "invalid IPv6 address");
     memcpy(out->host, p + 1, len);
     out->host[len] = '\0';
     if (inet_pton(AF_INET6, out->host, out->ip) != 1)
-        return fail(err, errlen, P2P_ERR_PARSE, "invalid IPv6 address '%s'", out->host);
+        return ep_fail(err, errlen, P2P_ERR_PARSE, "invalid IPv6 address '%s'", out->host);
     out->family = AF_INET6;
     *end = close + 1;
     return 0;
@@ -123,9 +111,9 @@ static int parse_plain_host(const char *p, const char **end, ep_enode *out, char
     /* A second colon before the query means an IPv6 literal, whose colons
      * would clash with the port's. */
     if (*rest == ':' && memchr(rest + 1, ':', strcspn(rest + 1, "?")))
-        return fail(err, errlen, P2P_ERR_PARSE, "invalid host (IPv6 address must be in brackets)");
-    if (len == 0) return fail(err, errlen, P2P_ERR_PARSE, "invalid host (empty)");
-    if (len > DNS_MAX + 1) return fail(err, errlen, P2P_ERR_PARSE, "invalid host (name too long)");
+        return ep_fail(err, errlen, P2P_ERR_PARSE, "invalid host (IPv6 address must be in brackets)");
+    if (len == 0) return ep_fail(err, errlen, P2P_ERR_PARSE, "invalid host (empty)");
+    if (len > DNS_MAX + 1) return ep_fail(err, errlen, P2P_ERR_PARSE, "invalid host (name too long)");
     memcpy(out->host, p, len);
     out->host[len] = '\0';
     *end = p + len;
@@ -134,9 +122,9 @@ static int parse_plain_host(const char *p, const char **end, ep_enode *out, char
         return 0;
     }
     if (only_digits_and_dots(p, len))
-        return fail(err, errlen, P2P_ERR_PARSE, "invalid IPv4 address '%s'", out->host);
+        return ep_fail(err, errlen, P2P_ERR_PARSE, "invalid IPv4 address '%s'", out->host);
     if (!valid_dns(p, len))
-        return fail(err, errlen, P2P_ERR_PARSE, "invalid host name '%s'", out->host);
+        return ep_fail(err, errlen, P2P_ERR_PARSE, "invalid host name '%s'", out->host);
     out->family = 0;
     return 0;
 }
@@ -163,24 +151,24 @@ static int parse_port(const char *p, const char **end, uint16_t *port)
 static int parse_ports(const char *p, ep_enode *out, char *err, size_t errlen)
 {
     if (*p != ':') {
-        if (*p == '\0' || *p == '?') return fail(err, errlen, P2P_ERR_PARSE, "missing port");
-        return fail(err, errlen, P2P_ERR_PARSE, "unexpected character '%c' after host", *p);
+        if (*p == '\0' || *p == '?') return ep_fail(err, errlen, P2P_ERR_PARSE, "missing port");
+        return ep_fail(err, errlen, P2P_ERR_PARSE, "unexpected character '%c' after host", *p);
     }
     p++;
-    if (*p == '\0' || *p == '?') return fail(err, errlen, P2P_ERR_PARSE, "missing port");
+    if (*p == '\0' || *p == '?') return ep_fail(err, errlen, P2P_ERR_PARSE, "missing port");
     if (parse_port(p, &p, &out->tcp_port) != 0 || is_alnum(*p))
-        return fail(err, errlen, P2P_ERR_PARSE, "invalid port");
+        return ep_fail(err, errlen, P2P_ERR_PARSE, "invalid port");
     out->udp_port = out->tcp_port;
     if (*p == '\0') return 0;
-    if (*p != '?') return fail(err, errlen, P2P_ERR_PARSE, "unexpected characters after port");
+    if (*p != '?') return ep_fail(err, errlen, P2P_ERR_PARSE, "unexpected characters after port");
     p++;
     static const char key[] = "discport=";
     if (strncmp(p, key, sizeof key - 1) != 0)
-        return fail(err, errlen, P2P_ERR_PARSE, "unsupported query (only ?discport=N is allowed)");
+        return ep_fail(err, errlen, P2P_ERR_PARSE, "unsupported query (only ?discport=N is allowed)");
     p += sizeof key - 1;
     if (parse_port(p, &p, &out->udp_port) != 0 || is_alnum(*p))
-        return fail(err, errlen, P2P_ERR_PARSE, "invalid discport in query");
-    if (*p != '\0') return fail(err, errlen, P2P_ERR_PARSE, "unexpected characters after discport");
+        return ep_fail(err, errlen, P2P_ERR_PARSE, "invalid discport in query");
+    if (*p != '\0') return ep_fail(err, errlen, P2P_ERR_PARSE, "unexpected characters after discport");
     return 0;
 }
 
@@ -196,13 +184,13 @@ static int parse_addr(const char *p, ep_enode *out, char *err, size_t errlen)
 int ep_enode_parse(const secp256k1_context *ctx, const char *url, ep_enode *out,
                    char *err, size_t errlen)
 {
-    if (!ctx || !url || !out) return fail(err, errlen, P2P_ERR_INVALID, "invalid argument");
+    if (!ctx || !url || !out) return ep_fail(err, errlen, P2P_ERR_INVALID, "invalid argument");
     memset(out, 0, sizeof *out);
     int rc;
     if (strnlen(url, PARSE_MAX + 1) > PARSE_MAX) {
-        rc = fail(err, errlen, P2P_ERR_PARSE, "URL too long (over %d characters)", PARSE_MAX);
+        rc = ep_fail(err, errlen, P2P_ERR_PARSE, "URL too long (over %d characters)", PARSE_MAX);
     } else if (strncasecmp(url, PREFIX, PREFIX_LEN) != 0) {
-        rc = fail(err, errlen, P2P_ERR_PARSE, "missing enode:// prefix");
+        rc = ep_fail(err, errlen, P2P_ERR_PARSE, "missing enode:// prefix");
     } else {
         const char *key = url + PREFIX_LEN;
         const char *at = strchr(key, '@');

@@ -1,4 +1,20 @@
+#include "core/errors.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
 #include "ethp2p/types.h"
+
+int ep_fail(char *err, size_t errlen, int code, const char *fmt, ...)
+{
+    if (err && errlen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, errlen, fmt, ap);
+        va_end(ap);
+    }
+    return code;
+}
 
 const char *p2p_strerror(int code)
 {

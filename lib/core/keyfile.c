@@ -8,13 +8,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/errors.h"
 #include "core/hex.h"
 #include "core/keyfile_fault.h"
 #include "core/secp.h"
@@ -25,18 +25,6 @@
 #define KEYFILE_MAX (KEY_HEX_LEN + 2)
 
 int (*ep_keyfile_fault_hook)(int step, const char *tmp_path);
-
-__attribute__((format(printf, 4, 5)))
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return code;
-}
 
 /* Lets the test hook stand in for a failing system call. */
 static int fault(int step, const char *tmp)
@@ -54,21 +42,21 @@ static int is_hex(uint8_t c)
 int ep_keyfile_parse(const secp256k1_context *ctx, const uint8_t *data, size_t len,
                      uint8_t sk[32], char *err, size_t errlen)
 {
-    if (!ctx || (!data && len) || !sk) return fail(err, errlen, P2P_ERR_INVALID, "invalid argument");
+    if (!ctx || (!data && len) || !sk) return ep_fail(err, errlen, P2P_ERR_INVALID, "invalid argument");
     /* One line ending is allowed, as editors and `echo` add it. */
     if (len >= 2 && data[len - 2] == '\r' && data[len - 1] == '\n') len -= 2;
     else if (len >= 1 && data[len - 1] == '\n') len -= 1;
     size_t scan = len < KEY_HEX_LEN ? len : KEY_HEX_LEN;
     for (size_t i = 0; i < scan; i++)
         if (!is_hex(data[i]))
-            return fail(err, errlen, P2P_ERR_KEYFILE,
-                        "non-hex character (byte 0x%02x) at offset %zu", data[i], i);
+            return ep_fail(err, errlen, P2P_ERR_KEYFILE,
+                           "non-hex character (byte 0x%02x) at offset %zu", data[i], i);
     if (len < KEY_HEX_LEN)
-        return fail(err, errlen, P2P_ERR_KEYFILE,
-                    "too short: %zu characters, expected %d hex characters", len, KEY_HEX_LEN);
+        return ep_fail(err, errlen, P2P_ERR_KEYFILE,
+                       "too short: %zu characters, expected %d hex characters", len, KEY_HEX_LEN);
     if (len > KEY_HEX_LEN)
-        return fail(err, errlen, P2P_ERR_KEYFILE,
-                    "unexpected data after the %d hex characters of the key", KEY_HEX_LEN);
+        return ep_fail(err, errlen, P2P_ERR_KEYFILE,
+                       "unexpected data after the %d hex characters of the key", KEY_HEX_LEN);
     char text[KEY_HEX_LEN + 1];
     memcpy(text, data, KEY_HEX_LEN);
     text[KEY_HEX_LEN] = '\0';
@@ -77,8 +65,8 @@ int ep_keyfile_parse(const secp256k1_context *ctx, const uint8_t *data, size_t l
     if (rc == 0 && ep_seckey_verify(ctx, sk) != 0) rc = P2P_ERR_CRYPTO;
     if (rc != 0) {
         ep_wipe(sk, 32);
-        return fail(err, errlen, P2P_ERR_KEYFILE,
-                    "not a valid secp256k1 secret key (zero or not below the curve order)");
+        return ep_fail(err, errlen, P2P_ERR_KEYFILE,
+                       "not a valid secp256k1 secret key (zero or not below the curve order)");
     }
     return 0;
 }
@@ -103,25 +91,25 @@ static int load_key(const secp256k1_context *ctx, const char *path, uint8_t sk[3
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
     if (fd < 0 && errno == ENOENT) return P2P_ERR_NOT_FOUND;
-    if (fd < 0) return fail(err, errlen, P2P_ERR_KEYFILE, "%s: cannot open: %s", path, strerror(errno));
+    if (fd < 0) return ep_fail(err, errlen, P2P_ERR_KEYFILE, "%s: cannot open: %s", path, strerror(errno));
     struct stat st;
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         close(fd);
-        return fail(err, errlen, P2P_ERR_KEYFILE, "%s: not a regular file", path);
+        return ep_fail(err, errlen, P2P_ERR_KEYFILE, "%s: not a regular file", path);
     }
     uint8_t buf[KEYFILE_MAX + 1];
     ssize_t n = read_bounded(fd, buf, sizeof buf);
     int saved = errno;
     close(fd);
-    if (n < 0) return fail(err, errlen, P2P_ERR_KEYFILE, "%s: cannot read: %s", path, strerror(saved));
+    if (n < 0) return ep_fail(err, errlen, P2P_ERR_KEYFILE, "%s: cannot read: %s", path, strerror(saved));
     int rc;
     if ((size_t)n > KEYFILE_MAX) {
-        rc = fail(err, errlen, P2P_ERR_KEYFILE, "%s: too big (%lld bytes), expected %d hex characters",
-                  path, (long long)st.st_size, KEY_HEX_LEN);
+        rc = ep_fail(err, errlen, P2P_ERR_KEYFILE, "%s: too big (%lld bytes), expected %d hex characters",
+                     path, (long long)st.st_size, KEY_HEX_LEN);
     } else {
         char why[160];
         rc = ep_keyfile_parse(ctx, buf, (size_t)n, sk, why, sizeof why);
-        if (rc != 0) fail(err, errlen, rc, "%s: %s", path, why);
+        if (rc != 0) ep_fail(err, errlen, rc, "%s: %s", path, why);
     }
     ep_wipe(buf, sizeof buf);
     return rc;
@@ -133,20 +121,20 @@ static int mkdir_p(const char *dir, char *err, size_t errlen)
     char path[PATH_MAX];
     size_t len = strlen(dir);
     if (len == 0 || len >= sizeof path)
-        return fail(err, errlen, P2P_ERR_KEYFILE, "%s: bad data directory path", dir);
+        return ep_fail(err, errlen, P2P_ERR_KEYFILE, "%s: bad data directory path", dir);
     memcpy(path, dir, len + 1);
     for (size_t i = 1; i <= len; i++) {
         if (path[i] != '/' && path[i] != '\0') continue;
         char saved = path[i];
         path[i] = '\0';
         if (mkdir(path, 0700) != 0 && errno != EEXIST)
-            return fail(err, errlen, P2P_ERR_KEYFILE, "%s: cannot create directory: %s",
-                        path, strerror(errno));
+            return ep_fail(err, errlen, P2P_ERR_KEYFILE, "%s: cannot create directory: %s",
+                           path, strerror(errno));
         path[i] = saved;
     }
     struct stat st;
     if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
-        return fail(err, errlen, P2P_ERR_KEYFILE, "%s: not a directory", dir);
+        return ep_fail(err, errlen, P2P_ERR_KEYFILE, "%s: not a directory", dir);
     return 0;
 }
 
@@ -170,11 +158,11 @@ static int write_temp(const secp256k1_context *ctx, char *tmp, uint8_t sk[32],
                       char *err, size_t errlen)
 {
     if (ep_seckey_generate(ctx, sk) != 0)
-        return fail(err, errlen, P2P_ERR_KEYFILE, "cannot generate a secret key");
+        return ep_fail(err, errlen, P2P_ERR_KEYFILE, "cannot generate a secret key");
     int fd = mkostemp(tmp, O_CLOEXEC);
     if (fd < 0) {
         ep_wipe(sk, 32);
-        return fail(err, errlen, P2P_ERR_KEYFILE, "%s: cannot create: %s", tmp, strerror(errno));
+        return ep_fail(err, errlen, P2P_ERR_KEYFILE, "%s: cannot create: %s", tmp, strerror(errno));
     }
     char text[KEY_HEX_LEN + 2];
     ep_hex_encode(sk, 32, text);
@@ -193,7 +181,7 @@ static int write_temp(const secp256k1_context *ctx, char *tmp, uint8_t sk[32],
     if (!what) return 0;
     unlink(tmp);
     ep_wipe(sk, 32);
-    return fail(err, errlen, P2P_ERR_KEYFILE, "%s: cannot %s: %s", tmp, what, strerror(saved));
+    return ep_fail(err, errlen, P2P_ERR_KEYFILE, "%s: cannot %s: %s", tmp, what, strerror(saved));
 }
 
 /* Puts @tmp in place as @path unless @path exists. Returns 0, P2P_ERR_EXISTS,
@@ -227,7 +215,7 @@ static int create_key(const secp256k1_context *ctx, const char *dir, const char 
 {
     char tmp[PATH_MAX];
     if (snprintf(tmp, sizeof tmp, "%s/%s.tmp.XXXXXX", dir, EP_KEYFILE_NAME) >= (int)sizeof tmp)
-        return fail(err, errlen, P2P_ERR_KEYFILE, "%s: path too long", dir);
+        return ep_fail(err, errlen, P2P_ERR_KEYFILE, "%s: path too long", dir);
     int rc = write_temp(ctx, tmp, sk, err, errlen);
     if (rc != 0) return rc;
     rc = publish(tmp, path);
@@ -238,17 +226,17 @@ static int create_key(const secp256k1_context *ctx, const char *dir, const char 
         ep_wipe(sk, 32);
         rc = load_key(ctx, path, sk, err, errlen);
         if (rc == P2P_ERR_NOT_FOUND) /* the name exists but leads nowhere */
-            return fail(err, errlen, P2P_ERR_KEYFILE, "%s: exists but cannot be opened (dangling symlink?)", path);
+            return ep_fail(err, errlen, P2P_ERR_KEYFILE, "%s: exists but cannot be opened (dangling symlink?)", path);
         return rc;
     }
     if (rc != 0) {
         ep_wipe(sk, 32);
-        return fail(err, errlen, P2P_ERR_KEYFILE, "%s: cannot link into place: %s", path, strerror(saved));
+        return ep_fail(err, errlen, P2P_ERR_KEYFILE, "%s: cannot link into place: %s", path, strerror(saved));
     }
     /* One directory sync makes both the new name and the temp's removal durable. */
     if (sync_dir(dir) != 0) {
         ep_wipe(sk, 32);
-        return fail(err, errlen, P2P_ERR_KEYFILE, "%s: cannot fsync directory: %s", dir, strerror(errno));
+        return ep_fail(err, errlen, P2P_ERR_KEYFILE, "%s: cannot fsync directory: %s", dir, strerror(errno));
     }
     *created = 1;
     return 0;
@@ -261,10 +249,10 @@ int ep_keyfile_load_or_create(const secp256k1_context *ctx, const char *datadir,
     if (!created) created = &dummy;
     *created = 0;
     if (!ctx || !datadir || !*datadir || !sk)
-        return fail(err, errlen, P2P_ERR_INVALID, "invalid argument (no data directory)");
+        return ep_fail(err, errlen, P2P_ERR_INVALID, "invalid argument (no data directory)");
     char path[PATH_MAX];
     if (snprintf(path, sizeof path, "%s/%s", datadir, EP_KEYFILE_NAME) >= (int)sizeof path)
-        return fail(err, errlen, P2P_ERR_KEYFILE, "%s: path too long", datadir);
+        return ep_fail(err, errlen, P2P_ERR_KEYFILE, "%s: path too long", datadir);
     int rc = load_key(ctx, path, sk, err, errlen);
     if (rc != P2P_ERR_NOT_FOUND) return rc;
     rc = mkdir_p(datadir, err, errlen);

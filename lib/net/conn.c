@@ -118,45 +118,43 @@ static void emit_for(ep_net *n, const ep_conn *c, p2p_event *ev)
     ep_net_emit(n, ev);
 }
 
+/* An outbound attempt ended before the host saw a peer. */
+static void report_dial_failed(ep_net *n, ep_conn *c, int reason, int remote, int error)
+{
+    char msg[128];
+    error = error ? error : P2P_ERR_CLOSED;
+    if (c->why[0])
+        snprintf(msg, sizeof msg, "%s", c->why);
+    else if (reason >= 0)
+        snprintf(msg, sizeof msg, "%s: %s", remote ? "remote disconnected" : "disconnected",
+                 p2p_disconnect_reason_str(reason));
+    else
+        snprintf(msg, sizeof msg, "%s", p2p_strerror(error));
+    uint64_t retry = c->dial ? ep_dial_finished(n, c->dial, 0, reason) : 0;
+    ep_dial_report_failed(n, c->id, c->addr, error, reason, retry, msg);
+}
+
 /* Report the end of a connection exactly once: PEER_DISCONNECTED for a peer
  * the host saw, DIAL_FAILED for an outbound attempt that never got there. */
 static void report_end(ep_net *n, ep_conn *c, int reason, int remote, int error)
 {
     if (c->disc_reported) return;
     c->disc_reported = 1;
+    if (!c->reported) {
+        if (c->direction == P2P_DIR_OUTBOUND) report_dial_failed(n, c, reason, remote, error);
+        else ep_net_log(n, P2P_LOG_DEBUG, "inbound %s dropped before Status: %s", c->addr,
+                        c->why[0] ? c->why : p2p_strerror(error));
+        return;
+    }
+    if (c->dial) ep_dial_finished(n, c->dial, 1, reason);
     p2p_event ev;
     memset(&ev, 0, sizeof ev);
-    if (c->reported) {
-        if (c->dial) ep_dial_finished(n, c->dial, 1, reason);
-        ev.type = P2P_EV_PEER_DISCONNECTED;
-        ev.u.disconnected.reason = reason < 0 ? P2P_DISC_TCP_ERROR : reason;
-        ev.u.disconnected.side = remote ? P2P_DISC_BY_REMOTE : P2P_DISC_BY_LOCAL;
-        ev.u.disconnected.error = error;
-        ep_net_log(n, P2P_LOG_INFO, "peer %s left: %s (%s)", c->addr,
-                   p2p_disconnect_reason_str(ev.u.disconnected.reason), remote ? "remote" : "local");
-        emit_for(n, c, &ev);
-        return;
-    }
-    if (c->direction != P2P_DIR_OUTBOUND) {
-        ep_net_log(n, P2P_LOG_DEBUG, "inbound %s dropped before Status: %s", c->addr,
-                   c->why[0] ? c->why : p2p_strerror(error));
-        return;
-    }
-    ev.type = P2P_EV_DIAL_FAILED;
-    ev.u.dial_failed.retry_in_ms = c->dial ? ep_dial_finished(n, c->dial, 0, reason) : 0;
-    snprintf(ev.u.dial_failed.address, sizeof ev.u.dial_failed.address, "%s", c->addr);
-    ev.u.dial_failed.error = error ? error : P2P_ERR_CLOSED;
-    ev.u.dial_failed.reason = reason;
-    if (c->why[0])
-        snprintf(ev.u.dial_failed.message, sizeof ev.u.dial_failed.message, "%s", c->why);
-    else if (reason >= 0)
-        snprintf(ev.u.dial_failed.message, sizeof ev.u.dial_failed.message, "%s: %s",
-                 remote ? "remote disconnected" : "disconnected", p2p_disconnect_reason_str(reason));
-    else
-        snprintf(ev.u.dial_failed.message, sizeof ev.u.dial_failed.message, "%s",
-                 p2p_strerror(ev.u.dial_failed.error));
-    ep_net_log(n, P2P_LOG_WARN, "dial %s failed: %s", c->addr, ev.u.dial_failed.message);
-    c->eth_version = 0;
+    ev.type = P2P_EV_PEER_DISCONNECTED;
+    ev.u.disconnected.reason = reason < 0 ? P2P_DISC_TCP_ERROR : reason;
+    ev.u.disconnected.side = remote ? P2P_DISC_BY_REMOTE : P2P_DISC_BY_LOCAL;
+    ev.u.disconnected.error = error;
+    ep_net_log(n, P2P_LOG_INFO, "peer %s left: %s (%s)", c->addr,
+               p2p_disconnect_reason_str(ev.u.disconnected.reason), remote ? "remote" : "local");
     emit_for(n, c, &ev);
 }
 
@@ -351,10 +349,8 @@ static void handle_eth_event(ep_net *n, ep_conn *c, ep_eth_event *e, uint64_t no
         on_eth_ready(n, c, &e->msg, now);
         break;
     case EP_ETH_EV_MESSAGE:
-        ep_conn_emit_message(n, c, &e->msg, 0);
-        break;
-    case EP_ETH_EV_RESPONSE:
-        ep_conn_emit_message(n, c, &e->msg, 1);
+    case EP_ETH_EV_RESPONSE: /* the message id says which */
+        ep_conn_emit_message(n, c, &e->msg);
         break;
     case EP_ETH_EV_TIMEOUT: {
         p2p_event ev;

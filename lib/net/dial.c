@@ -135,20 +135,30 @@ static socklen_t dial_sockaddr(const ep_enode *e, struct sockaddr_storage *ss)
     return sizeof *v6;
 }
 
-static void emit_dial_failed(ep_net *n, const ep_dial *d, int error, int reason, uint64_t retry,
-                             const char *why)
+void ep_dial_report_failed(ep_net *n, const uint8_t id[64], const char *addr, int error,
+                           int reason, uint64_t retry, const char *why)
 {
     p2p_event ev;
     memset(&ev, 0, sizeof ev);
     ev.type = P2P_EV_DIAL_FAILED;
-    memcpy(ev.peer, d->node.pubkey, 64);
-    snprintf(ev.u.dial_failed.address, sizeof ev.u.dial_failed.address,
-             d->node.family == AF_INET6 ? "[%s]:%u" : "%s:%u", d->node.host, d->node.tcp_port);
+    memcpy(ev.peer, id, 64);
+    snprintf(ev.u.dial_failed.address, sizeof ev.u.dial_failed.address, "%s", addr);
     ev.u.dial_failed.error = error;
     ev.u.dial_failed.reason = reason;
     ev.u.dial_failed.retry_in_ms = retry;
     snprintf(ev.u.dial_failed.message, sizeof ev.u.dial_failed.message, "%s", why);
+    ep_net_log(n, P2P_LOG_WARN, "dial %s failed: %s", addr, why);
     ep_net_emit(n, &ev);
+}
+
+/* A dial that failed before it had a connection (no socket, our own id). */
+static void emit_dial_failed(ep_net *n, const ep_dial *d, int error, int reason, uint64_t retry,
+                             const char *why)
+{
+    char addr[P2P_ADDR_MAX];
+    snprintf(addr, sizeof addr, d->node.family == AF_INET6 ? "[%s]:%u" : "%s:%u", d->node.host,
+             d->node.tcp_port);
+    ep_dial_report_failed(n, d->node.pubkey, addr, error, reason, retry, why);
 }
 
 /* Start one TCP connect; failures before a socket exists are reported here. */

@@ -112,9 +112,8 @@ static int fill(ep_net *n, p2p_event *ev, const ep_eth_msg *m)
     }
 }
 
-void ep_conn_emit_message(ep_net *n, ep_conn *c, const ep_eth_msg *m, int response)
+void ep_conn_emit_message(ep_net *n, ep_conn *c, const ep_eth_msg *m)
 {
-    (void)response;
     if (m->id == EP_ETH_BLOCK_RANGE_UPDATE) {
         /* keep the peer info current: eth/69 heads move through this message */
         c->remote_status.earliest = m->u.range.earliest;

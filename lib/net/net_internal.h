@@ -122,7 +122,7 @@ void ep_conn_fill_info(const ep_net *n, const ep_conn *c, p2p_peer_info *out);
 /* Send one eth message (id relative to eth) through the handler and session. */
 int ep_conn_send_eth(ep_net *n, ep_conn *c, ep_eth_msg *m);
 /* events.c: a decoded message or response from @c as a host event. */
-void ep_conn_emit_message(ep_net *n, ep_conn *c, const ep_eth_msg *m, int response);
+void ep_conn_emit_message(ep_net *n, ep_conn *c, const ep_eth_msg *m);
 ep_conn *ep_net_find_active(const ep_net *n, const uint8_t id[64]);
 /* Growable scratch memory for event conversion (NULL on NOMEM). */
 void *ep_net_scratch(ep_net *n, size_t size);
@@ -135,6 +135,9 @@ uint64_t ep_dial_next_deadline(const ep_net *n);
  * Returns the delay before the next attempt (0: not redialed). */
 uint64_t ep_dial_finished(ep_net *n, ep_dial *d, int was_peer, int reason);
 void ep_dial_free_all(ep_net *n);
+/* Emit DIAL_FAILED (and log it) for an attempt to reach @id at @addr. */
+void ep_dial_report_failed(ep_net *n, const uint8_t id[64], const char *addr, int error,
+                           int reason, uint64_t retry, const char *why);
 /* Counting for the limits: peers past Hello, by direction. */
 void ep_net_count(const ep_net *n, const ep_conn *except, size_t *in, size_t *out,
                   size_t *pending_in, size_t *pending_out);
