@@ -686,7 +686,11 @@ P2P_EXPORT int p2p_send_receipts(p2p_handle *h, const uint8_t peer[64], uint64_t
  * sent. Any thread (queued like a command).
  */
 P2P_EXPORT int p2p_set_head(p2p_handle *h, const p2p_head *head);
-/** Dial an enode URL once (not redialed). P2P_ERR_PARSE for a bad URL. */
+/**
+ * Dial an enode URL once (not redialed). P2P_ERR_PARSE for a bad URL. Dials
+ * beyond P2P_OPT_MAX_PENDING_DIALS wait for a free slot; when 1024 already
+ * wait, the command fails (P2P_EV_COMMAND_FAILED with P2P_ERR_AGAIN).
+ */
 P2P_EXPORT int p2p_connect(p2p_handle *h, const char *enode_url);
 /** Disconnect a peer with @p reason (a PEER_DISCONNECTED event follows). */
 P2P_EXPORT int p2p_disconnect(p2p_handle *h, const uint8_t peer[64], int reason);

@@ -79,8 +79,10 @@ int ep_net_admit(ep_net *n, const ep_conn *c)
 
 int ep_dial_add(ep_net *n, const ep_enode *node, ep_dial_kind kind)
 {
+    size_t waiting = 0;
     /* One record per id: a static entry wins over a boot entry for the same node. */
     for (ep_dial *d = n->dials; d; d = d->next) {
+        waiting += d->kind == EP_DIAL_ONCE && !d->done;
         if (!d->done && memcmp(d->node.pubkey, node->pubkey, 64) == 0) {
             if (kind == EP_DIAL_ONCE) {
                 d->next_at = 0; /* an explicit connect: try now */
@@ -90,6 +92,8 @@ int ep_dial_add(ep_net *n, const ep_enode *node, ep_dial_kind kind)
             return 0;
         }
     }
+    /* p2p_connect() beyond what the dial slots drain is refused, not hoarded */
+    if (kind == EP_DIAL_ONCE && waiting >= EP_MAX_ONCE_DIALS) return P2P_ERR_AGAIN;
     ep_dial *d = calloc(1, sizeof *d);
     if (!d) return P2P_ERR_NOMEM;
     d->node = *node;

@@ -128,6 +128,10 @@ ep_conn *ep_net_find_active(const ep_net *n, const uint8_t id[64]);
 void *ep_net_scratch(ep_net *n, size_t size);
 
 /* dial.c */
+/* One-off dials (p2p_connect) that may wait for a free dial slot. */
+#define EP_MAX_ONCE_DIALS 1024
+/* Add a node to dial; P2P_ERR_AGAIN when EP_MAX_ONCE_DIALS one-off dials
+ * already wait. */
 int ep_dial_add(ep_net *n, const ep_enode *node, ep_dial_kind kind);
 void ep_dial_run(ep_net *n, uint64_t now);
 uint64_t ep_dial_next_deadline(const ep_net *n);

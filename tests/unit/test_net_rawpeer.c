@@ -353,6 +353,30 @@ static void test_free_quiet_after_reset(void **state)
     ep_secp_free(r.secp);
 }
 
+/* A TCP listener on 127.0.0.1 that accepts (in the kernel) and says nothing. */
+static int silent_listener(uint16_t *port)
+{
+    int lfd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t slen = sizeof sa;
+    assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof sa), 0);
+    assert_int_equal(listen(lfd, 64), 0);
+    assert_int_equal(getsockname(lfd, (struct sockaddr *)&sa, &slen), 0);
+    *port = ntohs(sa.sin_port);
+    return lfd;
+}
+
+/* An enode URL with a fresh random node id at 127.0.0.1:@port. */
+static void random_enode(secp256k1_context *secp, uint16_t port, char url[P2P_ENODE_MAX])
+{
+    uint8_t sk[32], pub[64];
+    char hex[129];
+    assert_int_equal(ep_seckey_generate(secp, sk), 0);
+    assert_int_equal(ep_pubkey_from_seckey(secp, sk, pub), 0);
+    for (int i = 0; i < 64; i++) snprintf(hex + 2 * i, 3, "%02x", pub[i]);
+    snprintf(url, P2P_ENODE_MAX, "enode://%s@127.0.0.1:%u", hex, port);
+}
+
 /* The handshake deadline runs from the end of the TCP connect, not from the
  * start of the dial: a connect that took 4.5 s leaves the handshake its whole
  * 5 s. The far end accepts and then says nothing. */
@@ -362,21 +386,12 @@ static void test_handshake_deadline_after_connect(void **state)
     hn_node a;
     start_target(&a, NULL);
     hn_use_clock(&a, 1000);
-    int lfd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t slen = sizeof sa;
-    assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof sa), 0);
-    assert_int_equal(listen(lfd, 4), 0);
-    assert_int_equal(getsockname(lfd, (struct sockaddr *)&sa, &slen), 0);
+    uint16_t port;
+    int lfd = silent_listener(&port);
     char url[P2P_ENODE_MAX];
-    char hex[129];
-    uint8_t sk[32], pub[64];
     secp256k1_context *secp = ep_secp_new();
-    assert_int_equal(ep_seckey_generate(secp, sk), 0);
-    assert_int_equal(ep_pubkey_from_seckey(secp, sk, pub), 0);
+    random_enode(secp, port, url);
     ep_secp_free(secp);
-    for (int i = 0; i < 64; i++) snprintf(hex + 2 * i, 3, "%02x", pub[i]);
-    snprintf(url, sizeof url, "enode://%s@127.0.0.1:%u", hex, ntohs(sa.sin_port));
     assert_int_equal(p2p_connect(a.h, url), 0);
     p2p_poll(a.h, 2);            /* the dial starts at 1000 */
     a.now = 5500;                /* ...and the connect is seen done at 5500 */
@@ -392,6 +407,36 @@ static void test_handshake_deadline_after_connect(void **state)
     hn_stop(&a);
 }
 
+/* One-off dials that wait for a dial slot are bounded: with the only slot
+ * held by a silent peer, the 1025th waiting p2p_connect() fails (AGAIN). */
+static void test_waiting_dials_bounded(void **state)
+{
+    (void)state;
+    hn_node a;
+    p2p_config *c = hn_config(5, 5);
+    assert_int_equal(p2p_config_set_option(c, P2P_OPT_MAX_PENDING_DIALS, 1), 0);
+    hn_start(&a, c);
+    hn_use_clock(&a, 1000); /* frozen: the held slot never times out */
+    uint16_t port;
+    int lfd = silent_listener(&port);
+    secp256k1_context *secp = ep_secp_new();
+    char url[P2P_ENODE_MAX];
+    for (int i = 0; i < 1 + 1024 + 1; i++) {
+        random_enode(secp, port, url);
+        assert_int_equal(p2p_connect(a.h, url), 0);
+        if (i % 256 == 0) p2p_poll(a.h, 0); /* the ring holds 1024 commands */
+    }
+    for (int i = 0; i < 5; i++) p2p_poll(a.h, 2);
+    assert_int_equal(hn_count(&a, P2P_EV_COMMAND_FAILED), 1);
+    const hn_rec *f = hn_find(&a, P2P_EV_COMMAND_FAILED);
+    assert_int_equal(f->ev.u.command_failed.command, P2P_CMD_CONNECT);
+    assert_int_equal(f->ev.u.command_failed.error, P2P_ERR_AGAIN);
+    assert_int_equal(hn_count(&a, P2P_EV_DIAL_FAILED), 0);
+    ep_secp_free(secp);
+    close(lfd);
+    hn_stop(&a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -403,6 +448,7 @@ int main(void)
         cmocka_unit_test(test_slow_reader),
         cmocka_unit_test(test_free_quiet_after_reset),
         cmocka_unit_test(test_handshake_deadline_after_connect),
+        cmocka_unit_test(test_waiting_dials_bounded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
