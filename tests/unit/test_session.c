@@ -543,6 +543,33 @@ static void test_restart_deadline(void **state)
     side_free(&b);
 }
 
+/* A peer trickling its auth one byte at a time (each byte refreshing the
+ * read time) is still cut at the handshake deadline, which runs from the
+ * session's start and is never extended by input. */
+static void test_trickled_auth_timeout(void **state)
+{
+    (void)state;
+    side a, b;
+    side_new(&a, sk_a, pub_b, NULL);
+    side_new(&b, sk_b, NULL, NULL);
+    const uint8_t *p;
+    size_t n = ep_session_output(a.s, &p);
+    uint64_t t = T0;
+    size_t i = 0;
+    for (; i < n && t < T0 + 5000; i++, t += 100) {
+        assert_int_equal(ep_session_input(b.s, p + i, 1, t), 0);
+        assert_int_equal(ep_session_tick(b.s, t), 0);
+        drain_events(&b, t);
+        assert_int_equal(b.nev, 0);
+    }
+    assert_true(i < n); /* the auth was not complete by then */
+    assert_int_equal(ep_session_tick(b.s, T0 + 5000), P2P_ERR_TIMEOUT);
+    drain_events(&b, T0 + 5000);
+    assert_local_disconnect(&b, P2P_DISC_TIMEOUT, P2P_ERR_TIMEOUT);
+    side_free(&a);
+    side_free(&b);
+}
+
 static void test_hello_timeout(void **state)
 {
     (void)state;
@@ -1007,6 +1034,7 @@ int main(void)
         cmocka_unit_test(test_truncated_auth_timeout),
         cmocka_unit_test(test_hello_timeout),
         cmocka_unit_test(test_restart_deadline),
+        cmocka_unit_test(test_trickled_auth_timeout),
         cmocka_unit_test(test_wrong_remote_key),
         cmocka_unit_test(test_hello_identity),
         cmocka_unit_test(test_tampered_byte),
