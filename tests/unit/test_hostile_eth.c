@@ -409,6 +409,40 @@ static void test_request_flood_no_reader(void **state)
     teardown(&w);
 }
 
+/* eth messages over the eth bound: a plain 8 KiB Transactions against a
+ * 4 KiB limit, and a Snappy bomb (12 MiB of zeros in about 600 KiB) against
+ * the default 10 MiB limit. Both: Disconnect(subprotocol), TOO_LARGE. */
+static void test_eth_message_too_large(void **state)
+{
+    (void)state;
+    for (int bomb = 0; bomb < 2; bomb++) {
+        adv_world w;
+        hn_node a, b;
+        p2p_config *ca = hn_config(NET, NET);
+        if (!bomb) assert_int_equal(p2p_config_set_option(ca, P2P_OPT_MAX_ETH_MESSAGE_SIZE, 4096), 0);
+        setup(&w, &a, &b, ca);
+        adv v;
+        join(&w, &v, &a);
+        /* [zero string]: one well-formed transaction-sized item */
+        size_t n = bomb ? 12u << 20 : 8192;
+        uint8_t *zeros = calloc(1, n);
+        assert_non_null(zeros);
+        p2p_rlp_writer wr;
+        p2p_rlp_writer_init(&wr);
+        p2p_rlp_list_begin(&wr);
+        p2p_rlp_put_bytes(&wr, zeros, n);
+        p2p_rlp_list_end(&wr);
+        assert_int_equal(p2p_rlp_writer_error(&wr), 0);
+        free(zeros);
+        assert_true(v.snappy); /* the 12 MiB go out compressed */
+        adv_send_eth_raw(&v, EP_ETH_TRANSACTIONS, wr.buf, wr.len);
+        p2p_rlp_writer_free(&wr);
+        expect_dropped(&w, &a, &b, &v, P2P_DISC_SUBPROTOCOL, P2P_ERR_TOO_LARGE);
+        assert_int_equal(hn_count(&a, P2P_EV_TRANSACTIONS), 0);
+        teardown(&w);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -420,6 +454,7 @@ int main(void)
         cmocka_unit_test(test_never_answers),
         cmocka_unit_test(test_request_flood_unanswered),
         cmocka_unit_test(test_request_flood_no_reader),
+        cmocka_unit_test(test_eth_message_too_large),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -334,6 +334,28 @@ static void test_dial_tampered_mac(void **state)
     teardown(&w);
 }
 
+/* On eth/68 (17 ids) BlockRangeUpdate (0x11) is one past the range. */
+static void test_eth68_block_range_update(void **state)
+{
+    (void)state;
+    adv_world w;
+    hn_node a, b;
+    setup(&w, &a, &b, hn_config(NET, NET));
+    adv v;
+    adv_init(&v);
+    v.caps[0] = ADV_ETH68;
+    adv_world_add(&w, &v);
+    adv_join(&w, &v, &a, NET, NET);
+    assert_int_equal(v.eth_version, 68);
+    static const uint8_t range[] = {0xe3, 0x80, 0x01, 0xa0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11,
+                                    12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26,
+                                    27, 28, 29, 30, 31, 32};
+    adv_send_eth_raw(&v, EP_ETH_BLOCK_RANGE_UPDATE, range, sizeof range);
+    expect_dropped(&w, &a, &b, &v, P2P_DISC_PROTOCOL_BREACH, P2P_ERR_PROTOCOL);
+    assert_int_equal(hn_count(&a, P2P_EV_BLOCK_RANGE_UPDATE), 0);
+    teardown(&w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -343,6 +365,7 @@ int main(void)
         cmocka_unit_test(test_snappy_length_lies),
         cmocka_unit_test(test_rlp_bombs),
         cmocka_unit_test(test_message_id_out_of_range),
+        cmocka_unit_test(test_eth68_block_range_update),
         cmocka_unit_test(test_hello_no_shared_cap),
         cmocka_unit_test(test_hello_wrong_identity),
         cmocka_unit_test(test_dial_no_shared_cap),
