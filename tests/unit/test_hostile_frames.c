@@ -356,6 +356,38 @@ static void test_eth68_block_range_update(void **state)
     teardown(&w);
 }
 
+/* A Ping flood from a peer that never reads: the Pongs pile up only to the
+ * send-buffer bound, then the peer is dropped; the honest peer is served. */
+static void test_ping_flood_no_reader(void **state)
+{
+    (void)state;
+    adv_world w;
+    hn_node a, b;
+    p2p_config *ca = hn_config(NET, NET);
+    assert_int_equal(p2p_config_set_option(ca, P2P_OPT_MAX_SEND_BUFFER, 64 * 1024), 0);
+    setup(&w, &a, &b, ca);
+    adv v;
+    join(&w, &v, &a);
+    v.no_read = 1;
+    static const uint8_t empty[] = {0xc0};
+    int dropped = 0;
+    for (int burst = 0; burst < 100 && !dropped; burst++) {
+        for (int i = 0; i < 10000; i++) adv_send_msg(&v, EP_P2P_PING, empty, 1);
+        for (int r = 0; r < 50 && !dropped; r++) {
+            adv_step(&w);
+            dropped = adv_disconnected(&a, v.id) != NULL;
+        }
+    }
+    assert_true(dropped);
+    const hn_rec *d = adv_disconnected(&a, v.id);
+    assert_int_equal(d->ev.u.disconnected.side, P2P_DISC_BY_LOCAL);
+    assert_int_equal(d->ev.u.disconnected.reason, P2P_DISC_TCP_ERROR);
+    assert_int_equal(d->ev.u.disconnected.error, P2P_ERR_TOO_LARGE);
+    assert_int_equal(p2p_peer_count(a.h), 1);
+    adv_honest_roundtrip(&w, &b, &a);
+    teardown(&w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -366,6 +398,7 @@ int main(void)
         cmocka_unit_test(test_rlp_bombs),
         cmocka_unit_test(test_message_id_out_of_range),
         cmocka_unit_test(test_eth68_block_range_update),
+        cmocka_unit_test(test_ping_flood_no_reader),
         cmocka_unit_test(test_hello_no_shared_cap),
         cmocka_unit_test(test_hello_wrong_identity),
         cmocka_unit_test(test_dial_no_shared_cap),
