@@ -601,6 +601,13 @@ static void test_chain_helpers_bad(void **state)
     p2p_bytes lk = {long_key, sizeof long_key}, null_item = {NULL, 3};
     p2p_body_roots roots;
     static const uint8_t junk[] = {0xc3, 0x01};
+    /* p2p_empty_trie_root has no argument but its output (a NULL output is not checked) */
+    uint8_t empty_root[32], rlp_empty = 0x80;
+    p2p_empty_trie_root(empty_root);
+    p2p_keccak256(&rlp_empty, 1, out);
+    assert_memory_equal(empty_root, out, 32);
+    EXPECT(p2p_ordered_trie_root(values, 0, out), 0); /* an empty list is fine */
+    assert_memory_equal(empty_root, out, 32);
     EXPECT(p2p_trie_root(NULL, values, 1, out), P2P_ERR_INVALID);
     EXPECT(p2p_trie_root(keys, NULL, 1, out), P2P_ERR_INVALID);
     EXPECT(p2p_trie_root(keys, values, 1, NULL), P2P_ERR_INVALID);
