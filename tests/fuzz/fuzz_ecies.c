@@ -76,13 +76,16 @@ static void fuzz_round_trip(const uint8_t *data, size_t size)
 {
     size_t got;
     uint8_t eph[32] = {0}, iv[16] = {0};
-    memcpy(eph, take(&data, &size, 32, &got), got);
-    memcpy(iv, take(&data, &size, 16, &got), got);
+    const uint8_t *src = take(&data, &size, 32, &got); /* sets got before it is read */
+    memcpy(eph, src, got);
+    src = take(&data, &size, 16, &got);
+    memcpy(iv, src, got);
     size_t pos = (size_t)fuzz_take(&data, &size, 2);
     size_t mac_len = (size_t)fuzz_take(&data, &size, 1);
     uint8_t *mac = malloc(mac_len ? mac_len : 1);
     FUZZ_CHECK(mac != NULL);
-    memcpy(mac, take(&data, &size, mac_len, &got), got);
+    src = take(&data, &size, mac_len, &got);
+    memcpy(mac, src, got);
     mac_len = got;
 
     uint8_t sk[32], pub[64];
