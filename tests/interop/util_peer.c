@@ -138,20 +138,26 @@ static void copy_listening(rp_peer *p, const json_t *ev)
     snprintf(p->id, sizeof p->id, "%s", rp_str(ev, "id"));
     snprintf(p->enode, sizeof p->enode, "%s", rp_str(ev, "enode"));
     p->chain = json_incref(json_object_get(ev, "chain"));
+    p->listening = json_incref((json_t *)ev);
 }
 
 rp_peer *rp_start(const char *key_hex, const char *const *args)
 {
-    if (access(RP_SCRIPT, R_OK) != 0 || access("tests/interop/node_modules", R_OK) != 0) {
+    return rp_start_script(RP_SCRIPT, key_hex, args);
+}
+
+rp_peer *rp_start_script(const char *script, const char *key_hex, const char *const *args)
+{
+    if (access(script, R_OK) != 0 || access("tests/interop/node_modules", R_OK) != 0) {
         fprintf(stderr, "rp_start: %s or its node_modules missing (run from the repository "
-                        "root after `make npm-deps`)\n", RP_SCRIPT);
+                        "root after `make npm-deps`)\n", script);
         return NULL;
     }
     const char *argv[RP_MAX_ARGS + 8];
     int n = 0;
     const char *node = getenv("EP_NODE");
     argv[n++] = node && *node ? node : "node";
-    argv[n++] = RP_SCRIPT;
+    argv[n++] = script;
     if (key_hex) {
         argv[n++] = "--key";
         argv[n++] = key_hex;
@@ -185,5 +191,6 @@ void rp_stop(rp_peer *p)
     up_kill(&p->proc);
     json_decref(p->pending);
     json_decref(p->chain);
+    json_decref(p->listening);
     free(p);
 }

@@ -18,12 +18,16 @@ typedef struct rp_peer {
     char id[129];         /* its node id, hex */
     char enode[256];
     json_t *chain;        /* {networkId, genesis, forkHash, forkNext} its Status uses */
+    json_t *listening;    /* the whole "listening" event */
 } rp_peer;
 
 /* Start peer.js with --key @key_hex (NULL: random) and the NULL-terminated
  * extra @args, and wait for its "listening" event. NULL on failure (with the
  * reason and the peer's stderr printed). Free with rp_stop. */
 rp_peer *rp_start(const char *key_hex, const char *const *args);
+/* The same with another script that speaks the same JSON lines and starts
+ * with a "listening" event (e.g. tests/interop/peer_eth.js). */
+rp_peer *rp_start_script(const char *script, const char *key_hex, const char *const *args);
 /* Wait (running the test loop) for the first not-yet-taken event named
  * @event, and take it. Other events stay queued in order. NULL on timeout;
  * then the queued events and the peer's stderr are printed. json_decref it. */
