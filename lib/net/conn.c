@@ -44,6 +44,7 @@ static int make_session(ep_net *n, ep_conn *c, const ep_enode *remote, uint64_t 
     ep_session_config_default(&sc);
     sc.secp = n->secp;
     sc.static_sk = n->sk;
+    sc.static_pub = n->pub; /* the handle derived it once */
     sc.remote_pubkey = remote ? remote->pubkey : NULL;
     sc.client_id = n->cfg->client_id;
     sc.caps = n->caps;

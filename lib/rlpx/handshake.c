@@ -33,6 +33,7 @@ struct ep_handshake {
     int initiator;
     size_t max_packet;
     uint8_t static_sk[32];
+    uint8_t static_pub[64]; /* set for the initiator only (its auth carries it) */
     uint8_t remote_pub[64];
     int have_remote;
     uint8_t eph_sk[32];
@@ -121,7 +122,7 @@ static int seal_rlp(ep_handshake *hs, p2p_rlp_writer *w)
 
 static int build_auth(ep_handshake *hs)
 {
-    uint8_t shared[32], msg[32], sig[65], pub[64];
+    uint8_t shared[32], msg[32], sig[65];
     int rc = ep_ecdh_x(hs->ctx, hs->static_sk, hs->remote_pub, shared);
     if (rc == 0) {
         /* Signing static-shared ^ nonce with the ephemeral key lets the
@@ -129,8 +130,6 @@ static int build_auth(ep_handshake *hs)
         xor32(msg, shared, hs->nonce);
         rc = ep_sign_recoverable(hs->ctx, hs->eph_sk, msg, sig);
     }
-    if (rc == 0)
-        rc = ep_pubkey_from_seckey(hs->ctx, hs->static_sk, pub);
     ep_wipe(shared, sizeof shared);
     if (rc != 0)
         return P2P_ERR_CRYPTO;
@@ -138,7 +137,7 @@ static int build_auth(ep_handshake *hs)
     p2p_rlp_writer_init(&w);
     p2p_rlp_list_begin(&w);
     p2p_rlp_put_bytes(&w, sig, sizeof sig);
-    p2p_rlp_put_bytes(&w, pub, sizeof pub);
+    p2p_rlp_put_bytes(&w, hs->static_pub, sizeof hs->static_pub);
     p2p_rlp_put_bytes(&w, hs->nonce, 32);
     p2p_rlp_put_uint(&w, HS_VERSION);
     p2p_rlp_list_end(&w);
@@ -488,6 +487,26 @@ static int fresh_ephemeral(ep_handshake *hs)
 int ep_handshake_new(const secp256k1_context *ctx, const uint8_t static_sk[32],
                      const uint8_t *remote_pub, size_t max_packet, ep_handshake **out)
 {
+    return ep_handshake_new_ex(ctx, static_sk, NULL, remote_pub, max_packet, out);
+}
+
+/* Our static public key goes into the auth only: the recipient never needs it. */
+static int set_static_pub(ep_handshake *hs, const uint8_t *static_pub)
+{
+    if (!hs->initiator)
+        return 0;
+    if (static_pub) {
+        memcpy(hs->static_pub, static_pub, 64);
+        return 0;
+    }
+    return ep_pubkey_from_seckey(hs->ctx, hs->static_sk, hs->static_pub) == 0 ? 0
+                                                                             : P2P_ERR_CRYPTO;
+}
+
+int ep_handshake_new_ex(const secp256k1_context *ctx, const uint8_t static_sk[32],
+                        const uint8_t *static_pub, const uint8_t *remote_pub,
+                        size_t max_packet, ep_handshake **out)
+{
     if (!ctx || !static_sk || !out)
         return P2P_ERR_INVALID;
     *out = NULL;
@@ -511,6 +530,8 @@ int ep_handshake_new(const secp256k1_context *ctx, const uint8_t static_sk[32],
     hs->in_cap = hs->max_packet > EP_AUTH_LEGACY_SIZE ? hs->max_packet : EP_AUTH_LEGACY_SIZE;
     hs->in = malloc(hs->in_cap);
     int rc = hs->in ? fresh_ephemeral(hs) : P2P_ERR_NOMEM;
+    if (rc == 0)
+        rc = set_static_pub(hs, static_pub);
     if (rc == 0 && hs->initiator)
         rc = build_auth(hs);
     if (rc != 0) {

@@ -25,6 +25,12 @@ typedef struct ep_handshake ep_handshake;
  * output right away. @max_packet bounds incoming auth/ack (0 = default). */
 int ep_handshake_new(const secp256k1_context *ctx, const uint8_t static_sk[32],
                      const uint8_t *remote_pub, size_t max_packet, ep_handshake **out);
+/* The same, with our static public key (64 bytes, the one of @static_sk)
+ * when the caller already has it: the initiator's auth carries it, and
+ * deriving it is a scalar multiplication per handshake. NULL: derived here. */
+int ep_handshake_new_ex(const secp256k1_context *ctx, const uint8_t static_sk[32],
+                        const uint8_t *static_pub, const uint8_t *remote_pub,
+                        size_t max_packet, ep_handshake **out);
 void ep_handshake_free(ep_handshake *hs);
 
 /* Test hook: replace the random ephemeral key and nonce (call right after

@@ -117,6 +117,7 @@ static int copy_config(ep_session *s, const ep_session_config *cfg)
     s->cfg = *cfg;
     s->cfg.caps = s->caps;
     s->cfg.static_sk = NULL; /* the handshake keeps what it needs */
+    s->cfg.static_pub = NULL; /* copied into local_id by ep_session_new */
     const char *id = cfg->client_id ? cfg->client_id : "";
     strncpy(s->client_id, id, sizeof s->client_id - 1);
     s->cfg.client_id = s->client_id;
@@ -244,11 +245,13 @@ int ep_session_new(const ep_session_config *cfg, uint64_t now_ms, ep_session **o
     ep_session *s = calloc(1, sizeof *s);
     if (!s) return P2P_ERR_NOMEM;
     int rc = copy_config(s, cfg);
-    if (rc == 0 && ep_pubkey_from_seckey(cfg->secp, cfg->static_sk, s->local_id) != 0)
+    if (rc == 0 && cfg->static_pub)
+        memcpy(s->local_id, cfg->static_pub, 64);
+    else if (rc == 0 && ep_pubkey_from_seckey(cfg->secp, cfg->static_sk, s->local_id) != 0)
         rc = P2P_ERR_CRYPTO;
     if (rc == 0)
-        rc = ep_handshake_new(cfg->secp, cfg->static_sk, cfg->remote_pubkey,
-                              s->cfg.max_handshake_size, &s->hs);
+        rc = ep_handshake_new_ex(cfg->secp, cfg->static_sk, s->local_id, cfg->remote_pubkey,
+                                 s->cfg.max_handshake_size, &s->hs);
     if (rc) {
         free(s);
         return rc;

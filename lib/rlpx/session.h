@@ -26,6 +26,8 @@ typedef struct ep_shared_cap {
 typedef struct ep_session_config {
     const secp256k1_context *secp;
     const uint8_t *static_sk;       /* 32 bytes, ours */
+    const uint8_t *static_pub;      /* 64 bytes: static_sk's public key, if the caller has it
+                                     * (saves deriving it per session); NULL: derived here */
     const uint8_t *remote_pubkey;   /* 64 bytes for the initiator, NULL when we accept */
     const char *client_id;
     const ep_cap *caps;             /* what we offer */

@@ -60,6 +60,15 @@ typedef struct opts {
     const char *client_id;
 } opts;
 
+/* Set by a test: sides pass their precomputed public key, as the handle does. */
+static int pass_static_pub;
+
+static const uint8_t *static_pub_of(const uint8_t *sk)
+{
+    if (!pass_static_pub) return NULL;
+    return sk == sk_a ? pub_a : sk == sk_b ? pub_b : sk == sk_c ? pub_c : NULL;
+}
+
 static void side_new(side *x, const uint8_t *sk, const uint8_t *remote, const opts *o)
 {
     memset(x, 0, sizeof *x);
@@ -68,6 +77,7 @@ static void side_new(side *x, const uint8_t *sk, const uint8_t *remote, const op
     cfg.secp = ctx;
     cfg.static_sk = sk;
     cfg.remote_pubkey = remote;
+    cfg.static_pub = static_pub_of(sk);
     cfg.client_id = o && o->client_id ? o->client_id : "test/v1";
     cfg.caps = o && o->caps ? o->caps : caps_both;
     cfg.ncaps = o && o->caps ? o->ncaps : 2;
@@ -342,6 +352,24 @@ static void assert_local_disconnect(const side *x, int reason, int error)
 }
 
 /* ------------------------------------------------------------------ tests */
+
+/* Sessions given their precomputed static public key (as the handle does)
+ * send it in the auth and the Hello: each side sees the other's real id. */
+static void test_precomputed_static_pub(void **state)
+{
+    (void)state;
+    side a, b;
+    pass_static_pub = 1;
+    ready_pair(&a, &b, NULL, NULL);
+    pass_static_pub = 0;
+    uint8_t id[64];
+    assert_int_equal(ep_session_remote_id(b.s, id), 0);
+    tu_assert_bytes(id, pub_a, 64);
+    tu_assert_bytes(ep_session_remote_hello(a.s)->node_id, pub_b, 64);
+    tu_assert_bytes(ep_session_remote_hello(b.s)->node_id, pub_a, 64);
+    side_free(&a);
+    side_free(&b);
+}
 
 static void test_handshake_hello_caps(void **state)
 {
@@ -1027,6 +1055,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_handshake_hello_caps),
+        cmocka_unit_test(test_precomputed_static_pub),
         cmocka_unit_test(test_messages_and_disconnect),
         cmocka_unit_test(test_disconnect_initiator_side),
         cmocka_unit_test(test_ping_pong),
