@@ -367,6 +367,42 @@ static void test_initiator_auth(void **state)
     ep_handshake_free(a);
 }
 
+/* A caller that already has our static public key passes it in (the handle
+ * derives it once): the auth carries exactly that key, and a recipient given
+ * its own key the same way still completes the handshake. */
+static void test_precomputed_static_pub(void **state)
+{
+    (void)state;
+    uint8_t sk_a[32], pub_a[64], sk_b[32], pub_b[64], eph[32], nonce[32], plain[1024];
+    vkey("static_key_a", sk_a, 32);
+    vkey("static_pubkey_a", pub_a, 64);
+    vkey("static_key_b", sk_b, 32);
+    vkey("static_pubkey_b", pub_b, 64);
+    vkey("ephemeral_key_a", eph, 32);
+    vkey("nonce_a", nonce, 32);
+    ep_handshake *a, *b;
+    assert_int_equal(ep_handshake_new_ex(ctx, sk_a, pub_a, pub_b, 0, &a), 0);
+    assert_int_equal(ep_handshake_set_ephemeral(a, eph, nonce), 0);
+    const uint8_t *out;
+    size_t n = ep_handshake_output(a, &out), used;
+    ep_hs_msg msg;
+    assert_int_equal(ep_handshake_decode(ctx, sk_b, 1, out, n, plain, &msg), 0);
+    tu_assert_bytes(msg.pubkey, pub_a, 64);
+    assert_int_equal(ep_handshake_new_ex(ctx, sk_b, pub_b, NULL, 0, &b), 0);
+    assert_int_equal(ep_handshake_input(b, out, n, &used), 0);
+    assert_int_equal(used, n);
+    ep_handshake_consume_output(a, n);
+    n = ep_handshake_output(b, &out);
+    assert_int_equal(ep_handshake_input(a, out, n, &used), 0);
+    assert_true(ep_handshake_done(a) && ep_handshake_done(b));
+    uint8_t got[64];
+    assert_int_equal(ep_handshake_remote_pubkey(b, got), 0);
+    tu_assert_bytes(got, pub_a, 64);
+    ep_handshake_free(a);
+    ep_handshake_free(b);
+    assert_int_equal(ep_handshake_new_ex(NULL, sk_a, pub_a, pub_b, 0, &a), P2P_ERR_INVALID);
+}
+
 /* A legacy initiator's auth (auth1) gets a legacy ack; A can read it. */
 static void test_legacy_handshake_mirrored(void **state)
 {
@@ -904,6 +940,7 @@ int main(void)
         cmocka_unit_test(test_frame_vector_mac_init),
         cmocka_unit_test(test_recipient_answers_in_kind),
         cmocka_unit_test(test_initiator_auth),
+        cmocka_unit_test(test_precomputed_static_pub),
         cmocka_unit_test(test_legacy_handshake_mirrored),
         cmocka_unit_test(test_negative_vectors),
         cmocka_unit_test(test_full_handshake),
