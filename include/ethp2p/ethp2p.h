@@ -145,7 +145,12 @@ typedef enum p2p_option {
                                              error P2P_ERR_TIMEOUT) (30000) */
     P2P_OPT_DIAL_TIMEOUT_MS = 6,        /**< TCP connect deadline (5000) */
     P2P_OPT_MAX_MESSAGE_SIZE = 7,       /**< any RLPx message after Snappy (16 MiB - 1) */
-    P2P_OPT_MAX_ETH_MESSAGE_SIZE = 8,   /**< an eth message; bigger disconnects (10 MiB) */
+    P2P_OPT_MAX_ETH_MESSAGE_SIZE = 8,   /**< an eth message; bigger disconnects (10 MiB).
+                                             Only eth runs over a connection, so this
+                                             bounds its frames and Snappy output too:
+                                             a bigger message is refused before it is
+                                             decompressed (0x10), or on its frame header
+                                             when even the frame is over (0x02) */
     P2P_OPT_SOFT_RESPONSE_BYTES = 9,    /**< p2p_send_* replies are cut to about (2 MiB) */
     P2P_OPT_SOFT_RESPONSE_ITEMS = 10,   /**< ... and to at most this many items (1024); a peer's
                                              request for more is cut to this many in its event */

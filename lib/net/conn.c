@@ -53,7 +53,12 @@ static int make_session(ep_net *n, ep_conn *c, const ep_enode *remote, uint64_t 
     sc.handshake_timeout_ms = o[P2P_OPT_HANDSHAKE_TIMEOUT_MS];
     sc.ping_interval_ms = o[P2P_OPT_PING_INTERVAL_MS];
     sc.idle_timeout_ms = o[P2P_OPT_IDLE_TIMEOUT_MS];
-    sc.max_message_size = (size_t)o[P2P_OPT_MAX_MESSAGE_SIZE];
+    /* Only eth runs over our sessions, so nothing may exceed the eth bound:
+     * the frame reader then refuses a bigger message on its header, before
+     * its body is buffered or its Snappy output sized (16 -> 10 MiB each). */
+    uint64_t max = o[P2P_OPT_MAX_MESSAGE_SIZE];
+    if (o[P2P_OPT_MAX_ETH_MESSAGE_SIZE] < max) max = o[P2P_OPT_MAX_ETH_MESSAGE_SIZE];
+    sc.max_message_size = (size_t)max;
     return ep_session_new(&sc, now, &c->s);
 }
 

@@ -437,6 +437,51 @@ static void test_waiting_dials_bounded(void **state)
     hn_stop(&a);
 }
 
+/* An eth message over the eth bound is refused on its frame header (only
+ * eth runs over the session, so the session's bound is the eth one): its
+ * body is never buffered nor its Snappy output sized. The frame bound is a
+ * breach of the framing, as for any frame over the message bound. */
+static void test_eth_bound_on_frame(void **state)
+{
+    (void)state;
+    hn_node a;
+    p2p_config *c = hn_config(5, 5);
+    assert_int_equal(p2p_config_set_option(c, P2P_OPT_MAX_ETH_MESSAGE_SIZE, 64 * 1024), 0);
+    hn_start(&a, c);
+    raw_peer r;
+    raw_open(&r, &a, NULL, &ETH69, 1);
+    raw_join(&r, &a);
+    /* 256 KiB that Snappy cannot shrink, as one typed transaction */
+    size_t n = 256 * 1024;
+    uint8_t *msg = malloc(n + 8);
+    assert_non_null(msg);
+    size_t k = 0;
+    msg[k++] = 0xfa; /* the list, 3-byte length */
+    msg[k++] = (uint8_t)((n + 4) >> 16);
+    msg[k++] = (uint8_t)((n + 4) >> 8);
+    msg[k++] = (uint8_t)(n + 4);
+    msg[k++] = 0xba; /* the transaction: a string, 3-byte length */
+    msg[k++] = (uint8_t)(n >> 16);
+    msg[k++] = (uint8_t)(n >> 8);
+    msg[k++] = (uint8_t)n;
+    uint32_t x = 777;
+    for (size_t i = 0; i < n; i++) {
+        x = x * 1103515245u + 12345u;
+        msg[k + i] = (uint8_t)(x >> 24);
+    }
+    msg[k] = 0x02;
+    assert_int_equal(ep_session_send(r.s, r.eth_offset + EP_ETH_TRANSACTIONS, msg, k + n), 0);
+    free(msg);
+    for (int i = 0; i < 2000 && hn_count(&a, P2P_EV_PEER_DISCONNECTED) == 0; i++) raw_step(&r, &a);
+    const hn_rec *d = hn_find(&a, P2P_EV_PEER_DISCONNECTED);
+    assert_non_null(d);
+    assert_int_equal(d->ev.u.disconnected.reason, P2P_DISC_PROTOCOL_BREACH);
+    assert_int_equal(d->ev.u.disconnected.error, P2P_ERR_TOO_LARGE);
+    assert_int_equal(hn_count(&a, P2P_EV_TRANSACTIONS), 0);
+    raw_close(&r);
+    hn_stop(&a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -449,6 +494,7 @@ int main(void)
         cmocka_unit_test(test_free_quiet_after_reset),
         cmocka_unit_test(test_handshake_deadline_after_connect),
         cmocka_unit_test(test_waiting_dials_bounded),
+        cmocka_unit_test(test_eth_bound_on_frame),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
