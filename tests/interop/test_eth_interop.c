@@ -411,6 +411,36 @@ static void test_reference_peer_dials_us(void **state)
     ch_free(&c);
 }
 
+/* The reference peer as a configured boot node: dialed at start. */
+static void test_boot_node_reference_peer(void **state)
+{
+    (void)state;
+    rp_peer *js = start_js(NULL);
+    uint8_t genesis[32], peer[64];
+    static ch_chain c;
+    js_genesis(js, genesis);
+    assert_int_equal(ch_build(&c, genesis, C_BLOCKS), 0);
+    p2p_config *cfg = p2p_config_new();
+    assert_non_null(cfg);
+    assert_int_equal(p2p_config_set_chain_id(cfg, CHAIN_ID), 0);
+    assert_int_equal(p2p_config_set_genesis_hash(cfg, genesis), 0);
+    assert_int_equal(p2p_config_set_listen_enabled(cfg, 0), 0);
+    assert_int_equal(p2p_config_set_client_id(cfg, OUR_CLIENT), 0);
+    assert_int_equal(p2p_config_add_boot_node(cfg, js->enode), 0);
+    uint8_t sk[32];
+    memset(sk, 0x6b, sizeof sk);
+    sk[0] = (uint8_t)(ul_now_ms() & 0x7f);
+    assert_int_equal(p2p_config_set_secret_key(cfg, sk), 0);
+    uh_node *n = uh_new(cfg, ch_serve, &c);
+    p2p_config_free(cfg);
+    assert_non_null(n);
+    status_both_ways(js, n, P2P_DIR_OUTBOUND, peer);
+    full_exchange(js, n, &c, peer);
+    uh_free(n);
+    rp_stop(js);
+    ch_free(&c);
+}
+
 /* We dial a peer whose Status does not match ours: whichever side judges
  * first, the connection ends with "subprotocol error" (0x10), the host sees
  * DIAL_FAILED and never PEER_CONNECTED. */
@@ -484,6 +514,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_we_dial_reference_peer, teardown),
         cmocka_unit_test_teardown(test_reference_peer_dials_us, teardown),
+        cmocka_unit_test_teardown(test_boot_node_reference_peer, teardown),
         cmocka_unit_test_teardown(test_network_id_mismatch, teardown),
         cmocka_unit_test_teardown(test_fork_id_mismatch, teardown),
         cmocka_unit_test_teardown(test_genesis_mismatch_inbound, teardown),

@@ -124,8 +124,8 @@ static const char *hex0x(const uint8_t *b, size_t len)
 }
 
 /* A listening handle on @genesis (eth/68 and eth/69), head at @c's last
- * block, serving @c. */
-static uh_node *start_handle(const uint8_t genesis[32], ch_chain *c)
+ * block, serving @c, with forks at @forks. */
+static uh_node *start_handle_forks(const uint8_t genesis[32], ch_chain *c, const uint64_t *forks, size_t nforks)
 {
     p2p_config *cfg = p2p_config_new();
     uint8_t sk[32];
@@ -140,10 +140,16 @@ static uh_node *start_handle(const uint8_t genesis[32], ch_chain *c)
     assert_int_equal(p2p_config_set_genesis_hash(cfg, genesis), 0);
     assert_int_equal(p2p_config_set_listen(cfg, "127.0.0.1", 0), 0);
     assert_int_equal(p2p_config_set_head(cfg, &head), 0);
+    if (nforks) assert_int_equal(p2p_config_set_fork_blocks(cfg, forks, nforks), 0);
     uh_node *n = uh_new(cfg, ch_serve, c);
     p2p_config_free(cfg);
     assert_non_null(n);
     return n;
+}
+
+static uh_node *start_handle(const uint8_t genesis[32], ch_chain *c)
+{
+    return start_handle_forks(genesis, c, NULL, 0);
 }
 
 /* ------------------------------------------------- against peer_eth.js */
@@ -344,6 +350,44 @@ static void test_status_and_headers_handle(void **state)
     ch_free(&c);
 }
 
+/* A node past a fork at block 3: without --fork-blocks our fork id is stale
+ * to it (refused); with the fork listed it matches. */
+static void test_status_fork_blocks(void **state)
+{
+    (void)state;
+    uint8_t genesis[32];
+    uint64_t fork = 3;
+    static ch_chain c;
+    memset(genesis, 0x48, sizeof genesis);
+    assert_int_equal(ch_build(&c, genesis, C_BLOCKS), 0);
+    uh_node *n = start_handle_forks(genesis, &c, &fork, 1);
+    const char *g = hex0x(genesis, 32);
+    tool_run r;
+    run_tool(&r, (const char *const[]){"status", n->enode, "--chain-id", "1337", "--genesis", g, NULL});
+    expect_failure(&r, "subprotocol error");
+    assert_int_equal(uh_count(n, P2P_EV_PEER_CONNECTED), 0);
+
+    run_tool(&r, (const char *const[]){"status", n->enode, "--chain-id", "1337", "--genesis", g,
+                                       "--fork-blocks", "3", NULL});
+    if (r.rc != 0) fail_msg("ethp2p-tool status --fork-blocks 3 failed (%d): %s", r.rc, r.err);
+    assert_int_equal(r.nlines, 1);
+    json_t *j = json_loads(r.lines[0], 0, NULL);
+    assert_non_null(j);
+    assert_int_equal(rp_int(j, "latest"), C_BLOCKS);
+    json_decref(j);
+    free_run(&r);
+    uh_event *e = uh_expect(n, P2P_EV_PEER_CONNECTED, T_EVENT);
+    assert_non_null(e);
+    uh_event_free(e);
+
+    run_tool(&r, (const char *const[]){"status", n->enode, "--chain-id", "1337", "--genesis", g,
+                                       "--fork-blocks", "3,x", NULL});
+    assert_int_equal(r.rc, 2);
+    assert_non_null(strstr(r.err, "--fork-blocks"));
+    uh_free(n);
+    ch_free(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -352,6 +396,7 @@ int main(void)
         cmocka_unit_test_teardown(test_headers_reference_peer, teardown),
         cmocka_unit_test_teardown(test_unreachable_and_silent, teardown),
         cmocka_unit_test_teardown(test_status_and_headers_handle, teardown),
+        cmocka_unit_test_teardown(test_status_fork_blocks, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
