@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "testutil.h"
 
@@ -276,6 +277,105 @@ static void test_four_producers(void **state)
     run_producers(4);
 }
 
+/* Wakes only on empty -> non-empty. Bursts of concurrent pushes onto an
+ * empty ring are one wake each; and a consumer that behaves like the handle
+ * (never sleeps while the ring holds something, clears the eventfd before
+ * popping) gets every command and never misses a wake. */
+#define WAKE_PRODUCERS 4
+#define WAKE_PER_PRODUCER 5000
+#define BURST_ROUNDS 20
+#define BURST_PER_PRODUCER 50
+
+typedef struct counted {
+    ep_ring *r;
+    int n;
+} counted;
+
+static void *produce_counted(void *arg)
+{
+    const counted *w = arg;
+    p2p_command d;
+    memset(&d, 0, sizeof d);
+    d.type = P2P_CMD_DISCONNECT;
+    for (int i = 0; i < w->n; i++) {
+        int rc;
+        while ((rc = ep_ring_push(w->r, &d)) == P2P_ERR_AGAIN) sched_yield();
+        if (rc != 0) abort();
+    }
+    return NULL;
+}
+
+static uint64_t read_wakes(int fd)
+{
+    uint64_t v = 0;
+    ssize_t n = read(fd, &v, sizeof v); /* EAGAIN when nothing was written */
+    return n == (ssize_t)sizeof v ? v : 0;
+}
+
+static void test_wakes_only_on_transition(void **state)
+{
+    (void)state;
+    ep_ring *r;
+    assert_int_equal(ep_ring_new(256, 1 << 20, &r), 0);
+    int fd = ep_ring_fd(r);
+    p2p_command d;
+    memset(&d, 0, sizeof d);
+    d.type = P2P_CMD_DISCONNECT;
+    /* one thread: 100 pushes onto an empty ring are one wake */
+    for (int i = 0; i < 100; i++) assert_int_equal(ep_ring_push(r, &d), 0);
+    assert_int_equal(read_wakes(fd), 1);
+    ep_cmd e;
+    while (ep_ring_pop(r, &e)) ep_cmd_release(&e);
+    assert_int_equal(ep_ring_push(r, &d), 0); /* empty again: a new wake */
+    assert_int_equal(read_wakes(fd), 1);
+    assert_int_equal(ep_ring_pop(r, &e), 1);
+    ep_cmd_release(&e);
+
+    /* threads pushing at once onto an empty ring: still one wake per burst */
+    pthread_t th[WAKE_PRODUCERS];
+    counted burst = {r, BURST_PER_PRODUCER}, steady = {r, WAKE_PER_PRODUCER};
+    for (int round = 0; round < BURST_ROUNDS; round++) {
+        for (int i = 0; i < WAKE_PRODUCERS; i++)
+            assert_int_equal(pthread_create(&th[i], NULL, produce_counted, &burst), 0);
+        for (int i = 0; i < WAKE_PRODUCERS; i++) pthread_join(th[i], NULL);
+        assert_int_equal(read_wakes(fd), 1);
+        size_t got = 0;
+        while (ep_ring_pop(r, &e)) {
+            ep_cmd_release(&e);
+            got++;
+        }
+        assert_int_equal(got, WAKE_PRODUCERS * BURST_PER_PRODUCER);
+    }
+
+    /* against a concurrent consumer */
+    for (int i = 0; i < WAKE_PRODUCERS; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, produce_counted, &steady), 0);
+    size_t total = 0, want = (size_t)WAKE_PRODUCERS * WAKE_PER_PRODUCER;
+    uint64_t wakes = 0, emptied = 0;
+    while (total < want) {
+        if (ep_ring_count(r) == 0) {
+            struct pollfd pfd = {.fd = fd, .events = POLLIN};
+            /* a lost wake would leave us here with commands queued */
+            assert_int_equal(poll(&pfd, 1, 10000), 1);
+        }
+        wakes += read_wakes(fd);
+        while (ep_ring_pop(r, &e)) {
+            ep_cmd_release(&e);
+            total++;
+        }
+        emptied++;
+    }
+    for (int i = 0; i < WAKE_PRODUCERS; i++) pthread_join(th[i], NULL);
+    wakes += read_wakes(fd); /* a last transition may have raced our final pop */
+    assert_int_equal(total, want);
+    assert_int_equal(ep_ring_count(r), 0);
+    /* a wake per push (the old behaviour) would be exactly @want */
+    assert_true(wakes >= 1 && wakes <= want);
+    print_message("%zu commands from %d threads: %llu wakes over %llu drains\n", total,
+                  WAKE_PRODUCERS, (unsigned long long)wakes, (unsigned long long)emptied);
+    ep_ring_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -284,6 +384,7 @@ int main(void)
         cmocka_unit_test(test_full),
         cmocka_unit_test(test_one_producer),
         cmocka_unit_test(test_four_producers),
+        cmocka_unit_test(test_wakes_only_on_transition),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
