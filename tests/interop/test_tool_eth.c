@@ -322,6 +322,27 @@ static void test_status_and_headers_handle(void **state)
     assert_int_equal(e->ev.u.disconnected.side, P2P_DISC_BY_REMOTE);
     uh_event_free(e);
 
+    /* --datadir: the node key there is the tool's identity */
+    char dir[] = "/tmp/ep_tool_eth_XXXXXX", keyfile[64];
+    assert_non_null(mkdtemp(dir));
+    snprintf(keyfile, sizeof keyfile, "%s/p2p_key", dir);
+    run_tool(&r, (const char *const[]){"key", "--datadir", dir, NULL});
+    assert_int_equal(r.rc, 0);
+    assert_true(r.nlines >= 1 && !strncmp(r.lines[0], "enode://", 8));
+    char want_id[129];
+    snprintf(want_id, sizeof want_id, "%.128s", r.lines[0] + 8);
+    free_run(&r);
+    run_tool(&r, (const char *const[]){"status", n->enode, "--chain-id", "1337", "--genesis", g, "--datadir", dir, NULL});
+    unlink(keyfile);
+    rmdir(dir);
+    if (r.rc != 0) fail_msg("ethp2p-tool status --datadir failed (%d): %s", r.rc, r.err);
+    free_run(&r);
+    e = uh_expect(n, P2P_EV_PEER_CONNECTED, T_EVENT);
+    assert_non_null(e);
+    assert_string_equal(tu_tohex(e->ev.peer, 64), want_id);
+    uh_event_free(e);
+    uh_event_free(uh_expect(n, P2P_EV_PEER_DISCONNECTED, T_EVENT));
+
     run_tool(&r, (const char *const[]){"headers", n->enode, "--chain-id", "1337", "--genesis", g, "--from", "1",
                                        "--count", "6", NULL});
     if (r.rc != 0) fail_msg("ethp2p-tool headers failed (%d): %s", r.rc, r.err);
