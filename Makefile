@@ -120,7 +120,7 @@ $(BUILD)/tests/%: tests/interop/%.c $(TESTUTIL_OBJ) $(INTEROP_UTIL_OBJS) $(STATI
 	$(CC) $(APP_CFLAGS) $(TEST_CFLAGS) -Itests/unit -Itests/interop -o $@ $< $(TESTUTIL_OBJ) $(INTEROP_UTIL_OBJS) $(STATIC_LIB) $(TEST_LIBS) $(LDLIBS_ALL)
 
 # Debian packages the build, the tests and the examples need; installs only what is missing.
-DEB_PKGS := build-essential pkg-config clang libsecp256k1-dev nettle-dev libsodium-dev \
+DEB_PKGS := build-essential pkg-config clang valgrind libsecp256k1-dev nettle-dev libsodium-dev \
             libsnappy-dev libcmocka-dev libjansson-dev liblmdb-dev libmicrohttpd-dev curl
 deps:
 	@missing=""; for p in $(DEB_PKGS); do \
@@ -199,6 +199,11 @@ $(FUZZ_BUILD)/%: tests/fuzz/%.c $(FUZZ_LIB_OBJS)
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_LIB_OBJS) $(LDLIBS_ALL) -lstdc++
 
+# keep the instrumented objects between runs (they are only named in a pattern rule)
+.SECONDARY: $(FUZZ_LIB_OBJS)
+# targets are rebuilt when the fuzz helpers change
+$(FUZZ_BINS): $(wildcard tests/fuzz/*.h)
+
 fuzz-build: deps $(FUZZ_BINS)
 
 fuzz: fuzz-build
@@ -220,4 +225,16 @@ clean:
 include examples/Makefile.inc
 include tests/bench/Makefile.inc
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+# Unit tests under valgrind memcheck (plain build): a representative set by
+# default, VALGRIND_TESTS="test_x test_y" for others, VALGRIND_TESTS=all for every one.
+VALGRIND_TESTS ?= test_rlp test_keccak test_secp test_keyfile test_enode test_ecies \
+                  test_handshake test_frame test_snappy test_p2p_msg test_session \
+                  test_eth_msg test_eth_peer test_forkid test_command_ring test_config \
+                  test_handle test_handle_messages test_trie test_sync
+.PHONY: valgrind
+valgrind: deps all tests
+	@command -v valgrind >/dev/null 2>&1 || { echo "make valgrind: apt-get install valgrind"; exit 1; }
+	@if [ "$(VALGRIND_TESTS)" = all ]; then sh tests/unit/test_valgrind.sh $(BUILD); \
+	 else sh tests/unit/test_valgrind.sh $(BUILD) $(VALGRIND_TESTS); fi
+
+-include $(shell find $(BUILD) $(FUZZ_BUILD) -name '*.d' 2>/dev/null)
