@@ -294,7 +294,8 @@ static void test_status_and_headers_handle(void **state)
     memset(genesis, 0x47, sizeof genesis);
     assert_int_equal(ch_build(&c, genesis, C_BLOCKS), 0);
     uh_node *n = start_handle(genesis, &c);
-    const char *g = hex0x(genesis, 32);
+    char g[67];
+    snprintf(g, sizeof g, "%s", hex0x(genesis, 32)); /* hex0x's buffers are reused */
 
     tool_run r;
     run_tool(&r, (const char *const[]){"status", n->enode, "--chain-id", "1337", "--genesis", g, NULL});
@@ -359,9 +360,15 @@ static void test_status_and_headers_handle(void **state)
     assert_int_equal(e->ev.u.get_block_headers.limit, C_BLOCKS);
     uh_event_free(e);
 
+    /* past our head: the host answers with no headers, the tool says so */
+    run_tool(&r, (const char *const[]){"headers", n->enode, "--chain-id", "1337", "--genesis", g, "--from", "5",
+                                       "--count", "4", NULL});
+    if (r.rc != 1 || !strstr(r.err, "no header 7")) fail_msg("headers past the head: exit %d, %s", r.rc, r.err);
+    assert_int_equal(r.nlines, 2);
+    free_run(&r);
+
     /* another genesis: refused, and never a peer here */
-    uh_event_free(uh_take(n, P2P_EV_PEER_CONNECTED));
-    uh_event_free(uh_take(n, P2P_EV_PEER_DISCONNECTED));
+    while (uh_count(n, P2P_EV_PEER_CONNECTED)) uh_event_free(uh_take(n, P2P_EV_PEER_CONNECTED));
     run_tool(&r, (const char *const[]){"status", n->enode, "--chain-id", "1337", "--genesis",
                                        hex0x(c.blocks[1].hash, 32), NULL});
     expect_failure(&r, "subprotocol error");
@@ -382,7 +389,8 @@ static void test_status_fork_blocks(void **state)
     memset(genesis, 0x48, sizeof genesis);
     assert_int_equal(ch_build(&c, genesis, C_BLOCKS), 0);
     uh_node *n = start_handle_forks(genesis, &c, &fork, 1);
-    const char *g = hex0x(genesis, 32);
+    char g[67];
+    snprintf(g, sizeof g, "%s", hex0x(genesis, 32));
     tool_run r;
     run_tool(&r, (const char *const[]){"status", n->enode, "--chain-id", "1337", "--genesis", g, NULL});
     expect_failure(&r, "subprotocol error");
