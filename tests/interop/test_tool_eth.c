@@ -75,6 +75,7 @@ static void run_tool(tool_run *r, const char *const *args)
     int st = 0;
     if (up_wait(&p, ul_left(deadline), &st) < 0) fail_msg("ethp2p-tool did not finish; stderr: %s", up_stderr(&p));
     r->rc = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    while (p.err_fd >= 0 && ul_left(deadline) > 0) ul_poll(ul_left(deadline)); /* the rest of stderr */
     snprintf(r->err, sizeof r->err, "%s", up_stderr(&p));
     up_kill(&p);
 }
