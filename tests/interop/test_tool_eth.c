@@ -418,6 +418,33 @@ static void test_status_fork_blocks(void **state)
     ch_free(&c);
 }
 
+/* The remote refuses us for its own reason: a node taking no peers says
+ * "too many peers", and the tool passes that on. */
+static void test_status_remote_reason(void **state)
+{
+    (void)state;
+    uint8_t genesis[32], sk[32];
+    memset(genesis, 0x49, sizeof genesis);
+    memset(sk, 0x4a, sizeof sk);
+    p2p_config *cfg = p2p_config_new();
+    assert_non_null(cfg);
+    assert_int_equal(p2p_config_set_secret_key(cfg, sk), 0);
+    assert_int_equal(p2p_config_set_genesis_hash(cfg, genesis), 0);
+    assert_int_equal(p2p_config_set_listen(cfg, "127.0.0.1", 0), 0);
+    assert_int_equal(p2p_config_set_max_peers(cfg, 0), 0);
+    uh_node *n = uh_new(cfg, NULL, NULL);
+    p2p_config_free(cfg);
+    assert_non_null(n);
+    char g[67];
+    snprintf(g, sizeof g, "%s", hex0x(genesis, 32));
+    tool_run r;
+    run_tool(&r, (const char *const[]){"status", n->enode, "--chain-id", "1", "--genesis", g, NULL});
+    expect_failure(&r, "too many peers");
+    assert_non_null(strstr(r.err, "0x04"));
+    assert_int_equal(uh_count(n, P2P_EV_PEER_CONNECTED), 0);
+    uh_free(n);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -427,6 +454,7 @@ int main(void)
         cmocka_unit_test_teardown(test_unreachable_and_silent, teardown),
         cmocka_unit_test_teardown(test_status_and_headers_handle, teardown),
         cmocka_unit_test_teardown(test_status_fork_blocks, teardown),
+        cmocka_unit_test_teardown(test_status_remote_reason, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
