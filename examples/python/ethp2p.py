@@ -255,7 +255,8 @@ class P2PPeerInfo(Structure):
                 ("direction", c_int), ("trusted", c_int), ("is_static", c_int),
                 ("bytes_in", c_uint64), ("bytes_out", c_uint64), ("connected_ms", c_uint64),
                 ("head_hash", c_uint8 * 32), ("head_number", c_uint64),
-                ("earliest_block", c_uint64), ("total_difficulty", c_uint8 * 32)]
+                ("earliest_block", c_uint64), ("total_difficulty", c_uint8 * 32),
+                ("fork_hash", c_uint8 * 4), ("fork_next", c_uint64)]
 
 
 class P2PBlockAnnounce(Structure):
@@ -1262,6 +1263,8 @@ class PeerInfo:
     head_number: int
     earliest_block: int
     total_difficulty: int
+    fork_hash: bytes = b""
+    fork_next: int = 0
 
     @classmethod
     def from_c(cls, p: P2PPeerInfo) -> "PeerInfo":
@@ -1269,7 +1272,7 @@ class PeerInfo:
                    p.client_id.decode(errors="replace"), p.eth_version,
                    _enum_or_int(Direction, p.direction), bool(p.trusted), bool(p.is_static),
                    p.bytes_in, p.bytes_out, p.connected_ms, bytes(p.head_hash), p.head_number,
-                   p.earliest_block, _big(p.total_difficulty))
+                   p.earliest_block, _big(p.total_difficulty), bytes(p.fork_hash), p.fork_next)
 
 
 @dataclasses.dataclass

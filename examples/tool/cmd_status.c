@@ -66,6 +66,8 @@ static void print_status(const ec_opts *o, const p2p_peer_info *p)
         ec_hex(p->head_hash, 32, a);
         printf(",\"head\":\"%s\"", a);
     }
+    ec_hex(p->fork_hash, 4, a);
+    printf(",\"forkId\":{\"hash\":\"%s\",\"next\":%llu}", a, (unsigned long long)p->fork_next);
     printf(",\"client\":");
     print_json_string(p->client_id);
     printf("}\n");

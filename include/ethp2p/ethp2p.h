@@ -308,6 +308,8 @@ typedef struct p2p_peer_info {
     uint64_t head_number;                 /**< eth/69 latest (0 on eth/68: not sent) */
     uint64_t earliest_block;              /**< eth/69 earliest (0 on eth/68) */
     uint8_t total_difficulty[32];         /**< eth/68 TD (zero on eth/69) */
+    uint8_t fork_hash[4];                 /**< its Status fork id (EIP-2124): CRC32, big-endian */
+    uint64_t fork_next;                   /**< its fork id's next fork block/time (0 = none) */
 } p2p_peer_info;
 /**@}*/
 

@@ -330,6 +330,8 @@ void ep_conn_fill_info(const ep_net *n, const ep_conn *c, p2p_peer_info *out)
     out->head_number = c->remote_status.latest;
     out->earliest_block = c->remote_status.earliest;
     memcpy(out->total_difficulty, c->remote_status.td, 32);
+    memcpy(out->fork_hash, c->remote_status.forkid.hash, 4);
+    out->fork_next = c->remote_status.forkid.next;
 }
 
 static void on_eth_ready(ep_net *n, ep_conn *c, const ep_eth_msg *m, uint64_t now)

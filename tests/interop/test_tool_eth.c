@@ -172,6 +172,11 @@ static void test_status_reference_peer(void **state)
     assert_string_equal(rp_str(j, "head"), js_hash(js, JS_BLOCKS));
     assert_string_equal(rp_str(j, "td"), "0x9"); /* peer_eth.js: TD = chain length */
     assert_string_equal(rp_str(j, "client"), "libethp2p-eth-peer");
+    /* the fork id the peer announced in its Status */
+    json_t *fid = json_object_get(j, "forkId");
+    assert_non_null(fid);
+    assert_string_equal(rp_str(fid, "hash"), rp_str(js->chain, "forkHash"));
+    assert_int_equal(rp_int(fid, "next"), rp_int(js->chain, "forkNext"));
     json_decref(j);
     free_run(&r);
 
