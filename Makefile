@@ -111,6 +111,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(TESTUTIL_OBJ) $(STATIC_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(APP_CFLAGS) $(TEST_CFLAGS) -Itests/unit -o $@ $< $(TESTUTIL_OBJ) $(STATIC_LIB) $(TEST_LIBS) $(LDLIBS_ALL)
 
+.SECONDARY: $(INTEROP_UTIL_OBJS) $(TESTUTIL_OBJ)
 $(BUILD)/obj/tests/util_%.o: tests/interop/util_%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(APP_CFLAGS) $(TEST_CFLAGS) -Itests/unit -Itests/interop -MMD -MP -c $< -o $@
