@@ -748,7 +748,10 @@ typedef struct p2p_header_fields {
  * accepted and ignored. P2P_ERR_RLP if it is not a header.
  */
 P2P_EXPORT int p2p_header_decode(const uint8_t *rlp, size_t len, p2p_header_fields *out);
-/** A header's hash: keccak256 of its RLP. */
+/**
+ * A header's hash: keccak256 of its RLP. Does nothing when @p out is NULL,
+ * or when @p rlp is NULL with @p len > 0.
+ */
 P2P_EXPORT void p2p_header_hash(const uint8_t *rlp, size_t len, uint8_t out[32]);
 /** The header inside a block's RLP ([header, txs, ...]) as a view into @p block. */
 P2P_EXPORT int p2p_block_header(const uint8_t *block, size_t len, p2p_bytes *header);

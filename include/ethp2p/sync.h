@@ -58,7 +58,7 @@ extern "C" {
 /* ------------------------------------------------------------------------ */
 /**@{*/
 
-/** Root of an empty trie: keccak256(RLP("")) = 56e81f...b421. */
+/** Root of an empty trie: keccak256(RLP("")) = 56e81f...b421. Does nothing if @p out is NULL. */
 P2P_EXPORT void p2p_empty_trie_root(uint8_t out[32]);
 
 /**

@@ -18,6 +18,7 @@ int p2p_version_number(void)
 
 void p2p_header_hash(const uint8_t *rlp, size_t len, uint8_t out[32])
 {
+    if (!out || (!rlp && len)) return; /* void: nothing to report, nothing done */
     ep_keccak256(rlp, len, out);
 }
 

@@ -97,7 +97,11 @@ void ep_keccak256(const uint8_t *data, size_t len, uint8_t out[32])
     ep_keccak_digest(&k, out);
 }
 
+/* A void function cannot report bad arguments, so it does nothing with no
+ * output or with bytes promised from NULL (NULL with len 0 is the empty
+ * string); internal callers use ep_keccak256 and never pass NULL. */
 P2P_EXPORT void p2p_keccak256(const uint8_t *data, size_t len, uint8_t out[32])
 {
+    if (!out || (!data && len)) return;
     ep_keccak256(data, len, out);
 }
