@@ -217,7 +217,7 @@ P2P_EXPORT int p2p_config_set_listen_enabled(p2p_config *cfg, int enabled);
 /**
  * Add a boot node, dialed when the handle starts and redialed with backoff
  * while fewer than max outbound peers are connected. The URL must be
- * enode://<128 hex>@<ip>:<port>; P2P_ERR_PARSE or P2P_ERR_CRYPTO otherwise,
+ * `enode://<128 hex>@<ip>:<port>`; P2P_ERR_PARSE or P2P_ERR_CRYPTO otherwise,
  * and p2p_config_last_error() names the URL and the problem.
  */
 P2P_EXPORT int p2p_config_add_boot_node(p2p_config *cfg, const char *enode_url);
@@ -228,7 +228,7 @@ P2P_EXPORT int p2p_config_add_boot_node(p2p_config *cfg, const char *enode_url);
 P2P_EXPORT int p2p_config_add_static_peer(p2p_config *cfg, const char *enode_url);
 /**
  * Add a trusted peer: accepted and dialed even when the peer limits are
- * reached. The URL may omit "@host:port" (enode://<128 hex>) when the peer
+ * reached. The URL may omit "@host:port" (`enode://<128 hex>`) when the peer
  * only ever dials us; with an address it is also dialed like a static peer.
  */
 P2P_EXPORT int p2p_config_add_trusted_peer(p2p_config *cfg, const char *enode_url);
@@ -265,7 +265,7 @@ P2P_EXPORT int p2p_config_set_fork_times(p2p_config *cfg, const uint64_t *times,
  * version both sides share is used.
  */
 P2P_EXPORT int p2p_config_set_eth_versions(p2p_config *cfg, const uint32_t *versions, size_t n);
-/** The client id sent in Hello (printable ASCII, < 256 bytes). Default "libethp2p/v<version>". */
+/** The client id sent in Hello (printable ASCII, < 256 bytes). Default `"libethp2p/v<version>"`. */
 P2P_EXPORT int p2p_config_set_client_id(p2p_config *cfg, const char *client_id);
 /** Log through @p fn at @p level and above (default: nothing is logged). */
 P2P_EXPORT int p2p_config_set_log(p2p_config *cfg, p2p_log_fn fn, void *user_data, int level);
@@ -342,8 +342,8 @@ typedef enum p2p_event_type {
 
 /** One announced block (NewBlockHashes entry). */
 typedef struct p2p_block_announce {
-    uint8_t hash[32];
-    uint64_t number;
+    uint8_t hash[32];   /**< the block's hash */
+    uint64_t number;    /**< the block's number */
 } p2p_block_announce;
 
 /** Who ended a connection. */
@@ -358,7 +358,7 @@ typedef enum p2p_disconnect_side {
  * until the callback returns.
  */
 typedef struct p2p_event {
-    p2p_event_type type;
+    p2p_event_type type;    /**< which event, hence which member of @c u is set */
     uint8_t peer[64];       /**< the peer the event is about */
     uint32_t eth_version;   /**< that peer's eth version (0 if none) */
     union {
@@ -372,13 +372,13 @@ typedef struct p2p_event {
         } disconnected;
         /** NEW_BLOCK_HASHES. */
         struct {
-            const p2p_block_announce *items;
-            size_t count;
+            const p2p_block_announce *items; /**< the announced blocks */
+            size_t count;   /**< entries at @c items */
         } new_block_hashes;
         /** NEW_BLOCK: @c block is the raw RLP [header, txs, ommers, ...]. */
         struct {
-            p2p_bytes block;
-            uint8_t total_difficulty[32];
+            p2p_bytes block;        /**< the block's RLP */
+            uint8_t total_difficulty[32]; /**< big-endian TD the peer sent with it */
             uint8_t hash[32];       /**< keccak of the header */
             uint64_t number;        /**< from the header */
         } new_block;
@@ -386,8 +386,8 @@ typedef struct p2p_event {
         struct {
             uint64_t request_id;    /**< pass to p2p_send_block_headers() */
             int by_hash;            /**< 1: start at @c hash; 0: at @c number */
-            uint8_t hash[32];
-            uint64_t number;
+            uint8_t hash[32];       /**< first block's hash (when @c by_hash) */
+            uint64_t number;        /**< first block's number (unless @c by_hash) */
             uint64_t limit;         /**< how many headers (at most; a larger ask is
                                          cut to P2P_OPT_SOFT_RESPONSE_ITEMS) */
             uint64_t skip;          /**< gap between consecutive headers */
@@ -400,9 +400,9 @@ typedef struct p2p_event {
          * since one reply could not carry more).
          */
         struct {
-            uint64_t request_id;
-            const uint8_t *hashes;
-            size_t count;
+            uint64_t request_id;    /**< pass to the matching p2p_send_* function */
+            const uint8_t *hashes;  /**< count * 32 bytes */
+            size_t count;           /**< number of hashes */
         } request;
         /**
          * BLOCK_HEADERS / BLOCK_BODIES / POOLED_TRANSACTIONS / RECEIPTS: the
@@ -412,27 +412,27 @@ typedef struct p2p_event {
          * list (eth/68 receipts carry a bloom, eth/69 ones do not).
          */
         struct {
-            uint64_t request_id;
-            const p2p_bytes *items;
-            size_t count;
+            uint64_t request_id;    /**< the id p2p_submit() gave the request */
+            const p2p_bytes *items; /**< one raw RLP item each */
+            size_t count;           /**< entries at @c items */
         } response;
         /** TRANSACTIONS: raw transactions as on the wire. */
         struct {
-            const p2p_bytes *items;
-            size_t count;
+            const p2p_bytes *items; /**< one raw transaction each */
+            size_t count;           /**< entries at @c items */
         } transactions;
         /** NEW_POOLED_TX_HASHES (eth/68+ form): count types, sizes and hashes. */
         struct {
-            const uint8_t *types;
-            const uint32_t *sizes;
+            const uint8_t *types;   /**< count transaction types */
+            const uint32_t *sizes;  /**< count transaction sizes in bytes */
             const uint8_t *hashes;  /**< count * 32 bytes */
-            size_t count;
+            size_t count;           /**< number of announced transactions */
         } pooled_hashes;
         /** BLOCK_RANGE_UPDATE. */
         struct {
-            uint64_t earliest;
-            uint64_t latest;
-            uint8_t latest_hash[32];
+            uint64_t earliest;      /**< earliest block the peer can serve */
+            uint64_t latest;        /**< its latest block's number */
+            uint8_t latest_hash[32]; /**< its latest block's hash */
         } block_range;
         /** REQUEST_TIMEOUT: the request is forgotten; a late reply is dropped. */
         struct {
@@ -441,7 +441,7 @@ typedef struct p2p_event {
         } timeout;
         /** DIAL_FAILED: why an outbound connection attempt did not become a peer. */
         struct {
-            char address[P2P_ADDR_MAX];
+            char address[P2P_ADDR_MAX]; /**< the address dialed ("ip:port") */
             int error;              /**< ::p2p_error (IO, TIMEOUT, CLOSED, PROTOCOL...) */
             int reason;             /**< disconnect reason, or -1 if none was exchanged */
             uint64_t retry_in_ms;   /**< next attempt in (0 = not retried) */
@@ -455,9 +455,13 @@ typedef struct p2p_event {
         } command_failed;
         /** Room to grow without changing the size of p2p_event. */
         uint8_t reserved_[512];
-    } u;
+    } u;                    /**< the payload; @c type says which member */
 } p2p_event;
 
+/**
+ * An opaque node: its key, listening socket, peers and command ring. Made by
+ * p2p_handle_new(), driven by p2p_poll(), freed by p2p_handle_free().
+ */
 typedef struct p2p_handle p2p_handle;
 
 /**
@@ -493,7 +497,7 @@ P2P_EXPORT void p2p_handle_free(p2p_handle *h);
 /** Copy our node id into @p id. */
 P2P_EXPORT void p2p_local_id(const p2p_handle *h, uint8_t id[64]);
 /**
- * Write "enode://<id>@<ip>:<port>" into @p buf. The IP is the listen
+ * Write `"enode://<id>@<ip>:<port>"` into @p buf. The IP is the listen
  * address, or 127.0.0.1 when listening on any address. Returns the length
  * (without the NUL) or P2P_ERR_TOO_LARGE if @p len is too small
  * (P2P_ENODE_MAX always suffices).
@@ -567,34 +571,34 @@ typedef enum p2p_command_type {
  * Everything pointed to is copied by p2p_submit().
  */
 typedef struct p2p_command {
-    p2p_command_type type;
-    uint8_t peer[64];
-    int all_peers;
-    uint64_t request_id;
+    p2p_command_type type;  /**< which command, hence which member of @c u is used */
+    uint8_t peer[64];       /**< the target peer (unless @c all_peers) */
+    int all_peers;          /**< 1: send to every eth peer instead of @c peer */
+    uint64_t request_id;    /**< for SEND_* replies: the request event's id */
     union {
         /** NEW_BLOCK_HASHES. */
         struct {
-            uint8_t hash[32];
-            uint64_t number;
+            uint8_t hash[32];       /**< the block's hash */
+            uint64_t number;        /**< the block's number */
         } block_hash;
         /** NEW_BLOCK: the block's raw RLP and the total difficulty including it. */
         struct {
-            p2p_bytes block;
-            uint8_t total_difficulty[32];
+            p2p_bytes block;        /**< the block's RLP */
+            uint8_t total_difficulty[32]; /**< big-endian TD including this block */
         } new_block;
         /** GET_BLOCK_HEADERS. */
         struct {
-            int by_hash;
-            uint8_t hash[32];
-            uint64_t number;
-            uint64_t count;
-            uint64_t skip;
-            int reverse;
+            int by_hash;            /**< 1: start at @c hash; 0: at @c number */
+            uint8_t hash[32];       /**< first block's hash (when @c by_hash) */
+            uint64_t number;        /**< first block's number (unless @c by_hash) */
+            uint64_t count;         /**< how many headers at most */
+            uint64_t skip;          /**< gap between consecutive headers */
+            int reverse;            /**< 1: towards genesis */
         } get_block_headers;
         /** GET_BLOCK_BODIES / GET_POOLED_TRANSACTIONS / GET_RECEIPTS: count * 32 bytes. */
         struct {
-            const uint8_t *hashes;
-            size_t count;
+            const uint8_t *hashes;  /**< count * 32 bytes */
+            size_t count;           /**< number of hashes */
         } hashes;
         /**
          * SEND_BLOCK_HEADERS / SEND_BLOCK_BODIES / TRANSACTIONS /
@@ -602,21 +606,21 @@ typedef struct p2p_command {
          * item (receipts in the encoding of the peer's eth version).
          */
         struct {
-            const p2p_bytes *items;
-            size_t count;
+            const p2p_bytes *items; /**< one whole RLP item each */
+            size_t count;           /**< entries at @c items */
         } items;
         /** NEW_POOLED_TX_HASHES. */
         struct {
-            const uint8_t *types;
-            const uint32_t *sizes;
+            const uint8_t *types;   /**< count transaction types */
+            const uint32_t *sizes;  /**< count transaction sizes in bytes */
             const uint8_t *hashes;  /**< count * 32 bytes */
-            size_t count;
+            size_t count;           /**< number of announced transactions */
         } pooled_hashes;
         /** SET_HEAD. */
         p2p_head head;
         /** CONNECT. */
         struct {
-            char url[P2P_ENODE_MAX];
+            char url[P2P_ENODE_MAX]; /**< NUL-terminated enode URL */
         } connect;
         /** DISCONNECT. */
         struct {
@@ -624,7 +628,7 @@ typedef struct p2p_command {
         } disconnect;
         /** Room to grow without changing the size of p2p_command. */
         uint8_t reserved_[512];
-    } u;
+    } u;                    /**< the payload; @c type says which member */
 } p2p_command;
 
 /**
@@ -715,32 +719,32 @@ P2P_EXPORT int p2p_disconnect(p2p_handle *h, const uint8_t peer[64], int reason)
  */
 typedef struct p2p_header_fields {
     uint8_t hash[32];               /**< keccak256 of the header RLP */
-    uint8_t parent_hash[32];
-    uint8_t ommers_hash[32];
-    uint8_t coinbase[20];
-    uint8_t state_root[32];
-    uint8_t transactions_root[32];
-    uint8_t receipts_root[32];
-    uint8_t logs_bloom[256];
+    uint8_t parent_hash[32];        /**< parent block's hash */
+    uint8_t ommers_hash[32];        /**< keccak256 of the ommers list */
+    uint8_t coinbase[20];           /**< fee recipient's address */
+    uint8_t state_root[32];         /**< state trie root */
+    uint8_t transactions_root[32];  /**< transactions trie root */
+    uint8_t receipts_root[32];      /**< receipts trie root */
+    uint8_t logs_bloom[256];        /**< 2048-bit bloom of the logs */
     uint8_t difficulty[32];         /**< big-endian */
-    uint64_t number;
-    uint64_t gas_limit;
-    uint64_t gas_used;
-    uint64_t timestamp;
+    uint64_t number;                /**< block number */
+    uint64_t gas_limit;             /**< gas limit */
+    uint64_t gas_used;              /**< gas used */
+    uint64_t timestamp;             /**< Unix time in seconds */
     p2p_bytes extra_data;           /**< points into the input */
-    uint8_t mix_hash[32];
-    uint8_t nonce[8];
-    int has_base_fee;
+    uint8_t mix_hash[32];           /**< mix hash (prevRandao since the Merge) */
+    uint8_t nonce[8];               /**< proof-of-work nonce (zero since the Merge) */
+    int has_base_fee;               /**< 1 if @c base_fee is present (London) */
     uint8_t base_fee[32];           /**< big-endian */
-    int has_withdrawals_root;
-    uint8_t withdrawals_root[32];
-    int has_blob_gas;
-    uint64_t blob_gas_used;
-    uint64_t excess_blob_gas;
-    int has_parent_beacon_root;
-    uint8_t parent_beacon_root[32];
-    int has_requests_hash;
-    uint8_t requests_hash[32];
+    int has_withdrawals_root;       /**< 1 if @c withdrawals_root is present (Shanghai) */
+    uint8_t withdrawals_root[32];   /**< withdrawals trie root */
+    int has_blob_gas;               /**< 1 if the blob gas fields are present (Cancun) */
+    uint64_t blob_gas_used;         /**< blob gas used */
+    uint64_t excess_blob_gas;       /**< excess blob gas */
+    int has_parent_beacon_root;     /**< 1 if @c parent_beacon_root is present (Cancun) */
+    uint8_t parent_beacon_root[32]; /**< parent beacon block root */
+    int has_requests_hash;          /**< 1 if @c requests_hash is present (Prague) */
+    uint8_t requests_hash[32];      /**< hash of the execution-layer requests */
 } p2p_header_fields;
 
 /**

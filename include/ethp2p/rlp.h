@@ -75,16 +75,16 @@ P2P_EXPORT int p2p_rlp_list_end(p2p_rlp_writer *w);
 /** One decoded RLP item; all pointers point into the input. */
 typedef struct p2p_rlp_item {
     const uint8_t *raw;     /**< the whole encoding (prefix + payload) */
-    size_t raw_len;
+    size_t raw_len;         /**< bytes at @c raw */
     const uint8_t *data;    /**< the payload: string bytes or list contents */
-    size_t len;
+    size_t len;             /**< bytes at @c data */
     int is_list;            /**< 1 for a list, 0 for a byte string */
 } p2p_rlp_item;
 
 /** Iterator over the items of a list's payload. */
 typedef struct p2p_rlp_iter {
-    const uint8_t *p;
-    size_t left;
+    const uint8_t *p;       /**< next child's encoding (inside the list's payload) */
+    size_t left;            /**< payload bytes from @c p to the list's end */
 } p2p_rlp_iter;
 
 /**

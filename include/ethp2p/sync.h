@@ -84,8 +84,8 @@ P2P_EXPORT int p2p_ommers_hash(const p2p_bytes *ommers, size_t n, uint8_t out[32
 
 /** The roots a block body commits to, as computed by p2p_body_get_roots(). */
 typedef struct p2p_body_roots {
-    uint8_t transactions_root[32];
-    uint8_t ommers_hash[32];
+    uint8_t transactions_root[32]; /**< root of the body's transactions */
+    uint8_t ommers_hash[32];      /**< keccak256 of the RLP ommers list */
     int has_withdrawals;          /**< 1 if the body has a withdrawals list */
     uint8_t withdrawals_root[32]; /**< valid when has_withdrawals */
     size_t tx_count;              /**< transactions in the body */
@@ -116,6 +116,11 @@ P2P_EXPORT int p2p_body_check(const uint8_t *header, size_t header_len, const ui
 /* ------------------------------------------------------------------------ */
 /**@{*/
 
+/**
+ * An opaque sync component: its peers, requests in flight and the blocks
+ * buffered ahead of the host's head. Made by p2p_sync_new(), freed by
+ * p2p_sync_free().
+ */
 typedef struct p2p_sync p2p_sync;
 
 /**
@@ -124,7 +129,7 @@ typedef struct p2p_sync p2p_sync;
  * negative error (the component retries later). @c ctx is passed back.
  */
 typedef struct p2p_sync_transport {
-    void *ctx;
+    void *ctx;  /**< passed back as the first argument of each function */
     /** GetBlockHeaders: @p count headers from @p number upwards, no skip. */
     int (*get_headers)(void *ctx, const uint8_t peer[64], uint64_t number, uint64_t count,
                        uint64_t *request_id);

@@ -22,8 +22,8 @@ extern "C" {
 
 /** A borrowed byte span. The library never frees what a p2p_bytes points to. */
 typedef struct p2p_bytes {
-    const uint8_t *ptr;
-    size_t len;
+    const uint8_t *ptr; /**< first byte (may be NULL when @c len is 0) */
+    size_t len;         /**< number of bytes at @c ptr */
 } p2p_bytes;
 
 /**
@@ -31,7 +31,7 @@ typedef struct p2p_bytes {
  * these negative values; p2p_strerror() turns one into a short English text.
  */
 typedef enum p2p_error {
-    P2P_OK = 0,
+    P2P_OK = 0,             /**< success */
     P2P_ERR_INVALID = -1,   /**< an argument is NULL, out of range or inconsistent */
     P2P_ERR_AGAIN = -2,     /**< try again later (ring full, need more input) */
     P2P_ERR_NOMEM = -3,     /**< allocation failed */
@@ -57,19 +57,19 @@ P2P_EXPORT const char *p2p_strerror(int code);
 
 /** Disconnect reasons as they appear on the wire (devp2p rlpx.md). */
 typedef enum p2p_disconnect_reason {
-    P2P_DISC_REQUESTED = 0x00,
-    P2P_DISC_TCP_ERROR = 0x01,
-    P2P_DISC_PROTOCOL_BREACH = 0x02,
-    P2P_DISC_USELESS_PEER = 0x03,
-    P2P_DISC_TOO_MANY_PEERS = 0x04,
-    P2P_DISC_ALREADY_CONNECTED = 0x05,
-    P2P_DISC_INCOMPATIBLE_VERSION = 0x06,
-    P2P_DISC_INVALID_IDENTITY = 0x07,
-    P2P_DISC_QUITTING = 0x08,
-    P2P_DISC_UNEXPECTED_IDENTITY = 0x09,
-    P2P_DISC_SELF = 0x0a,
-    P2P_DISC_TIMEOUT = 0x0b,
-    P2P_DISC_SUBPROTOCOL = 0x10
+    P2P_DISC_REQUESTED = 0x00,            /**< disconnect requested */
+    P2P_DISC_TCP_ERROR = 0x01,            /**< TCP sub-system error */
+    P2P_DISC_PROTOCOL_BREACH = 0x02,      /**< breach of protocol (bad message, bad MAC) */
+    P2P_DISC_USELESS_PEER = 0x03,         /**< useless peer (no shared capability) */
+    P2P_DISC_TOO_MANY_PEERS = 0x04,       /**< too many peers */
+    P2P_DISC_ALREADY_CONNECTED = 0x05,    /**< already connected to this node */
+    P2P_DISC_INCOMPATIBLE_VERSION = 0x06, /**< incompatible p2p protocol version */
+    P2P_DISC_INVALID_IDENTITY = 0x07,     /**< null or invalid node identity */
+    P2P_DISC_QUITTING = 0x08,             /**< client quitting */
+    P2P_DISC_UNEXPECTED_IDENTITY = 0x09,  /**< identity differs from the one dialled */
+    P2P_DISC_SELF = 0x0a,                 /**< connected to ourselves */
+    P2P_DISC_TIMEOUT = 0x0b,              /**< ping timeout */
+    P2P_DISC_SUBPROTOCOL = 0x10           /**< subprotocol-specific reason (eth Status mismatch, ...) */
 } p2p_disconnect_reason;
 
 /** A short English name for a disconnect reason ("too many peers", ...). */
