@@ -63,11 +63,11 @@ export EP_BUILD := $(BUILD)
 # the plain build.
 ifneq ($(SANITIZE),1)
 PACKAGE_CHECK := tests/package/check.sh
-PYTHON_CHECK := tests/python/run.sh
+PYTHON_CHECK := tests/python/run.sh tests/package/docs.sh
 endif
 export ETHP2P_LIB := $(abspath $(BUILD))/libethp2p.so
 
-.PHONY: docs check-package all lib tool tests test unit interop deps npm-deps install uninstall clean check-exports fuzz fuzz-build
+.PHONY: docs check-docs check-package all lib tool tests test unit interop deps npm-deps install uninstall clean check-exports fuzz fuzz-build
 
 all: lib tool
 
@@ -121,7 +121,7 @@ $(BUILD)/tests/%: tests/interop/%.c $(TESTUTIL_OBJ) $(INTEROP_UTIL_OBJS) $(STATI
 	$(CC) $(APP_CFLAGS) $(TEST_CFLAGS) -Itests/unit -Itests/interop -o $@ $< $(TESTUTIL_OBJ) $(INTEROP_UTIL_OBJS) $(STATIC_LIB) $(TEST_LIBS) $(LDLIBS_ALL)
 
 # Debian packages the build, the tests and the examples need; installs only what is missing.
-DEB_PKGS := build-essential pkg-config clang valgrind libsecp256k1-dev nettle-dev libsodium-dev \
+DEB_PKGS := build-essential pkg-config clang valgrind doxygen libsecp256k1-dev nettle-dev libsodium-dev \
             libsnappy-dev libcmocka-dev libjansson-dev liblmdb-dev libmicrohttpd-dev curl
 deps:
 	@missing=""; for p in $(DEB_PKGS); do \
@@ -156,6 +156,9 @@ check-exports: $(BUILD)/libethp2p.so
 	@bad=$$(nm -D --defined-only $(SHARED_REAL) | awk '$$2 ~ /^[TDBRVW]$$/ {print $$3}' | grep -v '^p2p_' || true); \
 	if [ -n "$$bad" ]; then echo "non-p2p_ symbols exported:"; echo "$$bad"; exit 1; fi; \
 	echo "check-exports: only p2p_ symbols exported"
+
+check-docs:
+	@sh tests/package/docs.sh
 
 check-package: lib
 	@sh tests/package/check.sh $(BUILD)

@@ -15,7 +15,7 @@ export PKG_CONFIG_PATH="$stage$prefix/lib/pkgconfig"
 export PKG_CONFIG_SYSROOT_DIR="$stage"
 ver=$(pkg-config --modversion libethp2p)
 echo "package: staged libethp2p $ver"
-for f in lib/libethp2p.so lib/libethp2p.so.0 lib/libethp2p.a include/ethp2p/ethp2p.h include/ethp2p/rlp.h include/ethp2p/types.h lib/pkgconfig/libethp2p.pc; do
+for f in lib/libethp2p.so lib/libethp2p.so.0 lib/libethp2p.a include/ethp2p/ethp2p.h include/ethp2p/rlp.h include/ethp2p/types.h include/ethp2p/sync.h lib/pkgconfig/libethp2p.pc; do
   [ -e "$stage$prefix/$f" ] || { echo "package: missing $f after install"; exit 1; }
 done
 soname=$(objdump -p "$stage$prefix/lib/libethp2p.so" | awk '/SONAME/ {print $2}')

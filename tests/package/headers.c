@@ -2,5 +2,6 @@
 #include <ethp2p/types.h>
 #include <ethp2p/rlp.h>
 #include <ethp2p/ethp2p.h>
+#include <ethp2p/sync.h>
 int p2p_headers_compile_check(void);
 int p2p_headers_compile_check(void) { return P2P_OK; }
