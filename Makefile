@@ -58,12 +58,11 @@ INTEROP_UTIL_OBJS := $(INTEROP_UTIL_SRCS:tests/interop/%.c=$(BUILD)/obj/tests/%.
 # tests that run the tool find it here
 export EP_TOOL := $(abspath $(TOOL))
 export EP_BUILD := $(BUILD)
-# The packaging test links a consumer without sanitizers, and Python cannot
+# The packaging and docs checks need no sanitizers, and Python cannot
 # load a sanitized library without preloading the runtime: both run only in
 # the plain build.
 ifneq ($(SANITIZE),1)
-PACKAGE_CHECK := tests/package/check.sh
-PYTHON_CHECK := tests/python/run.sh tests/package/docs.sh
+PLAIN_CHECKS := tests/package/check.sh tests/python/run.sh tests/package/docs.sh
 endif
 export ETHP2P_LIB := $(abspath $(BUILD))/libethp2p.so
 
@@ -150,7 +149,7 @@ interop: npm-deps $(INTEROP_BINS) $(TOOL)
 test: deps
 	$(MAKE) all tests examples
 	$(MAKE) npm-deps
-	@sh tests/run.sh all $(UNIT_BINS) $(INTEROP_BINS) $(PACKAGE_CHECK) $(PYTHON_CHECK)
+	@sh tests/run.sh all $(UNIT_BINS) $(INTEROP_BINS) $(PLAIN_CHECKS)
 
 check-exports: $(BUILD)/libethp2p.so
 	@bad=$$(nm -D --defined-only $(SHARED_REAL) | awk '$$2 ~ /^[TDBRVW]$$/ {print $$3}' | grep -v '^p2p_' || true); \
