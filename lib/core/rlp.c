@@ -128,9 +128,25 @@ int p2p_rlp_decode_prefix(const uint8_t *in, size_t len, p2p_rlp_item *out, size
     return ep_rlp_decode_diag(in, len, out, consumed, NULL);
 }
 
+int ep_rlp_shallow_item(const uint8_t *in, size_t len, p2p_rlp_item *out)
+{
+    p2p_rlp_item it;
+    if (!in || !out || len == 0 || parse_item(in, len, &it) || it.raw_len != len)
+        return P2P_ERR_RLP;
+    *out = it;
+    return 0;
+}
+
+/* Items are public structs a host may fill by hand: one that claims bytes
+ * behind a NULL pointer is refused before anything reads through it. */
+static int item_ok(const p2p_rlp_item *item)
+{
+    return item && (item->data || item->len == 0);
+}
+
 int p2p_rlp_iter_init(p2p_rlp_iter *it, const p2p_rlp_item *list)
 {
-    if (!it || !list) return P2P_ERR_INVALID;
+    if (!it || !item_ok(list)) return P2P_ERR_INVALID;
     if (!list->is_list) return P2P_ERR_RLP;
     it->p = list->data;
     it->left = list->len;
@@ -139,7 +155,7 @@ int p2p_rlp_iter_init(p2p_rlp_iter *it, const p2p_rlp_item *list)
 
 int p2p_rlp_iter_next(p2p_rlp_iter *it, p2p_rlp_item *out)
 {
-    if (!it || !out) return P2P_ERR_INVALID;
+    if (!it || !out || (!it->p && it->left)) return P2P_ERR_INVALID;
     if (it->left == 0) return 0;
     /* on error the iterator stays put, so it keeps reporting the error */
     if (parse_item(it->p, it->left, out) != NULL) return P2P_ERR_RLP;
@@ -176,7 +192,7 @@ static int int_payload(const p2p_rlp_item *item)
 
 int p2p_rlp_get_uint64(const p2p_rlp_item *item, uint64_t *out)
 {
-    if (!item || !out) return P2P_ERR_INVALID;
+    if (!item_ok(item) || !out) return P2P_ERR_INVALID;
     int rc = int_payload(item);
     if (rc) return rc;
     if (item->len > sizeof *out) return P2P_ERR_RANGE;
@@ -188,7 +204,7 @@ int p2p_rlp_get_uint64(const p2p_rlp_item *item, uint64_t *out)
 
 int p2p_rlp_get_bigint(const p2p_rlp_item *item, uint8_t *out, size_t width)
 {
-    if (!item || (!out && width)) return P2P_ERR_INVALID;
+    if (!item_ok(item) || (!out && width)) return P2P_ERR_INVALID;
     int rc = int_payload(item);
     if (rc) return rc;
     if (item->len > width) return P2P_ERR_RANGE;
@@ -199,7 +215,7 @@ int p2p_rlp_get_bigint(const p2p_rlp_item *item, uint8_t *out, size_t width)
 
 int p2p_rlp_get_fixed(const p2p_rlp_item *item, uint8_t *out, size_t len)
 {
-    if (!item || (!out && len)) return P2P_ERR_INVALID;
+    if (!item_ok(item) || (!out && len)) return P2P_ERR_INVALID;
     if (item->is_list || item->len != len) return P2P_ERR_RLP;
     if (len) memcpy(out, item->data, len);
     return 0;
@@ -364,6 +380,18 @@ int p2p_rlp_put_raw(p2p_rlp_writer *w, const uint8_t *rlp, size_t len)
     }
     if ((rc = reserve(w, len)) != 0) return rc;
     if (len) memcpy(w->buf + w->len, rlp, len);
+    w->len += len;
+    return 0;
+}
+
+int ep_rlp_put_item_shallow(p2p_rlp_writer *w, const uint8_t *rlp, size_t len)
+{
+    int rc = writer_ok(w);
+    if (rc) return rc;
+    p2p_rlp_item it;
+    if (ep_rlp_shallow_item(rlp, len, &it)) return writer_fail(w, P2P_ERR_RLP);
+    if ((rc = reserve(w, len)) != 0) return rc;
+    memcpy(w->buf + w->len, rlp, len);
     w->len += len;
     return 0;
 }

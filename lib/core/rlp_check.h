@@ -22,4 +22,13 @@ typedef struct ep_rlp_diag {
  * (P2P_ERR_INVALID for NULL pointers); diag (may be NULL) explains. */
 int ep_rlp_decode_diag(const uint8_t *in, size_t len, p2p_rlp_item *out, size_t *consumed,
                        ep_rlp_diag *diag);
+
+/* Shallow checks for the send path, where the bytes are the host's own and
+ * the peer validates them in full anyway: only that @in is exactly one item
+ * (canonical prefix, length spanning @len), not what is nested in it. The
+ * full check of p2p_rlp_decode stays on everything received. Returns 0 or
+ * P2P_ERR_RLP (also for NULL or empty input). */
+int ep_rlp_shallow_item(const uint8_t *in, size_t len, p2p_rlp_item *out);
+/* p2p_rlp_put_raw for one item checked only by ep_rlp_shallow_item. */
+int ep_rlp_put_item_shallow(p2p_rlp_writer *w, const uint8_t *rlp, size_t len);
 #endif

@@ -2,6 +2,7 @@
 #include "eth/eth_msg.h"
 #include <stdlib.h>
 #include <string.h>
+#include "core/rlp_check.h"
 
 /* ------------------------------------------------------------ id tables */
 
@@ -414,12 +415,15 @@ void ep_eth_msg_free(ep_eth_msg *m)
 
 /* ----------------------------------------------------------- encoding */
 
-/* Append one caller-supplied item, which must be exactly one RLP item. */
+/* Append one caller-supplied item, which must be exactly one RLP item. Only
+ * its top prefix is checked: these are the host's bytes, and a full tree
+ * walk per item (twice, with p2p_rlp_put_raw's) cost more than the framing
+ * on the serving side. What we receive is still checked in full. */
 static int put_item(p2p_rlp_writer *w, p2p_bytes b)
 {
     p2p_rlp_item it;
-    if (p2p_rlp_decode(b.ptr, b.len, &it)) return P2P_ERR_INVALID;
-    return p2p_rlp_put_raw(w, b.ptr, b.len);
+    if (ep_rlp_shallow_item(b.ptr, b.len, &it)) return P2P_ERR_INVALID;
+    return ep_rlp_put_item_shallow(w, b.ptr, b.len);
 }
 
 static int enc_status(uint32_t version, const ep_eth_status *s, p2p_rlp_writer *w)
@@ -485,9 +489,10 @@ static int enc_refs(const ep_eth_block_ref *v, size_t n, p2p_rlp_writer *w)
 static int enc_new_block(const ep_eth_new_block *nb, p2p_rlp_writer *w)
 {
     p2p_rlp_item b;
-    if (p2p_rlp_decode(nb->block.ptr, nb->block.len, &b) || !b.is_list) return P2P_ERR_INVALID;
+    if (ep_rlp_shallow_item(nb->block.ptr, nb->block.len, &b) || !b.is_list)
+        return P2P_ERR_INVALID;
     p2p_rlp_list_begin(w);
-    p2p_rlp_put_raw(w, nb->block.ptr, nb->block.len);
+    ep_rlp_put_item_shallow(w, nb->block.ptr, nb->block.len);
     p2p_rlp_put_bigint(w, nb->td, sizeof nb->td);
     return p2p_rlp_list_end(w);
 }

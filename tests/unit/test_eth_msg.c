@@ -437,6 +437,52 @@ static void test_new_block_and_txs(void **state)
     p2p_rlp_writer_free(&block);
 }
 
+/* Host items are checked shallowly when encoding (one item with a canonical
+ * prefix spanning its bytes, nested content not walked); decoding what a peer
+ * sent still checks the whole tree. */
+static void test_send_check_shallow_receive_strict(void **state)
+{
+    (void)state;
+    static const uint8_t bad_prefix[] = {0xb8, 0x01, 0x00};   /* long form for 1 byte */
+    static const uint8_t truncated[] = {0xc3, 0x01, 0x02};    /* list of 3 with 2 bytes */
+    static const uint8_t trailing[] = {0xc1, 0x01, 0x01};     /* one item, then a byte */
+    static const uint8_t bad_inside[] = {0xc2, 0x81, 0x05};   /* 0x05 wrapped as a string */
+    const struct {
+        const uint8_t *p;
+        size_t len;
+    } refused[] = {{bad_prefix, 3}, {truncated, 3}, {trailing, 3}, {trailing, 0}};
+    ep_eth_msg m, d;
+    memset(&m, 0, sizeof m);
+    m.id = EP_ETH_BLOCK_BODIES;
+    m.request_id = 5;
+    m.u.items.count = 1;
+    p2p_rlp_writer w;
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        p2p_bytes it = {refused[i].p, refused[i].len};
+        m.u.items.v = &it;
+        p2p_rlp_writer_init(&w);
+        assert_int_equal(ep_eth_msg_encode(69, &m, &w), P2P_ERR_INVALID);
+        p2p_rlp_writer_free(&w);
+    }
+    p2p_bytes inner = {bad_inside, sizeof bad_inside};
+    m.u.items.v = &inner;
+    p2p_rlp_writer_init(&w);
+    assert_int_equal(ep_eth_msg_encode(69, &m, &w), 0); /* framed as the host gave it */
+    assert_int_equal(ep_eth_msg_decode(69, m.id, w.buf, w.len, &d), P2P_ERR_RLP);
+    p2p_rlp_writer_free(&w);
+    /* NewBlock: the block must be one list, checked the same way */
+    memset(&m, 0, sizeof m);
+    m.id = EP_ETH_NEW_BLOCK;
+    m.u.new_block.block = (p2p_bytes){truncated, sizeof truncated};
+    p2p_rlp_writer_init(&w);
+    assert_int_equal(ep_eth_msg_encode(69, &m, &w), P2P_ERR_INVALID);
+    p2p_rlp_writer_free(&w);
+    m.u.new_block.block = (p2p_bytes){bad_prefix + 2, 1}; /* a string, not a list */
+    p2p_rlp_writer_init(&w);
+    assert_int_equal(ep_eth_msg_encode(69, &m, &w), P2P_ERR_INVALID);
+    p2p_rlp_writer_free(&w);
+}
+
 static void test_pooled_hashes(void **state)
 {
     (void)state;
@@ -764,6 +810,7 @@ int main(void)
         cmocka_unit_test(test_mutations),
         cmocka_unit_test(test_announcements),
         cmocka_unit_test(test_new_block_and_txs),
+        cmocka_unit_test(test_send_check_shallow_receive_strict),
         cmocka_unit_test(test_pooled_hashes),
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_status_malformed),
