@@ -72,7 +72,11 @@ P2P_EXPORT int p2p_rlp_list_begin(p2p_rlp_writer *w);
 /** Close the innermost open list. */
 P2P_EXPORT int p2p_rlp_list_end(p2p_rlp_writer *w);
 
-/** One decoded RLP item; all pointers point into the input. */
+/**
+ * One decoded RLP item; all pointers point into the input. The functions
+ * below taking an item (or an iterator) return P2P_ERR_INVALID for one whose
+ * @c data (@c p) is NULL with a non-zero length, as a hand-filled one may be.
+ */
 typedef struct p2p_rlp_item {
     const uint8_t *raw;     /**< the whole encoding (prefix + payload) */
     size_t raw_len;         /**< bytes at @c raw */

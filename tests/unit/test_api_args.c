@@ -609,6 +609,35 @@ static void test_rlp_reader_bad(void **state)
     EXPECT(p2p_rlp_get_uint64(&str, &u), P2P_ERR_RLP);
 }
 
+/* Items and iterators are public structs a host may fill by hand: bytes
+ * claimed behind a NULL pointer are refused, never read. */
+static void test_rlp_hand_made_items(void **state)
+{
+    (void)state;
+    p2p_rlp_item list = {NULL, 0, NULL, 5, 1}, str = {NULL, 0, NULL, 4, 0};
+    p2p_rlp_iter iter = {NULL, 3};
+    p2p_rlp_item child;
+    size_t count = 99;
+    uint64_t u;
+    uint8_t out[32];
+    EXPECT(p2p_rlp_iter_init(&iter, &list), P2P_ERR_INVALID);
+    EXPECT(p2p_rlp_list_count(&list, &count), P2P_ERR_INVALID);
+    assert_int_equal(count, 99);
+    EXPECT(p2p_rlp_iter_next(&iter, &child), P2P_ERR_INVALID);
+    EXPECT(p2p_rlp_get_uint64(&str, &u), P2P_ERR_INVALID);
+    EXPECT(p2p_rlp_get_bigint(&str, out, 32), P2P_ERR_INVALID);
+    EXPECT(p2p_rlp_get_fixed(&str, out, 4), P2P_ERR_INVALID);
+    /* NULL with no bytes is an empty list / the empty string */
+    list.len = str.len = 0;
+    EXPECT(p2p_rlp_list_count(&list, &count), 0);
+    assert_int_equal(count, 0);
+    EXPECT(p2p_rlp_iter_init(&iter, &list), 0);
+    EXPECT(p2p_rlp_iter_next(&iter, &child), 0);
+    EXPECT(p2p_rlp_get_uint64(&str, &u), 0);
+    assert_int_equal(u, 0);
+    EXPECT(p2p_rlp_get_fixed(&str, out, 0), 0);
+}
+
 /* --------------------------------------------------------- chain helpers */
 
 static void test_chain_helpers_bad(void **state)
@@ -771,6 +800,7 @@ int main(void)
         cmocka_unit_test(test_header_helpers_bad),
         cmocka_unit_test(test_rlp_writer_bad),
         cmocka_unit_test(test_rlp_reader_bad),
+        cmocka_unit_test(test_rlp_hand_made_items),
         cmocka_unit_test(test_chain_helpers_bad),
         cmocka_unit_test(test_sync_bad),
     };
