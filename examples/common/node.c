@@ -247,6 +247,22 @@ static void publish_head(ex_node *n)
     if (p2p_set_head(n->h, &head) == 0) n->head_dirty = 0; /* else retried next round */
 }
 
+void ex_node_batch_begin(ex_node *n)
+{
+    ex_store_batch_begin(n->store);
+}
+
+int ex_node_batch_end(ex_node *n)
+{
+    int rc = ex_store_batch_end(n->store);
+    if (rc) {
+        ex_log(n, P2P_LOG_ERROR, "storing blocks: %s; back to the stored head", p2p_strerror(rc));
+        load_head(n);
+        n->head_dirty = 1;
+    }
+    return rc;
+}
+
 int ex_node_add_block(ex_node *n, uint64_t number, const uint8_t hash[32], const uint8_t *header,
                       size_t header_len, const uint8_t *body, size_t body_len)
 {

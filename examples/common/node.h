@@ -81,6 +81,12 @@ int ex_node_start(ex_node *n, const ex_options *opt, const ex_role *role, void *
 int ex_node_run(ex_node *n);
 void ex_node_stop(ex_node *n);
 
+/* Blocks added between these two are committed to the store once, at the
+ * end (see ex_store_batch_begin). If that commit fails, the node logs it and
+ * goes back to the head the store holds. Returns 0 or P2P_ERR_IO. */
+void ex_node_batch_begin(ex_node *n);
+int ex_node_batch_end(ex_node *n);
+
 /* Append a block on top of the head: store it, drop its transactions from
  * the pool, and schedule the new head for Status. */
 int ex_node_add_block(ex_node *n, uint64_t number, const uint8_t hash[32], const uint8_t *header,

@@ -19,7 +19,19 @@ static const char *const db_names[DB_COUNT] = {"num2hash", "headers", "bodies",
 struct ex_store {
     MDB_env *env;
     MDB_dbi dbi[DB_COUNT];
+    int batching;    /* between ex_store_batch_begin and _end */
+    MDB_txn *batch;  /* the batch's write transaction, once something is appended */
 };
+
+/* Commit the open batch, if any. Reads, flushes and closing call this first,
+ * so a read never sees a head that is not committed yet. */
+static int batch_commit(ex_store *s)
+{
+    if (!s->batch) return 0;
+    int rc = mdb_txn_commit(s->batch);
+    s->batch = NULL;
+    return rc == 0 ? 0 : P2P_ERR_IO;
+}
 
 struct ex_read {
     ex_store *s;
@@ -86,12 +98,14 @@ int ex_store_open(const char *dir, ex_store **out, char *err, size_t err_len)
 
 int ex_store_flush(ex_store *s)
 {
-    return mdb_env_sync(s->env, 1) == 0 ? 0 : P2P_ERR_IO;
+    int rc = batch_commit(s);
+    return mdb_env_sync(s->env, 1) == 0 ? rc : P2P_ERR_IO;
 }
 
 void ex_store_close(ex_store *s)
 {
     if (!s) return;
+    batch_commit(s);
     mdb_env_sync(s->env, 1);
     mdb_env_close(s->env);
     free(s);
@@ -119,6 +133,7 @@ static int txn_head(ex_store *s, MDB_txn *txn, uint64_t *number, uint8_t hash[32
 
 ex_read *ex_store_read(ex_store *s)
 {
+    if (batch_commit(s) != 0) return NULL;
     ex_read *r = malloc(sizeof *r);
     if (!r) return NULL;
     r->s = s;
@@ -197,6 +212,7 @@ int ex_read_tx(ex_read *r, const uint8_t tx_hash[32], uint64_t *number, uint32_t
 int ex_store_head(ex_store *s, uint64_t *number, uint8_t hash[32])
 {
     MDB_txn *txn;
+    if (batch_commit(s) != 0) return P2P_ERR_IO;
     if (mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn) != 0) return P2P_ERR_IO;
     int rc = txn_head(s, txn, number, hash);
     mdb_txn_abort(txn);
@@ -262,7 +278,7 @@ int ex_store_init_genesis(ex_store *s, const uint8_t hash[32], const uint8_t *he
 {
     MDB_txn *txn;
     MDB_val v;
-    if (mdb_txn_begin(s->env, NULL, 0, &txn) != 0) return P2P_ERR_IO;
+    if (batch_commit(s) != 0 || mdb_txn_begin(s->env, NULL, 0, &txn) != 0) return P2P_ERR_IO;
     int rc = get(txn, s->dbi[DB_META], "genesis", 7, &v);
     if (rc == 0) {
         rc = (v.mv_size == 32 && memcmp(v.mv_data, hash, 32) == 0) ? 0 : P2P_ERR_STATE;
@@ -280,6 +296,17 @@ int ex_store_init_genesis(ex_store *s, const uint8_t hash[32], const uint8_t *he
     return mdb_txn_commit(txn) == 0 ? 0 : P2P_ERR_IO;
 }
 
+void ex_store_batch_begin(ex_store *s)
+{
+    s->batching = 1;
+}
+
+int ex_store_batch_end(ex_store *s)
+{
+    s->batching = 0;
+    return batch_commit(s);
+}
+
 int ex_store_append(ex_store *s, uint64_t number, const uint8_t hash[32], const uint8_t *header,
                     size_t header_len, const uint8_t *body, size_t body_len)
 {
@@ -289,7 +316,12 @@ int ex_store_append(ex_store *s, uint64_t number, const uint8_t hash[32], const 
     MDB_txn *txn;
     if (p2p_header_decode(header, header_len, &f) != 0) return P2P_ERR_RLP;
     if (f.number != number) return P2P_ERR_INVALID;
-    if (mdb_txn_begin(s->env, NULL, 0, &txn) != 0) return P2P_ERR_IO;
+    /* In a batch each block is a nested transaction of the batch's: a
+     * refused block leaves nothing behind, and the blocks before it are
+     * committed together at the end. */
+    if (s->batching && !s->batch && mdb_txn_begin(s->env, NULL, 0, &s->batch) != 0)
+        return P2P_ERR_IO;
+    if (mdb_txn_begin(s->env, s->batching ? s->batch : NULL, 0, &txn) != 0) return P2P_ERR_IO;
     int rc = txn_head(s, txn, &head, head_hash);
     if (!rc && (number != head + 1 || memcmp(f.parent_hash, head_hash, 32) != 0))
         rc = P2P_ERR_STATE;

@@ -13,7 +13,12 @@
  * single-validator chain has no reorganisations). The environment is
  * opened with MDB_NOSYNC: a commit is not flushed at once (a crashed
  * process loses nothing, a crashed machine may lose the last blocks, which
- * are synced again); ex_store_flush() and ex_store_close() flush. */
+ * are synced again); ex_store_flush() and ex_store_close() flush.
+ *
+ * Appends may be batched: one commit for many blocks instead of one each
+ * (the commit was most of the cost of storing a block). The head pointer is
+ * written in the same transaction as the blocks, so after a crash the store
+ * holds a consistent chain, at worst shorter by the uncommitted batch. */
 #ifndef EX_STORE_H
 #define EX_STORE_H
 #include <stddef.h>
@@ -43,6 +48,14 @@ int ex_store_init_genesis(ex_store *s, const uint8_t hash[32], const uint8_t *he
  * transactions (P2P_ERR_RLP if the body is malformed). */
 int ex_store_append(ex_store *s, uint64_t number, const uint8_t hash[32], const uint8_t *header,
                     size_t header_len, const uint8_t *body, size_t body_len);
+
+/* Until ex_store_batch_end(), ex_store_append() adds to one write
+ * transaction (opened by the first append) instead of committing each block.
+ * ex_store_batch_end() commits it: 0 or P2P_ERR_IO (then the whole batch is
+ * lost, and the head is what it was before the batch). Reading, flushing or
+ * closing the store meanwhile commits what the batch holds so far. */
+void ex_store_batch_begin(ex_store *s);
+int ex_store_batch_end(ex_store *s);
 
 ex_read *ex_store_read(ex_store *s);
 void ex_store_read_end(ex_read *r);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "../../examples/common/chain.c"
@@ -166,6 +167,92 @@ static void test_genesis_by_hash(void **state)
     ex_store_close(s);
 }
 
+/* The head another process sees (what a crash right now would leave): a
+ * child opens the environment read-only (ex_store_open would wait for our
+ * write transaction) and exits with the head number. */
+static void child_head(void)
+{
+    char path[128];
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi meta;
+    MDB_val k = {4, "head"}, v;
+    snprintf(path, sizeof path, "%s/chain", dir);
+    if (mdb_env_create(&env) || mdb_env_set_maxdbs(env, DB_COUNT) ||
+        mdb_env_open(env, path, MDB_RDONLY | MDB_NOTLS, 0600) ||
+        mdb_txn_begin(env, NULL, MDB_RDONLY, &txn) || mdb_dbi_open(txn, "meta", 0, &meta) ||
+        mdb_get(txn, meta, &k, &v) || v.mv_size != 40)
+        _exit(100);
+    uint64_t num = get_be64(v.mv_data);
+    _exit(num < 100 ? (int)num : 101);
+}
+
+static int committed_head(void)
+{
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) child_head();
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    return WEXITSTATUS(status);
+}
+
+/* Batched appends: one commit at the end, blocks and head together; a
+ * refused block inside the batch leaves nothing behind; a read meanwhile
+ * commits what the batch holds so far. */
+static void test_batch(void **state)
+{
+    ex_store *s = open_store();
+    ex_block g, b[4];
+    uint8_t h[4][32], hash[32];
+    uint64_t num;
+    assert_int_equal(ex_genesis(7, &g), 0);
+    assert_int_equal(ex_store_init_genesis(s, g.hash, g.header, g.header_len, g.body, g.body_len), 0);
+    for (int i = 0; i < 4; i++) make_block(i ? b[i - 1].hash : g.hash, (uint64_t)i + 1, 2, &b[i], h);
+    assert_int_equal(ex_store_batch_end(s), 0); /* nothing open: nothing to do */
+
+    ex_store_batch_begin(s);
+    assert_int_equal(ex_store_append(s, 1, b[0].hash, b[0].header, b[0].header_len, b[0].body,
+                                     b[0].body_len), 0);
+    /* refused (not on the head), then a malformed body: the batch goes on */
+    assert_int_equal(ex_store_append(s, 3, b[2].hash, b[2].header, b[2].header_len, b[2].body,
+                                     b[2].body_len), P2P_ERR_STATE);
+    assert_int_equal(ex_store_append(s, 2, b[1].hash, b[1].header, b[1].header_len, b[1].body, 3),
+                     P2P_ERR_RLP);
+    assert_int_equal(ex_store_append(s, 2, b[1].hash, b[1].header, b[1].header_len, b[1].body,
+                                     b[1].body_len), 0);
+    assert_int_equal(committed_head(), 0); /* not committed yet */
+    assert_int_equal(ex_store_batch_end(s), 0);
+    assert_int_equal(committed_head(), 2);
+
+    /* a read inside a batch sees (and commits) the blocks so far */
+    ex_store_batch_begin(s);
+    assert_int_equal(ex_store_append(s, 3, b[2].hash, b[2].header, b[2].header_len, b[2].body,
+                                     b[2].body_len), 0);
+    assert_int_equal(ex_store_head(s, &num, hash), 0);
+    assert_int_equal(num, 3);
+    assert_int_equal(committed_head(), 3);
+    assert_int_equal(ex_store_append(s, 4, b[3].hash, b[3].header, b[3].header_len, b[3].body,
+                                     b[3].body_len), 0);
+    ex_store_close(s); /* commits the rest */
+    assert_int_equal(committed_head(), 4);
+    s = open_store();
+    ex_read *r = ex_store_read(s);
+    assert_non_null(r);
+    assert_int_equal(ex_read_hash(r, 4, hash), 0);
+    tu_assert_bytes(hash, b[3].hash, 32);
+    uint32_t idx;
+    assert_int_equal(ex_read_tx(r, h[1], &num, &idx), 0); /* block 4's second transaction */
+    assert_int_equal(num, 4);
+    assert_int_equal(idx, 1);
+    ex_store_read_end(r);
+    ex_store_close(s);
+    ex_block_free(&g);
+    for (int i = 0; i < 4; i++) ex_block_free(&b[i]);
+}
+
 static void test_open_errors(void **state)
 {
     ex_store *s;
@@ -185,6 +272,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_chain_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_genesis_by_hash, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_batch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
