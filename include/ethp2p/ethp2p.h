@@ -703,7 +703,10 @@ P2P_EXPORT int p2p_set_head(p2p_handle *h, const p2p_head *head);
  * wait, the command fails (P2P_EV_COMMAND_FAILED with P2P_ERR_AGAIN).
  */
 P2P_EXPORT int p2p_connect(p2p_handle *h, const char *enode_url);
-/** Disconnect a peer with @p reason (a PEER_DISCONNECTED event follows). */
+/**
+ * Disconnect a peer with @p reason, 0..255 (a PEER_DISCONNECTED event
+ * follows); P2P_ERR_INVALID for another reason (as a DISCONNECT command too).
+ */
 P2P_EXPORT int p2p_disconnect(p2p_handle *h, const uint8_t peer[64], int reason);
 /**@}*/
 

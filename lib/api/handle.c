@@ -293,6 +293,20 @@ static int needs_peer(const p2p_command *c)
     }
 }
 
+/* Values a command's own fields must hold, whichever function queued it:
+ * one accepted here and refused later would fail silently on the polling
+ * thread, or worse, reach the wire. */
+static int check_values(const p2p_command *c)
+{
+    switch (c->type) {
+    case P2P_CMD_DISCONNECT:
+        /* the wire reason is one byte; the session refuses anything else */
+        return c->u.disconnect.reason >= 0 && c->u.disconnect.reason <= 0xff ? 0 : P2P_ERR_INVALID;
+    default:
+        return 0;
+    }
+}
+
 static int check_command(p2p_handle *h, const p2p_command *c)
 {
     size_t sz;
@@ -300,6 +314,7 @@ static int check_command(p2p_handle *h, const p2p_command *c)
     if (rc) return rc;
     if (!h->cfg->announcements && (c->type == P2P_CMD_NEW_BLOCK || c->type == P2P_CMD_NEW_BLOCK_HASHES))
         return P2P_ERR_STATE;
+    if ((rc = check_values(c)) != 0) return rc;
     if (c->type == P2P_CMD_CONNECT) {
         ep_enode e;
         char why[128];
@@ -491,7 +506,7 @@ int p2p_connect(p2p_handle *h, const char *enode_url)
 
 int p2p_disconnect(p2p_handle *h, const uint8_t peer[64], int reason)
 {
-    if (!peer || reason < 0 || reason > 0xff) return P2P_ERR_INVALID;
+    if (!peer) return P2P_ERR_INVALID; /* the reason is checked by p2p_submit */
     p2p_command c = new_cmd(P2P_CMD_DISCONNECT, peer);
     c.u.disconnect.reason = reason;
     return p2p_submit(h, &c, NULL);

@@ -70,10 +70,14 @@ static int connect_url(ep_net *n, const char *url)
 
 static int disconnect_peer(ep_net *n, const p2p_command *cmd)
 {
+    /* The session would refuse a reason that is not one byte and the peer
+     * would stay: fail the command instead of doing nothing. */
+    int reason = cmd->u.disconnect.reason;
+    if (reason < 0 || reason > 0xff) return P2P_ERR_INVALID;
     for (ep_conn *c = n->conns; c; c = c->next) {
         if (c->state == EP_CONN_DEAD || c->state == EP_CONN_CLOSING || !c->id_known) continue;
         if (memcmp(c->id, cmd->peer, 64) != 0) continue;
-        ep_conn_disconnect(n, c, cmd->u.disconnect.reason, 0, "requested by the host");
+        ep_conn_disconnect(n, c, reason, 0, "requested by the host");
         ep_conn_process(n, c);
         return 0;
     }

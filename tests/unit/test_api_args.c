@@ -374,6 +374,43 @@ static void test_submit_bad(void **state)
     hn_stop(&b);
 }
 
+/* Pump both handles a little; nothing may have happened on either side. */
+static void expect_nothing_sent(hn_node *a, hn_node *b)
+{
+    hn_node *nodes[2] = {a, b};
+    hn_pump(nodes, 2, NULL, NULL, 20);
+    assert_int_equal(hn_count(a, P2P_EV_COMMAND_FAILED), 0);
+    assert_int_equal(hn_count(b, P2P_EV_PEER_DISCONNECTED), 0);
+    assert_int_equal(p2p_peer_count(a->h), 1);
+}
+
+/* A Disconnect reason is one byte on the wire: anything else is refused at
+ * submission (the session would refuse it later and the peer would stay). */
+static void test_submit_disconnect_reason(void **state)
+{
+    (void)state;
+    hn_node a, b;
+    pair(&a, &b);
+    const int bad[] = {-1, 256, INT_MIN, INT_MAX};
+    p2p_command c;
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        memset(&c, 0, sizeof c);
+        c.type = P2P_CMD_DISCONNECT;
+        memcpy(c.peer, b.id, 64);
+        c.u.disconnect.reason = bad[i];
+        EXPECT(p2p_submit(a.h, &c, NULL), P2P_ERR_INVALID);
+        EXPECT(p2p_disconnect(a.h, b.id, bad[i]), P2P_ERR_INVALID);
+    }
+    expect_nothing_sent(&a, &b);
+    c.u.disconnect.reason = 0xff; /* the top of the range goes through */
+    EXPECT(p2p_submit(a.h, &c, NULL), 0);
+    hn_node *nodes[2] = {&a, &b};
+    hn_wait(nodes, 2, 1, P2P_EV_PEER_DISCONNECTED, 1);
+    assert_int_equal(hn_find(&b, P2P_EV_PEER_DISCONNECTED)->ev.u.disconnected.reason, 0xff);
+    hn_stop(&a);
+    hn_stop(&b);
+}
+
 static void test_convenience_bad(void **state)
 {
     (void)state;
@@ -796,6 +833,7 @@ int main(void)
         cmocka_unit_test(test_handle_new_bad),
         cmocka_unit_test(test_handle_queries),
         cmocka_unit_test(test_submit_bad),
+        cmocka_unit_test(test_submit_disconnect_reason),
         cmocka_unit_test(test_convenience_bad),
         cmocka_unit_test(test_header_helpers_bad),
         cmocka_unit_test(test_rlp_writer_bad),
