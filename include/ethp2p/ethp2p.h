@@ -694,7 +694,8 @@ P2P_EXPORT int p2p_send_receipts(p2p_handle *h, const uint8_t peer[64], uint64_t
 /**
  * Update the local head. Later Status messages use it, and eth/69 peers get
  * BlockRangeUpdate when the head moved at least 32 blocks since the last one
- * sent. Any thread (queued like a command).
+ * sent. Any thread (queued like a command). P2P_ERR_INVALID if
+ * earliest_block is above best_number (as a SET_HEAD command too).
  */
 P2P_EXPORT int p2p_set_head(p2p_handle *h, const p2p_head *head);
 /**

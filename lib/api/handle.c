@@ -302,6 +302,9 @@ static int check_values(const p2p_command *c)
     case P2P_CMD_DISCONNECT:
         /* the wire reason is one byte; the session refuses anything else */
         return c->u.disconnect.reason >= 0 && c->u.disconnect.reason <= 0xff ? 0 : P2P_ERR_INVALID;
+    case P2P_CMD_SET_HEAD:
+        /* eth/69 peers refuse a Status whose earliest block is above its latest */
+        return c->u.head.earliest_block <= c->u.head.best_number ? 0 : P2P_ERR_INVALID;
     default:
         return 0;
     }
@@ -488,8 +491,7 @@ int p2p_send_receipts(p2p_handle *h, const uint8_t peer[64], uint64_t request_id
 
 int p2p_set_head(p2p_handle *h, const p2p_head *head)
 {
-    if (!head) return P2P_ERR_INVALID;
-    if (head->earliest_block > head->best_number) return P2P_ERR_INVALID;
+    if (!head) return P2P_ERR_INVALID; /* its values are checked by p2p_submit */
     p2p_command c = new_cmd(P2P_CMD_SET_HEAD, NULL);
     c.u.head = *head;
     return p2p_submit(h, &c, NULL);

@@ -411,6 +411,34 @@ static void test_submit_disconnect_reason(void **state)
     hn_stop(&b);
 }
 
+/* SET_HEAD through p2p_submit is checked as p2p_set_head checks it: an
+ * earliest block above the best one would make every eth/69 Status refused. */
+static void test_submit_set_head_range(void **state)
+{
+    (void)state;
+    hn_node a, b;
+    pair(&a, &b);
+    p2p_command c;
+    memset(&c, 0, sizeof c);
+    c.type = P2P_CMD_SET_HEAD;
+    c.u.head.best_number = 10;
+    c.u.head.earliest_block = 11;
+    EXPECT(p2p_submit(a.h, &c, NULL), P2P_ERR_INVALID);
+    EXPECT(p2p_set_head(a.h, &c.u.head), P2P_ERR_INVALID);
+    c.u.head.earliest_block = UINT64_MAX;
+    EXPECT(p2p_submit(a.h, &c, NULL), P2P_ERR_INVALID);
+    expect_nothing_sent(&a, &b);
+    c.u.head.earliest_block = 10; /* earliest == best is a one-block range */
+    EXPECT(p2p_submit(a.h, &c, NULL), 0);
+    /* a fresh eth/69 peer still accepts our Status */
+    hn_node d;
+    hn_start(&d, hn_config(NET, NET));
+    hn_connect(&d, &a);
+    hn_stop(&d);
+    hn_stop(&a);
+    hn_stop(&b);
+}
+
 static void test_convenience_bad(void **state)
 {
     (void)state;
@@ -834,6 +862,7 @@ int main(void)
         cmocka_unit_test(test_handle_queries),
         cmocka_unit_test(test_submit_bad),
         cmocka_unit_test(test_submit_disconnect_reason),
+        cmocka_unit_test(test_submit_set_head_range),
         cmocka_unit_test(test_convenience_bad),
         cmocka_unit_test(test_header_helpers_bad),
         cmocka_unit_test(test_rlp_writer_bad),
