@@ -647,7 +647,11 @@ P2P_EXPORT int p2p_submit(p2p_handle *h, const p2p_command *cmd, uint64_t *reque
 
 /** Announce a block (NewBlockHashes [hash, number]) to every eth peer. */
 P2P_EXPORT int p2p_broadcast_block(p2p_handle *h, const uint8_t hash[32], uint64_t number);
-/** Send a whole block (NewBlock) to every eth peer. */
+/**
+ * Send a whole block (NewBlock) to every eth peer. The block must be
+ * [header, transactions, ommers, ...] with a decodable header, else
+ * P2P_ERR_RLP (peers would disconnect us over it).
+ */
 P2P_EXPORT int p2p_broadcast_new_block(p2p_handle *h, const uint8_t *block_rlp, size_t len,
                                        const uint8_t total_difficulty[32]);
 /** Request @p count headers from @p number on, every skip+1 blocks, optionally reversed. */

@@ -293,6 +293,25 @@ static int needs_peer(const p2p_command *c)
     }
 }
 
+/* A NewBlock's block must be [header, txs, ommers, ...]: peers decode it
+ * whole and disconnect us over anything else. */
+static int check_block(p2p_bytes block)
+{
+    p2p_bytes hb;
+    p2p_header_fields f;
+    p2p_rlp_item top, item;
+    p2p_rlp_iter it;
+    int rc = p2p_block_header(block.ptr, block.len, &hb);
+    if (rc == 0) rc = p2p_header_decode(hb.ptr, hb.len, &f);
+    if (rc) return rc;
+    if (p2p_rlp_decode(block.ptr, block.len, &top) || p2p_rlp_iter_init(&it, &top))
+        return P2P_ERR_RLP;
+    size_t n = 0;
+    while ((rc = p2p_rlp_iter_next(&it, &item)) == 1)
+        if (n++ > 0 && !item.is_list) return P2P_ERR_RLP; /* each body part is a list */
+    return rc == 0 && n >= 3 ? 0 : P2P_ERR_RLP;
+}
+
 /* Values a command's own fields must hold, whichever function queued it:
  * one accepted here and refused later would fail silently on the polling
  * thread, or worse, reach the wire. */
@@ -305,6 +324,8 @@ static int check_values(const p2p_command *c)
     case P2P_CMD_SET_HEAD:
         /* eth/69 peers refuse a Status whose earliest block is above its latest */
         return c->u.head.earliest_block <= c->u.head.best_number ? 0 : P2P_ERR_INVALID;
+    case P2P_CMD_NEW_BLOCK:
+        return check_block(c->u.new_block.block);
     default:
         return 0;
     }

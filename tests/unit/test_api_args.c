@@ -439,6 +439,96 @@ static void test_submit_set_head_range(void **state)
     hn_stop(&b);
 }
 
+/* A header: the fifteen pre-London fields (contents do not matter here). */
+static void put_header(p2p_rlp_writer *w)
+{
+    static const uint8_t h32[32], bloom[256], coinbase[20], nonce[8];
+    p2p_rlp_list_begin(w);
+    p2p_rlp_put_bytes(w, h32, 32);
+    p2p_rlp_put_bytes(w, h32, 32);
+    p2p_rlp_put_bytes(w, coinbase, 20);
+    for (int i = 0; i < 3; i++) p2p_rlp_put_bytes(w, h32, 32);
+    p2p_rlp_put_bytes(w, bloom, 256);
+    for (int i = 0; i < 5; i++) p2p_rlp_put_uint(w, (uint64_t)i + 1);
+    p2p_rlp_put_str(w, "");
+    p2p_rlp_put_bytes(w, h32, 32);
+    p2p_rlp_put_bytes(w, nonce, 8);
+    p2p_rlp_list_end(w);
+}
+
+/* A block with @shape: 0 [header, [], []], 1 [header], 2 [header, [], "x"],
+ * 3 [[1, 2, 3], [], []], 4 [header, [], [], []] (withdrawals). */
+static p2p_bytes block_of(int shape, uint8_t **buf)
+{
+    p2p_rlp_writer w;
+    p2p_rlp_writer_init(&w);
+    p2p_rlp_list_begin(&w);
+    if (shape == 3) {
+        p2p_rlp_list_begin(&w);
+        for (uint64_t i = 1; i <= 3; i++) p2p_rlp_put_uint(&w, i);
+        p2p_rlp_list_end(&w);
+    } else {
+        put_header(&w);
+    }
+    if (shape != 1) {
+        p2p_rlp_list_begin(&w);
+        p2p_rlp_list_end(&w);
+    }
+    if (shape == 2) p2p_rlp_put_str(&w, "x");
+    for (int i = 0; i < (shape == 4 ? 2 : shape == 1 || shape == 2 ? 0 : 1); i++) {
+        p2p_rlp_list_begin(&w);
+        p2p_rlp_list_end(&w);
+    }
+    p2p_rlp_list_end(&w);
+    size_t len;
+    assert_int_equal(p2p_rlp_writer_take(&w, buf, &len), 0);
+    p2p_rlp_writer_free(&w);
+    return (p2p_bytes){*buf, len};
+}
+
+/* NEW_BLOCK must carry [header, txs, ommers, ...]: peers drop whoever sends
+ * anything else, so it is refused at submission, not sent. */
+static void test_submit_new_block_shape(void **state)
+{
+    (void)state;
+    hn_node a, b;
+    pair(&a, &b);
+    uint8_t td[32] = {0};
+    static const uint8_t empty_list[] = {0xc0}, str[] = {0x83, 'a', 'b', 'c'};
+    p2p_command c;
+    memset(&c, 0, sizeof c);
+    c.type = P2P_CMD_NEW_BLOCK;
+    c.all_peers = 1;
+    c.u.new_block.block = (p2p_bytes){empty_list, 1};
+    EXPECT(p2p_submit(a.h, &c, NULL), P2P_ERR_RLP);
+    EXPECT(p2p_broadcast_new_block(a.h, empty_list, 1, td), P2P_ERR_RLP);
+    EXPECT(p2p_broadcast_new_block(a.h, str, sizeof str, td), P2P_ERR_RLP);
+    for (int shape = 1; shape <= 3; shape++) {
+        uint8_t *buf;
+        p2p_bytes blk = block_of(shape, &buf);
+        EXPECT(p2p_broadcast_new_block(a.h, blk.ptr, blk.len, td), P2P_ERR_RLP);
+        memcpy(c.peer, b.id, 64);
+        c.all_peers = 0;
+        c.u.new_block.block = blk;
+        EXPECT(p2p_submit(a.h, &c, NULL), P2P_ERR_RLP);
+        free(buf);
+    }
+    expect_nothing_sent(&a, &b);
+    assert_int_equal(hn_count(&b, P2P_EV_NEW_BLOCK), 0);
+    /* well-formed blocks, with and without withdrawals, reach the peer */
+    hn_node *nodes[2] = {&a, &b};
+    for (int shape = 0; shape <= 4; shape += 4) {
+        uint8_t *buf;
+        p2p_bytes blk = block_of(shape, &buf);
+        EXPECT(p2p_broadcast_new_block(a.h, blk.ptr, blk.len, td), 0);
+        hn_wait(nodes, 2, 1, P2P_EV_NEW_BLOCK, shape ? 2 : 1);
+        free(buf);
+    }
+    assert_int_equal(p2p_peer_count(a.h), 1);
+    hn_stop(&a);
+    hn_stop(&b);
+}
+
 static void test_convenience_bad(void **state)
 {
     (void)state;
@@ -863,6 +953,7 @@ int main(void)
         cmocka_unit_test(test_submit_bad),
         cmocka_unit_test(test_submit_disconnect_reason),
         cmocka_unit_test(test_submit_set_head_range),
+        cmocka_unit_test(test_submit_new_block_shape),
         cmocka_unit_test(test_convenience_bad),
         cmocka_unit_test(test_header_helpers_bad),
         cmocka_unit_test(test_rlp_writer_bad),
