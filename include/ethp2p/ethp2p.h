@@ -523,7 +523,8 @@ P2P_EXPORT int p2p_get_peers(const p2p_handle *h, p2p_peer_info *out, size_t max
  * something happens) for socket activity, commands or timers; then do all
  * pending I/O, run expired timers, execute queued commands and deliver the
  * resulting events to the callback. Returns the number of events delivered,
- * or a negative error (P2P_ERR_STATE if called from the callback).
+ * or a negative error (P2P_ERR_STATE if called from the callback,
+ * P2P_ERR_INVALID for a timeout below -1).
  */
 P2P_EXPORT int p2p_poll(p2p_handle *h, int timeout_ms);
 /**

@@ -529,6 +529,19 @@ static void test_submit_new_block_shape(void **state)
     hn_stop(&b);
 }
 
+/* -1 waits until something happens; below that is not a timeout at all
+ * (epoll would treat it as -1 and block forever). */
+static void test_poll_bad_timeout(void **state)
+{
+    (void)state;
+    hn_node a;
+    hn_start(&a, hn_config(NET, NET));
+    EXPECT(p2p_poll(a.h, -2), P2P_ERR_INVALID);
+    EXPECT(p2p_poll(a.h, INT_MIN), P2P_ERR_INVALID);
+    assert_true(p2p_poll(a.h, 0) >= 0);
+    hn_stop(&a);
+}
+
 static void test_convenience_bad(void **state)
 {
     (void)state;
@@ -954,6 +967,7 @@ int main(void)
         cmocka_unit_test(test_submit_disconnect_reason),
         cmocka_unit_test(test_submit_set_head_range),
         cmocka_unit_test(test_submit_new_block_shape),
+        cmocka_unit_test(test_poll_bad_timeout),
         cmocka_unit_test(test_convenience_bad),
         cmocka_unit_test(test_header_helpers_bad),
         cmocka_unit_test(test_rlp_writer_bad),
