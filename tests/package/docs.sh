@@ -18,7 +18,7 @@ trap 'rm -rf "$tmp"' EXIT
 # Doxygen is QUIET, so whatever reaches stderr is a warning or an error.
 # make's own stdout (the command line, the "open ..." hint) is not looked at.
 status=0
-make -s docs BUILD="$tmp/build" >"$tmp/out" 2>"$tmp/err" || status=$?
+env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s docs BUILD="$tmp/build" >"$tmp/out" 2>"$tmp/err" || status=$?
 n=$(grep -c . "$tmp/err" || true)
 if [ "$status" -ne 0 ] || [ "$n" -ne 0 ]; then
   echo "docs: make docs exited $status with $n line(s) of warnings/errors:"
