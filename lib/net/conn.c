@@ -124,11 +124,14 @@ static void emit_for(ep_net *n, const ep_conn *c, p2p_event *ev)
     ep_net_emit(n, ev);
 }
 
-/* An outbound attempt ended before the host saw a peer. */
-static void report_dial_failed(ep_net *n, ep_conn *c, int reason, int remote, int error)
+/* An outbound attempt ended before the host saw a peer. The reason is only
+ * reported when a Disconnect carried it (the host is told -1 otherwise). */
+static void report_dial_failed(ep_net *n, ep_conn *c, int reason, int remote, int error,
+                               int exchanged)
 {
     char msg[128];
     error = error ? error : P2P_ERR_CLOSED;
+    if (!exchanged) reason = -1;
     if (c->why[0])
         snprintf(msg, sizeof msg, "%s", c->why);
     else if (reason >= 0)
@@ -141,13 +144,15 @@ static void report_dial_failed(ep_net *n, ep_conn *c, int reason, int remote, in
 }
 
 /* Report the end of a connection exactly once: PEER_DISCONNECTED for a peer
- * the host saw, DIAL_FAILED for an outbound attempt that never got there. */
-static void report_end(ep_net *n, ep_conn *c, int reason, int remote, int error)
+ * the host saw, DIAL_FAILED for an outbound attempt that never got there.
+ * @exchanged: a Disconnect message went either way (see ep_session_event). */
+static void report_end(ep_net *n, ep_conn *c, int reason, int remote, int error, int exchanged)
 {
     if (c->disc_reported) return;
     c->disc_reported = 1;
     if (!c->reported) {
-        if (c->direction == P2P_DIR_OUTBOUND) report_dial_failed(n, c, reason, remote, error);
+        if (c->direction == P2P_DIR_OUTBOUND)
+            report_dial_failed(n, c, reason, remote, error, exchanged);
         else ep_net_log(n, P2P_LOG_DEBUG, "inbound %s dropped before Status: %s", c->addr,
                         c->why[0] ? c->why : p2p_strerror(error));
         return;
@@ -169,7 +174,7 @@ void ep_conn_fail(ep_net *n, ep_conn *c, int reason, int remote, int error, cons
     if (c->state == EP_CONN_DEAD) return;
     if (why && !c->why[0]) snprintf(c->why, sizeof c->why, "%s", why);
     c->state = EP_CONN_DEAD;
-    report_end(n, c, reason, remote, error);
+    report_end(n, c, reason, remote, error, 0); /* torn down: no Disconnect went either way */
 }
 
 void ep_conn_flush(ep_net *n, ep_conn *c)
@@ -209,7 +214,7 @@ void ep_conn_flush(ep_net *n, ep_conn *c)
 static void session_closed(ep_net *n, ep_conn *c, const ep_session_event *ev)
 {
     int error = ev->error ? ev->error : c->disc_error;
-    report_end(n, c, ev->reason, ev->by_remote, error);
+    report_end(n, c, ev->reason, ev->by_remote, error, ev->exchanged);
     c->state = EP_CONN_CLOSING;
     c->deadline = ep_net_now(n) + CLOSE_LINGER_MS;
 }

@@ -216,9 +216,11 @@ static void end_session(ep_session *s, int reason, int by_remote, int error)
 static int close_local(ep_session *s, int reason, int error, int tell)
 {
     if (s->state == ST_CLOSED) return error;
+    int sent = 0; /* best effort: we leave anyway */
     if (tell && (s->state == ST_HELLO || s->state == ST_READY))
-        (void)send_small(s, EP_P2P_DISCONNECT, reason); /* best effort: we leave anyway */
+        sent = send_small(s, EP_P2P_DISCONNECT, reason) == 0;
     end_session(s, reason, 0, error);
+    s->event.exchanged = sent;
     return error;
 }
 
@@ -405,6 +407,7 @@ static void on_remote_disconnect(ep_session *s, const uint8_t *payload, size_t l
     if (ep_disconnect_decode_any(payload, len, 1, &reason) != 0)
         reason = P2P_DISC_REQUESTED;
     end_session(s, reason, 1, 0);
+    s->event.exchanged = 1;
 }
 
 /* A capability message: decompress into scratch (bounded before sizing). */

@@ -59,6 +59,9 @@ typedef struct ep_session_event {
     int reason;            /* DISCONNECTED: p2p_disconnect_reason */
     int by_remote;         /* DISCONNECTED: 1 if the peer sent Disconnect or closed */
     int error;             /* DISCONNECTED: the p2p_error that caused a local disconnect, or 0 */
+    int exchanged;         /* DISCONNECTED: a Disconnect message was received, or queued for the
+                            * peer (0 before frame keys exist, or on a bare EOF: then @reason
+                            * is only our own label for the cause) */
 } ep_session_event;
 
 /* What the peer said in its Hello. */
