@@ -163,7 +163,10 @@ typedef enum p2p_option {
     P2P_OPT_DIAL_BACKOFF_MAX_MS = 17,   /**< redial delay cap (300000) */
     P2P_OPT_TOO_MANY_PEERS_BACKOFF_MS = 18, /**< first redial delay after "too many peers" (30000) */
     P2P_OPT_MAX_OFFENCES = 19,          /**< unsolicited/unknown responses tolerated (16) */
-    P2P_OPT_MAX_SEND_BUFFER = 20        /**< unwritten bytes per peer before disconnect (32 MiB) */
+    P2P_OPT_MAX_SEND_BUFFER = 20        /**< unwritten bytes per peer before disconnect (32 MiB):
+                                             checked after each write on what the socket did
+                                             not take, so one message bigger than this still
+                                             goes out to a peer that reads */
 } p2p_option;
 /**@}*/
 

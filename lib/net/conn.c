@@ -183,10 +183,8 @@ void ep_conn_flush(ep_net *n, ep_conn *c)
     const uint8_t *p;
     size_t len;
     while ((len = ep_session_output(c->s, &p)) > 0) {
-        if (len > n->cfg->opts[P2P_OPT_MAX_SEND_BUFFER]) {
-            ep_conn_fail(n, c, P2P_DISC_TCP_ERROR, 0, P2P_ERR_TOO_LARGE, "send buffer over its bound");
-            return;
-        }
+        /* Write first: the bound is on what the socket could not take, so one
+         * large reply to a peer that reads is not mistaken for a backlog. */
         ssize_t w = send(c->fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (w > 0) {
             ep_session_consume_output(c->s, (size_t)w);
@@ -195,6 +193,11 @@ void ep_conn_flush(ep_net *n, ep_conn *c)
             continue;
         }
         if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+            if (len > n->cfg->opts[P2P_OPT_MAX_SEND_BUFFER]) {
+                ep_conn_fail(n, c, P2P_DISC_TCP_ERROR, 0, P2P_ERR_TOO_LARGE,
+                             "send buffer over its bound");
+                return;
+            }
             if (!c->write_deadline)
                 c->write_deadline = ep_net_now(n) + n->cfg->opts[P2P_OPT_IDLE_TIMEOUT_MS];
             set_events(n, c, 1);
