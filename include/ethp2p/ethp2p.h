@@ -159,7 +159,11 @@ typedef enum p2p_option {
     P2P_OPT_MAX_PENDING_INBOUND = 13,   /**< inbound connections not yet ready (32) */
     P2P_OPT_COMMAND_RING_SIZE = 14,     /**< commands queued before P2P_ERR_AGAIN (1024) */
     P2P_OPT_COMMAND_RING_BYTES = 15,    /**< payload bytes queued before P2P_ERR_AGAIN (64 MiB) */
-    P2P_OPT_DIAL_BACKOFF_MIN_MS = 16,   /**< first redial delay, doubled each failure (1000) */
+    P2P_OPT_DIAL_BACKOFF_MIN_MS = 16,   /**< first redial delay, doubled each failure (1000).
+                                             A peer that leaves within 30 s of connecting
+                                             counts as a failure; one we dropped for breaking
+                                             the protocol (0x02, 0x03, 0x10) waits at least
+                                             60 s (both capped by DIAL_BACKOFF_MAX) */
     P2P_OPT_DIAL_BACKOFF_MAX_MS = 17,   /**< redial delay cap (300000) */
     P2P_OPT_TOO_MANY_PEERS_BACKOFF_MS = 18, /**< first redial delay after "too many peers" (30000) */
     P2P_OPT_MAX_OFFENCES = 19,          /**< unsolicited/unknown responses tolerated (16) */

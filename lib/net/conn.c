@@ -139,7 +139,7 @@ static void report_dial_failed(ep_net *n, ep_conn *c, int reason, int remote, in
                  p2p_disconnect_reason_str(reason));
     else
         snprintf(msg, sizeof msg, "%s", p2p_strerror(error));
-    uint64_t retry = c->dial ? ep_dial_finished(n, c->dial, 0, reason) : 0;
+    uint64_t retry = c->dial ? ep_dial_finished(n, c->dial, 0, reason, remote) : 0;
     ep_dial_report_failed(n, c->id, c->addr, error, reason, retry, msg);
 }
 
@@ -157,7 +157,11 @@ static void report_end(ep_net *n, ep_conn *c, int reason, int remote, int error,
                         c->why[0] ? c->why : p2p_strerror(error));
         return;
     }
-    if (c->dial) ep_dial_finished(n, c->dial, 1, reason);
+    if (c->dial) {
+        uint64_t now = ep_net_now(n);
+        uint64_t stayed = now > c->connected_at ? now - c->connected_at : 0;
+        ep_dial_finished(n, c->dial, stayed ? stayed : 1, reason, remote);
+    }
     p2p_event ev;
     memset(&ev, 0, sizeof ev);
     ev.type = P2P_EV_PEER_DISCONNECTED;
@@ -347,8 +351,7 @@ static void on_eth_ready(ep_net *n, ep_conn *c, const ep_eth_msg *m, uint64_t no
     c->remote_status = m->u.status;
     c->state = EP_CONN_ACTIVE;
     c->connected_at = now;
-    c->reported = 1;
-    if (c->dial) c->dial->backoff_ms = 0;
+    c->reported = 1; /* the dial's backoff is reset when it ends, if it lasted (dial.c) */
     p2p_event ev;
     memset(&ev, 0, sizeof ev);
     ev.type = P2P_EV_PEER_CONNECTED;

@@ -181,7 +181,7 @@ static void start_dial(ep_net *n, ep_dial *d, uint64_t now)
         char why[128];
         snprintf(why, sizeof why, "connect: %s", strerror(errno));
         d->busy = 1;
-        uint64_t retry = ep_dial_finished(n, d, 0, -1);
+        uint64_t retry = ep_dial_finished(n, d, 0, -1, 0);
         emit_dial_failed(n, d, P2P_ERR_IO, -1, retry, why);
         return;
     }
@@ -271,7 +271,14 @@ uint64_t ep_dial_next_deadline(const ep_net *n)
     return next;
 }
 
-uint64_t ep_dial_finished(ep_net *n, ep_dial *d, int was_peer, int reason)
+/* We dropped it for breaking the protocol: redialing soon would only repeat it. */
+static int misbehaved(int reason, int remote)
+{
+    return !remote && (reason == P2P_DISC_PROTOCOL_BREACH || reason == P2P_DISC_USELESS_PEER ||
+                       reason == P2P_DISC_SUBPROTOCOL);
+}
+
+uint64_t ep_dial_finished(ep_net *n, ep_dial *d, uint64_t peer_ms, int reason, int remote)
 {
     const uint64_t *o = n->cfg->opts;
     uint64_t now = ep_net_now(n);
@@ -280,15 +287,18 @@ uint64_t ep_dial_finished(ep_net *n, ep_dial *d, int was_peer, int reason)
         d->done = 1;
         return 0;
     }
-    if (was_peer) {
-        /* It worked: start over, but do not hammer a node that just left. */
+    if (peer_ms >= EP_DIAL_STABLE_MS) {
+        /* It worked for a while: start over, but do not hammer a node that just left. */
         d->backoff_ms = 0;
         d->next_at = now + o[P2P_OPT_DIAL_BACKOFF_MIN_MS];
         return o[P2P_OPT_DIAL_BACKOFF_MIN_MS];
     }
+    /* A failure, or a peer that left (or was dropped) soon after connecting:
+     * keep doubling, else such a node is redialed every backoff-min forever. */
     uint64_t b = d->backoff_ms ? d->backoff_ms * 2 : o[P2P_OPT_DIAL_BACKOFF_MIN_MS];
     if (reason == P2P_DISC_TOO_MANY_PEERS && b < o[P2P_OPT_TOO_MANY_PEERS_BACKOFF_MS])
         b = o[P2P_OPT_TOO_MANY_PEERS_BACKOFF_MS];
+    if (misbehaved(reason, remote) && b < EP_DIAL_PENALTY_MS) b = EP_DIAL_PENALTY_MS;
     if (b > o[P2P_OPT_DIAL_BACKOFF_MAX_MS]) b = o[P2P_OPT_DIAL_BACKOFF_MAX_MS];
     d->backoff_ms = b;
     d->next_at = now + b;

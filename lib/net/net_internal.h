@@ -135,9 +135,15 @@ void *ep_net_scratch(ep_net *n, size_t size);
 int ep_dial_add(ep_net *n, const ep_enode *node, ep_dial_kind kind);
 void ep_dial_run(ep_net *n, uint64_t now);
 uint64_t ep_dial_next_deadline(const ep_net *n);
-/* A connection from @d ended before becoming a peer, or after (was_peer).
- * Returns the delay before the next attempt (0: not redialed). */
-uint64_t ep_dial_finished(ep_net *n, ep_dial *d, int was_peer, int reason);
+/* A peer must stay this long for its dial's backoff to start over. */
+#define EP_DIAL_STABLE_MS 30000
+/* The least redial delay after we dropped a node for breaking the protocol
+ * (0x02, 0x03, 0x10), still capped by P2P_OPT_DIAL_BACKOFF_MAX_MS. */
+#define EP_DIAL_PENALTY_MS 60000
+/* A connection from @d ended: @peer_ms is how long it was a peer (0 if it
+ * never was), @reason (-1 if none) and @remote who ended it. Returns the
+ * delay before the next attempt (0: not redialed). */
+uint64_t ep_dial_finished(ep_net *n, ep_dial *d, uint64_t peer_ms, int reason, int remote);
 void ep_dial_free_all(ep_net *n);
 /* Emit DIAL_FAILED (and log it) for an attempt to reach @id at @addr. */
 void ep_dial_report_failed(ep_net *n, const uint8_t id[64], const char *addr, int error,

@@ -1,6 +1,10 @@
-/* What a dialing handle reports:
+/* What a dialing handle reports and when it dials again:
  * - DIAL_FAILED carries a disconnect reason only when a Disconnect message
  *   went either way; a handshake that fails or times out gives -1.
+ * - a static peer that leaves (or that we drop) soon after connecting is
+ *   not redialed every backoff-min forever: the backoff keeps doubling, it
+ *   starts over only after a peer stayed 30 s, and a peer we dropped for
+ *   breaking the protocol waits at least 60 s.
  * The handle under test runs on an injected clock (test_handle_harness.h). */
 #include "adversary.h"
 
@@ -105,12 +109,104 @@ static void test_hello_timeout_has_reason(void **state)
     stop_one(&w, lfd);
 }
 
+/* ------------------------------------------------------ redial backoff */
+
+typedef struct redial {
+    hn_node a, b;       /* a dials b, its static peer; a runs on an injected clock */
+    hn_node *nodes[2];
+} redial;
+
+static void redial_start(redial *r)
+{
+    hn_start(&r->b, hn_config(NET, NET));
+    p2p_config *ca = hn_config(NET, NET);
+    assert_int_equal(p2p_config_add_static_peer(ca, r->b.url), 0);
+    hn_start(&r->a, ca);
+    hn_use_clock(&r->a, 1000000);
+    r->nodes[0] = &r->a;
+    r->nodes[1] = &r->b;
+    hn_wait(r->nodes, 2, 0, P2P_EV_PEER_CONNECTED, 1);
+    hn_wait(r->nodes, 2, 1, P2P_EV_PEER_CONNECTED, 1);
+}
+
+static void redial_stop(redial *r)
+{
+    hn_stop(&r->a);
+    hn_stop(&r->b);
+}
+
+/* Move a's clock by @ms and let both handles run. */
+static void advance(redial *r, uint64_t ms)
+{
+    r->a.now += ms;
+    hn_pump(r->nodes, 2, NULL, NULL, 20);
+}
+
+/* Connection number @k (a's PEER_CONNECTED count) ends: @by_a drops b with
+ * @reason, else b drops a; waits until both sides saw it. */
+static void drop(redial *r, size_t k, int by_a, int reason)
+{
+    if (by_a) assert_int_equal(p2p_disconnect(r->a.h, r->b.id, reason), 0);
+    else assert_int_equal(p2p_disconnect(r->b.h, r->a.id, reason), 0);
+    hn_wait(r->nodes, 2, 0, P2P_EV_PEER_DISCONNECTED, k);
+    hn_wait(r->nodes, 2, 1, P2P_EV_PEER_DISCONNECTED, k);
+}
+
+/* Not redialed before @wait ms, then connection @k comes. */
+static void expect_redial_after(redial *r, size_t k, uint64_t wait)
+{
+    advance(r, wait - 1);
+    assert_int_equal(hn_count(&r->a, P2P_EV_PEER_CONNECTED), k - 1);
+    r->a.now += 1;
+    hn_wait(r->nodes, 2, 0, P2P_EV_PEER_CONNECTED, k);
+    hn_wait(r->nodes, 2, 1, P2P_EV_PEER_CONNECTED, k);
+}
+
+/* A static peer that drops us right after each connect: 1 s, 2 s, 4 s...
+ * (every second forever before). One that then stays 30 s starts over. */
+static void test_short_sessions_back_off(void **state)
+{
+    (void)state;
+    redial r;
+    redial_start(&r);
+    drop(&r, 1, 0, P2P_DISC_REQUESTED);
+    expect_redial_after(&r, 2, 1000);
+    drop(&r, 2, 0, P2P_DISC_REQUESTED);
+    expect_redial_after(&r, 3, 2000);
+    drop(&r, 3, 0, P2P_DISC_TOO_MANY_PEERS); /* its own, larger first delay */
+    expect_redial_after(&r, 4, 30000);
+    /* this one lasts: pings keep it alive while the clock moves in steps */
+    for (int i = 0; i < 7; i++) advance(&r, 5000);
+    assert_int_equal(hn_count(&r.a, P2P_EV_PEER_DISCONNECTED), 3);
+    drop(&r, 4, 0, P2P_DISC_REQUESTED);
+    expect_redial_after(&r, 5, 1000);
+    redial_stop(&r);
+}
+
+/* A static peer we drop as useless (or for a protocol breach) right after
+ * connecting waits a minute, then longer; not every second. */
+static void test_misbehaving_peer_penalty(void **state)
+{
+    (void)state;
+    redial r;
+    redial_start(&r);
+    drop(&r, 1, 1, P2P_DISC_USELESS_PEER);
+    expect_redial_after(&r, 2, 60000);
+    drop(&r, 2, 1, P2P_DISC_PROTOCOL_BREACH);
+    expect_redial_after(&r, 3, 120000);
+    drop(&r, 3, 1, P2P_DISC_REQUESTED); /* not misbehaviour: plain doubling */
+    expect_redial_after(&r, 4, 240000);
+    redial_stop(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_handshake_junk_no_reason),
         cmocka_unit_test(test_handshake_timeout_no_reason),
         cmocka_unit_test(test_hello_timeout_has_reason),
+        cmocka_unit_test(test_short_sessions_back_off),
+        cmocka_unit_test(test_misbehaving_peer_penalty),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
