@@ -75,7 +75,10 @@ typedef enum p2p_disconnect_reason {
 /** A short English name for a disconnect reason ("too many peers", ...). */
 P2P_EXPORT const char *p2p_disconnect_reason_str(int reason);
 
-/** Keccak-256 (Ethereum's original padding, not SHA3-256) of a byte string. */
+/**
+ * Keccak-256 (Ethereum's original padding, not SHA3-256) of a byte string.
+ * Does nothing when @p out is NULL, or when @p data is NULL with @p len > 0.
+ */
 P2P_EXPORT void p2p_keccak256(const uint8_t *data, size_t len, uint8_t out[32]);
 
 #ifdef __cplusplus
