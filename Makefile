@@ -4,9 +4,11 @@
 # make test SANITIZE=1   the same under AddressSanitizer + UndefinedBehaviorSanitizer
 # make install PREFIX=/usr/local DESTDIR=...
 
-VERSION_MAJOR := 0
-VERSION_MINOR := 1
-VERSION_PATCH := 0
+# the version lives in include/ethp2p/ethp2p.h only
+version_part = $(shell sed -n 's/^\#define P2P_VERSION_$(1) \([0-9][0-9]*\)$$/\1/p' include/ethp2p/ethp2p.h)
+VERSION_MAJOR := $(call version_part,MAJOR)
+VERSION_MINOR := $(call version_part,MINOR)
+VERSION_PATCH := $(call version_part,PATCH)
 VERSION := $(VERSION_MAJOR).$(VERSION_MINOR).$(VERSION_PATCH)
 
 PREFIX ?= /usr/local

@@ -52,14 +52,24 @@ extern "C" {
 /** @name Version                                                          */
 /* ------------------------------------------------------------------------ */
 /**@{*/
+/*
+ * The one place the version is set: the Makefile reads these three numbers
+ * (soname, file names, pkg-config) and everything else derives from them.
+ */
 /** Major version: changes on incompatible ABI changes (the soname's number). */
 #define P2P_VERSION_MAJOR 0
 /** Minor version: new functions or fields added compatibly. */
 #define P2P_VERSION_MINOR 1
 /** Patch version: fixes only. */
 #define P2P_VERSION_PATCH 0
-/** The version as a string literal. */
-#define P2P_VERSION_STRING "0.1.0"
+/** Turns a macro's value into a string literal (helper for P2P_VERSION_STRING). */
+#define P2P_STRINGIFY_(x) #x
+/** Expands @p x, then turns it into a string literal. */
+#define P2P_XSTRINGIFY_(x) P2P_STRINGIFY_(x)
+/** The version as a string literal, e.g. "0.1.0". */
+#define P2P_VERSION_STRING                                                                      \
+    P2P_XSTRINGIFY_(P2P_VERSION_MAJOR) "." P2P_XSTRINGIFY_(P2P_VERSION_MINOR) "."              \
+        P2P_XSTRINGIFY_(P2P_VERSION_PATCH)
 /** The version as one comparable number: major * 10000 + minor * 100 + patch. */
 #define P2P_VERSION_NUMBER (P2P_VERSION_MAJOR * 10000 + P2P_VERSION_MINOR * 100 + P2P_VERSION_PATCH)
 
