@@ -13,6 +13,7 @@
 #include "core/hex.h"
 #include "core/keyfile.h"
 #include "core/secp.h"
+#include "net/idmap.h"
 #include "net/net.h"
 
 struct p2p_handle {
@@ -30,43 +31,25 @@ struct p2p_handle {
     atomic_uint_fast64_t next_request_id;
     /* ids of connected peers, so p2p_submit can refuse unknown peers from any thread */
     pthread_mutex_t mu;
-    uint8_t (*ids)[64];
-    size_t nids, cap_ids;
+    ep_idset ids;               /* hashed: p2p_submit checks it under mu, O(1) */
 };
 
 /* ---- connected-id set (any thread reads, the polling thread writes) ---- */
 
-static int ids_find(const p2p_handle *h, const uint8_t id[64])
-{
-    for (size_t i = 0; i < h->nids; i++)
-        if (memcmp(h->ids[i], id, 64) == 0) return (int)i;
-    return -1;
-}
-
 static void ids_update(p2p_handle *h, const uint8_t id[64], int add)
 {
     pthread_mutex_lock(&h->mu);
-    int i = ids_find(h, id);
-    if (add && i < 0) {
-        if (h->nids == h->cap_ids) {
-            size_t cap = h->cap_ids ? h->cap_ids * 2 : 16;
-            void *p = realloc(h->ids, cap * 64);
-            if (p) {
-                h->ids = p;
-                h->cap_ids = cap;
-            }
-        }
-        if (h->nids < h->cap_ids) memcpy(h->ids[h->nids++], id, 64);
-    } else if (!add && i >= 0) {
-        memcpy(h->ids[i], h->ids[--h->nids], 64);
-    }
+    /* Out of memory the id is missing, and commands to that peer are refused
+     * with NOT_FOUND, as the array did when it could not grow. */
+    if (add) (void)ep_idset_add(&h->ids, id);
+    else ep_idset_del(&h->ids, id);
     pthread_mutex_unlock(&h->mu);
 }
 
 static int ids_has(p2p_handle *h, const uint8_t id[64])
 {
     pthread_mutex_lock(&h->mu);
-    int found = ids_find(h, id) >= 0;
+    int found = ep_idset_has(&h->ids, id);
     pthread_mutex_unlock(&h->mu);
     return found;
 }
@@ -134,6 +117,7 @@ int p2p_handle_new(p2p_config *cfg, p2p_event_fn on_event, void *user_data, p2p_
     p2p_handle *h = calloc(1, sizeof *h);
     if (!h) return ep_config_fail(cfg, P2P_ERR_NOMEM, "out of memory");
     pthread_mutex_init(&h->mu, NULL);
+    ep_idset_init(&h->ids);
     h->cb = on_event;
     h->ud = user_data;
     atomic_init(&h->peer_count, 0);
@@ -160,7 +144,7 @@ void p2p_handle_free(p2p_handle *h)
     if (h->secp) ep_secp_free(h->secp);
     ep_wipe(h->sk, sizeof h->sk);
     p2p_config_free(h->cfg);
-    free(h->ids);
+    ep_idset_free(&h->ids);
     pthread_mutex_destroy(&h->mu);
     free(h);
 }

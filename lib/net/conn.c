@@ -95,6 +95,7 @@ ep_conn *ep_conn_new(ep_net *n, int fd, int direction, const struct sockaddr *sa
     c->want_out = remote != NULL;
     c->next = n->conns;
     n->conns = c;
+    ep_net_index_add(n, c);
     return c;
 }
 
@@ -108,6 +109,7 @@ void ep_conn_destroy(ep_net *n, ep_conn *c)
         }
     }
     if (c->dial && c->dial->busy && !c->disc_reported) c->dial->busy = 0;
+    ep_net_index_del(n, c);
     if (c->fd >= 0) {
         epoll_ctl(n->epfd, EPOLL_CTL_DEL, c->fd, NULL);
         close(c->fd);
@@ -177,11 +179,21 @@ void ep_conn_fail(ep_net *n, ep_conn *c, int reason, int remote, int error, cons
 {
     if (c->state == EP_CONN_DEAD) return;
     if (why && !c->why[0]) snprintf(c->why, sizeof c->why, "%s", why);
-    c->state = EP_CONN_DEAD;
+    ep_conn_set_state(n, c, EP_CONN_DEAD);
     report_end(n, c, reason, remote, error, 0); /* torn down: no Disconnect went either way */
 }
 
+static void flush_out(ep_net *n, ep_conn *c);
+
+/* Every path that may move a connection's deadline (input, output, a tick,
+ * a command) ends here, so this is where the timer heap learns of it. */
 void ep_conn_flush(ep_net *n, ep_conn *c)
+{
+    flush_out(n, c);
+    ep_net_touch(n, c);
+}
+
+static void flush_out(ep_net *n, ep_conn *c)
 {
     if (c->state == EP_CONN_CONNECTING || c->state == EP_CONN_DEAD || !c->s) return;
     const uint8_t *p;
@@ -214,7 +226,7 @@ void ep_conn_flush(ep_net *n, ep_conn *c)
     }
     c->write_deadline = 0;
     set_events(n, c, 0);
-    if (c->state == EP_CONN_CLOSING) c->state = EP_CONN_DEAD;
+    if (c->state == EP_CONN_CLOSING) ep_conn_set_state(n, c, EP_CONN_DEAD);
 }
 
 /* The session ended: report, then linger until the Disconnect is written. */
@@ -222,7 +234,7 @@ static void session_closed(ep_net *n, ep_conn *c, const ep_session_event *ev)
 {
     int error = ev->error ? ev->error : c->disc_error;
     report_end(n, c, ev->reason, ev->by_remote, error, ev->exchanged);
-    c->state = EP_CONN_CLOSING;
+    ep_conn_set_state(n, c, EP_CONN_CLOSING);
     c->deadline = ep_net_now(n) + CLOSE_LINGER_MS;
 }
 
@@ -300,6 +312,7 @@ static void on_ready(ep_net *n, ep_conn *c, uint64_t now)
     const ep_remote_hello *h = ep_session_remote_hello(c->s);
     ep_session_remote_id(c->s, c->id);
     c->id_known = 1;
+    ep_net_touch(n, c); /* indexed by id before the duplicate check of others */
     if (h) snprintf(c->client_id, sizeof c->client_id, "%s", h->client_id);
     c->trusted = ep_node_list_has(&n->cfg->trusted, c->id);
     c->is_static = ep_node_list_has(&n->cfg->statics, c->id);
@@ -321,7 +334,7 @@ static void on_ready(ep_net *n, ep_conn *c, uint64_t now)
         ep_conn_disconnect(n, c, P2P_DISC_SUBPROTOCOL, rc, "could not start eth");
         return;
     }
-    c->state = EP_CONN_STATUS;
+    ep_conn_set_state(n, c, EP_CONN_STATUS);
 }
 
 void ep_conn_fill_info(const ep_net *n, const ep_conn *c, p2p_peer_info *out)
@@ -349,7 +362,7 @@ void ep_conn_fill_info(const ep_net *n, const ep_conn *c, p2p_peer_info *out)
 static void on_eth_ready(ep_net *n, ep_conn *c, const ep_eth_msg *m, uint64_t now)
 {
     c->remote_status = m->u.status;
-    c->state = EP_CONN_ACTIVE;
+    ep_conn_set_state(n, c, EP_CONN_ACTIVE);
     c->connected_at = now;
     c->reported = 1; /* the dial's backoff is reset when it ends, if it lasted (dial.c) */
     p2p_event ev;
@@ -413,7 +426,7 @@ void ep_conn_tick(ep_net *n, ep_conn *c, uint64_t now)
 {
     if (c->state == EP_CONN_CONNECTING || c->state == EP_CONN_CLOSING) {
         if (now >= c->deadline) {
-            if (c->state == EP_CONN_CLOSING) c->state = EP_CONN_DEAD;
+            if (c->state == EP_CONN_CLOSING) ep_conn_set_state(n, c, EP_CONN_DEAD);
             else ep_conn_fail(n, c, -1, 0, P2P_ERR_TIMEOUT, "connect timed out");
         }
         return;
@@ -469,7 +482,7 @@ void ep_conn_writable(ep_net *n, ep_conn *c)
             ep_conn_fail(n, c, -1, 0, P2P_ERR_IO, why);
             return;
         }
-        c->state = EP_CONN_HANDSHAKE;
+        ep_conn_set_state(n, c, EP_CONN_HANDSHAKE);
         /* the dial timeout covered the connect; the handshake gets its own */
         ep_session_restart_deadline(c->s, ep_net_now(n));
     }
@@ -502,14 +515,14 @@ void ep_conn_readable(ep_net *n, ep_conn *c)
         }
         if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) break;
         if (c->state == EP_CONN_CLOSING) {
-            c->state = EP_CONN_DEAD;
+            ep_conn_set_state(n, c, EP_CONN_DEAD);
             return;
         }
         if (r == 0) {
             /* the session reports a Disconnect the peer sent just before closing */
             ep_session_eof(c->s);
             ep_conn_process(n, c);
-            if (c->state == EP_CONN_CLOSING) c->state = EP_CONN_DEAD;
+            if (c->state == EP_CONN_CLOSING) ep_conn_set_state(n, c, EP_CONN_DEAD);
             if (c->state != EP_CONN_DEAD)
                 ep_conn_fail(n, c, P2P_DISC_TCP_ERROR, 1, P2P_ERR_CLOSED, "connection closed by peer");
             return;

@@ -10,36 +10,10 @@
 #include <string.h>
 #include <unistd.h>
 
-void ep_net_count(const ep_net *n, const ep_conn *except, size_t *in, size_t *out,
-                  size_t *pending_in, size_t *pending_out)
-{
-    *in = *out = *pending_in = *pending_out = 0;
-    for (const ep_conn *c = n->conns; c; c = c->next) {
-        if (c == except) continue;
-        int inbound = c->direction == P2P_DIR_INBOUND;
-        switch (c->state) {
-        case EP_CONN_STATUS:
-        case EP_CONN_ACTIVE:
-            (*(inbound ? in : out))++;
-            break;
-        case EP_CONN_CONNECTING:
-        case EP_CONN_HANDSHAKE:
-            (*(inbound ? pending_in : pending_out))++;
-            break;
-        default:
-            break;
-        }
-    }
-}
-
 /* Another live connection past Hello with the same id, or NULL. */
 static ep_conn *find_duplicate(const ep_net *n, const ep_conn *c)
 {
-    for (ep_conn *o = n->conns; o; o = o->next)
-        if (o != c && (o->state == EP_CONN_STATUS || o->state == EP_CONN_ACTIVE) &&
-            memcmp(o->id, c->id, 64) == 0)
-            return o;
-    return NULL;
+    return ep_net_find_id(n, c->id, c, EP_STATE_BIT(EP_CONN_STATUS) | EP_STATE_BIT(EP_CONN_ACTIVE));
 }
 
 /* The id of the node that opened @c. */
@@ -115,11 +89,10 @@ void ep_dial_free_all(ep_net *n)
 
 static int id_connected(const ep_net *n, const uint8_t id[64])
 {
-    for (const ep_conn *c = n->conns; c; c = c->next)
-        if (c->id_known && c->state != EP_CONN_DEAD && c->state != EP_CONN_CLOSING &&
-            memcmp(c->id, id, 64) == 0)
-            return 1;
-    return 0;
+    /* every connection with a known id is in n->ids (ep_net_touch) */
+    return ep_net_find_id(n, id, NULL,
+                          EP_STATE_BIT(EP_CONN_CONNECTING) | EP_STATE_BIT(EP_CONN_HANDSHAKE) |
+                              EP_STATE_BIT(EP_CONN_STATUS) | EP_STATE_BIT(EP_CONN_ACTIVE)) != NULL;
 }
 
 static socklen_t dial_sockaddr(const ep_enode *e, struct sockaddr_storage *ss)

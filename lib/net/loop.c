@@ -150,6 +150,9 @@ int ep_net_new(const ep_net_params *p, ep_net **out, char *err, size_t errlen)
     ep_config_limits(p->cfg, &n->lim);
     n->listen_fd = -1;
     n->wake_fd = p->wake_fd;
+    ep_heap_init(&n->timers);
+    ep_heap_init(&n->out_waiting);
+    ep_idmap_init(&n->ids);
     p2p_rlp_writer_init(&n->w);
     int rc = init_local(n, err, errlen);
     if (rc) {
@@ -196,6 +199,9 @@ void ep_net_free(ep_net *n)
         ep_conn_destroy(n, c);
     }
     ep_dial_free_all(n);
+    ep_heap_free(&n->timers);
+    ep_heap_free(&n->out_waiting);
+    ep_idmap_free(&n->ids);
     if (n->listen_fd >= 0) close(n->listen_fd);
     if (n->epfd >= 0) close(n->epfd);
     p2p_rlp_writer_free(&n->w);
@@ -253,6 +259,9 @@ static void accept_all(ep_net *n)
 
 static void reap(ep_net *n)
 {
+    /* the walk is O(connections): only when one died (ep_conn_set_state) */
+    if (!n->reap_pending) return;
+    n->reap_pending = 0;
     ep_conn **pp = &n->conns;
     while (*pp) {
         ep_conn *c = *pp;
@@ -283,16 +292,51 @@ int ep_net_io(ep_net *n, int timeout_ms)
         if (evs[i].events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) ep_conn_writable(n, c);
         if (c->state != EP_CONN_DEAD && (evs[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP)))
             ep_conn_readable(n, c);
+        ep_net_touch(n, c);
     }
     reap(n);
     return k;
 }
 
+/* Due connections handled per round; more wait for the next one, which
+ * then comes at once (ep_net_next_timeout is 0). */
+#define DUE_PER_ROUND 256
+
+/* Retry every connection whose output waits, as every round did when it
+ * flushed all connections: a peer that frees a little room (less than
+ * EPOLLOUT's threshold) is seen taking bytes, which restarts its stall
+ * clock. Walked from the end: a flushed connection leaving the set only
+ * moves an already visited one (equal keys never sift). */
+static void flush_waiting(ep_net *n)
+{
+    for (size_t i = n->out_waiting.n; i-- > 0;) {
+        if (i >= n->out_waiting.n) continue;
+        ep_heap_node *x = n->out_waiting.v[i];
+        ep_conn *c = (ep_conn *)(void *)((char *)x - offsetof(ep_conn, waiting));
+        if (c->state != EP_CONN_DEAD) ep_conn_flush(n, c);
+    }
+}
+
 void ep_net_timers(ep_net *n)
 {
     uint64_t now = ep_net_now(n);
-    for (ep_conn *c = n->conns; c; c = c->next)
-        if (c->state != EP_CONN_DEAD) ep_conn_tick(n, c, now);
+    flush_waiting(n);
+    /* Take the due ones out first: a tick may leave a deadline in the past
+     * (it is then handled next round, as before), and must not be met again
+     * in this one. */
+    ep_conn *due[DUE_PER_ROUND];
+    size_t k = 0;
+    ep_heap_node *t;
+    while (k < DUE_PER_ROUND && (t = ep_heap_top(&n->timers)) != NULL && t->key <= now) {
+        ep_heap_remove(&n->timers, t);
+        due[k++] = (ep_conn *)(void *)((char *)t - offsetof(ep_conn, timer));
+    }
+    /* nothing is freed before reap(), so the pointers stay valid */
+    for (size_t i = 0; i < k; i++) {
+        if (due[i]->state == EP_CONN_DEAD) continue;
+        ep_conn_tick(n, due[i], now);
+        ep_net_touch(n, due[i]);
+    }
     reap(n);
     ep_dial_run(n, now);
     reap(n);
@@ -301,10 +345,8 @@ void ep_net_timers(ep_net *n)
 int ep_net_next_timeout(const ep_net *n)
 {
     uint64_t now = ep_net_now(n), next = ep_dial_next_deadline(n);
-    for (const ep_conn *c = n->conns; c; c = c->next) {
-        uint64_t d = ep_conn_deadline(c);
-        if (d < next) next = d;
-    }
+    const ep_heap_node *t = ep_heap_top(&n->timers);
+    if (t && t->key < next) next = t->key;
     if (next == UINT64_MAX) return -1;
     if (next <= now) return 0;
     uint64_t ms = next - now;
@@ -313,9 +355,7 @@ int ep_net_next_timeout(const ep_net *n)
 
 ep_conn *ep_net_find_active(const ep_net *n, const uint8_t id[64])
 {
-    for (ep_conn *c = n->conns; c; c = c->next)
-        if (c->state == EP_CONN_ACTIVE && memcmp(c->id, id, 64) == 0) return c;
-    return NULL;
+    return ep_net_find_id(n, id, NULL, EP_STATE_BIT(EP_CONN_ACTIVE));
 }
 
 int ep_net_peer_info(const ep_net *n, const uint8_t id[64], p2p_peer_info *out)

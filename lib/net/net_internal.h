@@ -9,7 +9,9 @@
 #include "core/enode.h"
 #include "eth/eth_peer.h"
 #include "eth/status.h"
+#include "net/idmap.h"
 #include "net/net.h"
+#include "net/timer_heap.h"
 #include "rlpx/session.h"
 
 /* Connection life cycle. */
@@ -67,6 +69,9 @@ typedef struct ep_conn {
     char why[128];          /* human-readable cause for DIAL_FAILED / logs */
     ep_eth_status remote_status;
     char client_id[P2P_CLIENT_ID_MAX];
+    ep_heap_node timer;     /* in ep_net.timers, keyed by ep_conn_deadline (index.c) */
+    ep_idmap_node by_id;    /* in ep_net.ids once id_known */
+    ep_heap_node waiting;   /* in ep_net.out_waiting while output waits (want_out) */
     struct ep_conn *next;
 } ep_conn;
 
@@ -94,6 +99,12 @@ struct ep_net {
     void *scratch;             /* event conversion scratch (grown as needed) */
     size_t scratch_cap;
     int freeing;               /* in ep_net_free: no more events reach the host */
+    /* index.c: what keeps a round O(due connections) instead of O(all) */
+    ep_heap timers;            /* live connections by next deadline */
+    ep_idmap ids;              /* connections with a known id */
+    ep_heap out_waiting;       /* connections whose output waits (all keys 0: a set) */
+    size_t counts[4];          /* by EP_COUNT_* class, kept by ep_conn_set_state */
+    int reap_pending;          /* a connection went DEAD since the last reap */
 };
 
 /* Hand an event to the host, unless the net is being freed (the host was
@@ -126,6 +137,22 @@ void ep_conn_emit_message(ep_net *n, ep_conn *c, const ep_eth_msg *m);
 ep_conn *ep_net_find_active(const ep_net *n, const uint8_t id[64]);
 /* Growable scratch memory for event conversion (NULL on NOMEM). */
 void *ep_net_scratch(ep_net *n, size_t size);
+
+/* index.c: the loop's indexes over connections. */
+/* Every state change goes through here, so the counts stay exact. */
+void ep_conn_set_state(ep_net *n, ep_conn *c, ep_conn_state st);
+/* A new connection (state set, id maybe known): counted, indexed, timed. */
+void ep_net_index_add(ep_net *n, ep_conn *c);
+/* Before freeing @c: out of every index. */
+void ep_net_index_del(ep_net *n, ep_conn *c);
+/* @c's deadline may have moved (after input, output, a tick, a command):
+ * re-key it; also indexes its id once known. */
+void ep_net_touch(ep_net *n, ep_conn *c);
+/* First live (not CLOSING/DEAD) connection other than @except with @id whose
+ * state is in @mask (bits 1 << ep_conn_state), or NULL. */
+ep_conn *ep_net_find_id(const ep_net *n, const uint8_t id[64], const ep_conn *except,
+                        unsigned mask);
+#define EP_STATE_BIT(s) (1u << (s))
 
 /* dial.c */
 /* One-off dials (p2p_connect) that may wait for a free dial slot. */
