@@ -502,4 +502,52 @@ static inline const hn_rec *adv_disconnected(const hn_node *node, const uint8_t 
             return &node->recs[i];
     return NULL;
 }
+/* A world with target @a (from @ca) and an honest peer @b (on @net)
+ * already connected to it. */
+static inline void adv_world_setup(adv_world *w, hn_node *a, hn_node *b, p2p_config *ca,
+                                   uint64_t net)
+{
+    memset(w, 0, sizeof *w);
+    hn_start(a, ca);
+    hn_start(b, hn_config(net, net));
+    hn_connect(b, a);
+    w->nodes[0] = a;
+    w->nodes[1] = b;
+    w->nn = 2;
+}
+
+/* Free the world's adversaries and stop its nodes. */
+static inline void adv_world_teardown(adv_world *w)
+{
+    for (size_t i = 0; i < w->na; i++) adv_free(w->advs[i]);
+    for (size_t i = 0; i < w->nn; i++) hn_stop(w->nodes[i]);
+}
+
+/* A new adversary @v, added to the world and joined to target @a on @net. */
+static inline void adv_join_new(adv_world *w, adv *v, hn_node *a, uint64_t net)
+{
+    adv_init(v);
+    adv_world_add(w, v);
+    adv_join(w, v, a, net, net);
+}
+
+/* For adv_expect_dropped's @wire_reason: do not check what came on the wire. */
+#define ADV_WIRE_ANY (-2)
+
+/* @a dropped @v: check what the host was told (@reason, @error), the reason
+ * the adversary read on the wire (@wire_reason, or ADV_WIRE_ANY), that its
+ * socket closed, and that the honest peer @b is still served. */
+static inline void adv_expect_dropped(adv_world *w, hn_node *a, hn_node *b, adv *v, int reason,
+                                      int error, int wire_reason)
+{
+    ADV_UNTIL(w, adv_disconnected(a, v->id) != NULL);
+    const hn_rec *d = adv_disconnected(a, v->id);
+    assert_int_equal(d->ev.u.disconnected.side, P2P_DISC_BY_LOCAL);
+    assert_int_equal(d->ev.u.disconnected.reason, reason);
+    assert_int_equal(d->ev.u.disconnected.error, error);
+    ADV_UNTIL(w, v->closed);
+    if (wire_reason != ADV_WIRE_ANY) assert_int_equal(v->disc_reason, wire_reason);
+    assert_int_equal(p2p_peer_count(a->h), 1);
+    adv_honest_roundtrip(w, b, a);
+}
 #endif

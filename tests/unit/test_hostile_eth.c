@@ -8,43 +8,6 @@
 
 #define NET 13
 
-static void setup(adv_world *w, hn_node *a, hn_node *b, p2p_config *ca)
-{
-    memset(w, 0, sizeof *w);
-    hn_start(a, ca);
-    hn_start(b, hn_config(NET, NET));
-    hn_connect(b, a);
-    w->nodes[0] = a;
-    w->nodes[1] = b;
-    w->nn = 2;
-}
-
-static void teardown(adv_world *w)
-{
-    for (size_t i = 0; i < w->na; i++) adv_free(w->advs[i]);
-    for (size_t i = 0; i < w->nn; i++) hn_stop(w->nodes[i]);
-}
-
-static void join(adv_world *w, adv *v, hn_node *a)
-{
-    adv_init(v);
-    adv_world_add(w, v);
-    adv_join(w, v, a, NET, NET);
-}
-
-static void expect_dropped(adv_world *w, hn_node *a, hn_node *b, adv *v, int reason, int error)
-{
-    ADV_UNTIL(w, adv_disconnected(a, v->id) != NULL);
-    const hn_rec *d = adv_disconnected(a, v->id);
-    assert_int_equal(d->ev.u.disconnected.side, P2P_DISC_BY_LOCAL);
-    assert_int_equal(d->ev.u.disconnected.reason, reason);
-    assert_int_equal(d->ev.u.disconnected.error, error);
-    ADV_UNTIL(w, v->closed);
-    assert_int_equal(v->disc_reason, reason);
-    assert_int_equal(p2p_peer_count(a->h), 1);
-    adv_honest_roundtrip(w, b, a);
-}
-
 /* Ways a Status can be wrong, applied to an otherwise correct one. */
 enum { BAD_NETWORK, BAD_GENESIS, BAD_FORK, BAD_VERSION, BAD_RANGE, NBAD };
 
@@ -71,7 +34,7 @@ static void test_status_mismatch_inbound(void **state)
     for (int how = 0; how < NBAD; how++) {
         adv_world w;
         hn_node a, b;
-        setup(&w, &a, &b, hn_config(NET, NET));
+        adv_world_setup(&w, &a, &b, hn_config(NET, NET), NET);
         adv v;
         adv_init(&v);
         adv_world_add(&w, &v);
@@ -88,7 +51,7 @@ static void test_status_mismatch_inbound(void **state)
         assert_int_equal(hn_count(&a, P2P_EV_PEER_CONNECTED), 1);
         assert_int_equal(hn_count(&a, P2P_EV_PEER_DISCONNECTED), 0);
         adv_honest_roundtrip(&w, &b, &a);
-        teardown(&w);
+        adv_world_teardown(&w);
     }
 }
 
@@ -99,7 +62,7 @@ static void test_status_mismatch_outbound(void **state)
     for (int how = 0; how < BAD_VERSION; how++) {
         adv_world w;
         hn_node a, b;
-        setup(&w, &a, &b, hn_config(NET, NET));
+        adv_world_setup(&w, &a, &b, hn_config(NET, NET), NET);
         adv v;
         adv_init(&v);
         uint16_t port;
@@ -124,7 +87,7 @@ static void test_status_mismatch_outbound(void **state)
         assert_int_equal(hn_count(&a, P2P_EV_PEER_CONNECTED), 1);
         adv_honest_roundtrip(&w, &b, &a);
         close(lfd);
-        teardown(&w);
+        adv_world_teardown(&w);
     }
 }
 
@@ -135,7 +98,7 @@ static void test_status_order(void **state)
     for (int second = 0; second < 2; second++) {
         adv_world w;
         hn_node a, b;
-        setup(&w, &a, &b, hn_config(NET, NET));
+        adv_world_setup(&w, &a, &b, hn_config(NET, NET), NET);
         adv v;
         adv_init(&v);
         adv_world_add(&w, &v);
@@ -144,7 +107,8 @@ static void test_status_order(void **state)
             ep_eth_status st;
             adv_status(&v, NET, NET, &st);
             adv_send_status(&v, &st);
-            expect_dropped(&w, &a, &b, &v, P2P_DISC_PROTOCOL_BREACH, P2P_ERR_PROTOCOL);
+            adv_expect_dropped(&w, &a, &b, &v, P2P_DISC_PROTOCOL_BREACH, P2P_ERR_PROTOCOL,
+                               P2P_DISC_PROTOCOL_BREACH);
         } else {
             adv_connect(&v, &a);
             ADV_UNTIL(&w, v.got_status);
@@ -154,7 +118,7 @@ static void test_status_order(void **state)
             assert_int_equal(v.disc_reason, P2P_DISC_SUBPROTOCOL);
             assert_int_equal(hn_count(&a, P2P_EV_PEER_CONNECTED), 1);
         }
-        teardown(&w);
+        adv_world_teardown(&w);
     }
 }
 
@@ -167,9 +131,9 @@ static void test_unsolicited_responses(void **state)
     hn_node a, b;
     p2p_config *ca = hn_config(NET, NET);
     assert_int_equal(p2p_config_set_option(ca, P2P_OPT_MAX_OFFENCES, 3), 0);
-    setup(&w, &a, &b, ca);
+    adv_world_setup(&w, &a, &b, ca, NET);
     adv v;
-    join(&w, &v, &a);
+    adv_join_new(&w, &v, &a, NET);
     static const uint8_t header[] = {0xc3, 0x01, 0x02, 0x03};
     p2p_bytes item = {header, sizeof header};
     ep_eth_msg m;
@@ -187,9 +151,10 @@ static void test_unsolicited_responses(void **state)
     assert_int_equal(hn_count(&a, P2P_EV_BLOCK_HEADERS), 0);
     m.request_id = 9999;
     adv_send_eth(&v, &m);
-    expect_dropped(&w, &a, &b, &v, P2P_DISC_PROTOCOL_BREACH, P2P_ERR_PROTOCOL);
+    adv_expect_dropped(&w, &a, &b, &v, P2P_DISC_PROTOCOL_BREACH, P2P_ERR_PROTOCOL,
+                       P2P_DISC_PROTOCOL_BREACH);
     assert_int_equal(hn_count(&a, P2P_EV_BLOCK_HEADERS), 0);
-    teardown(&w);
+    adv_world_teardown(&w);
 }
 
 /* Replies with the right id but the wrong kind, or more items than asked:
@@ -202,10 +167,10 @@ static void test_wrong_replies(void **state)
     p2p_config *ca = hn_config(NET, NET);
     assert_int_equal(p2p_config_set_option(ca, P2P_OPT_MAX_OFFENCES, 1), 0);
     assert_int_equal(p2p_config_set_option(ca, P2P_OPT_REQUEST_TIMEOUT_MS, 1000), 0);
-    setup(&w, &a, &b, ca);
+    adv_world_setup(&w, &a, &b, ca, NET);
     hn_use_clock(&a, 50000);
     adv v;
-    join(&w, &v, &a);
+    adv_join_new(&w, &v, &a, NET);
     uint64_t rid;
     assert_int_equal(p2p_get_block_headers(a.h, v.id, 100, 2, 0, 0, &rid), 0);
     ADV_UNTIL(&w, v.eth_count[EP_ETH_GET_BLOCK_HEADERS] == 1);
@@ -225,13 +190,14 @@ static void test_wrong_replies(void **state)
     m.id = EP_ETH_BLOCK_HEADERS; /* three for a request of two: the second offence */
     m.u.items.count = 3;
     adv_send_eth(&v, &m);
-    expect_dropped(&w, &a, &b, &v, P2P_DISC_PROTOCOL_BREACH, P2P_ERR_PROTOCOL);
+    adv_expect_dropped(&w, &a, &b, &v, P2P_DISC_PROTOCOL_BREACH, P2P_ERR_PROTOCOL,
+                       P2P_DISC_PROTOCOL_BREACH);
     assert_int_equal(hn_count(&a, P2P_EV_BLOCK_HEADERS), 0);
     /* the request died with the peer: no timeout event for it later */
     a.now += 5000;
     adv_steps(&w, 10);
     assert_int_equal(hn_count(&a, P2P_EV_REQUEST_TIMEOUT), 0);
-    teardown(&w);
+    adv_world_teardown(&w);
 }
 
 /* A peer that never answers: REQUEST_TIMEOUT after the configured time, the
@@ -244,10 +210,10 @@ static void test_never_answers(void **state)
     p2p_config *ca = hn_config(NET, NET);
     assert_int_equal(p2p_config_set_option(ca, P2P_OPT_REQUEST_TIMEOUT_MS, 1000), 0);
     assert_int_equal(p2p_config_set_option(ca, P2P_OPT_MAX_OFFENCES, 1), 0);
-    setup(&w, &a, &b, ca);
+    adv_world_setup(&w, &a, &b, ca, NET);
     hn_use_clock(&a, 50000);
     adv v;
-    join(&w, &v, &a);
+    adv_join_new(&w, &v, &a, NET);
     uint64_t rid[3];
     static const uint8_t hash[32] = {1};
     assert_int_equal(p2p_get_block_headers(a.h, v.id, 1, 1, 0, 0, &rid[0]), 0);
@@ -285,7 +251,7 @@ static void test_never_answers(void **state)
     adv_honest_roundtrip(&w, &b, &a);
     assert_int_equal(hn_count(&a, P2P_EV_BLOCK_HEADERS), 0);
     assert_int_equal(p2p_peer_count(a.h), 2);
-    teardown(&w);
+    adv_world_teardown(&w);
 }
 
 /* Flood bookkeeping: a callback that counts (and, if asked, answers) the
@@ -323,7 +289,7 @@ static void flood_setup(adv_world *w, hn_node *a, hn_node *b, adv *v, p2p_config
     w->nodes[0] = a;
     w->nodes[1] = b;
     w->nn = 2;
-    join(w, v, a);
+    adv_join_new(w, v, a, NET);
     memcpy(g_flooder, v->id, 64);
     g_flood_seen = 0;
     g_flood_answer = 0;
@@ -366,7 +332,7 @@ static void test_request_flood_unanswered(void **state)
     assert_true(roundtrips >= 1);
     assert_int_equal(p2p_peer_count(a.h), 2);
     assert_int_equal(hn_count(&a, P2P_EV_PEER_DISCONNECTED), 0);
-    teardown(&w);
+    adv_world_teardown(&w);
 }
 
 /* A flood of requests the host answers, from a peer that never reads: the
@@ -406,7 +372,7 @@ static void test_request_flood_no_reader(void **state)
     assert_int_equal(p2p_peer_count(a.h), 1);
     adv_honest_roundtrip(&w, &b, &a);
     free(big);
-    teardown(&w);
+    adv_world_teardown(&w);
 }
 
 /* eth messages over the eth bound: a plain 8 KiB Transactions against a
@@ -420,9 +386,9 @@ static void test_eth_message_too_large(void **state)
         hn_node a, b;
         p2p_config *ca = hn_config(NET, NET);
         if (!bomb) assert_int_equal(p2p_config_set_option(ca, P2P_OPT_MAX_ETH_MESSAGE_SIZE, 4096), 0);
-        setup(&w, &a, &b, ca);
+        adv_world_setup(&w, &a, &b, ca, NET);
         adv v;
-        join(&w, &v, &a);
+        adv_join_new(&w, &v, &a, NET);
         /* [zero string]: one well-formed transaction-sized item */
         size_t n = bomb ? 12u << 20 : 8192;
         uint8_t *zeros = calloc(1, n);
@@ -437,9 +403,10 @@ static void test_eth_message_too_large(void **state)
         assert_true(v.snappy); /* the 12 MiB go out compressed */
         adv_send_eth_raw(&v, EP_ETH_TRANSACTIONS, wr.buf, wr.len);
         p2p_rlp_writer_free(&wr);
-        expect_dropped(&w, &a, &b, &v, P2P_DISC_SUBPROTOCOL, P2P_ERR_TOO_LARGE);
+        adv_expect_dropped(&w, &a, &b, &v, P2P_DISC_SUBPROTOCOL, P2P_ERR_TOO_LARGE,
+                           P2P_DISC_SUBPROTOCOL);
         assert_int_equal(hn_count(&a, P2P_EV_TRANSACTIONS), 0);
-        teardown(&w);
+        adv_world_teardown(&w);
     }
 }
 

@@ -8,45 +8,6 @@
 
 #define NET 11
 
-static void setup(adv_world *w, hn_node *a, hn_node *b, p2p_config *ca)
-{
-    memset(w, 0, sizeof *w);
-    hn_start(a, ca);
-    hn_start(b, hn_config(NET, NET));
-    hn_connect(b, a);
-    w->nodes[0] = a;
-    w->nodes[1] = b;
-    w->nn = 2;
-}
-
-static void teardown(adv_world *w)
-{
-    for (size_t i = 0; i < w->na; i++) adv_free(w->advs[i]);
-    for (size_t i = 0; i < w->nn; i++) hn_stop(w->nodes[i]);
-}
-
-/* A joined adversary for target @a. */
-static void join(adv_world *w, adv *v, hn_node *a)
-{
-    adv_init(v);
-    adv_world_add(w, v);
-    adv_join(w, v, a, NET, NET);
-}
-
-/* @a dropped @v: check what the host was told, that the adversary's socket
- * closed, and that the honest peer @b is still served. */
-static void expect_dropped(adv_world *w, hn_node *a, hn_node *b, adv *v, int reason, int error)
-{
-    ADV_UNTIL(w, adv_disconnected(a, v->id) != NULL);
-    const hn_rec *d = adv_disconnected(a, v->id);
-    assert_int_equal(d->ev.u.disconnected.side, P2P_DISC_BY_LOCAL);
-    assert_int_equal(d->ev.u.disconnected.reason, reason);
-    assert_int_equal(d->ev.u.disconnected.error, error);
-    ADV_UNTIL(w, v->closed);
-    assert_int_equal(p2p_peer_count(a->h), 1);
-    adv_honest_roundtrip(w, b, a);
-}
-
 /* A frame whose header MAC, then one whose body MAC, was tampered with: the
  * stream position is lost, so the handle hangs up without a word. */
 static void test_tampered_mac(void **state)
@@ -55,9 +16,9 @@ static void test_tampered_mac(void **state)
     for (int where = 0; where < 2; where++) {
         adv_world w;
         hn_node a, b;
-        setup(&w, &a, &b, hn_config(NET, NET));
+        adv_world_setup(&w, &a, &b, hn_config(NET, NET), NET);
         adv v;
-        join(&w, &v, &a);
+        adv_join_new(&w, &v, &a, NET);
         uint8_t content[64];
         size_t clen = ep_p2p_code_put(EP_P2P_PING, content);
         content[clen++] = 0xc0;
@@ -66,9 +27,9 @@ static void test_tampered_mac(void **state)
         assert_int_equal(ep_frame_write(&v.fc, content, clen, frame), 0);
         frame[where == 0 ? 20 : wire - 1] ^= 0x04;
         adv_send_raw(&v, frame, wire);
-        expect_dropped(&w, &a, &b, &v, P2P_DISC_PROTOCOL_BREACH, P2P_ERR_MAC);
+        adv_expect_dropped(&w, &a, &b, &v, P2P_DISC_PROTOCOL_BREACH, P2P_ERR_MAC, ADV_WIRE_ANY);
         assert_int_equal(v.disc_reason, -1);
-        teardown(&w);
+        adv_world_teardown(&w);
     }
 }
 
@@ -81,18 +42,18 @@ static void test_frame_over_bound(void **state)
     hn_node a, b;
     p2p_config *ca = hn_config(NET, NET);
     assert_int_equal(p2p_config_set_option(ca, P2P_OPT_MAX_MESSAGE_SIZE, 4096), 0);
-    setup(&w, &a, &b, ca);
+    adv_world_setup(&w, &a, &b, ca, NET);
     adv v;
-    join(&w, &v, &a);
+    adv_join_new(&w, &v, &a, NET);
     size_t clen = 1u << 20;
     uint8_t *frame = calloc(1, ep_frame_wire_len(clen));
     assert_non_null(frame);
     assert_int_equal(ep_frame_seal(&v.fc, frame, clen), 0);
     adv_send_raw(&v, frame, EP_FRAME_HEADER_LEN);
     free(frame);
-    expect_dropped(&w, &a, &b, &v, P2P_DISC_PROTOCOL_BREACH, P2P_ERR_TOO_LARGE);
+    adv_expect_dropped(&w, &a, &b, &v, P2P_DISC_PROTOCOL_BREACH, P2P_ERR_TOO_LARGE, ADV_WIRE_ANY);
     assert_int_equal(v.disc_reason, P2P_DISC_PROTOCOL_BREACH);
-    teardown(&w);
+    adv_world_teardown(&w);
 }
 
 /* Before Hello only a Hello-sized frame is allowed (2 KiB bound). */
@@ -101,7 +62,7 @@ static void test_oversized_hello(void **state)
     (void)state;
     adv_world w;
     hn_node a, b;
-    setup(&w, &a, &b, hn_config(NET, NET));
+    adv_world_setup(&w, &a, &b, hn_config(NET, NET), NET);
     adv v;
     adv_init(&v);
     v.auto_hello = 0;
@@ -116,7 +77,7 @@ static void test_oversized_hello(void **state)
     assert_int_equal(v.disc_reason, P2P_DISC_PROTOCOL_BREACH);
     assert_int_equal(hn_count(&a, P2P_EV_PEER_CONNECTED), 1); /* only b, long ago */
     adv_honest_roundtrip(&w, &b, &a);
-    teardown(&w);
+    adv_world_teardown(&w);
 }
 
 /* Snappy payloads whose declared length lies: over the message bound (no
@@ -136,14 +97,14 @@ static void test_snappy_length_lies(void **state)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         adv_world w;
         hn_node a, b;
-        setup(&w, &a, &b, hn_config(NET, NET));
+        adv_world_setup(&w, &a, &b, hn_config(NET, NET), NET);
         adv v;
-        join(&w, &v, &a);
+        adv_join_new(&w, &v, &a, NET);
         assert_true(v.snappy);
         adv_send_msg_as(&v, v.eth_offset + EP_ETH_TRANSACTIONS, cases[i].p, cases[i].n, 0);
-        expect_dropped(&w, &a, &b, &v, P2P_DISC_SUBPROTOCOL, cases[i].error);
+        adv_expect_dropped(&w, &a, &b, &v, P2P_DISC_SUBPROTOCOL, cases[i].error, ADV_WIRE_ANY);
         assert_int_equal(v.disc_reason, P2P_DISC_SUBPROTOCOL);
-        teardown(&w);
+        adv_world_teardown(&w);
     }
 }
 
@@ -178,13 +139,13 @@ static void test_rlp_bombs(void **state)
     for (size_t i = 0; i < 3; i++) {
         adv_world w;
         hn_node a, b;
-        setup(&w, &a, &b, hn_config(NET, NET));
+        adv_world_setup(&w, &a, &b, hn_config(NET, NET), NET);
         adv v;
-        join(&w, &v, &a);
+        adv_join_new(&w, &v, &a, NET);
         adv_send_eth_raw(&v, EP_ETH_TRANSACTIONS, cases[i].p, cases[i].n);
-        expect_dropped(&w, &a, &b, &v, P2P_DISC_SUBPROTOCOL, P2P_ERR_RLP);
+        adv_expect_dropped(&w, &a, &b, &v, P2P_DISC_SUBPROTOCOL, P2P_ERR_RLP, ADV_WIRE_ANY);
         assert_int_equal(hn_count(&a, P2P_EV_TRANSACTIONS), 0);
-        teardown(&w);
+        adv_world_teardown(&w);
     }
     free(nest);
 }
@@ -197,15 +158,16 @@ static void test_message_id_out_of_range(void **state)
     for (int i = 0; i < 4; i++) {
         adv_world w;
         hn_node a, b;
-        setup(&w, &a, &b, hn_config(NET, NET));
+        adv_world_setup(&w, &a, &b, hn_config(NET, NET), NET);
         adv v;
-        join(&w, &v, &a);
+        adv_join_new(&w, &v, &a, NET);
         uint64_t codes[4] = {0x05, v.eth_offset + EP_ETH_LENGTH_69, (uint64_t)1 << 62, EP_P2P_HELLO};
         static const uint8_t payload[] = {0xc0};
         adv_send_msg(&v, codes[i], payload, sizeof payload);
-        expect_dropped(&w, &a, &b, &v, P2P_DISC_PROTOCOL_BREACH, P2P_ERR_PROTOCOL);
+        adv_expect_dropped(&w, &a, &b, &v, P2P_DISC_PROTOCOL_BREACH, P2P_ERR_PROTOCOL,
+                           ADV_WIRE_ANY);
         assert_int_equal(v.disc_reason, P2P_DISC_PROTOCOL_BREACH);
-        teardown(&w);
+        adv_world_teardown(&w);
     }
 }
 
@@ -222,7 +184,7 @@ static void test_hello_no_shared_cap(void **state)
     for (int i = 0; i < 3; i++) {
         adv_world w;
         hn_node a, b;
-        setup(&w, &a, &b, hn_config(NET, NET));
+        adv_world_setup(&w, &a, &b, hn_config(NET, NET), NET);
         adv v;
         adv_init(&v);
         memcpy(v.caps, sets[i], sizeof sets[i]);
@@ -235,7 +197,7 @@ static void test_hello_no_shared_cap(void **state)
         assert_int_equal(hn_count(&a, P2P_EV_PEER_CONNECTED), 1);
         assert_int_equal(hn_count(&a, P2P_EV_PEER_DISCONNECTED), 0);
         adv_honest_roundtrip(&w, &b, &a);
-        teardown(&w);
+        adv_world_teardown(&w);
     }
 }
 
@@ -245,7 +207,7 @@ static void test_hello_wrong_identity(void **state)
     (void)state;
     adv_world w;
     hn_node a, b;
-    setup(&w, &a, &b, hn_config(NET, NET));
+    adv_world_setup(&w, &a, &b, hn_config(NET, NET), NET);
     adv v;
     adv_init(&v);
     v.auto_hello = 0;
@@ -264,7 +226,7 @@ static void test_hello_wrong_identity(void **state)
     assert_int_equal(v.disc_reason, P2P_DISC_UNEXPECTED_IDENTITY);
     assert_int_equal(p2p_peer_count(a.h), 1);
     adv_honest_roundtrip(&w, &b, &a);
-    teardown(&w);
+    adv_world_teardown(&w);
 }
 
 /* A dialing handle meets a peer whose Hello shares nothing: DIAL_FAILED. */
@@ -273,7 +235,7 @@ static void test_dial_no_shared_cap(void **state)
     (void)state;
     adv_world w;
     hn_node a, b;
-    setup(&w, &a, &b, hn_config(NET, NET));
+    adv_world_setup(&w, &a, &b, hn_config(NET, NET), NET);
     adv v;
     adv_init(&v);
     v.caps[0] = (ep_cap){"les", 4, 24};
@@ -293,7 +255,7 @@ static void test_dial_no_shared_cap(void **state)
     assert_int_equal(v.disc_reason, P2P_DISC_USELESS_PEER);
     adv_honest_roundtrip(&w, &b, &a);
     close(lfd);
-    teardown(&w);
+    adv_world_teardown(&w);
 }
 
 /* A peer we dial completes the handshake, then sends a frame with a bad
@@ -303,7 +265,7 @@ static void test_dial_tampered_mac(void **state)
     (void)state;
     adv_world w;
     hn_node a, b;
-    setup(&w, &a, &b, hn_config(NET, NET));
+    adv_world_setup(&w, &a, &b, hn_config(NET, NET), NET);
     adv v;
     adv_init(&v);
     v.auto_hello = 0;
@@ -331,7 +293,7 @@ static void test_dial_tampered_mac(void **state)
     assert_int_equal(v.disc_reason, -1); /* nothing more is said after a bad MAC */
     adv_honest_roundtrip(&w, &b, &a);
     close(lfd);
-    teardown(&w);
+    adv_world_teardown(&w);
 }
 
 /* On eth/68 (17 ids) BlockRangeUpdate (0x11) is one past the range. */
@@ -340,7 +302,7 @@ static void test_eth68_block_range_update(void **state)
     (void)state;
     adv_world w;
     hn_node a, b;
-    setup(&w, &a, &b, hn_config(NET, NET));
+    adv_world_setup(&w, &a, &b, hn_config(NET, NET), NET);
     adv v;
     adv_init(&v);
     v.caps[0] = ADV_ETH68;
@@ -351,9 +313,9 @@ static void test_eth68_block_range_update(void **state)
                                     12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26,
                                     27, 28, 29, 30, 31, 32};
     adv_send_eth_raw(&v, EP_ETH_BLOCK_RANGE_UPDATE, range, sizeof range);
-    expect_dropped(&w, &a, &b, &v, P2P_DISC_PROTOCOL_BREACH, P2P_ERR_PROTOCOL);
+    adv_expect_dropped(&w, &a, &b, &v, P2P_DISC_PROTOCOL_BREACH, P2P_ERR_PROTOCOL, ADV_WIRE_ANY);
     assert_int_equal(hn_count(&a, P2P_EV_BLOCK_RANGE_UPDATE), 0);
-    teardown(&w);
+    adv_world_teardown(&w);
 }
 
 /* A Ping flood from a peer that never reads: the Pongs pile up only to the
@@ -365,9 +327,9 @@ static void test_ping_flood_no_reader(void **state)
     hn_node a, b;
     p2p_config *ca = hn_config(NET, NET);
     assert_int_equal(p2p_config_set_option(ca, P2P_OPT_MAX_SEND_BUFFER, 64 * 1024), 0);
-    setup(&w, &a, &b, ca);
+    adv_world_setup(&w, &a, &b, ca, NET);
     adv v;
-    join(&w, &v, &a);
+    adv_join_new(&w, &v, &a, NET);
     v.no_read = 1;
     static const uint8_t empty[] = {0xc0};
     int dropped = 0;
@@ -385,7 +347,7 @@ static void test_ping_flood_no_reader(void **state)
     assert_int_equal(d->ev.u.disconnected.error, P2P_ERR_TOO_LARGE);
     assert_int_equal(p2p_peer_count(a.h), 1);
     adv_honest_roundtrip(&w, &b, &a);
-    teardown(&w);
+    adv_world_teardown(&w);
 }
 
 int main(void)

@@ -8,24 +8,6 @@
 
 #define NET 7
 
-/* Target @a (from @ca) with an honest peer @b already connected to it. */
-static void setup(adv_world *w, hn_node *a, hn_node *b, p2p_config *ca)
-{
-    memset(w, 0, sizeof *w);
-    hn_start(a, ca);
-    hn_start(b, hn_config(NET, NET));
-    hn_connect(b, a);
-    w->nodes[0] = a;
-    w->nodes[1] = b;
-    w->nn = 2;
-}
-
-static void teardown(adv_world *w)
-{
-    for (size_t i = 0; i < w->na; i++) adv_free(w->advs[i]);
-    for (size_t i = 0; i < w->nn; i++) hn_stop(w->nodes[i]);
-}
-
 /* The events @a reported about anyone but @b. */
 static size_t foreign_events(const hn_node *a, const hn_node *b)
 {
@@ -54,7 +36,7 @@ static void test_garbage_handshakes(void **state)
     (void)state;
     adv_world w;
     hn_node a, b;
-    setup(&w, &a, &b, hn_config(NET, NET));
+    adv_world_setup(&w, &a, &b, hn_config(NET, NET), NET);
     uint8_t junk[4096], auth[1024];
     for (size_t i = 0; i < sizeof junk; i++) junk[i] = (uint8_t)(i * 29 + 3);
     size_t alen = real_auth(&a, auth, sizeof auth);
@@ -78,7 +60,7 @@ static void test_garbage_handshakes(void **state)
     adv_honest_roundtrip(&w, &b, &a);
     assert_int_equal(foreign_events(&a, &b), 0); /* nothing reached the host */
     assert_int_equal(p2p_peer_count(a.h), 1);
-    teardown(&w);
+    adv_world_teardown(&w);
 }
 
 /* A handshake cut short by the peer closing frees its pending slot at once:
@@ -90,7 +72,7 @@ static void test_truncated_handshake(void **state)
     hn_node a, b;
     p2p_config *ca = hn_config(NET, NET);
     assert_int_equal(p2p_config_set_option(ca, P2P_OPT_MAX_PENDING_INBOUND, 1), 0);
-    setup(&w, &a, &b, ca);
+    adv_world_setup(&w, &a, &b, ca, NET);
     uint8_t auth[1024];
     size_t alen = real_auth(&a, auth, sizeof auth);
     for (int round = 0; round < 3; round++) {
@@ -112,7 +94,7 @@ static void test_truncated_handshake(void **state)
     adv_join(&w, &ok, &a, NET, NET);
     assert_int_equal(p2p_peer_count(a.h), 2);
     adv_honest_roundtrip(&w, &b, &a);
-    teardown(&w);
+    adv_world_teardown(&w);
 }
 
 /* Slow-loris: half an auth, or a full handshake but no Hello. The handshake
@@ -126,7 +108,7 @@ static void test_slow_loris(void **state)
     hn_node a, b;
     p2p_config *ca = hn_config(NET, NET);
     assert_int_equal(p2p_config_set_option(ca, P2P_OPT_HANDSHAKE_TIMEOUT_MS, 1000), 0);
-    setup(&w, &a, &b, ca);
+    adv_world_setup(&w, &a, &b, ca, NET);
     hn_use_clock(&a, 10000);
     uint8_t auth[1024];
     size_t alen = real_auth(&a, auth, sizeof auth);
@@ -151,7 +133,7 @@ static void test_slow_loris(void **state)
     assert_int_equal(mute.disc_reason, P2P_DISC_TIMEOUT);
     assert_int_equal(foreign_events(&a, &b), 0);
     adv_honest_roundtrip(&w, &b, &a);
-    teardown(&w);
+    adv_world_teardown(&w);
 }
 
 /* More silent connections than the pending-handshake bound: the extra ones
@@ -165,7 +147,7 @@ static void test_pending_flood(void **state)
     p2p_config *ca = hn_config(NET, NET);
     assert_int_equal(p2p_config_set_option(ca, P2P_OPT_MAX_PENDING_INBOUND, 4), 0);
     assert_int_equal(p2p_config_set_option(ca, P2P_OPT_HANDSHAKE_TIMEOUT_MS, 1000), 0);
-    setup(&w, &a, &b, ca);
+    adv_world_setup(&w, &a, &b, ca, NET);
     hn_use_clock(&a, 5000);
     adv slow[4], extra[12];
     for (int i = 0; i < 4; i++) {
@@ -206,7 +188,7 @@ static void test_pending_flood(void **state)
     assert_int_equal(p2p_connect(c.h, a.url), 0);
     ADV_UNTIL(&w, hn_count(&c, P2P_EV_PEER_CONNECTED) == 1);
     assert_int_equal(p2p_peer_count(a.h), 2);
-    teardown(&w);
+    adv_world_teardown(&w);
 }
 
 /* Joins past max peers are told "too many peers" right after Hello; when a
@@ -219,7 +201,7 @@ static void test_peer_flood(void **state)
     p2p_config *ca = hn_config(NET, NET);
     assert_int_equal(p2p_config_set_max_peers(ca, 3), 0);
     assert_int_equal(p2p_config_set_max_inbound(ca, 2), 0);
-    setup(&w, &a, &b, ca); /* b is inbound peer 1 */
+    adv_world_setup(&w, &a, &b, ca, NET); /* b is inbound peer 1 */
     adv in, over[8], late;
     adv_init(&in);
     adv_world_add(&w, &in);
@@ -253,7 +235,7 @@ static void test_peer_flood(void **state)
     adv_world_add(&w, &late);
     adv_join(&w, &late, &a, NET, NET);
     assert_int_equal(p2p_peer_count(a.h), 2);
-    teardown(&w);
+    adv_world_teardown(&w);
 }
 
 /* ---------------------------------------------------- a dialing handle */
@@ -312,7 +294,7 @@ static void test_dial_garbage_ack(void **state)
     (void)state;
     adv_world w;
     hn_node a, b;
-    setup(&w, &a, &b, hn_config(NET, NET));
+    adv_world_setup(&w, &a, &b, hn_config(NET, NET), NET);
     adv v, t;
     adv_init(&v);
     int lfd = dial_adversary(&w, &a, &v, 0);
@@ -339,7 +321,7 @@ static void test_dial_garbage_ack(void **state)
     ADV_UNTIL(&w, t.closed);
     adv_honest_roundtrip(&w, &b, &a);
     close(lfd);
-    teardown(&w);
+    adv_world_teardown(&w);
 }
 
 /* The peer we dial accepts the TCP connection and then says nothing: the
@@ -351,7 +333,7 @@ static void test_dial_silent(void **state)
     hn_node a, b;
     p2p_config *ca = hn_config(NET, NET);
     assert_int_equal(p2p_config_set_option(ca, P2P_OPT_HANDSHAKE_TIMEOUT_MS, 500), 0);
-    setup(&w, &a, &b, ca);
+    adv_world_setup(&w, &a, &b, ca, NET);
     hn_use_clock(&a, 1000);
     adv v;
     adv_init(&v);
@@ -364,7 +346,7 @@ static void test_dial_silent(void **state)
     ADV_UNTIL(&w, v.closed);
     adv_honest_roundtrip(&w, &b, &a);
     close(lfd);
-    teardown(&w);
+    adv_world_teardown(&w);
 }
 
 /* Half an ack, then the peer hangs up. */
@@ -373,7 +355,7 @@ static void test_dial_truncated_ack(void **state)
     (void)state;
     adv_world w;
     hn_node a, b;
-    setup(&w, &a, &b, hn_config(NET, NET));
+    adv_world_setup(&w, &a, &b, hn_config(NET, NET), NET);
     adv v;
     adv_init(&v);
     int lfd = dial_adversary(&w, &a, &v, 0);
@@ -387,7 +369,7 @@ static void test_dial_truncated_ack(void **state)
     assert_int_equal(f->ev.u.dial_failed.error, P2P_ERR_CLOSED);
     adv_honest_roundtrip(&w, &b, &a);
     close(lfd);
-    teardown(&w);
+    adv_world_teardown(&w);
 }
 
 /* A boot node that answers every dial with junk: each attempt fails with a
@@ -446,7 +428,7 @@ static void test_hostile_boot_node(void **state)
         expect_retry *= 2;
     }
     close(lfd);
-    teardown(&w);
+    adv_world_teardown(&w);
 }
 
 int main(void)
