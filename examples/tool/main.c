@@ -14,6 +14,10 @@
 #pragma weak cmd_status
 #pragma weak cmd_headers
 #pragma weak cmd_tx
+#pragma weak cmd_ping
+#pragma weak cmd_discover
+#pragma weak cmd_disc_listen
+#pragma weak cmd_enr
 
 struct subcommand {
     const char *name;
@@ -31,6 +35,10 @@ static const struct subcommand commands[] = {
     {"status", cmd_status, "status ENODE --chain-id N --genesis HEX  print the remote eth Status as JSON"},
     {"headers", cmd_headers, "headers ENODE --chain-id N --genesis HEX --from N --count C"},
     {"tx", cmd_tx, "tx --key HEX --chain-id N --nonce K --to ADDR --value WEI"},
+    {"ping", cmd_ping, "ping ENODE [--timeout-ms N]               discv4 ping: RTT and remote ENR seq"},
+    {"discover", cmd_discover, "discover BOOTNODE [--seconds N]          discv4 lookups, print nodes as JSON"},
+    {"disc-listen", cmd_disc_listen, "disc-listen [--ip IP] [--port N] [--datadir DIR] [--seconds S]   serve discv4"},
+    {"enr", cmd_enr, "enr ENR|--datadir DIR                    decode a record, or print ours"},
 };
 
 static void usage(FILE *f)

@@ -12,4 +12,8 @@ int cmd_listen(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_headers(int argc, char **argv);
 int cmd_tx(int argc, char **argv);
+int cmd_ping(int argc, char **argv);
+int cmd_discover(int argc, char **argv);
+int cmd_disc_listen(int argc, char **argv);
+int cmd_enr(int argc, char **argv);
 #endif
