@@ -420,6 +420,24 @@ def seeds_sync():
     c.add("disconnect", b"\x00\x00\x18\x05\x01\x02\x00\x01\x00\x00\x00\x18\x05\x01" + b"\x02\x00" * 20)
 
 
+def seeds_discv4():
+    # see fuzz_discv4.c: mode 0 a whole packet, mode 1 type || data (signed there)
+    c = Corpus("discv4")
+    for pk in load("discv4_eip8.json")["packets"]:
+        b = unhex(pk["hex"])
+        c.add(pk["name"], b"\x00" + b)
+        c.add(pk["name"] + "_signed", b"\x01" + b[97:])
+
+
+def seeds_enr():
+    # see fuzz_enr.c: mode 0 a whole record, mode 1 the content list (signed there)
+    c = Corpus("enr")
+    raw = unhex(load("enr.json")["records"][0]["rlp"][2:])
+    c.add("eip778_example", b"\x00" + raw)
+    body = b"".join(rlp_split(raw)[1:])
+    c.add("eip778_content", b"\x01" + rlp_len(len(body), 0xC0) + body)
+
+
 TARGETS = {
     "rlp": seeds_rlp,
     "rlp_writer": seeds_rlp_writer,
@@ -439,6 +457,8 @@ TARGETS = {
     "header": seeds_header,
     "trie": seeds_trie,
     "sync": seeds_sync,
+    "discv4": seeds_discv4,
+    "enr": seeds_enr,
 }
 
 
