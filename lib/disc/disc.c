@@ -1190,6 +1190,8 @@ int ep_disc_add_bootnode(ep_disc *d, uint64_t now_ms, const uint8_t pubkey[64],
         if (d->nboots >= d->cfg.max_bootnodes) return P2P_ERR_TOO_LARGE;
         d->nboots++;
     }
+    /* the first lookup starts at the next tick (it bonds with the boot nodes) */
+    if (!d->lk.active) d->next_refresh_ms = now_ms;
     memcpy(d->boots[i].pubkey, pubkey, 64);
     d->boots[i].addr = *addr;
     d->boots[i].tcp = tcp;
