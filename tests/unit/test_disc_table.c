@@ -668,6 +668,107 @@ static void test_expired_dropped(void **state)
     sim_free(&s);
 }
 
+/* A lookup asks at most alpha (3) nodes at a time, and a record that is not
+ * the sender's own is not taken. */
+static void test_lookup_alpha(void **state)
+{
+    (void)state;
+    sim s;
+    sim_init(&s);
+    ep_disc_addr a;
+    mkaddr(&a, 127, 0, 0, 1, 30301);
+    size_t ia = add_node(&s, &a, NULL);
+    for (int i = 0; i < 30; i++) {
+        ep_disc_addr x;
+        mkaddr(&x, 127, 0, 4, i + 1, 30303);
+        size_t k = add_node(&s, &x, NULL);
+        ep_disc_ping(s.d[ia], s.now, s.pub[k], &x);
+    }
+    sim_run(&s);
+    assert_true(ep_disc_table_size(s.d[ia]) >= 20);
+    uint8_t buf[EP_DISC_MAX_PACKET];
+    size_t len;
+    ep_disc_addr to;
+    assert_int_equal(ep_disc_next_send(s.d[ia], buf, &len, &to), 0);
+    uint8_t target[64];
+    memset(target, 0x77, 64);
+    assert_int_equal(ep_disc_lookup(s.d[ia], s.now, target), 0);
+    int queries = 0;
+    while (ep_disc_next_send(s.d[ia], buf, &len, &to)) {
+        ep_disc_packet q;
+        assert_int_equal(ep_disc_decode(ctx, buf, len, 0, &q, NULL, NULL, 0), 0);
+        assert_true(q.type == EP_DISC_PING || q.type == EP_DISC_FINDNODE);
+        queries++;
+    }
+    assert_int_equal(queries, 3);
+    sim_free(&s);
+}
+
+/* ENRResponse: only an answer to our request, with the sender's own valid
+ * record, is taken. */
+static void test_enr_response_checks(void **state)
+{
+    (void)state;
+    sim s;
+    sim_init(&s);
+    ep_disc_addr a, m;
+    mkaddr(&a, 127, 0, 0, 1, 30301);
+    mkaddr(&m, 127, 0, 0, 9, 30309);
+    size_t ia = add_node(&s, &a, NULL);
+    uint8_t msk[32], mpub[64], buf[EP_DISC_MAX_PACKET];
+    memset(msk, 0x6c, 32);
+    assert_int_equal(ep_pubkey_from_seckey(ctx, msk, mpub), 0);
+    size_t len;
+    ep_disc_addr to;
+    ep_disc_packet p, q;
+    ep_disc_head h;
+    json_t *root = tu_load_vectors("enr.json");
+    size_t other_len;
+    uint8_t *other = tu_hex(tu_str(json_array_get(json_object_get(root, "records"), 0), "rlp"),
+                            &other_len);
+    ep_enr_content c;
+    memset(&c, 0, sizeof c);
+    c.seq = 3;
+    c.has_eth = 1;
+    memcpy(c.eth.hash, "\xaa\xbb\xcc\xdd", 4);
+    ep_enr own;
+    assert_int_equal(ep_enr_sign(ctx, msk, &c, &own), 0);
+    const uint8_t garbage[] = {0xc3, 0x80, 0x80, 0x80};
+    const uint8_t *recs[3] = {other, garbage, own.raw};
+    size_t lens[3] = {other_len, sizeof garbage, own.raw_len};
+    for (int k = 0; k < 3; k++) {
+        assert_int_equal(ep_disc_request_enr(s.d[ia], s.now, mpub, &m), 0);
+        assert_int_equal(ep_disc_next_send(s.d[ia], buf, &len, &to), 1);
+        assert_int_equal(ep_disc_decode(ctx, buf, len, 0, &q, &h, NULL, 0), 0);
+        assert_int_equal(q.type, EP_DISC_ENRREQUEST);
+        memset(&p, 0, sizeof p);
+        p.type = EP_DISC_ENRRESPONSE;
+        p.enr = recs[k];
+        p.enr_len = lens[k];
+        /* first with a wrong reply token: ignored, the request stays */
+        memset(p.reply_tok, 0x01, 32);
+        assert_int_equal(ep_disc_encode(ctx, msk, &p, buf, &len, NULL), 0);
+        ep_disc_receive(s.d[ia], s.now, buf, len, &m);
+        memcpy(p.reply_tok, h.hash, 32);
+        assert_int_equal(ep_disc_encode(ctx, msk, &p, buf, &len, NULL), 0);
+        ep_disc_receive(s.d[ia], s.now, buf, len, &m);
+        ep_disc_event ev;
+        int got = count_events(s.d[ia], EP_DISC_EV_NODE_ENR, &ev);
+        if (k < 2) {
+            assert_int_equal(got, 0);
+        } else {
+            assert_int_equal(got, 1);
+            assert_int_equal(ev.node.enr_seq, 3);
+            assert_memory_equal(ev.node.eth.hash, "\xaa\xbb\xcc\xdd", 4);
+        }
+        assert_int_equal(ep_disc_pending(s.d[ia]), 0);
+    }
+    assert_int_equal(ep_disc_get_stats(s.d[ia])->rx_unsolicited, 3);
+    free(other);
+    json_decref(root);
+    sim_free(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -680,6 +781,8 @@ int main(void)
         cmocka_unit_test(test_revalidation),
         cmocka_unit_test(test_neighbors_split),
         cmocka_unit_test(test_expired_dropped),
+        cmocka_unit_test(test_lookup_alpha),
+        cmocka_unit_test(test_enr_response_checks),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
