@@ -7,7 +7,10 @@
  * ethp2p-tool disc-listen [--ip IP] [--port N] [--datadir DIR] [--seconds S]
  * [--bootnode ENODE]: serve discovery on UDP IP:N. Prints our enode URL and
  * record as the first JSON line, then a JSON line per node that enters our
- * table. Runs S seconds (default: until killed). */
+ * table. Runs S seconds (default: until SIGINT / SIGTERM). With --datadir the
+ * key is DIR/p2p_key, the record's seq is kept in DIR/p2p_enr, and the table
+ * is loaded from DIR/nodes at start (its nodes are pinged again) and saved
+ * there at exit. */
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -152,6 +155,10 @@ int cmd_disc_listen(int argc, char **argv)
         disc_udp_close(&u);
         return 1;
     }
+    if (datadir && disc_load_nodes(&u, "disc-listen", datadir)) {
+        disc_udp_close(&u);
+        return 1;
+    }
     signal(SIGINT, on_stop);
     signal(SIGTERM, on_stop);
     char id[129], text[EP_ENR_MAX_TEXT];
@@ -177,6 +184,7 @@ int cmd_disc_listen(int argc, char **argv)
     while (!listen_stop && disc_now_ms() < end) {
         if (disc_udp_run(&u, end, stop_check, &st) == 0) break;
     }
+    int rc = datadir ? disc_save_nodes(&u, "disc-listen", datadir) : 0;
     disc_udp_close(&u);
-    return 0;
+    return rc;
 }

@@ -314,3 +314,48 @@ void disc_print_node(FILE *f, const ep_disc_node *n)
     fprintf(f, "}\n");
     fflush(f);
 }
+
+#define NODES_MAX_FILE (4u << 20)
+
+int disc_load_nodes(disc_udp *u, const char *cmd, const char *datadir)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/nodes", datadir);
+    FILE *f = fopen(path, "rb");
+    if (!f) return 0;
+    uint8_t *buf = malloc(NODES_MAX_FILE);
+    size_t n = buf ? fread(buf, 1, NODES_MAX_FILE, f) : 0;
+    fclose(f);
+    if (!buf) return 1;
+    size_t loaded = 0;
+    int rc = n == NODES_MAX_FILE ? P2P_ERR_TOO_LARGE : ep_disc_load(u->d, buf, n, &loaded);
+    free(buf);
+    if (rc) {
+        /* a broken table file is not fatal: the node starts from its boot nodes */
+        fprintf(stderr, "ethp2p-tool %s: ignoring %s: %s\n", cmd, path, p2p_strerror(rc));
+        return 0;
+    }
+    if (u->verbose) fprintf(stderr, "%s: %zu nodes\n", path, loaded);
+    return 0;
+}
+
+int disc_save_nodes(disc_udp *u, const char *cmd, const char *datadir)
+{
+    char path[4096], tmp[4200];
+    snprintf(path, sizeof path, "%s/nodes", datadir);
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    p2p_rlp_writer w;
+    p2p_rlp_writer_init(&w);
+    int rc = ep_disc_save(u->d, &w);
+    int fd = rc ? -1 : open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    int ok = fd >= 0 && write(fd, w.buf, w.len) == (ssize_t)w.len && fsync(fd) == 0;
+    if (fd >= 0) close(fd);
+    p2p_rlp_writer_free(&w);
+    if (!ok || rename(tmp, path) != 0) {
+        fprintf(stderr, "ethp2p-tool %s: cannot write %s: %s\n", cmd, path,
+                rc ? p2p_strerror(rc) : strerror(errno));
+        unlink(tmp);
+        return 1;
+    }
+    return 0;
+}

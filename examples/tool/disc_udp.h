@@ -49,6 +49,10 @@ void disc_print_node(FILE *f, const ep_disc_node *n);
  * Returns 0 or 1 (printed). */
 int disc_datadir_enr(const secp256k1_context *ctx, const char *cmd, const char *datadir,
                      const uint8_t sk[32], ep_enr_content *c, ep_enr *out);
+/* DIR/nodes: load it as seeds (absent is fine), and save the table to it
+ * (temporary file, fsync, rename). 0 or 1 (printed). */
+int disc_load_nodes(disc_udp *u, const char *cmd, const char *datadir);
+int disc_save_nodes(disc_udp *u, const char *cmd, const char *datadir);
 /* "--name VALUE" / "--name=VALUE" (see cmd_key.c). */
 const char *disc_opt(int argc, char **argv, int *i, const char *name, int *missing);
 int disc_parse_long(const char *s, long lo, long hi, long *out);

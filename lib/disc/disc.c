@@ -13,6 +13,8 @@
 #define NBUCKETS 256
 #define LOOKUP_MAX 16              /* candidates a lookup keeps (k) */
 #define NEIGHBORS_FULL 12          /* a Neighbors packet with fewer is the last one */
+#define SEEDS_PER_TICK 16
+#define SAVE_VERSION 1
 
 enum { LOG_ERROR = 0, LOG_WARN = 1, LOG_INFO = 2, LOG_DEBUG = 3, LOG_TRACE = 4 };
 
@@ -91,6 +93,8 @@ struct ep_disc {
     size_t npend;
     boot *boots;
     size_t nboots;
+    boot *seeds;                   /* from ep_disc_load, pinged SEEDS_PER_TICK at a time */
+    size_t nseeds, seeds_next;
     lookup lk;
     outpkt *out;
     size_t out_head, out_count;
@@ -181,6 +185,7 @@ void ep_disc_config_default(ep_disc_config *c)
     c->max_pending = 256;
     c->max_contacts = 1024;
     c->max_bootnodes = 32;
+    c->max_seeds = 1024;
     c->max_out = 256;
     c->max_events = 512;
     c->log_level = LOG_INFO;
@@ -1066,13 +1071,19 @@ void ep_disc_tick(ep_disc *d, uint64_t now_ms)
             pend_free(d, p);
         }
     }
+    for (int k = 0; k < SEEDS_PER_TICK && d->seeds_next < d->nseeds &&
+                    d->npend < d->cfg.max_pending / 2; k++) {
+        const boot *b = &d->seeds[d->seeds_next++];
+        send_ping(d, now_ms, b->pubkey, &b->addr, b->tcp, WHY_TABLE);
+    }
     if (now_ms >= d->next_revalidate_ms) {
         d->next_revalidate_ms = now_ms + d->cfg.revalidate_interval_ms;
         revalidate(d, now_ms);
     }
     if (now_ms >= d->next_refresh_ms) {
         d->next_refresh_ms = now_ms + d->cfg.refresh_interval_ms;
-        if (!d->lk.active && (d->nentries || d->nboots)) ep_disc_lookup(d, now_ms, NULL);
+        if (!d->lk.active && (d->nentries || d->nboots || d->nseeds))
+            ep_disc_lookup(d, now_ms, NULL);
     }
     lookup_step(d, now_ms);
 }
@@ -1083,6 +1094,7 @@ uint64_t ep_disc_next_timeout(const ep_disc *d, uint64_t now_ms)
                                                             : d->next_refresh_ms;
     for (size_t i = 0; i < d->cfg.max_pending; i++)
         if (d->pend[i].kind != P_FREE && d->pend[i].deadline_ms < t) t = d->pend[i].deadline_ms;
+    if (d->seeds_next < d->nseeds && t > now_ms + 100) t = now_ms + 100;
     return t <= now_ms ? 0 : t - now_ms;
 }
 
@@ -1144,6 +1156,7 @@ void ep_disc_free(ep_disc *d)
     free(d->contacts);
     free(d->pend);
     free(d->boots);
+    free(d->seeds);
     free(d->out);
     free(d->ev);
     ep_wipe(d->sk, 32);
@@ -1207,4 +1220,77 @@ int ep_disc_ping(ep_disc *d, uint64_t now_ms, const uint8_t pubkey[64], const ep
 const ep_disc_stats *ep_disc_get_stats(const ep_disc *d)
 {
     return d ? &d->st : NULL;
+}
+
+/* ---- saved tables ----------------------------------------------------- */
+
+int ep_disc_save(const ep_disc *d, p2p_rlp_writer *w)
+{
+    if (!d || !w) return P2P_ERR_INVALID;
+    p2p_rlp_list_begin(w);
+    p2p_rlp_put_uint(w, SAVE_VERSION);
+    p2p_rlp_list_begin(w);
+    for (int i = 0; i < NBUCKETS; i++) {
+        for (size_t j = 0; j < d->b[i].nlive; j++) {
+            const ep_disc_node *n = &d->b[i].live[j].n;
+            p2p_rlp_list_begin(w);
+            p2p_rlp_put_bytes(w, n->pubkey, 64);
+            p2p_rlp_put_bytes(w, n->addr.ip, 4);
+            p2p_rlp_put_uint(w, n->addr.port);
+            p2p_rlp_put_uint(w, n->tcp);
+            p2p_rlp_put_uint(w, n->enr_seq);
+            if (n->has_eth) {
+                ep_forkid_encode(w, &n->eth);
+            } else {
+                p2p_rlp_list_begin(w);
+                p2p_rlp_list_end(w);
+            }
+            p2p_rlp_list_end(w);
+        }
+    }
+    p2p_rlp_list_end(w);
+    p2p_rlp_list_end(w);
+    return p2p_rlp_writer_error(w);
+}
+
+int ep_disc_load(ep_disc *d, const uint8_t *buf, size_t len, size_t *loaded)
+{
+    if (!d || (!buf && len)) return P2P_ERR_INVALID;
+    if (loaded) *loaded = 0;
+    p2p_rlp_item top, ver, list, e;
+    p2p_rlp_iter it, li;
+    uint64_t v;
+    if (p2p_rlp_decode(buf, len, &top) || !top.is_list || p2p_rlp_iter_init(&it, &top) ||
+        p2p_rlp_iter_next(&it, &ver) != 1 || p2p_rlp_get_uint64(&ver, &v))
+        return P2P_ERR_RLP;
+    if (v != SAVE_VERSION) return P2P_ERR_PROTOCOL;
+    if (p2p_rlp_iter_next(&it, &list) != 1 || !list.is_list || p2p_rlp_iter_init(&li, &list))
+        return P2P_ERR_RLP;
+    if (!d->seeds) {
+        d->seeds = calloc(d->cfg.max_seeds ? d->cfg.max_seeds : 1, sizeof *d->seeds);
+        if (!d->seeds) return P2P_ERR_NOMEM;
+    }
+    int r;
+    while ((r = p2p_rlp_iter_next(&li, &e)) == 1 && d->nseeds < d->cfg.max_seeds) {
+        p2p_rlp_iter fi;
+        p2p_rlp_item id, ip, udp, tcp;
+        uint64_t up, tp;
+        boot b;
+        if (!e.is_list || p2p_rlp_iter_init(&fi, &e) || p2p_rlp_iter_next(&fi, &id) != 1 ||
+            p2p_rlp_iter_next(&fi, &ip) != 1 || p2p_rlp_iter_next(&fi, &udp) != 1 ||
+            p2p_rlp_iter_next(&fi, &tcp) != 1)
+            continue;
+        if (p2p_rlp_get_fixed(&id, b.pubkey, 64) || p2p_rlp_get_fixed(&ip, b.addr.ip, 4) ||
+            p2p_rlp_get_uint64(&udp, &up) || up > 65535 || p2p_rlp_get_uint64(&tcp, &tp) ||
+            tp > 65535)
+            continue;
+        b.addr.port = (uint16_t)up;
+        b.tcp = (uint16_t)tp;
+        if (!usable_addr(&b.addr) || memcmp(b.pubkey, d->pub, 64) == 0 ||
+            ep_pubkey_verify(d->cfg.secp, b.pubkey) != 0)
+            continue;
+        d->seeds[d->nseeds++] = b;
+        if (loaded) (*loaded)++;
+    }
+    return r < 0 ? P2P_ERR_RLP : 0;
 }

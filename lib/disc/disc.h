@@ -16,6 +16,7 @@
 #include <secp256k1.h>
 #include "disc/enr.h"
 #include "disc/packet.h"
+#include "ethp2p/rlp.h"
 #include "eth/forkid.h"
 
 /* A UDP endpoint (IPv4). */
@@ -62,6 +63,7 @@ typedef struct ep_disc_config {
     size_t max_pending;             /* requests awaiting a reply: 256 */
     size_t max_contacts;            /* endpoint proof records (ping / pong times): 1024 */
     size_t max_bootnodes;           /* 32 */
+    size_t max_seeds;               /* nodes taken from a saved table (ep_disc_load): 1024 */
     size_t max_out;                 /* packets queued for sending: 256 */
     size_t max_events;              /* events queued for the caller: 512 */
     ep_disc_log_fn log;             /* may be NULL */
@@ -137,6 +139,17 @@ uint64_t ep_disc_next_timeout(const ep_disc *d, uint64_t now_ms);
 int ep_disc_next_send(ep_disc *d, uint8_t *buf, size_t *len, ep_disc_addr *to);
 /* Next event: 1 and fills @ev, or 0. */
 int ep_disc_next_event(ep_disc *d, ep_disc_event *ev);
+
+/* A saved table: RLP [1, [[id, ip, udp, tcp, enr-seq, eth], ...]] with eth
+ * [hash, next] or an empty list; live entries only (at most 256 * k). The
+ * caller stores the bytes (e.g. <datadir>/nodes, replaced atomically). */
+int ep_disc_save(const ep_disc *d, p2p_rlp_writer *w);
+/* Take the nodes of a saved table as seeds: they are pinged a few at a time
+ * from the next ticks on and enter the table when they answer, as any node.
+ * At most max_seeds are kept; entries with a bad key or address are skipped.
+ * Returns 0 (and how many were taken in @loaded), P2P_ERR_RLP or
+ * P2P_ERR_PROTOCOL (another format version). */
+int ep_disc_load(ep_disc *d, const uint8_t *buf, size_t len, size_t *loaded);
 
 /* Table contents. */
 size_t ep_disc_table_size(const ep_disc *d);

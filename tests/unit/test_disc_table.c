@@ -769,6 +769,83 @@ static void test_enr_response_checks(void **state)
     sim_free(&s);
 }
 
+/* A saved table, loaded by a new instance with the same key, brings the
+ * live nodes back (pinged from the ticks, added on their Pongs); a broken
+ * or foreign file is refused, and bad entries are skipped. */
+static void test_save_load(void **state)
+{
+    (void)state;
+    sim s;
+    sim_init(&s);
+    ep_disc_addr a;
+    mkaddr(&a, 127, 0, 0, 1, 30301);
+    size_t ia = add_node(&s, &a, NULL);
+    for (int i = 0; i < 40; i++) {
+        ep_disc_addr x;
+        mkaddr(&x, 127, 0, 5, i + 1, 30303);
+        size_t k = add_node(&s, &x, NULL);
+        ep_disc_ping(s.d[ia], s.now, s.pub[k], &x);
+    }
+    sim_run(&s);
+    size_t before = ep_disc_table_size(s.d[ia]);
+    assert_true(before >= 20);
+    p2p_rlp_writer w;
+    p2p_rlp_writer_init(&w);
+    assert_int_equal(ep_disc_save(s.d[ia], &w), 0);
+    /* a restart: same key, same address, empty table */
+    ep_disc_free(s.d[ia]);
+    ep_disc_config c;
+    ep_disc_config_default(&c);
+    c.secp = ctx;
+    c.sk = s.sk[ia];
+    c.self = a;
+    assert_int_equal(ep_disc_new(&c, s.now, &s.d[ia]), 0);
+    assert_int_equal(ep_disc_table_size(s.d[ia]), 0);
+    size_t loaded = 0;
+    assert_int_equal(ep_disc_load(s.d[ia], w.buf, w.len, &loaded), 0);
+    assert_int_equal(loaded, before);
+    assert_true(ep_disc_next_timeout(s.d[ia], s.now) <= 100);
+    sim_advance(&s, 3000, 100);
+    assert_true(ep_disc_table_size(s.d[ia]) >= before);
+    /* broken input */
+    assert_int_equal(ep_disc_load(s.d[ia], w.buf, w.len - 1, &loaded), P2P_ERR_RLP);
+    const uint8_t v2[] = {0xc2, 0x02, 0xc0};
+    assert_int_equal(ep_disc_load(s.d[ia], v2, sizeof v2, &loaded), P2P_ERR_PROTOCOL);
+    /* an entry with an off-curve key and one with port 0 are skipped */
+    p2p_rlp_writer b;
+    p2p_rlp_writer_init(&b);
+    uint8_t bad[64];
+    memset(bad, 0x01, 64);
+    p2p_rlp_list_begin(&b);
+    p2p_rlp_put_uint(&b, 1);
+    p2p_rlp_list_begin(&b);
+    p2p_rlp_list_begin(&b);
+    p2p_rlp_put_bytes(&b, bad, 64);
+    p2p_rlp_put_bytes(&b, (const uint8_t *)"\x7f\x00\x00\x09", 4);
+    p2p_rlp_put_uint(&b, 30303);
+    p2p_rlp_put_uint(&b, 0);
+    p2p_rlp_put_uint(&b, 0);
+    p2p_rlp_list_begin(&b);
+    p2p_rlp_list_end(&b);
+    p2p_rlp_list_end(&b);
+    p2p_rlp_list_begin(&b);
+    p2p_rlp_put_bytes(&b, s.pub[3], 64);
+    p2p_rlp_put_bytes(&b, (const uint8_t *)"\x7f\x00\x00\x09", 4);
+    p2p_rlp_put_uint(&b, 0);
+    p2p_rlp_put_uint(&b, 0);
+    p2p_rlp_put_uint(&b, 0);
+    p2p_rlp_list_begin(&b);
+    p2p_rlp_list_end(&b);
+    p2p_rlp_list_end(&b);
+    p2p_rlp_list_end(&b);
+    p2p_rlp_list_end(&b);
+    assert_int_equal(ep_disc_load(s.d[ia], b.buf, b.len, &loaded), 0);
+    assert_int_equal(loaded, 0);
+    p2p_rlp_writer_free(&b);
+    p2p_rlp_writer_free(&w);
+    sim_free(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -783,6 +860,7 @@ int main(void)
         cmocka_unit_test(test_expired_dropped),
         cmocka_unit_test(test_lookup_alpha),
         cmocka_unit_test(test_enr_response_checks),
+        cmocka_unit_test(test_save_load),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
