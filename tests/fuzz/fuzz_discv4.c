@@ -2,7 +2,9 @@
  * Input: one mode byte, then the packet.
  *   mode & 1 == 0: the bytes are a whole packet (hash || signature || type || data);
  *   mode & 1 == 1: the bytes are type || data; the target signs them with a fixed
- *                  key and prepends the hash, so the fuzzer reaches the parsers.
+ *                  key and prepends the hash, so the fuzzer reaches the parsers;
+ *   mode & 2:      the raw bytes are also given to the node as a saved table
+ *                  (ep_disc_load), and the table it then saves must load back.
  * Checks: a refusal is one of the documented errors with a reason; an accepted
  * packet re-encodes (ours, signed) and decodes again to the same fields; the
  * ep_disc node that receives it keeps its state within its bounds and every
@@ -111,9 +113,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     c.max_contacts = 8;
     c.max_out = 16;
     c.max_events = 16;
+    c.max_seeds = 64;
     ep_disc *d;
     uint64_t now = (p.expiration ? p.expiration : 1700000000) * 1000 - 1000;
     FUZZ_CHECK(ep_disc_new(&c, now, &d) == 0);
+    if (mode & 2) {
+        size_t loaded = 0;
+        int lrc = ep_disc_load(d, data, size, &loaded);
+        FUZZ_CHECK(lrc == 0 || lrc == P2P_ERR_RLP || lrc == P2P_ERR_PROTOCOL);
+        FUZZ_CHECK(loaded <= c.max_seeds);
+        ep_disc_tick(d, now);
+    }
     ep_disc_addr from = {{127, 0, 0, 2}, 30304};
     ep_disc_receive(d, now, pkt, len, &from);
     ep_disc_receive(d, now, pkt, len, &from);
@@ -129,6 +139,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     ep_disc_event ev;
     while (ep_disc_next_event(d, &ev)) {}
+    p2p_rlp_writer w;
+    p2p_rlp_writer_init(&w);
+    FUZZ_CHECK(ep_disc_save(d, &w) == 0);
+    size_t back = 0;
+    FUZZ_CHECK(ep_disc_load(d, w.buf, w.len, &back) == 0 && back <= ep_disc_table_size(d));
+    p2p_rlp_writer_free(&w);
     ep_disc_free(d);
     return 0;
 }
