@@ -528,6 +528,17 @@ static pending *pend_find(ep_disc *d, int kind, const uint8_t pub[64], const ep_
     return NULL;
 }
 
+/* Any request of @kind in flight to the endpoint @to, whatever the node. */
+static int pend_to(ep_disc *d, int kind, const ep_disc_addr *to)
+{
+    for (size_t i = 0; i < d->cfg.max_pending; i++) {
+        const pending *p = &d->pend[i];
+        if (p->kind == kind && memcmp(p->to.ip, to->ip, 4) == 0 && p->to.port == to->port)
+            return 1;
+    }
+    return 0;
+}
+
 size_t ep_disc_pending(const ep_disc *d)
 {
     return d ? d->npend : 0;
@@ -793,8 +804,11 @@ static void handle_ping(ep_disc *d, uint64_t now, const ep_disc_packet *p, const
     if (p->has_enr_seq) n.enr_seq = p->enr_seq;
     if (c->pong_rx_ms && now - c->pong_rx_ms < d->cfg.bond_ttl_ms) {
         table_add(d, now, &n);
-    } else {
-        /* unproven: bond back (as geth). The Pong adds it to the table. */
+    } else if (!pend_to(d, P_PING, from)) {
+        /* unproven: bond back (as geth); the Pong adds it to the table. At
+         * most one of these Pings is in flight per endpoint, so Pings
+         * spoofed from one victim's address under many keys get one Pong
+         * each and no more than one Ping per reply deadline. */
         send_ping(d, now, h->sender, from, p->from.tcp, WHY_TABLE);
     }
     /* a lookup waiting for this node's Ping can ask it now */

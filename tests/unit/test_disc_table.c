@@ -846,6 +846,63 @@ static void test_save_load(void **state)
     sim_free(&s);
 }
 
+/* Pings under 100 keys, all spoofed from one victim's endpoint: the victim
+ * gets one Pong per Ping and a single bonding Ping, nothing else. */
+static void test_spoofed_victim_bounded(void **state)
+{
+    (void)state;
+    sim s;
+    sim_init(&s);
+    ep_disc_addr a, victim;
+    mkaddr(&a, 127, 0, 0, 1, 30301);
+    mkaddr(&victim, 127, 0, 0, 50, 40000);
+    size_t ia = add_node(&s, &a, NULL);
+    uint8_t buf[EP_DISC_MAX_PACKET], sk[32];
+    size_t len;
+    ep_disc_packet p;
+    memset(&p, 0, sizeof p);
+    p.type = EP_DISC_PING;
+    p.version = 4;
+    p.expiration = s.now / 1000 + 20;
+    for (int i = 0; i < 100; i++) {
+        key_for(20000 + i, sk);
+        assert_int_equal(ep_disc_encode(ctx, sk, &p, buf, &len, NULL), 0);
+        ep_disc_receive(s.d[ia], s.now, buf, len, &victim);
+    }
+    int pongs = 0, pings = 0, other = 0;
+    size_t bytes_out = 0;
+    ep_disc_addr to;
+    while (ep_disc_next_send(s.d[ia], buf, &len, &to)) {
+        ep_disc_packet q;
+        assert_int_equal(ep_disc_decode(ctx, buf, len, 0, &q, NULL, NULL, 0), 0);
+        assert_memory_equal(to.ip, victim.ip, 4);
+        bytes_out += len;
+        if (q.type == EP_DISC_PONG) pongs++;
+        else if (q.type == EP_DISC_PING) pings++;
+        else other++;
+    }
+    assert_int_equal(pongs, 100);
+    assert_int_equal(pings, 1);
+    assert_int_equal(other, 0);
+    /* after the deadline, one more at most */
+    s.now += 1500;
+    ep_disc_tick(s.d[ia], s.now);
+    p.expiration = s.now / 1000 + 20;
+    for (int i = 0; i < 10; i++) {
+        key_for(30000 + i, sk);
+        assert_int_equal(ep_disc_encode(ctx, sk, &p, buf, &len, NULL), 0);
+        ep_disc_receive(s.d[ia], s.now, buf, len, &victim);
+    }
+    pings = 0;
+    while (ep_disc_next_send(s.d[ia], buf, &len, &to)) {
+        ep_disc_packet q;
+        assert_int_equal(ep_disc_decode(ctx, buf, len, 0, &q, NULL, NULL, 0), 0);
+        pings += q.type == EP_DISC_PING;
+    }
+    assert_int_equal(pings, 1);
+    sim_free(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -861,6 +918,7 @@ int main(void)
         cmocka_unit_test(test_lookup_alpha),
         cmocka_unit_test(test_enr_response_checks),
         cmocka_unit_test(test_save_load),
+        cmocka_unit_test(test_spoofed_victim_bounded),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
