@@ -870,13 +870,11 @@ static void test_spoofed_victim_bounded(void **state)
         ep_disc_receive(s.d[ia], s.now, buf, len, &victim);
     }
     int pongs = 0, pings = 0, other = 0;
-    size_t bytes_out = 0;
     ep_disc_addr to;
     while (ep_disc_next_send(s.d[ia], buf, &len, &to)) {
         ep_disc_packet q;
         assert_int_equal(ep_disc_decode(ctx, buf, len, 0, &q, NULL, NULL, 0), 0);
         assert_memory_equal(to.ip, victim.ip, 4);
-        bytes_out += len;
         if (q.type == EP_DISC_PONG) pongs++;
         else if (q.type == EP_DISC_PING) pings++;
         else other++;
