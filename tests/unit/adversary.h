@@ -69,7 +69,7 @@ typedef struct adv {
     uint8_t *hashes;                     /* the last hash list asked for (bodies, txs, receipts) */
     size_t nhashes;
     adv_buf in, out;
-    char src[16];           /* connect from this 127.0.0.x ("" = let the system pick) */
+    char src[24];           /* connect from this 127.0.0.x ("" = let the system pick) */
 } adv;
 
 static const ep_cap ADV_ETH69 = {"eth", 69, EP_ETH_LENGTH_69};
