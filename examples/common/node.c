@@ -1,4 +1,5 @@
 /* The host shared by the example validator and full node (see node.h). */
+#include <arpa/inet.h>
 #include "node.h"
 
 #include <errno.h>
@@ -93,11 +94,13 @@ static void on_lib_log(void *ud, int level, const char *msg)
 static void usage(FILE *f, const ex_role *role)
 {
     fprintf(f,
-            "usage: %s --datadir DIR --chain-id N --port P [--rpc-port R]\n"
+            "usage: %s --datadir DIR --chain-id N --port P [--listen IP] [--rpc-port R]\n"
             "          [--bootnodes ENODE,...] [--max-peers N] [--genesis-hash HEX]\n"
             "          [--log-level none|error|warn|info|debug|trace]%s\n"
             "Defaults: chain id 1337, port 30303, log level info, no JSON-RPC server\n"
             "unless --rpc-port is given (0 = any free port; the URL is printed).\n"
+            "--listen IP (127.0.0.1): the devp2p address; a specific one is also the\n"
+            "source of outbound connections (e.g. one 127.0.0.x per node of a test net).\n"
             "Without --genesis-hash the genesis block is derived from the chain id.\n"
             "--corrupt-bodies (testing aid) serves block bodies without their last\n"
             "transaction, so that peers' body checks fail.\n",
@@ -148,6 +151,10 @@ static int apply_option(const char *name, char *v, const ex_role *role, ex_optio
     else if (!strcmp(name, "--port")) {
         if (parse_port(v, &port) != 0) return -1;
         o->port = (uint16_t)port;
+    } else if (!strcmp(name, "--listen")) {
+        unsigned char ip[16];
+        if (inet_pton(AF_INET, v, ip) != 1 && inet_pton(AF_INET6, v, ip) != 1) return -1;
+        o->listen = v;
     } else if (!strcmp(name, "--rpc-port")) return parse_port(v, &o->rpc_port);
     else if (!strcmp(name, "--bootnodes")) return split_bootnodes(v, o);
     else if (!strcmp(name, "--max-peers")) {
@@ -177,6 +184,7 @@ int ex_parse_args(int argc, char **argv, const ex_role *role, ex_options *o)
     memset(o, 0, sizeof *o);
     o->chain_id = 1337;
     o->port = 30303;
+    o->listen = "127.0.0.1";
     o->rpc_port = -1;
     o->log_level = P2P_LOG_INFO;
     o->block_time_ms = 1000;
@@ -597,7 +605,7 @@ static int configure(ex_node *n, p2p_config *cfg)
     int rc = p2p_config_set_datadir(cfg, n->opt.datadir);
     if (!rc) rc = p2p_config_set_chain_id(cfg, n->opt.chain_id);
     if (!rc) rc = p2p_config_set_genesis_hash(cfg, n->genesis_hash);
-    if (!rc) rc = p2p_config_set_listen(cfg, "127.0.0.1", n->opt.port);
+    if (!rc) rc = p2p_config_set_listen(cfg, n->opt.listen, n->opt.port);
     if (!rc && n->opt.max_peers) rc = p2p_config_set_max_peers(cfg, n->opt.max_peers);
     if (!rc && n->opt.log_level >= 0) rc = p2p_config_set_log(cfg, on_lib_log, n, n->opt.log_level);
     for (size_t i = 0; !rc && i < n->opt.n_bootnodes; i++)

@@ -21,6 +21,7 @@ typedef struct ex_options {
     const char *datadir;
     uint64_t chain_id;
     uint16_t port;
+    const char *listen;        /* --listen: the p2p address, also the outbound source ("127.0.0.1") */
     int rpc_port;              /* -1: no JSON-RPC server */
     const char *bootnodes[EX_MAX_BOOTNODES];
     size_t n_bootnodes;

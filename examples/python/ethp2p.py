@@ -157,6 +157,8 @@ class Option(enum.IntEnum):
     TOO_MANY_PEERS_BACKOFF_MS = 18
     MAX_OFFENCES = 19
     MAX_SEND_BUFFER = 20
+    MAX_PENDING_PER_IP = 24
+    MAX_INBOUND_PER_IP = 25
 
 
 class EventType(enum.IntEnum):

@@ -177,10 +177,20 @@ typedef enum p2p_option {
     P2P_OPT_DIAL_BACKOFF_MAX_MS = 17,   /**< redial delay cap (300000) */
     P2P_OPT_TOO_MANY_PEERS_BACKOFF_MS = 18, /**< first redial delay after "too many peers" (30000) */
     P2P_OPT_MAX_OFFENCES = 19,          /**< unsolicited/unknown responses tolerated (16) */
-    P2P_OPT_MAX_SEND_BUFFER = 20        /**< unwritten bytes per peer before disconnect (32 MiB):
+    P2P_OPT_MAX_SEND_BUFFER = 20,       /**< unwritten bytes per peer before disconnect (32 MiB):
                                              checked after each write on what the socket did
                                              not take, so one message bigger than this still
                                              goes out to a peer that reads */
+    P2P_OPT_MAX_PENDING_PER_IP = 24,    /**< inbound connections before Hello from one remote
+                                             address (4); more are closed on accept. IPv6
+                                             addresses count per /64, loopback ones like any
+                                             other. The address of a node in the trusted list
+                                             has no such cap. When all MAX_PENDING_INBOUND
+                                             slots are taken, a new connection makes room by
+                                             dropping a pending one chosen at random */
+    P2P_OPT_MAX_INBOUND_PER_IP = 25     /**< inbound peers from one remote address (4); more
+                                             get "too many peers" (0x04) after Hello. Trusted
+                                             peers are exempt */
 } p2p_option;
 /**@}*/
 
@@ -227,6 +237,15 @@ P2P_EXPORT int p2p_config_set_genesis_hash(p2p_config *cfg, const uint8_t hash[3
  * Listen on @p addr (an IPv4 or IPv6 literal; NULL or "" = "0.0.0.0") and
  * @p port (0 = let the system pick; see p2p_listen_port()). Default
  * 0.0.0.0:30303. P2P_ERR_PARSE if @p addr is not an IP literal.
+ *
+ * When @p addr is one specific address (not 0.0.0.0 or ::), outbound
+ * connections to peers of the same family are made from it too (the socket
+ * is bound to it before connect; the port is left to the system), so peers
+ * see the node at that address. Several nodes on one machine can thus each
+ * have their own 127.0.0.x (Linux accepts any address of 127.0.0.0/8), and
+ * the per-address limits (P2P_OPT_MAX_PENDING_PER_IP,
+ * P2P_OPT_MAX_INBOUND_PER_IP) tell them apart. A dial whose bind fails is
+ * reported as P2P_EV_DIAL_FAILED.
  */
 P2P_EXPORT int p2p_config_set_listen(p2p_config *cfg, const char *addr, uint16_t port);
 /** Whether to accept inbound connections at all (default 1). */

@@ -41,6 +41,8 @@ static const opt_info OPTS[EP_OPT_LAST + 1] = {
     [P2P_OPT_TOO_MANY_PEERS_BACKOFF_MS] = {30000, 10, 86400000, "too-many-peers backoff"},
     [P2P_OPT_MAX_OFFENCES] = {16, 1, 1u << 20, "max offences"},
     [P2P_OPT_MAX_SEND_BUFFER] = {32 * MiB, 64 * 1024, 4096 * MiB, "max send buffer"},
+    [P2P_OPT_MAX_PENDING_PER_IP] = {4, 1, 1024, "max pending per ip"},
+    [P2P_OPT_MAX_INBOUND_PER_IP] = {4, 1, 100000, "max inbound per ip"},
 };
 
 int ep_config_fail(const p2p_config *cfg, int code, const char *fmt, ...)
@@ -353,6 +355,8 @@ int p2p_config_set_option(p2p_config *cfg, p2p_option opt, uint64_t value)
     if ((int)opt < EP_OPT_FIRST || (int)opt > EP_OPT_LAST)
         return ep_config_fail(cfg, P2P_ERR_INVALID, "option %d: unknown", (int)opt);
     const opt_info *oi = &OPTS[opt];
+    if (!oi->name) /* a number between two options that is no option */
+        return ep_config_fail(cfg, P2P_ERR_INVALID, "option %d: unknown", (int)opt);
     if (value < oi->min || value > oi->max)
         return ep_config_fail(cfg, P2P_ERR_RANGE, "%s: %llu is outside %llu..%llu", oi->name,
                               (unsigned long long)value, (unsigned long long)oi->min,

@@ -15,7 +15,7 @@
 #define CLOSE_LINGER_MS 2000  /* how long a Disconnect may take to flush */
 #define READS_PER_ROUND 16    /* fairness between busy connections */
 
-static void format_addr(const struct sockaddr *sa, char *out, size_t len)
+void ep_format_addr(const struct sockaddr *sa, char *out, size_t len)
 {
     char ip[INET6_ADDRSTRLEN] = "?";
     if (sa->sa_family == AF_INET) {
@@ -73,7 +73,7 @@ ep_conn *ep_conn_new(ep_net *n, int fd, int direction, const struct sockaddr *sa
     c->direction = direction;
     c->disc_reason = -1;
     c->state = direction == P2P_DIR_OUTBOUND ? EP_CONN_CONNECTING : EP_CONN_HANDSHAKE;
-    format_addr(sa, c->addr, sizeof c->addr);
+    ep_format_addr(sa, c->addr, sizeof c->addr);
     int one = 1;
     /* Frames go out as separate writes; Nagle would add a delayed-ACK stall to each. */
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -82,12 +82,16 @@ ep_conn *ep_conn_new(ep_net *n, int fd, int direction, const struct sockaddr *sa
         c->id_known = 1;
         c->deadline = now + n->cfg->opts[P2P_OPT_DIAL_TIMEOUT_MS];
     }
-    if (make_session(n, c, remote, now) != 0) {
+    /* inbound ones count against their address's limits (index.c) */
+    if ((direction == P2P_DIR_INBOUND && ep_net_ip_attach(n, c, sa) != 0) ||
+        make_session(n, c, remote, now) != 0) {
+        ep_ipmap_unref(&n->ips, c->ip);
         free(c);
         return NULL;
     }
     struct epoll_event ev = {.events = EPOLLIN | (remote ? EPOLLOUT : 0), .data.ptr = c};
     if (epoll_ctl(n->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
+        ep_ipmap_unref(&n->ips, c->ip);
         ep_session_free(c->s);
         free(c);
         return NULL;

@@ -4,6 +4,7 @@
 #include "net/net_internal.h"
 
 #include <arpa/inet.h>
+#include <netinet/in.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +44,12 @@ int ep_net_admit(ep_net *n, const ep_conn *c)
         if (why) return why;
     }
     if (c->trusted) return 0;
+    /* c is before Status, so not among its address's peers yet */
+    if (c->ip && c->ip->inbound >= n->cfg->opts[P2P_OPT_MAX_INBOUND_PER_IP]) {
+        ep_net_log(n, P2P_LOG_DEBUG, "inbound %s refused: %u peers from that address already",
+                   c->addr, c->ip->inbound);
+        return P2P_DISC_TOO_MANY_PEERS;
+    }
     size_t in, out, pin, pout;
     ep_net_count(n, c, &in, &out, &pin, &pout);
     if (in + out >= n->lim.max_peers) return P2P_DISC_TOO_MANY_PEERS;
@@ -144,6 +151,21 @@ static void start_dial(ep_net *n, ep_dial *d, uint64_t now)
     struct sockaddr_storage ss;
     socklen_t len = dial_sockaddr(&d->node, &ss);
     int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    const char *step = "connect";
+    if (fd >= 0 && n->src_len && n->src.ss_family == ss.ss_family) {
+        /* from our listen address (see source_address in loop.c); the port
+         * is picked at connect, so one source address is not limited to
+         * one set of ephemeral ports for every destination */
+        int one = 1;
+        (void)setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
+        if (bind(fd, (const struct sockaddr *)&n->src, n->src_len) != 0) {
+            int e = errno;
+            close(fd);
+            fd = -1;
+            errno = e;
+            step = "bind to the listen address";
+        }
+    }
     if (fd >= 0 && connect(fd, (struct sockaddr *)&ss, len) != 0 && errno != EINPROGRESS) {
         int e = errno;
         close(fd);
@@ -152,7 +174,7 @@ static void start_dial(ep_net *n, ep_dial *d, uint64_t now)
     }
     if (fd < 0) {
         char why[128];
-        snprintf(why, sizeof why, "connect: %s", strerror(errno));
+        snprintf(why, sizeof why, "%s: %s", step, strerror(errno));
         d->busy = 1;
         uint64_t retry = ep_dial_finished(n, d, 0, -1, 0);
         emit_dial_failed(n, d, P2P_ERR_IO, -1, retry, why);

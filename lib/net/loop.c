@@ -101,6 +101,31 @@ static int open_listener(ep_net *n, char *err, size_t errlen)
     return 0;
 }
 
+/* A listen address that names one interface address (not 0.0.0.0 or ::) is
+ * also where outbound connections come from: bound before connect, so each
+ * node of a test net on 127.0.0.x is seen at its own address. */
+static int source_address(ep_net *n, char *err, size_t errlen)
+{
+    const char *a = n->cfg->listen_addr;
+    struct sockaddr_in *v4 = (struct sockaddr_in *)&n->src;
+    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&n->src;
+    memset(&n->src, 0, sizeof n->src);
+    n->src_len = 0;
+    if (inet_pton(AF_INET, a, &v4->sin_addr) == 1) {
+        if (v4->sin_addr.s_addr == htonl(INADDR_ANY)) return 0;
+        v4->sin_family = AF_INET;
+        n->src_len = sizeof *v4;
+    } else if (inet_pton(AF_INET6, a, &v6->sin6_addr) == 1) {
+        if (IN6_IS_ADDR_UNSPECIFIED(&v6->sin6_addr)) return 0;
+        v6->sin6_family = AF_INET6;
+        n->src_len = sizeof *v6;
+    } else {
+        snprintf(err, errlen, "listen address \"%s\" is not an IP literal", a);
+        return P2P_ERR_PARSE;
+    }
+    return 0;
+}
+
 static int init_local(ep_net *n, char *err, size_t errlen)
 {
     const p2p_config *c = n->cfg;
@@ -155,7 +180,10 @@ int ep_net_new(const ep_net_params *p, ep_net **out, char *err, size_t errlen)
     ep_idmap_init(&n->ids);
     p2p_rlp_writer_init(&n->w);
     int rc = init_local(n, err, errlen);
+    if (!rc && (rc = ep_net_limits_init(n)) != 0) snprintf(err, errlen, "out of memory");
+    if (!rc) rc = source_address(n, err, errlen);
     if (rc) {
+        ep_net_limits_free(n);
         free(n);
         return rc;
     }
@@ -202,6 +230,7 @@ void ep_net_free(ep_net *n)
     ep_heap_free(&n->timers);
     ep_heap_free(&n->out_waiting);
     ep_idmap_free(&n->ids);
+    ep_net_limits_free(n);
     if (n->listen_fd >= 0) close(n->listen_fd);
     if (n->epfd >= 0) close(n->epfd);
     p2p_rlp_writer_free(&n->w);
@@ -229,13 +258,6 @@ void *ep_net_scratch(ep_net *n, size_t size)
     return p;
 }
 
-static size_t pending_inbound(const ep_net *n)
-{
-    size_t in, out, pin, pout;
-    ep_net_count(n, NULL, &in, &out, &pin, &pout);
-    return pin;
-}
-
 static void accept_all(ep_net *n)
 {
     /* Bounded per round so a connection flood cannot starve everything else. */
@@ -248,8 +270,11 @@ static void accept_all(ep_net *n)
                 ep_net_log(n, P2P_LOG_WARN, "accept: %s", strerror(errno));
             return;
         }
-        if (pending_inbound(n) >= n->cfg->opts[P2P_OPT_MAX_PENDING_INBOUND]) {
-            ep_net_log(n, P2P_LOG_DEBUG, "inbound refused: too many pending handshakes");
+        char why[96];
+        if (ep_net_inbound_gate(n, (struct sockaddr *)&ss, why, sizeof why) != 0) {
+            char addr[P2P_ADDR_MAX];
+            ep_format_addr((struct sockaddr *)&ss, addr, sizeof addr);
+            ep_net_log(n, P2P_LOG_DEBUG, "inbound %s refused: %s", addr, why);
             close(fd);
             continue;
         }

@@ -10,6 +10,7 @@
 #include "eth/eth_peer.h"
 #include "eth/status.h"
 #include "net/idmap.h"
+#include "net/ipmap.h"
 #include "net/net.h"
 #include "net/timer_heap.h"
 #include "rlpx/session.h"
@@ -72,6 +73,9 @@ typedef struct ep_conn {
     ep_heap_node timer;     /* in ep_net.timers, keyed by ep_conn_deadline (index.c) */
     ep_idmap_node by_id;    /* in ep_net.ids once id_known */
     ep_heap_node waiting;   /* in ep_net.out_waiting while output waits (want_out) */
+    ep_ipent *ip;           /* inbound: its remote address's counts (index.c), or NULL */
+    int ip_exempt;          /* inbound from a trusted node's address: no per-address cap */
+    size_t pend_slot;       /* 1 + its place in ep_net.pend while evictable, else 0 */
     struct ep_conn *next;
 } ep_conn;
 
@@ -105,6 +109,13 @@ struct ep_net {
     ep_heap out_waiting;       /* connections whose output waits (all keys 0: a set) */
     size_t counts[4];          /* by EP_COUNT_* class, kept by ep_conn_set_state */
     int reap_pending;          /* a connection went DEAD since the last reap */
+    /* per-address limits (index.c) */
+    ep_ipmap ips;              /* inbound connections' counts by remote address */
+    ep_conn **pend;            /* evictable pending inbound connections, in no order */
+    size_t npend, pend_cap;
+    uint64_t rng;              /* eviction choice (xorshift, seeded at random) */
+    struct sockaddr_storage src; /* outbound source address (the listen address) */
+    socklen_t src_len;         /* 0: let the system choose (wildcard listen address) */
 };
 
 /* Hand an event to the host, unless the net is being freed (the host was
@@ -116,6 +127,8 @@ void ep_net_log(const ep_net *n, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* conn.c */
+/* "ip:port" or "[ip6]:port" of @sa. */
+void ep_format_addr(const struct sockaddr *sa, char *out, size_t len);
 ep_conn *ep_conn_new(ep_net *n, int fd, int direction, const struct sockaddr *sa,
                      socklen_t salen, const ep_enode *remote);
 void ep_conn_readable(ep_net *n, ep_conn *c);
@@ -153,6 +166,20 @@ void ep_net_touch(ep_net *n, ep_conn *c);
 ep_conn *ep_net_find_id(const ep_net *n, const uint8_t id[64], const ep_conn *except,
                         unsigned mask);
 #define EP_STATE_BIT(s) (1u << (s))
+/* Per-address limits: set up with the net (P2P_ERR_NOMEM), freed with it. */
+int ep_net_limits_init(ep_net *n);
+void ep_net_limits_free(ep_net *n);
+/* Before an inbound connection from @sa is made: 0 to take it, or -1 to
+ * refuse it (its address is at P2P_OPT_MAX_PENDING_PER_IP, or every pending
+ * slot is taken by connections that cannot be evicted). When all
+ * P2P_OPT_MAX_PENDING_INBOUND slots are taken, a pending connection chosen
+ * at random is dropped to make room. A trusted node's address (one with an
+ * address in the trusted list) has no per-address cap and is never
+ * evicted. @why says what was refused. */
+int ep_net_inbound_gate(ep_net *n, const struct sockaddr *sa, char *why, size_t whylen);
+/* Count a new inbound connection @c under its address @sa (before
+ * ep_net_index_add). P2P_ERR_NOMEM if no entry could be made. */
+int ep_net_ip_attach(ep_net *n, ep_conn *c, const struct sockaddr *sa);
 
 /* dial.c */
 /* One-off dials (p2p_connect) that may wait for a free dial slot. */

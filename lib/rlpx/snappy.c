@@ -1,5 +1,6 @@
 #include "rlpx/snappy.h"
 #include <snappy-c.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include "ethp2p/types.h"
 
@@ -23,6 +24,18 @@ int ep_snappy_compress(const uint8_t *in, size_t len, uint8_t *out, size_t out_c
     return 0;
 }
 
+/* The most output @body bytes of Snappy elements can produce. Per element:
+ * a literal of L bytes takes 1-5 tag bytes plus its L bytes (under 1 byte
+ * out per byte in); a copy with a 1-byte offset is 2 bytes for at most 11
+ * out (5.5 per byte); with a 2-byte offset 3 bytes for at most 64 (21.3
+ * per byte); with a 4-byte offset 5 bytes for at most 64 (12.8 per byte).
+ * No element beats 64 per 3 bytes, so neither can a stream of them. */
+size_t ep_snappy_max_expansion(size_t body)
+{
+    if (body > SIZE_MAX / EP_SNAPPY_MAX_RATIO_NUM) return SIZE_MAX;
+    return body * EP_SNAPPY_MAX_RATIO_NUM / EP_SNAPPY_MAX_RATIO_DEN;
+}
+
 int ep_snappy_decoded_len(const uint8_t *in, size_t len, size_t max, size_t *out)
 {
     if ((!in && len) || !out) return P2P_ERR_INVALID;
@@ -30,6 +43,12 @@ int ep_snappy_decoded_len(const uint8_t *in, size_t len, size_t max, size_t *out
     if (len == 0 || snappy_uncompressed_length((const char *)in, len, &n) != SNAPPY_OK)
         return P2P_ERR_SNAPPY;
     if (n > max) return P2P_ERR_TOO_LARGE;
+    /* The varint preamble parsed, so it ends within @len (and in 5 bytes). */
+    size_t pre = 1;
+    while (pre < len && (in[pre - 1] & 0x80)) pre++;
+    /* A length the rest of the input could never expand to is a lie: refused
+     * before the caller sizes anything from it. */
+    if (n > ep_snappy_max_expansion(len - pre)) return P2P_ERR_SNAPPY;
     *out = n;
     return 0;
 }

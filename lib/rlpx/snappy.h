@@ -14,8 +14,19 @@ size_t ep_snappy_max_compressed(size_t len);
 int ep_snappy_compress(const uint8_t *in, size_t len, uint8_t *out, size_t out_cap,
                        size_t *out_len);
 
+/* Snappy's largest expansion: a copy with a 2-byte offset is 3 bytes of
+ * input for up to 64 bytes of output; every other element yields less per
+ * input byte. */
+#define EP_SNAPPY_MAX_RATIO_NUM 64u
+#define EP_SNAPPY_MAX_RATIO_DEN 3u
+
+/* The most bytes @body bytes of elements (after the length preamble) can
+ * decompress to: body * 64 / 3. */
+size_t ep_snappy_max_expansion(size_t body);
+
 /* The uncompressed length @in declares. P2P_ERR_SNAPPY if the length prefix
- * is malformed, P2P_ERR_TOO_LARGE if it is over @max. */
+ * is malformed or declares more than the rest of @in could ever expand to
+ * (ep_snappy_max_expansion), P2P_ERR_TOO_LARGE if it is over @max. */
 int ep_snappy_decoded_len(const uint8_t *in, size_t len, size_t max, size_t *out);
 
 /* Decompress into @out, which must hold the declared length (see

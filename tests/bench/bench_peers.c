@@ -47,7 +47,10 @@ static p2p_config *config(const uint8_t sk[32], int listen)
         if (p2p_config_set_listen(c, "127.0.0.1", 0) ||
             p2p_config_set_max_peers(c, (uint32_t)npeers + 16) ||
             p2p_config_set_max_inbound(c, (uint32_t)npeers + 16) ||
-            p2p_config_set_option(c, P2P_OPT_MAX_PENDING_INBOUND, (uint64_t)(DIAL_WINDOW * nchild + 64)))
+            p2p_config_set_option(c, P2P_OPT_MAX_PENDING_INBOUND, (uint64_t)(DIAL_WINDOW * nchild + 64)) ||
+            /* every client is on 127.0.0.1 */
+            p2p_config_set_option(c, P2P_OPT_MAX_PENDING_PER_IP, (uint64_t)(DIAL_WINDOW * nchild + 64)) ||
+            p2p_config_set_option(c, P2P_OPT_MAX_INBOUND_PER_IP, (uint64_t)npeers + 16))
             bench_die("server config: %s", p2p_config_last_error(c));
     } else if (p2p_config_set_listen_enabled(c, 0)) {
         bench_die("client config");

@@ -427,6 +427,32 @@ static void test_corrupt_body_caught(void **state)
     stop(&bad);
 }
 
+/* Does @path contain @needle (on any line)? */
+static int file_has(const char *path, const char *needle)
+{
+    char line[1024];
+    int found = 0;
+    FILE *f = fopen(path, "r");
+    while (f && !found && fgets(line, sizeof line, f)) found = strstr(line, needle) != NULL;
+    if (f) fclose(f);
+    return found;
+}
+
+/* --listen 127.0.0.7: the full node's enode is at that address, it dials
+ * the validator from it (the validator logs the peer there), and it syncs. */
+static void test_listen_address(void **state)
+{
+    (void)state;
+    node g = {0};
+    char *args[] = {"--bootnodes", validator.enode, "--listen", "127.0.0.7", NULL};
+    launch(&g, "fullnode-g", bin_fullnode, args);
+    assert_non_null(strstr(g.enode, "@127.0.0.7:"));
+    wait_head(&g, PREFILL, 30000);
+    assert_same_chain(&validator, &g, PREFILL);
+    assert_true(file_has(validator.err, "connected (127.0.0.7:"));
+    stop(&g);
+}
+
 /* A full node pinned to another validator address stores nothing. */
 static void test_other_validator_refused(void **state)
 {
@@ -584,6 +610,7 @@ int main(void)
         cmocka_unit_test(test_tx_round_trip),
         cmocka_unit_test(test_corrupt_body_caught),
         cmocka_unit_test(test_other_validator_refused),
+        cmocka_unit_test(test_listen_address),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

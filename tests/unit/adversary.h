@@ -69,6 +69,7 @@ typedef struct adv {
     uint8_t *hashes;                     /* the last hash list asked for (bodies, txs, receipts) */
     size_t nhashes;
     adv_buf in, out;
+    char src[24];           /* connect from this 127.0.0.x ("" = let the system pick) */
 } adv;
 
 static const ep_cap ADV_ETH69 = {"eth", 69, EP_ETH_LENGTH_69};
@@ -127,10 +128,17 @@ static inline void adv_free(adv *a)
     memset(&a->out, 0, sizeof a->out);
 }
 
-static inline int adv_tcp_connect(uint16_t port)
+/* A TCP connection to 127.0.0.1:@port from @src (an IPv4 literal; NULL or
+ * "": the system picks, i.e. 127.0.0.1). Linux takes any 127.x.y.z. */
+static inline int adv_tcp_connect_from(uint16_t port, const char *src)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     assert_true(fd >= 0);
+    if (src && *src) {
+        struct sockaddr_in me = {.sin_family = AF_INET};
+        assert_int_equal(inet_pton(AF_INET, src, &me.sin_addr), 1);
+        assert_int_equal(bind(fd, (struct sockaddr *)&me, sizeof me), 0);
+    }
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
                              .sin_port = htons(port)};
     assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
@@ -140,11 +148,17 @@ static inline int adv_tcp_connect(uint16_t port)
     return fd;
 }
 
-/* Open a bare TCP connection to @target (no handshake yet: send what you like). */
+static inline int adv_tcp_connect(uint16_t port)
+{
+    return adv_tcp_connect_from(port, NULL);
+}
+
+/* Open a bare TCP connection to @target (no handshake yet: send what you
+ * like), from a->src when set. */
 static inline void adv_connect_raw(adv *a, const hn_node *target)
 {
     memcpy(a->remote_id, target->id, 64);
-    a->fd = adv_tcp_connect((uint16_t)p2p_listen_port(target->h));
+    a->fd = adv_tcp_connect_from((uint16_t)p2p_listen_port(target->h), a->src);
 }
 
 /* Dial @target as an RLPx initiator: our auth is queued at once. */
@@ -432,13 +446,13 @@ static inline void adv_io(adv *a)
 typedef struct adv_world {
     hn_node *nodes[4];
     size_t nn;
-    adv *advs[64];
+    adv *advs[128];
     size_t na;
 } adv_world;
 
 static inline void adv_world_add(adv_world *w, adv *a)
 {
-    assert_true(w->na < 64);
+    assert_true(w->na < 128);
     w->advs[w->na++] = a;
 }
 

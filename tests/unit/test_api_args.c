@@ -183,7 +183,10 @@ static void test_config_bad_values(void **state)
     EXPECT(p2p_config_set_option(c, (p2p_option)-1, 1), P2P_ERR_INVALID);
     for (int o = EP_OPT_FIRST; o <= EP_OPT_LAST; o++) {
         uint64_t def = p2p_config_get_option(c, (p2p_option)o);
-        assert_true(def > 0);
+        if (def == 0) { /* a number between two options: no option */
+            EXPECT(p2p_config_set_option(c, (p2p_option)o, 1), P2P_ERR_INVALID);
+            continue;
+        }
         EXPECT(p2p_config_set_option(c, (p2p_option)o, 0), P2P_ERR_RANGE);
         EXPECT(p2p_config_set_option(c, (p2p_option)o, UINT64_MAX), P2P_ERR_RANGE);
         assert_int_equal(p2p_config_get_option(c, (p2p_option)o), def); /* unchanged */

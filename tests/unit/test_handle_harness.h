@@ -144,8 +144,9 @@ static inline uint64_t hn_clock(void *ud)
     return ((hn_node *)ud)->now;
 }
 
-/* A config for 127.0.0.1:0 with a shared genesis. */
-static inline p2p_config *hn_config(uint64_t chain_id, uint8_t genesis_byte)
+/* A config for @addr:0 (a 127.x.y.z: its outbound connections come from
+ * there too) with a shared genesis. */
+static inline p2p_config *hn_config_at(uint64_t chain_id, uint8_t genesis_byte, const char *addr)
 {
     p2p_config *c = p2p_config_new();
     assert_non_null(c);
@@ -153,8 +154,14 @@ static inline p2p_config *hn_config(uint64_t chain_id, uint8_t genesis_byte)
     memset(g, genesis_byte, 32);
     assert_int_equal(p2p_config_set_chain_id(c, chain_id), 0);
     assert_int_equal(p2p_config_set_genesis_hash(c, g), 0);
-    assert_int_equal(p2p_config_set_listen(c, "127.0.0.1", 0), 0);
+    assert_int_equal(p2p_config_set_listen(c, addr, 0), 0);
     return c;
+}
+
+/* A config for 127.0.0.1:0 with a shared genesis. */
+static inline p2p_config *hn_config(uint64_t chain_id, uint8_t genesis_byte)
+{
+    return hn_config_at(chain_id, genesis_byte, "127.0.0.1");
 }
 
 static inline void hn_start(hn_node *nd, p2p_config *c)

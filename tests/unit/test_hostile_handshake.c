@@ -136,14 +136,17 @@ static void test_slow_loris(void **state)
     adv_world_teardown(&w);
 }
 
-/* More silent connections than the pending-handshake bound: the extra ones
- * are closed on accept, the honest peer is still served, and once the
- * deadline clears the slots a new peer connects. */
+/* More silent connections from one address than its pending cap: the
+ * extra ones are closed on accept and the honest peer is still served. The
+ * flood fills every pending slot, yet a new honest node on another address
+ * gets in at once (a pending connection chosen at random makes room), and
+ * once the deadline clears the rest, another node from the flood's own
+ * address connects too. */
 static void test_pending_flood(void **state)
 {
     (void)state;
     adv_world w;
-    hn_node a, b, c;
+    hn_node a, b, c, d;
     p2p_config *ca = hn_config(NET, NET);
     assert_int_equal(p2p_config_set_option(ca, P2P_OPT_MAX_PENDING_INBOUND, 4), 0);
     assert_int_equal(p2p_config_set_option(ca, P2P_OPT_HANDSHAKE_TIMEOUT_MS, 1000), 0);
@@ -152,12 +155,14 @@ static void test_pending_flood(void **state)
     adv slow[4], extra[12];
     for (int i = 0; i < 4; i++) {
         adv_init(&slow[i]);
+        strcpy(slow[i].src, "127.0.0.3");
         adv_world_add(&w, &slow[i]);
         adv_connect_raw(&slow[i], &a);
     }
     adv_steps(&w, 5); /* all four accepted and pending */
     for (int i = 0; i < 12; i++) {
         adv_init(&extra[i]);
+        strcpy(extra[i].src, "127.0.0.3");
         adv_world_add(&w, &extra[i]);
         adv_connect_raw(&extra[i], &a);
     }
@@ -171,12 +176,19 @@ static void test_pending_flood(void **state)
     for (int i = 0; i < 4; i++) assert_false(slow[i].closed);
     adv_honest_roundtrip(&w, &b, &a);
 
-    /* A new honest node is refused while the slots are taken ... */
-    hn_start(&c, hn_config(NET, NET));
+    /* Every pending slot is taken, yet a new honest node on another
+     * address gets in at once: one silent connection makes room. */
+    hn_start(&c, hn_config_at(NET, NET, "127.0.0.2"));
     w.nodes[w.nn++] = &c;
     assert_int_equal(p2p_connect(c.h, a.url), 0);
-    ADV_UNTIL(&w, hn_count(&c, P2P_EV_DIAL_FAILED) == 1);
-    /* ... and gets in once the deadline has cleared them. */
+    ADV_UNTIL(&w, hn_count(&c, P2P_EV_PEER_CONNECTED) == 1);
+    assert_int_equal(hn_count(&c, P2P_EV_DIAL_FAILED), 0);
+    int open_ = 0;
+    ADV_UNTIL(&w, (open_ = !slow[0].closed + !slow[1].closed + !slow[2].closed + !slow[3].closed) <= 3);
+    assert_int_equal(open_, 3);
+    assert_int_equal(p2p_peer_count(a.h), 2);
+
+    /* The deadline clears the rest; then a node on the flood's address gets in. */
     a.now += 1001;
     int cleared = 0;
     for (int r = 0; r < 3000 && !cleared; r++) {
@@ -185,9 +197,11 @@ static void test_pending_flood(void **state)
         for (int i = 0; i < 4; i++) cleared &= slow[i].closed;
     }
     assert_true(cleared);
-    assert_int_equal(p2p_connect(c.h, a.url), 0);
-    ADV_UNTIL(&w, hn_count(&c, P2P_EV_PEER_CONNECTED) == 1);
-    assert_int_equal(p2p_peer_count(a.h), 2);
+    hn_start(&d, hn_config_at(NET, NET, "127.0.0.3"));
+    w.nodes[w.nn++] = &d;
+    assert_int_equal(p2p_connect(d.h, a.url), 0);
+    ADV_UNTIL(&w, hn_count(&d, P2P_EV_PEER_CONNECTED) == 1);
+    assert_int_equal(p2p_peer_count(a.h), 3);
     adv_world_teardown(&w);
 }
 
@@ -206,8 +220,9 @@ static void test_peer_flood(void **state)
     adv_init(&in);
     adv_world_add(&w, &in);
     adv_join(&w, &in, &a, NET, NET); /* inbound peer 2 */
-    for (int i = 0; i < 8; i++) {
+    for (int i = 0; i < 8; i++) { /* each from its own address: only max inbound counts */
         adv_init(&over[i]);
+        snprintf(over[i].src, sizeof over[i].src, "127.0.0.%d", 10 + i);
         adv_world_add(&w, &over[i]);
         adv_connect(&over[i], &a);
     }

@@ -97,6 +97,9 @@ static void test_idle_peers_memory(void **state)
     p2p_config *c = hn_config(NET, NET);
     assert_int_equal(p2p_config_set_max_peers(c, (uint32_t)n + 16), 0);
     assert_int_equal(p2p_config_set_max_inbound(c, (uint32_t)n + 16), 0);
+    /* every adversary is on 127.0.0.1 */
+    assert_int_equal(p2p_config_set_option(c, P2P_OPT_MAX_PENDING_PER_IP, 32), 0);
+    assert_int_equal(p2p_config_set_option(c, P2P_OPT_MAX_INBOUND_PER_IP, (uint64_t)n + 16), 0);
     hn_node *a = calloc(1, sizeof *a);
     assert_non_null(a);
     hn_start(a, c);

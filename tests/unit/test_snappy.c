@@ -150,6 +150,111 @@ static void test_length_lie(void **state)
                      P2P_ERR_INVALID);
 }
 
+/* A literal 'a' then @k copies of 64 bytes at offset 1 (2-byte offset
+ * form, tag 0xfe): the densest stream Snappy has, 1 + 64k bytes out of
+ * 2 + 3k bytes of elements. Written after a varint of @declared. Returns
+ * the total length. */
+static size_t densest(uint8_t *buf, size_t k, uint32_t declared)
+{
+    size_t n = 0;
+    do {
+        buf[n++] = (uint8_t)((declared & 0x7f) | (declared > 0x7f ? 0x80 : 0));
+        declared >>= 7;
+    } while (declared);
+    buf[n++] = 0x00; /* literal, length 1 */
+    buf[n++] = 'a';
+    for (size_t i = 0; i < k; i++) {
+        buf[n++] = (63u << 2) | 2u; /* copy, 2-byte offset, length 64 */
+        buf[n++] = 0x01;
+        buf[n++] = 0x00;
+    }
+    return n;
+}
+
+static size_t varint_len(uint32_t v)
+{
+    size_t n = 1;
+    while (v > 0x7f) {
+        v >>= 7;
+        n++;
+    }
+    return n;
+}
+
+/* A declared length the input could never expand to is refused by
+ * ep_snappy_decoded_len (so before anything is sized from it), even under
+ * the caller's bound; the densest real stream, and what libsnappy makes of
+ * highly repetitive input, still decode. */
+static void test_expansion_bound(void **state)
+{
+    (void)state;
+    assert_int_equal(ep_snappy_max_expansion(0), 0);
+    assert_int_equal(ep_snappy_max_expansion(3), 64);
+    assert_int_equal(ep_snappy_max_expansion(2 + 3 * 1000), (2 + 3 * 1000) * 64 / 3);
+    assert_int_equal(ep_snappy_max_expansion(SIZE_MAX), SIZE_MAX);
+
+    /* 10 MiB declared in 8 bytes: under the bound, but impossible */
+    static const uint8_t lie[] = {0x80, 0x80, 0x80, 0x05, 0x00, 'a', 0xfe, 0x01};
+    size_t n = 0;
+    assert_int_equal(ep_snappy_decoded_len(lie, sizeof lie, BIG_BOUND, &n), P2P_ERR_SNAPPY);
+    uint8_t *out = NULL;
+    size_t out_len = 0;
+    assert_int_equal(ep_snappy_decompress_alloc(lie, sizeof lie, BIG_BOUND, &out, &out_len),
+                     P2P_ERR_SNAPPY);
+    assert_null(out);
+    /* a length with nothing after it can only be 0 */
+    static const uint8_t bare[] = {0x05};
+    assert_int_equal(ep_snappy_decoded_len(bare, sizeof bare, BIG_BOUND, &n), P2P_ERR_SNAPPY);
+    static const uint8_t bare0[] = {0x00};
+    assert_int_equal(ep_snappy_decoded_len(bare0, sizeof bare0, BIG_BOUND, &n), 0);
+    assert_int_equal(n, 0);
+
+    /* the densest stream decodes; one byte more than its elements could
+     * ever make is refused, one byte less than that is only refused by the
+     * decoder (it is a possible length for that many bytes) */
+    for (size_t k = 1; k <= 4096; k *= 8) {
+        uint8_t *buf = malloc(8 + 3 * k);
+        assert_non_null(buf);
+        uint32_t real = (uint32_t)(1 + 64 * k);
+        size_t len = densest(buf, k, real);
+        assert_int_equal(ep_snappy_decompress_alloc(buf, len, BIG_BOUND, &out, &out_len), 0);
+        assert_int_equal(out_len, real);
+        for (size_t i = 0; i < out_len; i++) assert_int_equal(out[i], 'a');
+        free(out);
+        out = NULL;
+        size_t body = len - varint_len(real);
+        size_t cap = ep_snappy_max_expansion(body);
+        assert_true(cap >= real && cap - real < 64); /* the bound is tight */
+        uint32_t over = (uint32_t)cap + 1;
+        size_t len2 = densest(buf, k, over);
+        assert_int_equal(len2 - varint_len(over), body);
+        assert_int_equal(ep_snappy_decoded_len(buf, len2, BIG_BOUND, &n), P2P_ERR_SNAPPY);
+        assert_int_equal(ep_snappy_decompress_alloc(buf, len2, BIG_BOUND, &out, &out_len),
+                         P2P_ERR_SNAPPY);
+        assert_null(out);
+        len2 = densest(buf, k, (uint32_t)cap);
+        if (len2 - varint_len((uint32_t)cap) == body) {
+            assert_int_equal(ep_snappy_decoded_len(buf, len2, BIG_BOUND, &n), 0);
+            assert_int_equal(n, cap);
+        }
+        free(buf);
+    }
+
+    /* what the compressor makes of 4 MiB of zeros is within the bound */
+    size_t big = 4u << 20;
+    uint8_t *zeros = calloc(1, big), *comp;
+    assert_non_null(zeros);
+    size_t clen;
+    assert_int_equal(ep_snappy_compress_alloc(zeros, big, &comp, &clen), 0);
+    assert_true(clen < big / 16);
+    assert_int_equal(ep_snappy_decompress_alloc(comp, clen, big, &out, &out_len), 0);
+    assert_int_equal(out_len, big);
+    tu_assert_bytes(out, zeros, big);
+    free(out);
+    free(comp);
+    free(zeros);
+}
+
 static void test_bad_args(void **state)
 {
     (void)state;
@@ -169,6 +274,7 @@ int main(void)
         cmocka_unit_test(test_roundtrip),
         cmocka_unit_test(test_compress_c0),
         cmocka_unit_test(test_length_lie),
+        cmocka_unit_test(test_expansion_bound),
         cmocka_unit_test(test_bad_args),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
