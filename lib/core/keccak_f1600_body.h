@@ -17,7 +17,8 @@
  * theta, rho and pi are done together while one output row of B is built
  * (B[X][Y] comes from A[x][X] with x = X + 3Y mod 5), and chi then writes
  * that row of the other state: the 24 rounds go A -> E -> A ..., all 25
- * lanes of both in locals, and every index is a constant. */
+ * lanes of both in locals, and every index is a constant. theta's column
+ * parities for the next round are summed as chi writes the lanes. */
 
 #ifndef KF_ROUND
 /* rho's rotation offsets r[x][y], as KF_R<x><y> (FIPS 202, table 2) */
@@ -50,18 +51,31 @@
 /* n is a constant; n == 0 shifts right by 0 and gives v | v = v */
 #define KF_ROL(v, n) (((v) << (n)) | ((v) >> ((64 - (n)) & 63)))
 
-/* theta's column parities of state S and the D[x] they give */
-#define KF_THETA(S)                                                     \
+/* theta's column parities C[x] of state S (before the first round; each
+ * round then leaves the next round's parities in c0..c4 as it writes the
+ * lanes, so the state is read once per round, not twice) */
+#define KF_PARITY(S)                                                    \
     c0 = S##00 ^ S##01 ^ S##02 ^ S##03 ^ S##04;                         \
     c1 = S##10 ^ S##11 ^ S##12 ^ S##13 ^ S##14;                         \
     c2 = S##20 ^ S##21 ^ S##22 ^ S##23 ^ S##24;                         \
     c3 = S##30 ^ S##31 ^ S##32 ^ S##33 ^ S##34;                         \
-    c4 = S##40 ^ S##41 ^ S##42 ^ S##43 ^ S##44;                         \
+    c4 = S##40 ^ S##41 ^ S##42 ^ S##43 ^ S##44
+
+/* theta's D[x] = C[x-1] ^ rot(C[x+1], 1) */
+#define KF_THETA_D()                                                    \
     d0 = c4 ^ KF_ROL(c1, 1);                                            \
     d1 = c0 ^ KF_ROL(c2, 1);                                            \
     d2 = c1 ^ KF_ROL(c3, 1);                                            \
     d3 = c2 ^ KF_ROL(c4, 1);                                            \
     d4 = c3 ^ KF_ROL(c0, 1)
+
+/* the lanes of row Y of T just written, into the next round's parities */
+#define KF_ACCUMULATE(T, Y)                                             \
+    c0 ^= T##0##Y;                                                      \
+    c1 ^= T##1##Y;                                                      \
+    c2 ^= T##2##Y;                                                      \
+    c3 ^= T##3##Y;                                                      \
+    c4 ^= T##4##Y
 
 /* One row of B: b<X> = rot(S[x][X] ^ D[x], r[x][X]), where x for
  * X = 0..4 is given as x0..x4 (x = X + 3Y mod 5 for row Y). */
@@ -127,23 +141,28 @@
     T##34 = b3 ^ (b4 | b0);                                             \
     T##44 = b4 ^ (b0 & b1)
 
-/* One round from state S into state T with round constant rc. */
+/* One round from state S into state T with round constant rc; c0..c4 hold
+ * S's column parities on entry and T's on exit. */
 #define KF_ROUND(S, T, rc)                                              \
     do {                                                                \
-        uint64_t c0, c1, c2, c3, c4, d0, d1, d2, d3, d4;                \
-        uint64_t b0, b1, b2, b3, b4, nb;                                \
-        KF_THETA(S);                                                    \
+        uint64_t d0, d1, d2, d3, d4, b0, b1, b2, b3, b4, nb;            \
+        KF_THETA_D();                                                   \
         KF_RHO_PI(S, 0, 1, 2, 3, 4);                                    \
         KF_CHI0(T);                                                     \
         T##00 ^= (rc);                                                  \
+        c0 = T##00, c1 = T##10, c2 = T##20, c3 = T##30, c4 = T##40;     \
         KF_RHO_PI(S, 3, 4, 0, 1, 2);                                    \
         KF_CHI1(T);                                                     \
+        KF_ACCUMULATE(T, 1);                                            \
         KF_RHO_PI(S, 1, 2, 3, 4, 0);                                    \
         KF_CHI2(T);                                                     \
+        KF_ACCUMULATE(T, 2);                                            \
         KF_RHO_PI(S, 4, 0, 1, 2, 3);                                    \
         KF_CHI3(T);                                                     \
+        KF_ACCUMULATE(T, 3);                                            \
         KF_RHO_PI(S, 2, 3, 4, 0, 1);                                    \
         KF_CHI4(T);                                                     \
+        KF_ACCUMULATE(T, 4);                                            \
         (void)nb;                                                       \
     } while (0)
 
@@ -180,9 +199,11 @@ KF_ATTR static void KF_NAME(uint64_t st[25])
     uint64_t A04 = st[20], A14 = st[21], A24 = st[22], A34 = st[23], A44 = st[24];
     uint64_t E00, E10, E20, E30, E40, E01, E11, E21, E31, E41, E02, E12, E22, E32, E42;
     uint64_t E03, E13, E23, E33, E43, E04, E14, E24, E34, E44;
+    uint64_t c0, c1, c2, c3, c4;
 #if KF_LC
     KF_COMPLEMENT(A);
 #endif
+    KF_PARITY(A);
     for (int i = 0; i < 24; i += 2) {
         KF_ROUND(A, E, kf_rc[i]);
         KF_ROUND(E, A, kf_rc[i + 1]);
