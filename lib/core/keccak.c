@@ -1,28 +1,23 @@
 /* Keccak-256 as Ethereum uses it: the original Keccak submission's padding
- * (0x01 ... 0x80), not FIPS 202's SHA3 domain byte 0x06. Nettle supplies the
- * Keccak-f[1600] permutation; the sponge around it (absorb, pad, squeeze)
- * is here, because Nettle's own sha3_256 pads with 0x06. */
+ * (0x01 ... 0x80), not FIPS 202's SHA3 domain byte 0x06. The Keccak-f[1600]
+ * permutation is chosen at run time (keccak_f1600.c: ours, or Nettle's);
+ * the sponge around it (absorb, pad, squeeze) is here, because Nettle's own
+ * sha3_256 pads with 0x06. */
 #include "core/keccak.h"
 
 #include <endian.h>
 #include <string.h>
-
-#include <nettle/sha3.h>
 
 #include "ethp2p/types.h"
 
 #define DIGEST_LEN 32
 #define LANES_PER_BLOCK (EP_KECCAK_RATE / 8)
 
-/* ep_keccak.a is declared as a bare array so internal headers need not pull
- * in Nettle; it must match struct sha3_state exactly for the cast below. */
-_Static_assert(sizeof(struct sha3_state) == sizeof(((ep_keccak *)0)->a),
-               "ep_keccak.a must have the layout of nettle's sha3_state");
 _Static_assert(EP_KECCAK_RATE % 8 == 0, "the rate is a whole number of lanes");
 
 static void permute(uint64_t a[25])
 {
-    sha3_permute((struct sha3_state *)(void *)a);
+    ep_keccakf(a);
 }
 
 /* Keccak lanes are little-endian regardless of the host's byte order.

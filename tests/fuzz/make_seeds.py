@@ -436,6 +436,23 @@ def seeds_enr():
     c.add("eip778_example", b"\x00" + raw)
     body = b"".join(rlp_split(raw)[1:])
     c.add("eip778_content", b"\x01" + rlp_len(len(body), 0xC0) + body)
+# ---------------------------------------------------------------- Keccak-f[1600]
+
+
+def seeds_keccak_permute():
+    """apply(1) state(200) cut(2) message: the zero and all-ones states, the
+    published keccak256.json messages (cut in the middle), and lengths
+    around the 136-byte rate."""
+    c = Corpus("keccak_permute")
+    c.add("zero_once", bytes(201))
+    c.add("ones_4x", b"\x03" + b"\xff" * 200)
+    c.add("counting_state", b"\x01" + bytes(range(200)))
+    for case in load("keccak256.json")["cases"]:
+        m = unhex(case["msg"])
+        c.add("msg_" + case["name"], bytes(201) + (len(m) // 2).to_bytes(2, "big") + m)
+    for n in (135, 136, 137, 271, 272, 273):
+        c.add("len_%d" % n, b"\x02" + bytes(200) + (n // 3).to_bytes(2, "big") +
+              bytes(i * 7 % 256 for i in range(n)))
 
 
 TARGETS = {
@@ -459,6 +476,7 @@ TARGETS = {
     "sync": seeds_sync,
     "discv4": seeds_discv4,
     "enr": seeds_enr,
+    "keccak_permute": seeds_keccak_permute,
 }
 
 

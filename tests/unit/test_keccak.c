@@ -1,16 +1,24 @@
 /* Keccak-256 (Ethereum padding): published digests, incremental absorbing
- * around the 136-byte rate, and digests taken mid-stream as the RLPx MACs do. */
+ * around the 136-byte rate, and digests taken mid-stream as the RLPx MACs do,
+ * each under every Keccak-f[1600] permutation this CPU can run; the
+ * permutations alone against the Keccak team's values and against Nettle's
+ * sha3_permute on random states; the run-time choice, also while other
+ * threads hash. */
 #include "testutil.h"
 
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <nettle/sha3.h>
 
 #include "core/keccak.h"
 #include "ethp2p/types.h"
 
-static void test_vectors(void **state)
+static void check_vectors(void)
 {
-    (void)state;
     json_t *root = tu_load_vectors("keccak256.json");
     json_t *cases = json_object_get(root, "cases");
     assert_true(json_array_size(cases) >= 8);
@@ -41,9 +49,8 @@ static void fill(uint8_t *p, size_t n)
 /* Two-part updates split at every offset, on lengths around the rate and its
  * multiples, must give the one-shot digest; so must a digest taken between
  * the parts (which must equal the one-shot digest of the first part). */
-static void test_split_everywhere(void **state)
+static void check_split_everywhere(void)
 {
-    (void)state;
     const size_t lens[] = {0, 1, 135, 136, 137, 271, 272, 273, 409};
     uint8_t msg[409];
     fill(msg, sizeof msg);
@@ -69,9 +76,8 @@ static void test_split_everywhere(void **state)
 }
 
 /* Byte-at-a-time and three-part updates with all cuts near the rate. */
-static void test_three_part_and_bytewise(void **state)
+static void check_three_part_and_bytewise(void)
 {
-    (void)state;
     uint8_t msg[300], whole[32], got[32];
     fill(msg, sizeof msg);
     ep_keccak256(msg, sizeof msg, whole);
@@ -133,9 +139,8 @@ static void check_mac_foo(const json_t *keys, const json_t *cases, const uint8_t
 
 /* EIP-8's secrets: aes = keccak(ephemeral-key || shared-secret) and
  * mac = keccak(ephemeral-key || aes), then the MAC "foo" checks. */
-static void test_eip8_secrets_and_macs(void **state)
+static void check_eip8_secrets_and_macs(void)
 {
-    (void)state;
     json_t *root = tu_load_vectors("eip8_handshake.json");
     const json_t *keys = json_object_get(root, "keys");
     const json_t *cases = json_object_get(root, "cases");
@@ -163,6 +168,210 @@ static void test_eip8_secrets_and_macs(void **state)
     json_decref(root);
 }
 
+/* Runs @check once with each permutation this CPU has selected, then goes
+ * back to the automatic choice. At least Nettle's and the two portable ones
+ * must be there; bmi2 only on CPUs with BMI1 + BMI2. */
+static void under_every_permutation(void (*check)(void))
+{
+    int ran = 0;
+    for (int i = EP_KECCAKF_AUTO + 1; i < EP_KECCAKF_COUNT; i++) {
+        if (!ep_keccakf_available((ep_keccakf_impl)i)) continue;
+        assert_int_equal(ep_keccakf_select((ep_keccakf_impl)i), 0);
+        assert_int_equal(ep_keccakf_selected(), i);
+        check();
+        ran++;
+    }
+    assert_true(ran >= 3);
+    assert_int_equal(ep_keccakf_select(EP_KECCAKF_AUTO), 0);
+}
+
+static void test_vectors(void **state)
+{
+    (void)state;
+    under_every_permutation(check_vectors);
+}
+
+static void test_split_everywhere(void **state)
+{
+    (void)state;
+    under_every_permutation(check_split_everywhere);
+}
+
+static void test_three_part_and_bytewise(void **state)
+{
+    (void)state;
+    under_every_permutation(check_three_part_and_bytewise);
+}
+
+static void test_eip8_secrets_and_macs(void **state)
+{
+    (void)state;
+    under_every_permutation(check_eip8_secrets_and_macs);
+}
+
+/* keccak_f1600.json: the all-zero state after one and two permutations,
+ * for each permutation, called directly. */
+static void test_permutation_vectors(void **state)
+{
+    (void)state;
+    json_t *root = tu_load_vectors("keccak_f1600.json");
+    json_t *cases = json_object_get(root, "cases");
+    assert_int_equal(json_array_size(cases), 2);
+    for (int impl = EP_KECCAKF_AUTO + 1; impl < EP_KECCAKF_COUNT; impl++) {
+        ep_keccakf_fn f = ep_keccakf_get((ep_keccakf_impl)impl);
+        if (!f) continue;
+        size_t i;
+        json_t *c;
+        json_array_foreach(cases, i, c) {
+            uint64_t st[25] = {0}, want[25];
+            json_t *lanes = json_object_get(c, "lanes");
+            assert_int_equal(json_array_size(lanes), 25);
+            for (size_t k = 0; k < 25; k++)
+                want[k] = strtoull(json_string_value(json_array_get(lanes, k)), NULL, 16);
+            json_int_t n = json_integer_value(json_object_get(c, "applications"));
+            assert_true(n >= 1);
+            for (json_int_t a = 0; a < n; a++) f(st);
+            if (memcmp(st, want, sizeof st)) {
+                for (size_t k = 0; k < 25; k++)
+                    if (st[k] != want[k])
+                        fail_msg("%s, %s: lane %zu is %016llx, want %016llx",
+                                 ep_keccakf_name((ep_keccakf_impl)impl), tu_str(c, "name"), k,
+                                 (unsigned long long)st[k], (unsigned long long)want[k]);
+            }
+        }
+    }
+    json_decref(root);
+}
+
+static uint64_t xorshift(uint64_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    return *s;
+}
+
+/* Every permutation against Nettle's sha3_permute, called here directly (not
+ * through the library's table): random states, states of one set bit (each
+ * of the 1600), all-ones, and chains where each output is the next input. */
+static void test_against_nettle(void **state)
+{
+    (void)state;
+    for (int impl = EP_KECCAKF_AUTO + 1; impl < EP_KECCAKF_COUNT; impl++) {
+        ep_keccakf_fn f = ep_keccakf_get((ep_keccakf_impl)impl);
+        if (!f) continue;
+        const char *name = ep_keccakf_name((ep_keccakf_impl)impl);
+        uint64_t seed = 0x9e3779b97f4a7c15ull + (uint64_t)impl;
+        struct sha3_state ref;
+        uint64_t ours[25];
+        for (int t = 0; t < 20000; t++) {
+            for (int k = 0; k < 25; k++) ref.a[k] = xorshift(&seed);
+            memcpy(ours, ref.a, sizeof ours);
+            sha3_permute(&ref);
+            f(ours);
+            if (memcmp(ours, ref.a, sizeof ours)) fail_msg("%s: random state %d differs", name, t);
+        }
+        for (int bit = 0; bit < 1600; bit++) {
+            memset(&ref, 0, sizeof ref);
+            ref.a[bit / 64] = 1ull << (bit % 64);
+            memcpy(ours, ref.a, sizeof ours);
+            sha3_permute(&ref);
+            f(ours);
+            if (memcmp(ours, ref.a, sizeof ours)) fail_msg("%s: bit %d alone differs", name, bit);
+        }
+        memset(&ref, 0xff, sizeof ref);
+        memcpy(ours, ref.a, sizeof ours);
+        for (int t = 0; t < 1000; t++) { /* a chain: errors would compound */
+            sha3_permute(&ref);
+            f(ours);
+        }
+        if (memcmp(ours, ref.a, sizeof ours)) fail_msg("%s: chain from all-ones differs", name);
+    }
+}
+
+/* The choice: automatic first (an available one; BMI2 exactly when the CPU
+ * has it), each available one can be forced, unknown values are refused and
+ * change nothing. */
+static void test_selection(void **state)
+{
+    (void)state;
+    ep_keccakf_impl cur = ep_keccakf_selected();
+    assert_true(cur > EP_KECCAKF_AUTO && cur < EP_KECCAKF_COUNT);
+    assert_true(ep_keccakf_available(cur));
+    assert_non_null(ep_keccakf_get(cur));
+    assert_true(ep_keccakf_available(EP_KECCAKF_NETTLE));
+    assert_true(ep_keccakf_available(EP_KECCAKF_PLAIN));
+    assert_true(ep_keccakf_available(EP_KECCAKF_COMPLEMENT));
+    assert_false(ep_keccakf_available(EP_KECCAKF_AUTO));
+    assert_null(ep_keccakf_get(EP_KECCAKF_AUTO));
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    int bmi2 = __builtin_cpu_supports("bmi") && __builtin_cpu_supports("bmi2");
+    assert_int_equal(ep_keccakf_available(EP_KECCAKF_BMI2), bmi2);
+    if (bmi2) assert_int_equal(cur, EP_KECCAKF_BMI2);
+#endif
+    assert_int_equal(ep_keccakf_select(EP_KECCAKF_NETTLE), 0);
+    assert_int_equal(ep_keccakf_selected(), EP_KECCAKF_NETTLE);
+    assert_int_equal(ep_keccakf_select(EP_KECCAKF_COUNT), -1);
+    assert_int_equal(ep_keccakf_select((ep_keccakf_impl)-1), -1);
+    assert_int_equal(ep_keccakf_selected(), EP_KECCAKF_NETTLE);
+    assert_false(ep_keccakf_available(EP_KECCAKF_COUNT));
+    assert_null(ep_keccakf_get(EP_KECCAKF_COUNT));
+    assert_string_equal(ep_keccakf_name(EP_KECCAKF_NETTLE), "nettle");
+    assert_string_equal(ep_keccakf_name(EP_KECCAKF_COUNT), "?");
+    assert_int_equal(ep_keccakf_select(EP_KECCAKF_AUTO), 0);
+    assert_int_equal(ep_keccakf_selected(), cur);
+}
+
+/* Threads hash and check published digests while the main thread switches
+ * the permutation under them: every digest stays right. */
+static uint8_t abc_digest[32];
+static atomic_int stop_hashing;
+
+static void *hash_loop(void *arg)
+{
+    long bad = 0;
+    atomic_long *count = arg;
+    uint8_t got[32];
+    while (!atomic_load(&stop_hashing)) {
+        ep_keccak256((const uint8_t *)"abc", 3, got);
+        if (memcmp(got, abc_digest, 32)) bad++;
+        atomic_fetch_add(count, 1);
+    }
+    return (void *)bad;
+}
+
+static void test_switch_while_hashing(void **state)
+{
+    (void)state;
+    tu_hex_fixed("4e03657aea45a94fc7d47ba826c8d667c0d1e6e33a64a036ec44f58fa12d6c45", abc_digest,
+                 32);
+    pthread_t th[3];
+    atomic_long counts[3];
+    atomic_store(&stop_hashing, 0);
+    for (int i = 0; i < 3; i++) {
+        atomic_init(&counts[i], 0);
+        assert_int_equal(pthread_create(&th[i], NULL, hash_loop, &counts[i]), 0);
+    }
+    /* switch until every thread has hashed 5,000 times (no deadline: on a
+     * loaded machine the threads still get there) */
+    for (unsigned round = 0;; round++) {
+        ep_keccakf_impl impl = (ep_keccakf_impl)(1 + round % (EP_KECCAKF_COUNT - 1));
+        if (ep_keccakf_available(impl)) assert_int_equal(ep_keccakf_select(impl), 0);
+        if (round % 16 == 0) sched_yield();
+        int done = 1;
+        for (int i = 0; i < 3; i++) done &= atomic_load(&counts[i]) >= 5000;
+        if (done) break;
+    }
+    atomic_store(&stop_hashing, 1);
+    for (int i = 0; i < 3; i++) {
+        void *bad;
+        assert_int_equal(pthread_join(th[i], &bad), 0);
+        assert_int_equal((long)bad, 0);
+    }
+    assert_int_equal(ep_keccakf_select(EP_KECCAKF_AUTO), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -170,6 +379,10 @@ int main(void)
         cmocka_unit_test(test_split_everywhere),
         cmocka_unit_test(test_three_part_and_bytewise),
         cmocka_unit_test(test_eip8_secrets_and_macs),
+        cmocka_unit_test(test_permutation_vectors),
+        cmocka_unit_test(test_against_nettle),
+        cmocka_unit_test(test_selection),
+        cmocka_unit_test(test_switch_while_hashing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
