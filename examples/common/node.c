@@ -2,6 +2,7 @@
 #include "node.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
+#include <sodium.h>
 
 #include "chain.h"
 #include "hexutil.h"
@@ -629,15 +631,19 @@ int ex_node_read_key(const ex_node *n, uint8_t sk[32])
 {
     char path[4096], text[80];
     snprintf(path, sizeof path, "%s/p2p_key", n->opt.datadir);
-    FILE *f = fopen(path, "r");
-    if (!f) return -1;
-    size_t got = fread(text, 1, sizeof text - 1, f);
-    fclose(f);
+    /* The library already refused a symlink or a file others may read;
+     * read it the same way, unbuffered, and wipe what held the key. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) return -1;
+    ssize_t got = read(fd, text, sizeof text - 1);
+    close(fd);
+    if (got < 0) got = 0;
     text[got] = '\0';
     while (got && (text[got - 1] == '\n' || text[got - 1] == '\r' || text[got - 1] == ' '))
         text[--got] = '\0';
     int rc = ex_unhex_fixed(text, sk, 32);
-    memset(text, 0, sizeof text);
+    sodium_memzero(text, sizeof text);
+    if (rc) sodium_memzero(sk, 32);
     return rc;
 }
 

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sodium.h>
 
 #include "../common/chain.h"
 #include "../common/hexutil.h"
@@ -192,6 +193,6 @@ int main(int argc, char **argv)
     v.next_block_ms = ex_now_ms() + opt.block_time_ms;
     if (!rc) rc = ex_node_run(&node);
     ex_node_stop(&node);
-    memset(v.sk, 0, sizeof v.sk);
+    sodium_memzero(v.sk, sizeof v.sk);
     return rc;
 }
