@@ -55,13 +55,16 @@ static json_t *j_access_list(p2p_bytes al)
     return out;
 }
 
-/* A transaction object; block fields are null for a pending one. */
-static json_t *j_tx(ex_node *n, const ex_tx *tx, const uint8_t *block_hash, uint64_t number,
-                    uint32_t index)
+/* A transaction object; block fields are null for a pending one. @known_from:
+ * its sender as stored with it or pooled (NULL: only for a transaction
+ * stored without one, by an older version; recovered then). */
+static json_t *j_tx(ex_node *n, const ex_tx *tx, const uint8_t *known_from,
+                    const uint8_t *block_hash, uint64_t number, uint32_t index)
 {
     uint8_t from[20];
     json_t *o = json_object();
-    if (ex_tx_sender(n->secp, tx, from) == 0) json_object_set_new(o, "from", j_data(from, 20));
+    if (known_from) json_object_set_new(o, "from", j_data(known_from, 20));
+    else if (ex_tx_sender(n->secp, tx, from) == 0) json_object_set_new(o, "from", j_data(from, 20));
     json_object_set_new(o, "hash", j_data(tx->hash, 32));
     json_object_set_new(o, "type", j_u64((uint64_t)tx->type));
     json_object_set_new(o, "nonce", j_u64(tx->nonce));
@@ -137,8 +140,8 @@ static void add_header_fields(json_t *o, const p2p_header_fields *f)
         json_object_set_new(o, "withdrawalsRoot", j_data(f->withdrawals_root, 32));
 }
 
-static json_t *j_block_txs(ex_node *n, const uint8_t *body, size_t len, const uint8_t hash[32],
-                           uint64_t number, int full)
+static json_t *j_block_txs(ex_node *n, ex_read *r, const uint8_t *body, size_t len,
+                           const uint8_t hash[32], uint64_t number, int full)
 {
     json_t *arr = json_array();
     p2p_rlp_item txs, item;
@@ -154,7 +157,13 @@ static json_t *j_block_txs(ex_node *n, const uint8_t *body, size_t len, const ui
             json_array_append_new(arr, j_data(h, 32));
             continue;
         }
-        json_array_append_new(arr, full ? j_tx(n, &tx, hash, number, i) : j_data(tx.hash, 32));
+        if (!full) {
+            json_array_append_new(arr, j_data(tx.hash, 32));
+            continue;
+        }
+        uint8_t from[20];
+        int known = ex_read_tx_sender(r, tx.hash, from) == 0;
+        json_array_append_new(arr, j_tx(n, &tx, known ? from : NULL, hash, number, i));
     }
     return arr;
 }
@@ -182,7 +191,7 @@ static json_t *j_block(ex_node *n, ex_read *r, const uint8_t hash[32], int full)
     json_t *o = json_object();
     add_header_fields(o, &f);
     json_object_set_new(o, "size", j_u64(block_size(hdr, body)));
-    json_object_set_new(o, "transactions", j_block_txs(n, body.ptr, body.len, hash, f.number, full));
+    json_object_set_new(o, "transactions", j_block_txs(n, r, body.ptr, body.len, hash, f.number, full));
     json_object_set_new(o, "uncles", json_array());
     return o;
 }
@@ -235,9 +244,13 @@ static json_t *stored_tx(ex_node *n, ex_read *r, const uint8_t hash[32])
         ex_read_body(r, bhash, &body) != 0 || ex_body_txs(body.ptr, body.len, &txs) != 0 ||
         p2p_rlp_iter_init(&it, &txs) != 0)
         return NULL;
+    uint8_t from[20];
+    int known = ex_read_tx_sender(r, hash, from) == 0;
     while (p2p_rlp_iter_next(&it, &item) == 1)
         if (i++ == index)
-            return ex_tx_decode_wire(&item, &tx, NULL) == 0 ? j_tx(n, &tx, bhash, number, index) : NULL;
+            return ex_tx_decode_wire(&item, &tx, NULL) == 0
+                       ? j_tx(n, &tx, known ? from : NULL, bhash, number, index)
+                       : NULL;
     return NULL;
 }
 
@@ -254,7 +267,7 @@ static json_t *m_get_transaction_by_hash(void *ctx, const json_t *params, ex_rpc
     ex_store_read_end(r);
     if (res) return res;
     const ex_pool_tx *e = ex_pool_find(&n->pool, hash);
-    if (e && ex_tx_decode(e->raw, e->len, &tx) == 0) return j_tx(n, &tx, NULL, 0, 0);
+    if (e && ex_tx_decode(e->raw, e->len, &tx) == 0) return j_tx(n, &tx, e->from, NULL, 0, 0);
     return json_null();
 }
 
