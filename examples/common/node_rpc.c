@@ -55,16 +55,41 @@ static json_t *j_access_list(p2p_bytes al)
     return out;
 }
 
+/* Senders recovered while answering (stored transactions that had none),
+ * written to the store once the read transaction is over, so that each is
+ * recovered once. Polling thread only. */
+#define FILL_MAX 16384
+static struct {
+    uint8_t hash[FILL_MAX][32];
+    uint8_t from[FILL_MAX][20];
+    size_t n;
+} fill;
+
+static void fill_flush(ex_node *n)
+{
+    if (fill.n && ex_store_put_senders(n->store, (const uint8_t(*)[32])fill.hash,
+                                       (const uint8_t(*)[20])fill.from, fill.n) != 0)
+        ex_log(n, P2P_LOG_WARN, "storing %zu recovered sender(s) failed", fill.n);
+    fill.n = 0;
+}
+
 /* A transaction object; block fields are null for a pending one. @known_from:
- * its sender as stored with it or pooled (NULL: only for a transaction
- * stored without one, by an older version; recovered then). */
+ * its sender as stored with it or pooled (NULL: a stored transaction whose
+ * sender the pool did not know: recovered now and stored after the call). */
 static json_t *j_tx(ex_node *n, const ex_tx *tx, const uint8_t *known_from,
                     const uint8_t *block_hash, uint64_t number, uint32_t index)
 {
     uint8_t from[20];
     json_t *o = json_object();
-    if (known_from) json_object_set_new(o, "from", j_data(known_from, 20));
-    else if (ex_tx_sender(n->secp, tx, from) == 0) json_object_set_new(o, "from", j_data(from, 20));
+    if (known_from) {
+        json_object_set_new(o, "from", j_data(known_from, 20));
+    } else if (ex_tx_sender(n->secp, tx, from) == 0) {
+        json_object_set_new(o, "from", j_data(from, 20));
+        if (block_hash && fill.n < FILL_MAX) {
+            memcpy(fill.hash[fill.n], tx->hash, 32);
+            memcpy(fill.from[fill.n++], from, 20);
+        }
+    }
     json_object_set_new(o, "hash", j_data(tx->hash, 32));
     json_object_set_new(o, "type", j_u64((uint64_t)tx->type));
     json_object_set_new(o, "nonce", j_u64(tx->nonce));
@@ -208,6 +233,7 @@ static json_t *m_get_block_by_number(void *ctx, const json_t *params, ex_rpc_err
     if (!r) return ex_rpc_fail(err, EX_RPC_INTERNAL_ERROR, "storage unavailable");
     json_t *res = ex_read_hash(r, number, hash) == 0 ? j_block(n, r, hash, full) : json_null();
     ex_store_read_end(r);
+    fill_flush(n);
     return res;
 }
 
@@ -221,6 +247,7 @@ static json_t *m_get_block_by_hash(void *ctx, const json_t *params, ex_rpc_error
     if (!r) return ex_rpc_fail(err, EX_RPC_INTERNAL_ERROR, "storage unavailable");
     json_t *res = j_block(n, r, hash, json_is_true(json_array_get(params, 1)));
     ex_store_read_end(r);
+    fill_flush(n);
     return res;
 }
 
@@ -265,6 +292,7 @@ static json_t *m_get_transaction_by_hash(void *ctx, const json_t *params, ex_rpc
     if (!r) return ex_rpc_fail(err, EX_RPC_INTERNAL_ERROR, "storage unavailable");
     json_t *res = stored_tx(n, r, hash);
     ex_store_read_end(r);
+    fill_flush(n);
     if (res) return res;
     const ex_pool_tx *e = ex_pool_find(&n->pool, hash);
     if (e && ex_tx_decode(e->raw, e->len, &tx) == 0) return j_tx(n, &tx, e->from, NULL, 0, 0);

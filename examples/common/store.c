@@ -288,6 +288,28 @@ static int put_block(ex_store *s, MDB_txn *txn, uint64_t number, const uint8_t h
     return rc;
 }
 
+int ex_store_put_senders(ex_store *s, const uint8_t (*hashes)[32], const uint8_t (*from)[20],
+                         size_t n)
+{
+    MDB_txn *txn;
+    if (!n) return 0;
+    if (batch_commit(s) != 0 || mdb_txn_begin(s->env, NULL, 0, &txn) != 0) return P2P_ERR_IO;
+    int rc = 0;
+    for (size_t i = 0; i < n && !rc; i++) {
+        MDB_val v;
+        uint8_t loc[32];
+        if (get(txn, s->dbi[DB_TXS], hashes[i], 32, &v) != 0 || v.mv_size != 12) continue;
+        memcpy(loc, v.mv_data, 12);
+        memcpy(loc + 12, from[i], 20);
+        rc = put(txn, s->dbi[DB_TXS], hashes[i], 32, loc, sizeof loc);
+    }
+    if (rc) {
+        mdb_txn_abort(txn);
+        return rc;
+    }
+    return mdb_txn_commit(txn) == 0 ? 0 : P2P_ERR_IO;
+}
+
 int ex_store_init_genesis(ex_store *s, const uint8_t hash[32], const uint8_t *header,
                           size_t header_len, const uint8_t *body, size_t body_len)
 {

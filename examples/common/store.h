@@ -58,6 +58,13 @@ int ex_store_append_senders(ex_store *s, uint64_t number, const uint8_t hash[32]
                             const uint8_t *header, size_t header_len, const uint8_t *body,
                             size_t body_len, const ex_sender *senders, size_t n_senders);
 
+/* Record the senders of transactions stored without one (first read by
+ * JSON-RPC, recovered then): @n entries of a transaction hash and its
+ * sender; unknown hashes and ones that have a sender already are skipped.
+ * One write transaction. 0 or P2P_ERR_IO. */
+int ex_store_put_senders(ex_store *s, const uint8_t (*hashes)[32], const uint8_t (*from)[20],
+                         size_t n);
+
 /* Until ex_store_batch_end(), ex_store_append() adds to one write
  * transaction (opened by the first append) instead of committing each block.
  * ex_store_batch_end() commits it: 0 or P2P_ERR_IO (then the whole batch is
