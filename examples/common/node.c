@@ -410,8 +410,11 @@ static void on_peer_txs(ex_node *n, const uint8_t peer[64], const p2p_bytes *ite
         if (p2p_rlp_decode(items[i].ptr, items[i].len, &item) != 0 ||
             ex_tx_decode_wire(&item, &tx, &raw) != 0 ||
             (rc = pool_raw(n, peer, raw.ptr, raw.len, tx.hash, &added, &msg)) != 0) {
-            if (rc == P2P_ERR_AGAIN) over++;
-            else bad++;
+            if (rc == P2P_ERR_AGAIN) { /* the budget is used up: the rest are not looked at */
+                over += count - i;
+                break;
+            }
+            bad++;
             continue;
         }
         if (added && k < SEND_POOL_MAX) memcpy(hashes[k++], tx.hash, 32);
