@@ -307,23 +307,35 @@ int ex_node_add_block(ex_node *n, uint64_t number, const uint8_t hash[32], const
 
 /* ------------------------------------------------------------ transactions */
 
-/* Send pooled transactions (all of them, or one) to a peer or to all. */
+/* One Transactions message of @k items (to a peer, or to all). */
+static void send_tx_msg(ex_node *n, const uint8_t *peer, const p2p_bytes *items, size_t k)
+{
+    int rc = peer ? p2p_send_transactions(n->h, peer, items, k)
+                  : p2p_broadcast_transactions(n->h, items, k);
+    if (rc) ex_log(n, P2P_LOG_WARN, "sending %zu transaction(s): %s", k, p2p_strerror(rc));
+}
+
+/* Send pooled transactions (all of them, or one) to a peer or to all, in
+ * messages of at most SERVE_MAX_BYTES: 256 transactions of 128 KiB would
+ * be over the 10 MiB message limit in one. */
 static void send_txs(ex_node *n, const uint8_t *peer, const ex_pool_tx *const *txs, size_t count)
 {
     p2p_bytes items[SEND_POOL_MAX];
     uint8_t *bufs[SEND_POOL_MAX];
-    size_t k = 0;
+    size_t k = 0, first = 0, bytes = 0;
     for (size_t i = 0; i < count && k < SEND_POOL_MAX; i++) {
         size_t len;
         if (ex_tx_to_wire(txs[i]->raw, txs[i]->len, &bufs[k], &len) != 0) continue;
+        if (k > first && len > SERVE_MAX_BYTES - bytes) {
+            send_tx_msg(n, peer, items + first, k - first);
+            first = k;
+            bytes = 0;
+        }
         items[k] = (p2p_bytes){bufs[k], len};
+        bytes += len;
         k++;
     }
-    if (k) {
-        int rc = peer ? p2p_send_transactions(n->h, peer, items, k)
-                      : p2p_broadcast_transactions(n->h, items, k);
-        if (rc) ex_log(n, P2P_LOG_WARN, "sending %zu transaction(s): %s", k, p2p_strerror(rc));
-    }
+    if (k > first) send_tx_msg(n, peer, items + first, k - first);
     for (size_t i = 0; i < k; i++) free(bufs[i]);
 }
 

@@ -49,6 +49,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     char cmd[128];
+    p2p_handle_free(node.h);
     ex_store_close(node.store);
     ex_pool_free(&node.pool);
     secp256k1_context_destroy(node.secp);
@@ -355,6 +356,69 @@ static void test_big_batch_bounded(void **state)
     free(txs);
 }
 
+static size_t got_items, got_msgs;
+static uint8_t a_id[64];
+
+static void on_b(p2p_handle *h, const p2p_event *ev, void *ud)
+{
+    if (ev->type == P2P_EV_TRANSACTIONS && !memcmp(ev->peer, a_id, 64)) {
+        got_items += ev->u.transactions.count;
+        got_msgs++;
+    }
+}
+
+/* A new peer gets the pool (up to 256 transactions) even when they are the
+ * largest: in messages under the limit, not one 32 MiB message the library
+ * refuses (nothing was sent before). */
+static void test_pool_sent_in_chunks(void **state)
+{
+    size_t data_len = EX_TX_MAX_SIZE - 200;
+    uint8_t *data = malloc(data_len);
+    assert_non_null(data);
+    memset(data, 0x5a, data_len);
+    for (unsigned i = 0; i < SEND_POOL_MAX; i++) {
+        ex_tx t;
+        uint8_t sk[32], *raw, from[20];
+        size_t len;
+        memset(&t, 0, sizeof t);
+        t.type = EX_TX_DYNAMIC_FEE;
+        t.chain_id = 1337;
+        t.nonce = i;
+        t.gas = 3000000;
+        t.max_fee[31] = 2;
+        t.data = (p2p_bytes){data, data_len};
+        ex_demo_key(i % EX_DEMO_KEYS, sk);
+        demo_addr(i % EX_DEMO_KEYS, from);
+        assert_int_equal(ex_tx_sign(node.secp, &t, sk, &raw, &len), 0);
+        assert_int_equal(ex_pool_add(&node.pool, t.hash, from, (uint8_t)t.type, raw, len), 1);
+        free(raw);
+    }
+    free(data);
+    assert_int_equal(create_handle(&node), 0);
+    p2p_local_id(node.h, a_id);
+    char url[P2P_ENODE_MAX];
+    assert_true(p2p_enode_url(node.h, url, sizeof url) > 0);
+    p2p_config *c = p2p_config_new();
+    p2p_handle *b = NULL;
+    assert_int_equal(p2p_config_set_chain_id(c, 1337), 0);
+    assert_int_equal(p2p_config_set_genesis_hash(c, node.genesis_hash), 0);
+    assert_int_equal(p2p_config_set_listen(c, "127.0.0.1", 0), 0);
+    assert_int_equal(p2p_handle_new(c, on_b, NULL, &b), 0);
+    p2p_config_free(c);
+    got_items = got_msgs = 0;
+    assert_int_equal(p2p_connect(b, url), 0);
+    uint64_t until = ex_now_ms() + 30000;
+    while (got_items < SEND_POOL_MAX && ex_now_ms() < until) {
+        p2p_poll(node.h, 5);
+        p2p_poll(b, 5);
+    }
+    print_message("  %zu pooled transactions of ~128 KiB reached a new peer in %zu message(s)\n",
+                  got_items, got_msgs);
+    assert_int_equal(got_items, SEND_POOL_MAX);
+    assert_true(got_msgs >= (size_t)SEND_POOL_MAX * (EX_TX_MAX_SIZE - 256) / SERVE_MAX_BYTES);
+    p2p_handle_free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -362,6 +426,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_submit_rules, setup, teardown),
         cmocka_unit_test_setup_teardown(test_senders_stored, setup, teardown),
         cmocka_unit_test_setup_teardown(test_big_batch_bounded, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pool_sent_in_chunks, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
