@@ -22,6 +22,12 @@ ifeq ($(SANITIZE),1)
 BUILD ?= build-san
 SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 OPT ?= -O1
+else ifeq ($(SANITIZE),thread)
+# ThreadSanitizer (make tsan): its own build directory, as its objects
+# cannot be mixed with the others.
+BUILD ?= build-tsan
+SANFLAGS := -fsanitize=thread -fno-omit-frame-pointer
+OPT ?= -O1
 else
 BUILD ?= build
 SANFLAGS :=
@@ -36,10 +42,16 @@ TEST_CFLAGS = $(shell pkg-config --cflags $(TEST_PKGS) 2>/dev/null)
 TEST_LIBS = $(shell pkg-config --libs $(TEST_PKGS) 2>/dev/null)
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
-BASE_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(OPT) -g $(SANFLAGS) -Iinclude -Ilib
+# Hardening by default, as distributions build: checked libc calls (FORTIFY,
+# which needs an optimised build: left out when OPT has no -O1 or higher),
+# stack canaries, and relocations read-only once bound at start.
+HARDEN_CFLAGS := $(if $(filter -O1 -O2 -O3 -Os -Og -Ofast,$(OPT)),-U_FORTIFY_SOURCE -D_FORTIFY_SOURCE=2) \
+                 -fstack-protector-strong
+HARDEN_LDFLAGS := -Wl,-z,relro,-z,now
+BASE_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(OPT) -g $(HARDEN_CFLAGS) $(SANFLAGS) -Iinclude -Ilib
 LIB_CFLAGS = $(BASE_CFLAGS) -fPIC -fvisibility=hidden -DP2P_BUILDING_LIBRARY $(PKG_CFLAGS) $(CFLAGS)
 APP_CFLAGS = $(BASE_CFLAGS) $(PKG_CFLAGS) $(CFLAGS)
-LDLIBS_ALL = $(PKG_LIBS) -lpthread
+LDLIBS_ALL = $(PKG_LIBS) -lpthread $(HARDEN_LDFLAGS)
 
 LIB_SRCS := $(sort $(wildcard lib/*/*.c))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
@@ -202,7 +214,12 @@ $(FUZZ_BUILD)/obj/%.o: %.c
 
 $(FUZZ_BUILD)/%: tests/fuzz/%.c $(FUZZ_LIB_OBJS)
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_LIB_OBJS) $(LDLIBS_ALL) -lstdc++
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_LIB_OBJS) $(FUZZ_EXTRA) $(LDLIBS_ALL) -lstdc++
+
+# Targets on the example programs' host code (fuzz_ex_*) include the sources
+# they drive, as their unit tests do, and need the examples' libraries.
+$(FUZZ_BUILD)/fuzz_ex_%: FUZZ_EXTRA = $(EX_CFLAGS) $(EX_LIBS)
+$(filter $(FUZZ_BUILD)/fuzz_ex_%,$(FUZZ_BINS)): $(wildcard examples/common/*.c examples/common/*.h)
 
 # keep the instrumented objects between runs (they are only named in a pattern rule)
 .SECONDARY: $(FUZZ_LIB_OBJS)
@@ -224,7 +241,7 @@ fuzz: fuzz-build
 	done
 
 clean:
-	rm -rf build build-san build-clang $(FUZZ_BUILD)
+	rm -rf build build-san build-clang build-tsan $(FUZZ_BUILD)
 
 # the example programs (validator, full node, make demo) and the benchmarks
 include examples/Makefile.inc
@@ -241,5 +258,15 @@ valgrind: deps all tests
 	@command -v valgrind >/dev/null 2>&1 || { echo "make valgrind: apt-get install valgrind"; exit 1; }
 	@if [ "$(VALGRIND_TESTS)" = all ]; then sh tests/unit/test_valgrind.sh $(BUILD); \
 	 else sh tests/unit/test_valgrind.sh $(BUILD) $(VALGRIND_TESTS); fi
+
+# The threaded tests (the command ring between host threads and the polling
+# thread, handles driven from several threads) under ThreadSanitizer, built
+# in build-tsan. Any reported race fails the run.
+TSAN_TESTS := test_handle_threads test_command_ring
+.PHONY: tsan
+tsan: deps
+	$(MAKE) SANITIZE=thread BUILD=build-tsan $(TSAN_TESTS:%=build-tsan/tests/%)
+	@TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 $${TSAN_OPTIONS:-}" \
+	  sh tests/run.sh tsan $(TSAN_TESTS:%=build-tsan/tests/%)
 
 -include $(shell find $(BUILD) $(FUZZ_BUILD) -name '*.d' 2>/dev/null)

@@ -138,6 +138,12 @@ int ex_build_block(const secp256k1_context *ctx, const uint8_t sk[32], const ex_
     int recid, rc;
     hdr h;
     if (p->n_txs > EX_MAX_BLOCK_TXS) return P2P_ERR_TOO_LARGE;
+    size_t bytes = 0;
+    for (size_t i = 0; i < p->n_txs; i++) {
+        size_t w = ex_tx_wire_size(p->txs[i].ptr, p->txs[i].len);
+        if (w > EX_MAX_BLOCK_TX_BYTES - bytes) return P2P_ERR_TOO_LARGE;
+        bytes += w;
+    }
     memset(&h, 0, sizeof h);
     memcpy(h.parent_hash, p->parent_hash, 32);
     h.number = p->number;

@@ -32,6 +32,10 @@
 #define EX_TX_GAS 21000u
 /* Most transactions in one block (gas limit / 21000 would allow 1428). */
 #define EX_MAX_BLOCK_TXS 1000u
+/* Most bytes of a block's transactions (their wire forms in the body): well
+ * under the 2 MiB soft limit of one reply (DESIGN.md), so that every body can
+ * be served, and over EX_TX_MAX_SIZE, so that any pooled transaction fits. */
+#define EX_MAX_BLOCK_TX_BYTES ((size_t)1 << 20)
 #define EX_SEAL_LEN 65
 
 typedef struct ex_block {
@@ -58,7 +62,8 @@ typedef struct ex_block_params {
     size_t n_txs;
 } ex_block_params;
 
-/* Build and seal a block with the validator's secret key. */
+/* Build and seal a block with the validator's secret key. P2P_ERR_TOO_LARGE
+ * over EX_MAX_BLOCK_TXS transactions or EX_MAX_BLOCK_TX_BYTES of them. */
 int ex_build_block(const secp256k1_context *ctx, const uint8_t sk[32], const ex_block_params *p,
                    ex_block *out);
 

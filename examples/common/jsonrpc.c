@@ -56,22 +56,76 @@ static json_t *call_one(const ex_rpc_method *m, size_t n, void *ctx, json_t *req
     return json_pack("{s:s, s:O, s:o}", "jsonrpc", "2.0", "id", id, "result", result);
 }
 
-static json_t *call_batch(const ex_rpc_method *m, size_t n, void *ctx, json_t *batch)
+/* A call not run because the batch's responses are already too large. */
+static json_t *skip_one(json_t *req)
 {
-    size_t count = json_array_size(batch);
-    if (count == 0) return error_response(NULL, EX_RPC_INVALID_REQUEST, "empty batch");
-    if (count > EX_RPC_MAX_BATCH)
-        return error_response(NULL, EX_RPC_INVALID_REQUEST, "batch too large");
-    json_t *out = json_array();
-    for (size_t i = 0; out && i < count; i++) {
-        json_t *r = call_one(m, n, ctx, json_array_get(batch, i));
-        if (r) json_array_append_new(out, r);
+    if (!json_is_object(req)) return error_response(NULL, EX_RPC_INVALID_REQUEST, "invalid request");
+    json_t *id = json_object_get(req, "id");
+    if (!id) return NULL; /* a notification gets no answer either way */
+    return error_response(id, EX_RPC_RESPONSE_TOO_LARGE, "response too large");
+}
+
+/* Growing text buffer. */
+typedef struct tbuf {
+    char *p;
+    size_t len, cap;
+    int failed;
+} tbuf;
+
+static void tbuf_put(tbuf *t, const char *s, size_t n)
+{
+    if (t->failed) return;
+    if (n > t->cap - t->len) {
+        size_t cap = t->cap ? t->cap : 256;
+        while (cap - t->len < n + 1) cap *= 2;
+        char *p = realloc(t->p, cap);
+        if (!p) {
+            t->failed = 1;
+            return;
+        }
+        t->p = p;
+        t->cap = cap;
     }
-    if (out && json_array_size(out) == 0) {
-        json_decref(out);
+    memcpy(t->p + t->len, s, n);
+    t->len += n;
+}
+
+/* A batch's response text: each response is serialised as soon as it is
+ * made, so the batch's size is known as it grows; past
+ * EX_RPC_MAX_BATCH_RESPONSE bytes the remaining calls are not run. */
+static char *call_batch(const ex_rpc_method *m, size_t n, void *ctx, json_t *batch)
+{
+    size_t count = json_array_size(batch), answers = 0;
+    json_t *err = NULL;
+    if (count == 0) err = error_response(NULL, EX_RPC_INVALID_REQUEST, "empty batch");
+    else if (count > EX_RPC_MAX_BATCH) err = error_response(NULL, EX_RPC_INVALID_REQUEST, "batch too large");
+    if (err) {
+        char *out = json_dumps(err, JSON_COMPACT);
+        json_decref(err);
+        return out;
+    }
+    tbuf t = {0};
+    tbuf_put(&t, "[", 1);
+    for (size_t i = 0; i < count && !t.failed; i++) {
+        json_t *req = json_array_get(batch, i);
+        json_t *r = t.len > EX_RPC_MAX_BATCH_RESPONSE ? skip_one(req) : call_one(m, n, ctx, req);
+        if (!r) continue;
+        char *one = json_dumps(r, JSON_COMPACT);
+        json_decref(r);
+        if (!one) {
+            t.failed = 1;
+            break;
+        }
+        if (answers++) tbuf_put(&t, ",", 1);
+        tbuf_put(&t, one, strlen(one));
+        free(one);
+    }
+    tbuf_put(&t, "]", 2); /* with the terminating NUL */
+    if (t.failed || answers == 0) {
+        free(t.p);
         return NULL;
     }
-    return out;
+    return t.p;
 }
 
 char *ex_rpc_process(const ex_rpc_method *methods, size_t n, void *ctx, const char *body,
@@ -79,8 +133,12 @@ char *ex_rpc_process(const ex_rpc_method *methods, size_t n, void *ctx, const ch
 {
     json_error_t jerr;
     json_t *req = json_loadb(body, len, 0, &jerr), *resp;
+    if (req && json_is_array(req)) {
+        char *out = call_batch(methods, n, ctx, req);
+        json_decref(req);
+        return out;
+    }
     if (!req) resp = error_response(NULL, EX_RPC_PARSE_ERROR, "parse error");
-    else if (json_is_array(req)) resp = call_batch(methods, n, ctx, req);
     else resp = call_one(methods, n, ctx, req);
     json_decref(req);
     if (!resp) return NULL;

@@ -30,6 +30,9 @@ typedef struct ex_options {
     uint8_t genesis_hash[32];
     int log_level;             /* p2p_log_level */
     int corrupt_bodies;        /* testing aid: serve bodies missing their last transaction */
+    uint64_t min_tip;          /* --min-priority-fee WEI (EX_POOL_MIN_TIP) */
+    const char *rpc_vhosts;    /* --rpc-vhosts: Host names allowed besides loopback ones */
+    const char *rpc_cors;      /* --rpc-cors: Origins allowed (none by default) */
     /* full node only: the address whose seal blocks must carry */
     int has_authority;
     uint8_t authority[20];

@@ -55,13 +55,41 @@ static json_t *j_access_list(p2p_bytes al)
     return out;
 }
 
-/* A transaction object; block fields are null for a pending one. */
-static json_t *j_tx(ex_node *n, const ex_tx *tx, const uint8_t *block_hash, uint64_t number,
-                    uint32_t index)
+/* Senders recovered while answering (stored transactions that had none),
+ * written to the store once the read transaction is over, so that each is
+ * recovered once. Polling thread only. */
+#define FILL_MAX 16384
+static struct {
+    uint8_t hash[FILL_MAX][32];
+    uint8_t from[FILL_MAX][20];
+    size_t n;
+} fill;
+
+static void fill_flush(ex_node *n)
+{
+    if (fill.n && ex_store_put_senders(n->store, (const uint8_t(*)[32])fill.hash,
+                                       (const uint8_t(*)[20])fill.from, fill.n) != 0)
+        ex_log(n, P2P_LOG_WARN, "storing %zu recovered sender(s) failed", fill.n);
+    fill.n = 0;
+}
+
+/* A transaction object; block fields are null for a pending one. @known_from:
+ * its sender as stored with it or pooled (NULL: a stored transaction whose
+ * sender the pool did not know: recovered now and stored after the call). */
+static json_t *j_tx(ex_node *n, const ex_tx *tx, const uint8_t *known_from,
+                    const uint8_t *block_hash, uint64_t number, uint32_t index)
 {
     uint8_t from[20];
     json_t *o = json_object();
-    if (ex_tx_sender(n->secp, tx, from) == 0) json_object_set_new(o, "from", j_data(from, 20));
+    if (known_from) {
+        json_object_set_new(o, "from", j_data(known_from, 20));
+    } else if (ex_tx_sender(n->secp, tx, from) == 0) {
+        json_object_set_new(o, "from", j_data(from, 20));
+        if (block_hash && fill.n < FILL_MAX) {
+            memcpy(fill.hash[fill.n], tx->hash, 32);
+            memcpy(fill.from[fill.n++], from, 20);
+        }
+    }
     json_object_set_new(o, "hash", j_data(tx->hash, 32));
     json_object_set_new(o, "type", j_u64((uint64_t)tx->type));
     json_object_set_new(o, "nonce", j_u64(tx->nonce));
@@ -137,8 +165,8 @@ static void add_header_fields(json_t *o, const p2p_header_fields *f)
         json_object_set_new(o, "withdrawalsRoot", j_data(f->withdrawals_root, 32));
 }
 
-static json_t *j_block_txs(ex_node *n, const uint8_t *body, size_t len, const uint8_t hash[32],
-                           uint64_t number, int full)
+static json_t *j_block_txs(ex_node *n, ex_read *r, const uint8_t *body, size_t len,
+                           const uint8_t hash[32], uint64_t number, int full)
 {
     json_t *arr = json_array();
     p2p_rlp_item txs, item;
@@ -154,7 +182,13 @@ static json_t *j_block_txs(ex_node *n, const uint8_t *body, size_t len, const ui
             json_array_append_new(arr, j_data(h, 32));
             continue;
         }
-        json_array_append_new(arr, full ? j_tx(n, &tx, hash, number, i) : j_data(tx.hash, 32));
+        if (!full) {
+            json_array_append_new(arr, j_data(tx.hash, 32));
+            continue;
+        }
+        uint8_t from[20];
+        int known = ex_read_tx_sender(r, tx.hash, from) == 0;
+        json_array_append_new(arr, j_tx(n, &tx, known ? from : NULL, hash, number, i));
     }
     return arr;
 }
@@ -182,7 +216,7 @@ static json_t *j_block(ex_node *n, ex_read *r, const uint8_t hash[32], int full)
     json_t *o = json_object();
     add_header_fields(o, &f);
     json_object_set_new(o, "size", j_u64(block_size(hdr, body)));
-    json_object_set_new(o, "transactions", j_block_txs(n, body.ptr, body.len, hash, f.number, full));
+    json_object_set_new(o, "transactions", j_block_txs(n, r, body.ptr, body.len, hash, f.number, full));
     json_object_set_new(o, "uncles", json_array());
     return o;
 }
@@ -199,6 +233,7 @@ static json_t *m_get_block_by_number(void *ctx, const json_t *params, ex_rpc_err
     if (!r) return ex_rpc_fail(err, EX_RPC_INTERNAL_ERROR, "storage unavailable");
     json_t *res = ex_read_hash(r, number, hash) == 0 ? j_block(n, r, hash, full) : json_null();
     ex_store_read_end(r);
+    fill_flush(n);
     return res;
 }
 
@@ -212,6 +247,7 @@ static json_t *m_get_block_by_hash(void *ctx, const json_t *params, ex_rpc_error
     if (!r) return ex_rpc_fail(err, EX_RPC_INTERNAL_ERROR, "storage unavailable");
     json_t *res = j_block(n, r, hash, json_is_true(json_array_get(params, 1)));
     ex_store_read_end(r);
+    fill_flush(n);
     return res;
 }
 
@@ -235,9 +271,13 @@ static json_t *stored_tx(ex_node *n, ex_read *r, const uint8_t hash[32])
         ex_read_body(r, bhash, &body) != 0 || ex_body_txs(body.ptr, body.len, &txs) != 0 ||
         p2p_rlp_iter_init(&it, &txs) != 0)
         return NULL;
+    uint8_t from[20];
+    int known = ex_read_tx_sender(r, hash, from) == 0;
     while (p2p_rlp_iter_next(&it, &item) == 1)
         if (i++ == index)
-            return ex_tx_decode_wire(&item, &tx, NULL) == 0 ? j_tx(n, &tx, bhash, number, index) : NULL;
+            return ex_tx_decode_wire(&item, &tx, NULL) == 0
+                       ? j_tx(n, &tx, known ? from : NULL, bhash, number, index)
+                       : NULL;
     return NULL;
 }
 
@@ -252,9 +292,10 @@ static json_t *m_get_transaction_by_hash(void *ctx, const json_t *params, ex_rpc
     if (!r) return ex_rpc_fail(err, EX_RPC_INTERNAL_ERROR, "storage unavailable");
     json_t *res = stored_tx(n, r, hash);
     ex_store_read_end(r);
+    fill_flush(n);
     if (res) return res;
     const ex_pool_tx *e = ex_pool_find(&n->pool, hash);
-    if (e && ex_tx_decode(e->raw, e->len, &tx) == 0) return j_tx(n, &tx, NULL, 0, 0);
+    if (e && ex_tx_decode(e->raw, e->len, &tx) == 0) return j_tx(n, &tx, e->from, NULL, 0, 0);
     return json_null();
 }
 

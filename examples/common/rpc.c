@@ -3,11 +3,13 @@
 #include "rpc.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 struct ex_rpc {
     struct MHD_Daemon *d;
@@ -15,7 +17,119 @@ struct ex_rpc {
     size_t n;
     void *ctx;
     uint16_t port;
+    char *vhosts, *cors; /* comma-separated, lower case; NULL: none */
 };
+
+/* ------------------------------------------------------- request policy */
+
+static char *lower_dup(const char *s)
+{
+    if (!s || !*s) return NULL;
+    char *d = strdup(s);
+    if (d)
+        for (char *p = d; *p; p++) *p = (char)tolower((unsigned char)*p);
+    return d;
+}
+
+int ex_rpc_allow(ex_rpc *r, const char *vhosts, const char *cors)
+{
+    char *v = lower_dup(vhosts), *c = lower_dup(cors);
+    if ((vhosts && *vhosts && !v) || (cors && *cors && !c)) {
+        free(v);
+        free(c);
+        return -1;
+    }
+    free(r->vhosts);
+    free(r->cors);
+    r->vhosts = v;
+    r->cors = c;
+    return 0;
+}
+
+/* Is @item (@len bytes, any case) in the comma-separated @list, or is "*"? */
+static int listed(const char *list, const char *item, size_t len)
+{
+    if (!list) return 0;
+    for (const char *p = list; *p;) {
+        const char *end = strchr(p, ',');
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        while (n && *p == ' ') p++, n--;
+        while (n && p[n - 1] == ' ') n--;
+        if (n == 1 && *p == '*') return 1;
+        if (n == len && strncasecmp(p, item, len) == 0) return 1;
+        if (!end) break;
+        p = end + 1;
+    }
+    return 0;
+}
+
+/* The name part of a Host header: "[::1]:8545" -> "::1", "a.b:1" -> "a.b". */
+static size_t host_name(const char *host, const char **name)
+{
+    if (host[0] == '[') {
+        const char *end = strchr(host, ']');
+        *name = host + 1;
+        return end ? (size_t)(end - host - 1) : 0;
+    }
+    const char *colon = strchr(host, ':');
+    *name = host;
+    if (colon && strchr(colon + 1, ':')) return strlen(host); /* a bare IPv6 address */
+    return colon ? (size_t)(colon - host) : strlen(host);
+}
+
+static int loopback_name(const char *name, size_t len)
+{
+    char buf[64];
+    struct in_addr a4;
+    struct in6_addr a6;
+    if (len == 9 && strncasecmp(name, "localhost", 9) == 0) return 1;
+    if (len == 0 || len >= sizeof buf) return 0;
+    memcpy(buf, name, len);
+    buf[len] = '\0';
+    if (inet_pton(AF_INET, buf, &a4) == 1) return (ntohl(a4.s_addr) >> 24) == 127;
+    if (inet_pton(AF_INET6, buf, &a6) == 1) return IN6_IS_ADDR_LOOPBACK(&a6);
+    return 0;
+}
+
+/* application/json, in any case, optionally with parameters (charset). */
+static int json_media_type(const char *ct)
+{
+    static const char want[] = "application/json";
+    const size_t n = sizeof want - 1;
+    if (!ct) return 0;
+    while (*ct == ' ') ct++;
+    if (strncasecmp(ct, want, n) != 0) return 0;
+    ct += n;
+    while (*ct == ' ') ct++;
+    return *ct == '\0' || *ct == ';';
+}
+
+unsigned ex_rpc_check_headers(const ex_rpc *r, const char *method, const char *host,
+                              const char *origin, const char *content_type, const char **why)
+{
+    if (host && *host) { /* absent: not a browser (HTTP/1.0) */
+        const char *name;
+        size_t len = host_name(host, &name);
+        if (!loopback_name(name, len) && !listed(r->vhosts, name, len)) {
+            *why = "invalid host specified (see --rpc-vhosts)";
+            return 403;
+        }
+    }
+    if (origin && *origin && !listed(r->cors, origin, strlen(origin))) {
+        *why = "origin not allowed (see --rpc-cors)";
+        return 403;
+    }
+    if (strcmp(method, "OPTIONS") == 0) return 0; /* a preflight has no body */
+    if (strcmp(method, "POST") != 0) {
+        *why = "JSON-RPC needs POST";
+        return 405;
+    }
+    if (!json_media_type(content_type)) {
+        *why = "invalid content type, only application/json is supported";
+        return 415;
+    }
+    return 0;
+}
 
 /* ------------------------------------------------------------------ HTTP */
 
@@ -25,7 +139,9 @@ typedef struct upload {
     int too_large;
 } upload;
 
-static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, char *text, int owned)
+/* @origin: an allowed Origin to answer with CORS headers, or NULL. */
+static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, char *text, int owned,
+                             const char *origin)
 {
     struct MHD_Response *r = MHD_create_response_from_buffer(
         strlen(text), text, owned ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
@@ -34,6 +150,15 @@ static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, char *te
         return MHD_NO;
     }
     MHD_add_response_header(r, "Content-Type", "application/json");
+    if (origin && *origin) {
+        MHD_add_response_header(r, "Access-Control-Allow-Origin", origin);
+        MHD_add_response_header(r, "Vary", "Origin");
+        if (status == MHD_HTTP_NO_CONTENT) {
+            MHD_add_response_header(r, "Access-Control-Allow-Methods", "POST, OPTIONS");
+            MHD_add_response_header(r, "Access-Control-Allow-Headers", "Content-Type");
+            MHD_add_response_header(r, "Access-Control-Max-Age", "600");
+        }
+    }
     enum MHD_Result ok = MHD_queue_response(c, status, r);
     MHD_destroy_response(r);
     return ok;
@@ -59,10 +184,21 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 {
     ex_rpc *r = cls;
     upload *u = *con_cls;
-    if (strcmp(method, "POST") != 0)
-        return reply(c, MHD_HTTP_METHOD_NOT_ALLOWED,
-                     "{\"error\":\"JSON-RPC needs POST\"}", 0);
-    if (!u) { /* first call: headers only */
+    /* past the checks below, an Origin present is an allowed one */
+    const char *origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
+    if (!u) { /* first call: headers only; refuse before reading any body */
+        const char *why = NULL;
+        unsigned status = ex_rpc_check_headers(
+            r, method, MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST),
+            origin,
+            MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE), &why);
+        if (status) {
+            char *text = malloc(160);
+            if (!text) return MHD_NO;
+            snprintf(text, 160, "{\"error\":\"%s\"}", why);
+            return reply(c, status, text, 1, NULL);
+        }
+        if (strcmp(method, "OPTIONS") == 0) return reply(c, MHD_HTTP_NO_CONTENT, "", 0, origin);
         if (!(u = calloc(1, sizeof *u))) return MHD_NO;
         *con_cls = u;
         return MHD_YES;
@@ -73,10 +209,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return MHD_YES;
     }
     if (u->too_large)
-        return reply(c, 413 /* content too large */, "{\"error\":\"request too large\"}", 0);
+        return reply(c, 413 /* content too large */, "{\"error\":\"request too large\"}", 0, origin);
     char *text = ex_rpc_process(r->methods, r->n, r->ctx, u->buf ? u->buf : "", u->len);
-    if (!text) return reply(c, MHD_HTTP_OK, "", 0);
-    return reply(c, MHD_HTTP_OK, text, 1);
+    if (!text) return reply(c, MHD_HTTP_OK, "", 0, origin);
+    return reply(c, MHD_HTTP_OK, text, 1, origin);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
@@ -124,6 +260,8 @@ void ex_rpc_stop(ex_rpc *r)
 {
     if (!r) return;
     MHD_stop_daemon(r->d);
+    free(r->vhosts);
+    free(r->cors);
     free(r);
 }
 

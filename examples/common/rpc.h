@@ -20,6 +20,10 @@
 /* Largest request body and batch accepted. */
 #define EX_RPC_MAX_BODY ((size_t)1 << 20)
 #define EX_RPC_MAX_BATCH 100
+/* Once a batch's responses total this many bytes, its remaining calls are
+ * not run: each gets EX_RPC_RESPONSE_TOO_LARGE (geth caps batches the same way). */
+#define EX_RPC_MAX_BATCH_RESPONSE ((size_t)5 << 20)
+#define EX_RPC_RESPONSE_TOO_LARGE (-32003)
 
 typedef struct ex_rpc_error {
     int code;
@@ -47,9 +51,25 @@ char *ex_rpc_process(const ex_rpc_method *methods, size_t n, void *ctx, const ch
 
 typedef struct ex_rpc ex_rpc;
 
-/* Listen on 127.0.0.1:@port (0 lets the system choose; see ex_rpc_port()). */
+/* Listen on 127.0.0.1:@port (0 lets the system choose; see ex_rpc_port()).
+ * As geth's HTTP server, a request is refused before its body is read when:
+ *  - its Content-Type is not application/json (415);
+ *  - its Host is neither a loopback name or address (localhost, 127.0.0.0/8,
+ *    ::1, with or without a port) nor in the vhosts list (403): a web page
+ *    that rebinds its own name to 127.0.0.1 cannot read the answers;
+ *  - it has an Origin (a browser's cross-site request) that is not in the
+ *    cors list (403): a web page cannot submit transactions.
+ * OPTIONS (a browser's preflight) is answered for allowed origins only. */
 int ex_rpc_start(uint16_t port, const ex_rpc_method *methods, size_t n, void *ctx, ex_rpc **out,
                  char *err, size_t err_len);
+/* The Host names (besides loopback ones) and the Origins allowed: comma
+ * separated lists, case-insensitive, "*" allows any; NULL or "" allows none.
+ * The texts are copied. 0, or -1 when out of memory. */
+int ex_rpc_allow(ex_rpc *r, const char *vhosts, const char *cors);
+/* The checks above on a request's headers (NULL when absent): 0 to serve it,
+ * else the HTTP status to refuse it with and *why (a static text). */
+unsigned ex_rpc_check_headers(const ex_rpc *r, const char *method, const char *host,
+                              const char *origin, const char *content_type, const char **why);
 void ex_rpc_stop(ex_rpc *r);
 uint16_t ex_rpc_port(const ex_rpc *r);
 /* An fd that is readable when ex_rpc_run() has work. */

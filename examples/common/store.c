@@ -202,10 +202,21 @@ int ex_read_tx(ex_read *r, const uint8_t tx_hash[32], uint64_t *number, uint32_t
     MDB_val v;
     int rc = get(r->txn, r->s->dbi[DB_TXS], tx_hash, 32, &v);
     if (rc) return rc;
-    if (v.mv_size != 12) return P2P_ERR_IO;
+    if (v.mv_size != 12 && v.mv_size != 32) return P2P_ERR_IO;
     const uint8_t *p = v.mv_data;
     *number = get_be64(p);
     *index = (uint32_t)p[8] << 24 | (uint32_t)p[9] << 16 | (uint32_t)p[10] << 8 | p[11];
+    return 0;
+}
+
+int ex_read_tx_sender(ex_read *r, const uint8_t tx_hash[32], uint8_t from[20])
+{
+    MDB_val v;
+    int rc = get(r->txn, r->s->dbi[DB_TXS], tx_hash, 32, &v);
+    if (rc) return rc;
+    if (v.mv_size == 12) return P2P_ERR_NOT_FOUND;
+    if (v.mv_size != 32) return P2P_ERR_IO;
+    memcpy(from, (const uint8_t *)v.mv_data + 12, 20);
     return 0;
 }
 
@@ -227,12 +238,14 @@ static int put(MDB_txn *txn, MDB_dbi dbi, const void *k, size_t klen, const void
     return mdb_put(txn, dbi, &key, &val, 0) == 0 ? 0 : P2P_ERR_IO;
 }
 
-/* Index every transaction of the body: hash of its raw form -> (number, index). */
-static int put_txs(ex_store *s, MDB_txn *txn, uint64_t number, const uint8_t *body, size_t len)
+/* Index every transaction of the body: hash of its raw form -> (number,
+ * index[, sender]). */
+static int put_txs(ex_store *s, MDB_txn *txn, uint64_t number, const uint8_t *body, size_t len,
+                   const ex_sender *senders, size_t n_senders)
 {
     p2p_rlp_item b, txs, tx;
     p2p_rlp_iter it;
-    uint8_t loc[12], h[32];
+    uint8_t loc[32], h[32];
     uint32_t i = 0;
     int rc;
     if (p2p_rlp_decode(body, len, &b) != 0 || p2p_rlp_iter_init(&it, &b) != 0 ||
@@ -247,15 +260,17 @@ static int put_txs(ex_store *s, MDB_txn *txn, uint64_t number, const uint8_t *bo
         loc[9] = (uint8_t)(i >> 16);
         loc[10] = (uint8_t)(i >> 8);
         loc[11] = (uint8_t)i;
+        int with = i < n_senders && senders[i].known;
+        if (with) memcpy(loc + 12, senders[i].from, 20);
         i++;
-        if (put(txn, s->dbi[DB_TXS], h, 32, loc, sizeof loc) != 0) return P2P_ERR_IO;
+        if (put(txn, s->dbi[DB_TXS], h, 32, loc, with ? 32 : 12) != 0) return P2P_ERR_IO;
     }
     return rc == 0 ? 0 : P2P_ERR_RLP;
 }
 
 static int put_block(ex_store *s, MDB_txn *txn, uint64_t number, const uint8_t hash[32],
                      const uint8_t *header, size_t header_len, const uint8_t *body,
-                     size_t body_len)
+                     size_t body_len, const ex_sender *senders, size_t n_senders)
 {
     uint8_t k[8], head[40];
     be64(number, k);
@@ -263,7 +278,7 @@ static int put_block(ex_store *s, MDB_txn *txn, uint64_t number, const uint8_t h
     memcpy(head + 8, hash, 32);
     int rc = 0;
     if (header) { /* NULL: a genesis known only by its hash */
-        rc = put_txs(s, txn, number, body, body_len);
+        rc = put_txs(s, txn, number, body, body_len, senders, n_senders);
         if (!rc) rc = put(txn, s->dbi[DB_HEADERS], hash, 32, header, header_len);
         if (!rc) rc = put(txn, s->dbi[DB_BODIES], hash, 32, body, body_len);
     }
@@ -271,6 +286,28 @@ static int put_block(ex_store *s, MDB_txn *txn, uint64_t number, const uint8_t h
     if (!rc) rc = put(txn, s->dbi[DB_NUMBERS], hash, 32, k, 8);
     if (!rc) rc = put(txn, s->dbi[DB_META], "head", 4, head, sizeof head);
     return rc;
+}
+
+int ex_store_put_senders(ex_store *s, const uint8_t (*hashes)[32], const uint8_t (*from)[20],
+                         size_t n)
+{
+    MDB_txn *txn;
+    if (!n) return 0;
+    if (batch_commit(s) != 0 || mdb_txn_begin(s->env, NULL, 0, &txn) != 0) return P2P_ERR_IO;
+    int rc = 0;
+    for (size_t i = 0; i < n && !rc; i++) {
+        MDB_val v;
+        uint8_t loc[32];
+        if (get(txn, s->dbi[DB_TXS], hashes[i], 32, &v) != 0 || v.mv_size != 12) continue;
+        memcpy(loc, v.mv_data, 12);
+        memcpy(loc + 12, from[i], 20);
+        rc = put(txn, s->dbi[DB_TXS], hashes[i], 32, loc, sizeof loc);
+    }
+    if (rc) {
+        mdb_txn_abort(txn);
+        return rc;
+    }
+    return mdb_txn_commit(txn) == 0 ? 0 : P2P_ERR_IO;
 }
 
 int ex_store_init_genesis(ex_store *s, const uint8_t hash[32], const uint8_t *header,
@@ -286,7 +323,7 @@ int ex_store_init_genesis(ex_store *s, const uint8_t hash[32], const uint8_t *he
         return rc;
     }
     if (rc == P2P_ERR_NOT_FOUND) {
-        rc = put_block(s, txn, 0, hash, header, header_len, body, body_len);
+        rc = put_block(s, txn, 0, hash, header, header_len, body, body_len, NULL, 0);
         if (!rc) rc = put(txn, s->dbi[DB_META], "genesis", 7, hash, 32);
     }
     if (rc) {
@@ -310,6 +347,13 @@ int ex_store_batch_end(ex_store *s)
 int ex_store_append(ex_store *s, uint64_t number, const uint8_t hash[32], const uint8_t *header,
                     size_t header_len, const uint8_t *body, size_t body_len)
 {
+    return ex_store_append_senders(s, number, hash, header, header_len, body, body_len, NULL, 0);
+}
+
+int ex_store_append_senders(ex_store *s, uint64_t number, const uint8_t hash[32],
+                            const uint8_t *header, size_t header_len, const uint8_t *body,
+                            size_t body_len, const ex_sender *senders, size_t n_senders)
+{
     p2p_header_fields f;
     uint8_t head_hash[32];
     uint64_t head;
@@ -325,7 +369,8 @@ int ex_store_append(ex_store *s, uint64_t number, const uint8_t hash[32], const 
     int rc = txn_head(s, txn, &head, head_hash);
     if (!rc && (number != head + 1 || memcmp(f.parent_hash, head_hash, 32) != 0))
         rc = P2P_ERR_STATE;
-    if (!rc) rc = put_block(s, txn, number, hash, header, header_len, body, body_len);
+    if (!rc)
+        rc = put_block(s, txn, number, hash, header, header_len, body, body_len, senders, n_senders);
     if (rc) {
         mdb_txn_abort(txn);
         return rc;

@@ -7,6 +7,7 @@
  *   bodies    block hash -> body RLP [txs, ommers]
  *   numbers   block hash -> 8-byte big-endian number
  *   txs       transaction hash -> 8-byte big-endian block number || 4-byte index
+ *             [|| 20-byte sender, when it was known as the block was stored]
  *   meta      "head" -> number || hash, "genesis" -> hash
  *
  * The chain only grows by one block at a time on top of the head (a
@@ -25,6 +26,7 @@
 #include <stdint.h>
 
 #include "ethp2p/types.h"
+#include "tx.h"
 
 typedef struct ex_store ex_store;
 /* A read transaction: views it returns stay valid until ex_store_read_end(). */
@@ -49,6 +51,20 @@ int ex_store_init_genesis(ex_store *s, const uint8_t hash[32], const uint8_t *he
 int ex_store_append(ex_store *s, uint64_t number, const uint8_t hash[32], const uint8_t *header,
                     size_t header_len, const uint8_t *body, size_t body_len);
 
+/* The same, recording @senders[i] (when known) as the sender of the body's
+ * transaction i, so that reading it back costs no signature recovery.
+ * @n_senders may be smaller than the body's transaction count. */
+int ex_store_append_senders(ex_store *s, uint64_t number, const uint8_t hash[32],
+                            const uint8_t *header, size_t header_len, const uint8_t *body,
+                            size_t body_len, const ex_sender *senders, size_t n_senders);
+
+/* Record the senders of transactions stored without one (first read by
+ * JSON-RPC, recovered then): @n entries of a transaction hash and its
+ * sender; unknown hashes and ones that have a sender already are skipped.
+ * One write transaction. 0 or P2P_ERR_IO. */
+int ex_store_put_senders(ex_store *s, const uint8_t (*hashes)[32], const uint8_t (*from)[20],
+                         size_t n);
+
 /* Until ex_store_batch_end(), ex_store_append() adds to one write
  * transaction (opened by the first append) instead of committing each block.
  * ex_store_batch_end() commits it: 0 or P2P_ERR_IO (then the whole batch is
@@ -66,6 +82,8 @@ int ex_read_number(ex_read *r, const uint8_t hash[32], uint64_t *number);
 int ex_read_header(ex_read *r, const uint8_t hash[32], p2p_bytes *header);
 int ex_read_body(ex_read *r, const uint8_t hash[32], p2p_bytes *body);
 int ex_read_tx(ex_read *r, const uint8_t tx_hash[32], uint64_t *number, uint32_t *index);
+/* The sender stored with a transaction (P2P_ERR_NOT_FOUND if none was). */
+int ex_read_tx_sender(ex_read *r, const uint8_t tx_hash[32], uint8_t from[20]);
 
 /* Convenience: the head in one call (its own read transaction). */
 int ex_store_head(ex_store *s, uint64_t *number, uint8_t hash[32]);

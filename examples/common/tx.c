@@ -90,7 +90,7 @@ static int check_rs(const ex_tx *tx)
     return 0;
 }
 
-/* v, r, s at f[0..2]. Legacy v is 27/28 or chain_id * 2 + 35/36 (EIP-155). */
+/* v, r, s at f[0..2]. Legacy v is 27/28 or chain_id * 2 + 35/36 (EIP-155, chain_id >= 1). */
 static int get_sig(const p2p_rlp_item *f, ex_tx *tx)
 {
     if (get_u64(&f[0], &tx->v) || get_u256(&f[1], tx->r) || get_u256(&f[2], tx->s))
@@ -99,7 +99,7 @@ static int get_sig(const p2p_rlp_item *f, ex_tx *tx)
         if (tx->v > 1) return EX_TX_ERR_SIG;
     } else if (tx->v == 27 || tx->v == 28) {
         tx->chain_id = 0;
-    } else if (tx->v >= 35) {
+    } else if (tx->v >= 37) { /* 35 and 36 would name chain id 0, which EIP-155 has not */
         tx->chain_id = (tx->v - 35) / 2;
     } else {
         return EX_TX_ERR_SIG;
@@ -268,8 +268,13 @@ int ex_tx_signing_hash(const ex_tx *tx, uint8_t out[32])
     return 0;
 }
 
+/* 0 or 1 for a decoded or signed transaction; -1 for a v that is neither
+ * (a caller-built ex_tx), which libsecp256k1 must never be given. */
 static int y_parity(const ex_tx *tx)
 {
+    if (tx->type == EX_TX_LEGACY && tx->chain_id == 0 && tx->v != 27 && tx->v != 28) return -1;
+    if (tx->type == EX_TX_LEGACY && tx->chain_id && tx->v < 35) return -1;
+    if (tx->type != EX_TX_LEGACY && tx->v > 1) return -1;
     if (tx->type != EX_TX_LEGACY) return (int)tx->v;
     return tx->chain_id ? (int)((tx->v - 35) & 1) : (int)(tx->v - 27);
 }
@@ -289,9 +294,11 @@ int ex_tx_sender(const secp256k1_context *ctx, const ex_tx *tx, uint8_t from[20]
     size_t plen = sizeof pub65;
     int rc = ex_tx_signing_hash(tx, hash);
     if (rc) return rc;
+    int recid = y_parity(tx);
+    if (recid < 0) return EX_TX_ERR_SIG;
     memcpy(compact, tx->r, 32);
     memcpy(compact + 32, tx->s, 32);
-    if (!secp256k1_ecdsa_recoverable_signature_parse_compact(ctx, &sig, compact, y_parity(tx)) ||
+    if (!secp256k1_ecdsa_recoverable_signature_parse_compact(ctx, &sig, compact, recid) ||
         !secp256k1_ecdsa_recover(ctx, &pk, &sig, hash))
         return EX_TX_ERR_SIG;
     secp256k1_ec_pubkey_serialize(ctx, pub65, &plen, &pk, SECP256K1_EC_UNCOMPRESSED);
@@ -319,6 +326,16 @@ int ex_tx_sign(const secp256k1_context *ctx, ex_tx *tx, const uint8_t sk[32], ui
     if ((rc = encode(tx, 1, raw, raw_len))) return rc;
     p2p_keccak256(*raw, *raw_len, tx->hash);
     return 0;
+}
+
+size_t ex_tx_wire_size(const uint8_t *raw, size_t len)
+{
+    if (len && raw[0] >= 0xc0) return len; /* legacy: the list itself */
+    if (len == 1 && raw[0] < 0x80) return 1;
+    if (len < 56) return 1 + len;
+    size_t n = 0;
+    for (size_t v = len; v; v >>= 8) n++;
+    return 1 + n + len;
 }
 
 int ex_tx_put_wire(p2p_rlp_writer *w, const uint8_t *raw, size_t len)

@@ -53,6 +53,12 @@ typedef struct ex_tx {
     uint8_t hash[32];          /* keccak256 of the raw form (set by decode/sign) */
 } ex_tx;
 
+/* A transaction's sender, when it is known (recovered or taken from the pool). */
+typedef struct ex_sender {
+    int known;
+    uint8_t from[20];
+} ex_sender;
+
 const char *ex_tx_strerror(int err);
 
 /* Decode the raw form. The ex_tx borrows from raw. Checks field sizes, the
@@ -73,6 +79,8 @@ int ex_tx_sign(const secp256k1_context *ctx, ex_tx *tx, const uint8_t sk[32], ui
                size_t *raw_len);
 /* The wire form of a raw transaction, malloc'd (for Transactions messages). */
 int ex_tx_to_wire(const uint8_t *raw, size_t len, uint8_t **out, size_t *out_len);
+/* Bytes of the wire form (block body / Transactions item) of a raw transaction. */
+size_t ex_tx_wire_size(const uint8_t *raw, size_t len);
 /* Append the wire form of a raw transaction to a writer (for bodies). */
 int ex_tx_put_wire(p2p_rlp_writer *w, const uint8_t *raw, size_t len);
 /* Ethereum address of a secret key. */

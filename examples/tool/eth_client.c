@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
+#include <sodium.h>
 
 static uint64_t now_ms(void)
 {
@@ -178,7 +179,7 @@ static int configure(p2p_config *cfg, const ec_opts *o)
         uint8_t sk[32];
         if (getrandom(sk, sizeof sk, 0) != (ssize_t)sizeof sk) return P2P_ERR_IO;
         rc = p2p_config_set_secret_key(cfg, sk);
-        memset(sk, 0, sizeof sk);
+        sodium_memzero(sk, sizeof sk);
         if (!rc) return 0;
         if (rc == P2P_ERR_CRYPTO) rc = 0;
     }

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sodium.h>
 
 #include "../common/chain.h"
 #include "../common/hexutil.h"
@@ -120,15 +121,15 @@ static int prefill(ex_node *n, validator *v)
     return 0;
 }
 
-/* One block from the pool (oldest first), announced with NewBlockHashes. */
+/* One block from the pool (oldest first, see ex_pool_pick), announced with NewBlockHashes. */
 static void produce(ex_node *n, validator *v)
 {
-    size_t k = n->pool.count < EX_MAX_BLOCK_TXS ? n->pool.count : EX_MAX_BLOCK_TXS;
-    p2p_bytes *txs = calloc(k ? k : 1, sizeof *txs);
+    p2p_bytes *txs = calloc(EX_MAX_BLOCK_TXS, sizeof *txs);
     ex_block b;
     char hex[65];
     if (!txs) return;
-    for (size_t i = 0; i < k; i++) txs[i] = (p2p_bytes){n->pool.txs[i].raw, n->pool.txs[i].len};
+    /* Oldest first, bounded in count and bytes so that the body stays servable. */
+    size_t k = ex_pool_pick(&n->pool, EX_MAX_BLOCK_TXS, EX_MAX_BLOCK_TX_BYTES, txs);
     /* ex_node_add_block() drops the included transactions from the pool,
      * but only after the block (a copy) is built. */
     int rc = seal_block(n, v, txs, k, wall_seconds(), &b);
@@ -192,6 +193,6 @@ int main(int argc, char **argv)
     v.next_block_ms = ex_now_ms() + opt.block_time_ms;
     if (!rc) rc = ex_node_run(&node);
     ex_node_stop(&node);
-    memset(v.sk, 0, sizeof v.sk);
+    sodium_memzero(v.sk, sizeof v.sk);
     return rc;
 }

@@ -226,7 +226,9 @@ P2P_EXPORT int p2p_config_set_secret_key(p2p_config *cfg, const uint8_t sk[32]);
 /**
  * Keep the node key in @p dir/p2p_key (64 hex digits); created with mode 0600
  * (and the directory with it) when absent, loaded otherwise. The file is read
- * by p2p_handle_new(). Ignored when a secret key was set.
+ * by p2p_handle_new(). Ignored when a secret key was set. An existing key
+ * file that group or others may access, or a symlink, is refused
+ * (P2P_ERR_KEYFILE, the message says how to fix it: chmod 600 FILE).
  */
 P2P_EXPORT int p2p_config_set_datadir(p2p_config *cfg, const char *dir);
 /** The network id sent in Status (must match the peer's). Default 1. */

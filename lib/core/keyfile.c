@@ -2,7 +2,8 @@
  * Creation never replaces an existing file: the key is written to a private
  * temp file, synced, and hard-linked into place (link fails if the name is
  * taken), so a crash or a concurrent start leaves either no key or one whole
- * key, never a truncated one. */
+ * key, never a truncated one. Loading refuses a symlink (O_NOFOLLOW) and a
+ * file that group or others may access (as ssh does for private keys). */
 #include "core/keyfile.h"
 
 #include <errno.h>
@@ -89,13 +90,28 @@ static ssize_t read_bounded(int fd, uint8_t *buf, size_t cap)
 static int load_key(const secp256k1_context *ctx, const char *path, uint8_t sk[32],
                     char *err, size_t errlen)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    /* O_NOFOLLOW: a symlink planted in the data directory must not make the
+     * node adopt (or reveal through its id) another file's contents. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
     if (fd < 0 && errno == ENOENT) return P2P_ERR_NOT_FOUND;
+    if (fd < 0 && errno == ELOOP)
+        return ep_fail(err, errlen, P2P_ERR_KEYFILE,
+                       "%s: is a symbolic link; key files are not followed through links "
+                       "(put the key file itself there)", path);
     if (fd < 0) return ep_fail(err, errlen, P2P_ERR_KEYFILE, "%s: cannot open: %s", path, strerror(errno));
     struct stat st;
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         close(fd);
         return ep_fail(err, errlen, P2P_ERR_KEYFILE, "%s: not a regular file", path);
+    }
+    /* As ssh does for private keys: a key others could read is refused
+     * before it is read, with the command that fixes it. */
+    if (st.st_mode & (S_IRWXG | S_IRWXO)) {
+        close(fd);
+        return ep_fail(err, errlen, P2P_ERR_KEYFILE,
+                       "%s: permissions %04o are too open: the node key must not be accessible "
+                       "by group or others (fix: chmod 600 %s)",
+                       path, (unsigned)(st.st_mode & 07777), path);
     }
     uint8_t buf[KEYFILE_MAX + 1];
     ssize_t n = read_bounded(fd, buf, sizeof buf);

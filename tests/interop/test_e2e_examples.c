@@ -586,12 +586,22 @@ static void test_tx_round_trip(void **state)
     assert_int_equal(error_code(r), -32601);
     json_decref(r);
     /* HTTP: only POST; bodies over 1 MiB refused */
-    assert_int_equal(http_status(d.rpc_port, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 0), 405);
+    assert_int_equal(http_status(d.rpc_port, "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", 0), 405);
     char head[200];
     size_t big = (1u << 20) + 100;
-    snprintf(head, sizeof head, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: %zu\r\n"
-             "Connection: close\r\n\r\n", big);
+    snprintf(head, sizeof head, "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+             "Content-Length: %zu\r\nConnection: close\r\n\r\n", big);
     assert_int_equal(http_status(d.rpc_port, head, big), 413);
+    /* a web page: a foreign Host (DNS rebinding), an Origin, a form's media type */
+    snprintf(head, sizeof head, "POST / HTTP/1.1\r\nHost: evil.example\r\nContent-Type: application/json\r\n"
+             "Content-Length: 2\r\nConnection: close\r\n\r\n");
+    assert_int_equal(http_status(d.rpc_port, head, 2), 403);
+    snprintf(head, sizeof head, "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+             "Origin: http://evil.example\r\nContent-Length: 2\r\nConnection: close\r\n\r\n");
+    assert_int_equal(http_status(d.rpc_port, head, 2), 403);
+    snprintf(head, sizeof head, "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/plain\r\n"
+             "Content-Length: 2\r\nConnection: close\r\n\r\n");
+    assert_int_equal(http_status(d.rpc_port, head, 2), 415);
     /* node info and peers */
     r = rpc(&d, "admin_nodeInfo", "[]");
     assert_string_equal(json_string_value(json_object_get(json_object_get(r, "result"), "enode")), d.enode);

@@ -91,7 +91,17 @@ static void test_chain_round_trip(void **state)
                      P2P_ERR_STATE);
     assert_int_equal(ex_store_append(s, 2, b2.hash, b2.header, b2.header_len, b2.body, 3), P2P_ERR_RLP);
     assert_int_equal(ex_store_append(s, 2, b2.hash, b2.header, 7, b2.body, b2.body_len), P2P_ERR_RLP);
-    assert_int_equal(ex_store_append(s, 2, b2.hash, b2.header, b2.header_len, b2.body, b2.body_len), 0);
+    /* block 2 with its first transaction's sender known, the second's not */
+    ex_sender senders[2];
+    uint8_t sk0[32], addr0[20];
+    memset(senders, 0, sizeof senders);
+    ex_demo_key(0, sk0);
+    assert_int_equal(ex_address_of_key(ctx, sk0, addr0), 0);
+    senders[0].known = 1;
+    memcpy(senders[0].from, addr0, 20);
+    assert_int_equal(ex_store_append_senders(s, 2, b2.hash, b2.header, b2.header_len, b2.body,
+                                             b2.body_len, senders, 2),
+                     0);
     assert_int_equal(ex_store_head(s, &num, hash), 0);
     assert_int_equal(num, 2);
     tu_assert_bytes(hash, b2.hash, 32);
@@ -124,6 +134,15 @@ static void test_chain_round_trip(void **state)
     assert_int_equal(ex_read_tx(r, h2[1], &num, &idx), 0);
     assert_int_equal(num, 2);
     assert_int_equal(idx, 1);
+    /* the stored sender comes back without a recovery; none where none was stored */
+    uint8_t from[20];
+    assert_int_equal(ex_read_tx(r, h2[0], &num, &idx), 0);
+    assert_int_equal(num, 2);
+    assert_int_equal(idx, 0);
+    assert_int_equal(ex_read_tx_sender(r, h2[0], from), 0);
+    tu_assert_bytes(from, addr0, 20);
+    assert_int_equal(ex_read_tx_sender(r, h2[1], from), P2P_ERR_NOT_FOUND);
+    assert_int_equal(ex_read_tx_sender(r, h1[0], from), P2P_ERR_NOT_FOUND);
     uint8_t unknown[32] = {0};
     assert_int_equal(ex_read_tx(r, unknown, &num, &idx), P2P_ERR_NOT_FOUND);
     assert_int_equal(ex_read_header(r, unknown, &v), P2P_ERR_NOT_FOUND);

@@ -17,6 +17,7 @@
 #include "../../examples/common/jsonrpc.c"
 #include "../../examples/common/pool.c"
 #include "../../examples/common/tx.c"
+#include "eth/eth_msg.h"
 #include "ethp2p/sync.h"
 
 static secp256k1_context *ctx;
@@ -295,11 +296,31 @@ static void test_decode_errors(void **state)
     expect_decode(bad, n, EX_TX_ERR_FIELD);
     free(bad);
     free(raw);
-    /* legacy: v must be 27/28 or >= 35 */
+    /* legacy: v must be 27/28 or >= 37 (35 and 36 would be EIP-155 with
+     * chain id 0: fuzz_ex_tx found that recovering one handed libsecp256k1
+     * recovery id 8, which aborts the process; crashes/ex_tx-1) */
     raw = sign_demo(EX_TX_LEGACY, 1, 0, NULL, 0, &len, &t);
-    bad = reencode(&t, 29, t.r, t.s, 0, &n);
-    expect_decode(bad, n, EX_TX_ERR_SIG);
-    free(bad);
+    const uint64_t bad_v[] = {0, 1, 26, 29, 34, 35, 36};
+    for (size_t i = 0; i < sizeof bad_v / sizeof bad_v[0]; i++) {
+        bad = reencode(&t, bad_v[i], t.r, t.s, 0, &n);
+        expect_decode(bad, n, EX_TX_ERR_SIG);
+        free(bad);
+    }
+    static const uint8_t crash1[] = {0xc9, 0x3d, 0x3d, 0x3d, 0x80, 0x3f, 0x30, 0x23, 0x30, 0x29};
+    expect_decode(crash1, sizeof crash1, EX_TX_ERR_SIG);
+    /* a caller-built transaction with a v no decoder accepts is refused, not recovered */
+    ex_tx odd = t;
+    uint8_t from[20];
+    odd.chain_id = 0;
+    odd.v = 35;
+    assert_int_equal(ex_tx_sender(ctx, &odd, from), EX_TX_ERR_SIG);
+    odd = t;
+    odd.v = 30;
+    assert_int_equal(ex_tx_sender(ctx, &odd, from), EX_TX_ERR_SIG);
+    odd = t;
+    odd.type = EX_TX_DYNAMIC_FEE;
+    odd.v = 2;
+    assert_int_equal(ex_tx_sender(ctx, &odd, from), EX_TX_ERR_SIG);
     free(raw);
     /* too large */
     uint8_t *huge = calloc(1, EX_TX_MAX_SIZE + 1);
@@ -447,27 +468,259 @@ static void test_sealed_block(void **state)
 
 /* --------------------------------------------------------- pool, hex */
 
+static void key_of(unsigned i, uint8_t k[32])
+{
+    memset(k, 0, 32);
+    k[0] = 9;
+    memcpy(k + 1, &i, sizeof i);
+}
+
 static void test_pool(void **state)
 {
     ex_pool p;
-    uint8_t h[32] = {1}, h2[32] = {2}, from[20] = {0}, raw[4] = {1, 2, 3, 4};
+    uint8_t h[32] = {1}, h2[32] = {2}, h3[32] = {3}, from[20] = {0}, raw[4] = {1, 2, 3, 4};
     ex_pool_init(&p);
+    assert_null(ex_pool_find(&p, h));
+    assert_int_equal(ex_pool_remove(&p, h), 0);
     assert_int_equal(ex_pool_add(&p, h, from, 2, raw, 4), 1);
     assert_int_equal(ex_pool_add(&p, h, from, 2, raw, 4), 0);
     assert_int_equal(ex_pool_add(&p, h2, from, 0, raw, 2), 1);
+    assert_int_equal(ex_pool_add(&p, h3, from, 0, raw, 3), 1);
     assert_non_null(ex_pool_find(&p, h2));
-    assert_int_equal(p.bytes, 6);
+    assert_int_equal(p.bytes, 9);
+    assert_int_equal(ex_pool_sender_count(&p, from), 3);
+    /* removal from the middle keeps arrival order */
+    assert_int_equal(ex_pool_remove(&p, h2), 1);
+    assert_int_equal(ex_pool_remove(&p, h2), 0);
+    assert_null(ex_pool_find(&p, h2));
+    const ex_pool_tx *e = ex_pool_oldest(&p);
+    assert_memory_equal(e->hash, h, 32);
+    assert_memory_equal(e->newer->hash, h3, 32);
+    assert_null(e->newer->newer);
     assert_int_equal(ex_pool_remove(&p, h), 1);
-    assert_int_equal(ex_pool_remove(&p, h), 0);
-    assert_null(ex_pool_find(&p, h));
-    assert_memory_equal(p.txs[0].hash, h2, 32);
-    for (unsigned i = 0; i < EX_POOL_MAX_TXS - 1; i++) {
-        uint8_t k[32] = {0};
-        k[0] = 9;
-        memcpy(k + 1, &i, sizeof i);
-        assert_int_equal(ex_pool_add(&p, k, from, 0, raw, 1), 1);
+    assert_memory_equal(ex_pool_oldest(&p)->hash, h3, 32);
+    assert_int_equal(ex_pool_remove(&p, h3), 1);
+    assert_null(ex_pool_oldest(&p));
+    assert_int_equal(ex_pool_sender_count(&p, from), 0);
+    assert_int_equal(p.bytes, 0);
+    /* full by count: senders vary so that the per-sender cap is not the limit */
+    for (unsigned i = 0; i < EX_POOL_MAX_TXS; i++) {
+        uint8_t k[32], f[20] = {0};
+        key_of(i, k);
+        memcpy(f, &i, sizeof i);
+        assert_int_equal(ex_pool_add(&p, k, f, 0, raw, 1), 1);
     }
+    assert_int_equal(p.count, EX_POOL_MAX_TXS);
     assert_int_equal(ex_pool_add(&p, h, from, 2, raw, 4), P2P_ERR_TOO_LARGE);
+    /* every entry is still found through the index; order is arrival order */
+    unsigned i = 0;
+    for (e = ex_pool_oldest(&p); e; e = e->newer, i++) {
+        uint8_t k[32];
+        key_of(i, k);
+        assert_memory_equal(e->hash, k, 32);
+        assert_ptr_equal(ex_pool_find(&p, k), e);
+    }
+    assert_int_equal(i, EX_POOL_MAX_TXS);
+    ex_pool_free(&p);
+}
+
+/* One sender cannot fill the pool; one transaction is at most 128 KiB; the
+ * pool's bytes are bounded. */
+static void test_pool_bounds(void **state)
+{
+    ex_pool p;
+    uint8_t from[20] = {7}, other[20] = {8}, k[32];
+    uint8_t *big = calloc(1, EX_TX_MAX_SIZE + 1);
+    assert_non_null(big);
+    ex_pool_init(&p);
+    for (unsigned i = 0; i < EX_POOL_MAX_PER_SENDER; i++) {
+        key_of(i, k);
+        assert_int_equal(ex_pool_add(&p, k, from, 0, big, 10), 1);
+    }
+    key_of(1000, k);
+    assert_int_equal(ex_pool_add(&p, k, from, 0, big, 10), EX_POOL_ERR_SENDER);
+    assert_int_equal(ex_pool_add(&p, k, other, 0, big, 10), 1);
+    /* once one of the sender's leaves, it may add again */
+    key_of(0, k);
+    assert_int_equal(ex_pool_remove(&p, k), 1);
+    key_of(1001, k);
+    assert_int_equal(ex_pool_add(&p, k, from, 0, big, 10), 1);
+    ex_pool_free(&p);
+
+    ex_pool_init(&p);
+    key_of(1, k);
+    assert_int_equal(ex_pool_add(&p, k, from, 0, big, EX_TX_MAX_SIZE + 1), P2P_ERR_TOO_LARGE);
+    /* bytes: EX_POOL_MAX_BYTES / EX_TX_MAX_SIZE of the largest fit, then no more */
+    size_t fit = EX_POOL_MAX_BYTES / EX_TX_MAX_SIZE;
+    for (unsigned i = 0; i < fit; i++) {
+        uint8_t f[20] = {0};
+        memcpy(f, &i, sizeof i);
+        key_of(i, k);
+        assert_int_equal(ex_pool_add(&p, k, f, 0, big, EX_TX_MAX_SIZE), 1);
+    }
+    assert_int_equal(p.bytes, fit * EX_TX_MAX_SIZE);
+    key_of(99999, k);
+    assert_int_equal(ex_pool_add(&p, k, other, 0, big, 1), P2P_ERR_TOO_LARGE);
+    ex_pool_free(&p);
+    free(big);
+}
+
+/* Admission: chain id, fee cap, minimum priority fee. */
+static void test_pool_check(void **state)
+{
+    ex_pool p;
+    ex_tx t;
+    const char *msg = NULL;
+    size_t len;
+    ex_pool_init(&p);
+    for (int type = 0; type <= 2; type++) {
+        free(sign_demo(type, 1, 0, NULL, 0, &len, &t)); /* 2 gwei, tip 1 gwei, chain 1337 */
+        assert_int_equal(ex_pool_check(&p, &t, 1337, &msg), 0);
+        assert_int_equal(ex_pool_check(&p, &t, 1, &msg), EX_TX_ERR_FIELD);
+        assert_string_equal(msg, "invalid chain id");
+        ex_tx z = t;
+        z.chain_id = 0; /* legacy without EIP-155 is allowed; typed ones must name a chain */
+        if (type == EX_TX_LEGACY) {
+            assert_int_equal(ex_pool_check(&p, &z, 1337, &msg), 0);
+        } else {
+            assert_int_equal(ex_pool_check(&p, &z, 1337, &msg), EX_TX_ERR_FIELD);
+            assert_non_null(strstr(msg, "chain id 0"));
+        }
+        /* the tip: max priority fee for 0x02, gas price for the others */
+        ex_tx cheap = t;
+        if (type == EX_TX_DYNAMIC_FEE) u256_of("999999999", cheap.max_priority_fee);
+        else u256_of("999999999", cheap.gas_price);
+        assert_int_equal(ex_pool_check(&p, &cheap, 1337, &msg), EX_TX_ERR_FIELD);
+        assert_non_null(strstr(msg, "underpriced"));
+        ex_pool_set_min_tip(&p, 999999999);
+        assert_int_equal(ex_pool_check(&p, &cheap, 1337, &msg), 0);
+        ex_pool_set_min_tip(&p, 0);
+        memset(cheap.gas_price, 0, 32);
+        memset(cheap.max_priority_fee, 0, 32);
+        assert_int_equal(ex_pool_check(&p, &cheap, 1337, &msg), 0);
+        ex_pool_set_min_tip(&p, EX_POOL_MIN_TIP);
+    }
+    /* 0x02 whose fee cap is below its tip */
+    free(sign_demo(EX_TX_DYNAMIC_FEE, 1, 0, NULL, 0, &len, &t));
+    u256_of("3000000000", t.max_priority_fee);
+    assert_int_equal(ex_pool_check(&p, &t, 1337, &msg), EX_TX_ERR_FIELD);
+    assert_non_null(strstr(msg, "less than max priority fee"));
+    ex_pool_free(&p);
+}
+
+/* Recoveries per peer per second. */
+static void test_budget(void **state)
+{
+    ex_budget b;
+    uint8_t a[64] = {1}, c[64] = {2};
+    ex_budget_init(&b, 100);
+    assert_int_equal(ex_budget_take(&b, a, 5000, 60), 60);
+    assert_int_equal(ex_budget_take(&b, a, 5500, 60), 40);
+    assert_int_equal(ex_budget_take(&b, a, 5999, 1), 0);
+    assert_int_equal(ex_budget_take(&b, c, 5999, 100), 100); /* another peer has its own */
+    assert_int_equal(ex_budget_take(&b, a, 6000, 1000), 100); /* a new second */
+    ex_budget_forget(&b, a);
+    ex_budget_forget(&b, a);
+    assert_int_equal(ex_budget_take(&b, a, 6000, 1), 1);
+    /* many peers: idle entries are swept, live ones keep their use */
+    for (unsigned i = 0; i < 10000; i++) {
+        uint8_t id[64] = {0};
+        memcpy(id + 8, &i, sizeof i);
+        assert_int_equal(ex_budget_take(&b, id, 7000 + (i / 5000) * 1000, 1), 1);
+    }
+    assert_true(b.count <= 5001); /* the first second's 5,000 were swept */
+    assert_int_equal(ex_budget_take(&b, c, 8000, 100), 100);
+    ex_budget_free(&b);
+}
+
+/* A pool full of the largest transactions gives blocks whose bodies stay
+ * well under the 2 MiB soft reply limit: BlockBodies with one of them
+ * encodes, and is small enough to share a reply. (Before the byte cap, 1,000
+ * such transactions made a 128 MiB body that no peer could ever be served.) */
+static void test_largest_block_servable(void **state)
+{
+    ex_pool p;
+    uint8_t sk[32], vsk[32];
+    size_t data_len = EX_TX_MAX_SIZE - 200, n_txs = EX_POOL_MAX_BYTES / EX_TX_MAX_SIZE;
+    uint8_t *data = malloc(data_len);
+    p2p_bytes *picked = calloc(EX_MAX_BLOCK_TXS, sizeof *picked);
+    assert_non_null(data);
+    memset(data, 0xab, data_len);
+    ex_pool_init(&p);
+    ex_demo_key(9, vsk);
+    for (size_t i = 0; i < n_txs; i++) {
+        ex_tx t;
+        uint8_t *raw, from[20];
+        size_t len;
+        memset(&t, 0, sizeof t);
+        t.type = i % 2 ? EX_TX_LEGACY : EX_TX_DYNAMIC_FEE;
+        t.chain_id = 1337;
+        t.nonce = i;
+        t.gas = 3000000;
+        u256_of("2000000000", t.gas_price);
+        u256_of("2000000000", t.max_fee);
+        u256_of("1000000000", t.max_priority_fee);
+        t.data = (p2p_bytes){data, data_len};
+        ex_demo_key((unsigned)(i % EX_DEMO_KEYS), sk);
+        assert_int_equal(ex_tx_sign(ctx, &t, sk, &raw, &len), 0);
+        assert_true(len <= EX_TX_MAX_SIZE && len > EX_TX_MAX_SIZE - 256);
+        assert_int_equal(ex_tx_sender(ctx, &t, from), 0);
+        assert_int_equal(ex_pool_add(&p, t.hash, from, (uint8_t)t.type, raw, len), 1);
+        free(raw);
+    }
+    assert_int_equal(p.count, n_txs);
+    uint8_t parent[32] = {0};
+    size_t blocks = 0;
+    while (p.count) {
+        size_t k = ex_pool_pick(&p, EX_MAX_BLOCK_TXS, EX_MAX_BLOCK_TX_BYTES, picked);
+        assert_true(k > 0);
+        assert_true(k <= EX_MAX_BLOCK_TX_BYTES / (EX_TX_MAX_SIZE - 256));
+        ex_block_params bp = {.number = blocks + 1, .timestamp = 1000 + blocks, .txs = picked, .n_txs = k};
+        memcpy(bp.parent_hash, parent, 32);
+        ex_block b;
+        assert_int_equal(ex_build_block(ctx, vsk, &bp, &b), 0);
+        assert_int_equal(p2p_body_check(b.header, b.header_len, b.body, b.body_len), 0);
+        assert_true(b.body_len <= EX_MAX_BLOCK_TX_BYTES + 16);
+        /* a BlockBodies reply holding it */
+        p2p_bytes body = {b.body, b.body_len};
+        ep_eth_msg m = {.id = EP_ETH_BLOCK_BODIES, .request_id = 7};
+        m.u.items.v = &body;
+        m.u.items.count = 1;
+        p2p_rlp_writer w;
+        p2p_rlp_writer_init(&w);
+        w.max = (size_t)10 << 20;
+        assert_int_equal(ep_eth_msg_encode(EP_ETH_VERSION_68, &m, &w), 0);
+        assert_true(w.len < ((size_t)2 << 20) / 2 + 64); /* two such bodies share a 2 MiB reply */
+        p2p_rlp_writer_free(&w);
+        for (size_t i = 0; i < k; i++) {
+            uint8_t h[32];
+            p2p_keccak256(picked[i].ptr, picked[i].len, h);
+            assert_int_equal(ex_pool_remove(&p, h), 1);
+        }
+        memcpy(parent, b.hash, 32);
+        ex_block_free(&b);
+        blocks++;
+    }
+    assert_true(blocks >= n_txs / 8);
+    /* ex_build_block itself refuses more bytes than the cap */
+    uint8_t *raw;
+    size_t len;
+    ex_tx t;
+    memset(&t, 0, sizeof t);
+    t.type = EX_TX_DYNAMIC_FEE;
+    t.chain_id = 1337;
+    t.data = (p2p_bytes){data, data_len};
+    assert_int_equal(ex_tx_sign(ctx, &t, sk, &raw, &len), 0);
+    for (size_t i = 0; i < 9; i++) picked[i] = (p2p_bytes){raw, len};
+    ex_block_params bp = {.number = 1, .timestamp = 1, .txs = picked, .n_txs = 9};
+    ex_block b;
+    assert_int_equal(ex_build_block(ctx, vsk, &bp, &b), P2P_ERR_TOO_LARGE);
+    bp.n_txs = 7;
+    assert_int_equal(ex_build_block(ctx, vsk, &bp, &b), 0);
+    ex_block_free(&b);
+    free(raw);
+    free(picked);
+    free(data);
     ex_pool_free(&p);
 }
 
@@ -579,6 +832,52 @@ static void test_jsonrpc(void **state)
     free(big);
 }
 
+static int big_calls;
+static json_t *m_big(void *c, const json_t *params, ex_rpc_error *err)
+{
+    static char text[(1 << 20) + 1];
+    big_calls++;
+    memset(text, 'x', sizeof text - 1);
+    return json_string(text);
+}
+
+/* A batch stops running its calls once its responses pass
+ * EX_RPC_MAX_BATCH_RESPONSE: the rest get "response too large" (the batch of
+ * 100 full 1,000-transaction blocks that made 55 MB and blocked 6.9 s). */
+static void test_jsonrpc_batch_response_cap(void **state)
+{
+    static const ex_rpc_method big_methods[] = {{"big", m_big}, {"echo", m_echo}};
+    char body[8192], *p = body;
+    p += sprintf(p, "[");
+    for (int i = 0; i < 40; i++)
+        p += sprintf(p, "%s{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"big\"}", i ? "," : "", i);
+    p += sprintf(p, ",{\"jsonrpc\":\"2.0\",\"method\":\"big\"}"); /* a notification: no answer */
+    sprintf(p, ",5]");
+    big_calls = 0;
+    char *out = ex_rpc_process(big_methods, 2, NULL, body, strlen(body));
+    assert_non_null(out);
+    size_t len = strlen(out);
+    print_message("  40 x 1 MiB calls: %d run, %zu bytes\n", big_calls, len);
+    assert_true(len <= EX_RPC_MAX_BATCH_RESPONSE + (2 << 20));
+    assert_int_equal(big_calls, (int)(EX_RPC_MAX_BATCH_RESPONSE >> 20)); /* each is just over 1 MiB */
+    json_t *r = json_loads(out, 0, NULL);
+    free(out);
+    assert_non_null(r);
+    assert_int_equal(json_array_size(r), 41); /* 40 calls with ids and the invalid one */
+    for (size_t i = 0; i < 40; i++) {
+        json_t *one = json_array_get(r, i);
+        assert_int_equal(json_integer_value(json_object_get(one, "id")), (json_int_t)i);
+        if (i < (size_t)big_calls) assert_non_null(json_object_get(one, "result"));
+        else assert_int_equal(error_code(one), EX_RPC_RESPONSE_TOO_LARGE);
+    }
+    assert_int_equal(error_code(json_array_get(r, 40)), EX_RPC_INVALID_REQUEST);
+    json_decref(r);
+    /* small batches are untouched */
+    r = call("[{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"echo\",\"params\":[1]}]");
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(r, 0), "result")), 1);
+    json_decref(r);
+}
+
 /* ------------------------------------------------- ethp2p-tool tx */
 
 /* Run EP_TOOL with @args; stdout's first line into @out. Returns the exit status. */
@@ -663,8 +962,13 @@ int main(void)
         cmocka_unit_test(test_genesis),
         cmocka_unit_test(test_sealed_block),
         cmocka_unit_test(test_pool),
+        cmocka_unit_test(test_pool_bounds),
+        cmocka_unit_test(test_pool_check),
+        cmocka_unit_test(test_budget),
+        cmocka_unit_test(test_largest_block_servable),
         cmocka_unit_test(test_hex_helpers),
         cmocka_unit_test(test_jsonrpc),
+        cmocka_unit_test(test_jsonrpc_batch_response_cap),
         cmocka_unit_test(test_tool_tx),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -352,6 +352,7 @@ static void test_handle_new_errors(void **state)
     FILE *f = fopen(path, "w");
     fputs("not a key\n", f);
     fclose(f);
+    chmod(path, 0600); /* a key file others may read is refused before it is parsed */
     c = hn_config(1, 1);
     assert_int_equal(p2p_config_set_datadir(c, dir), 0);
     assert_int_equal(p2p_handle_new(c, NULL, NULL, &h), P2P_ERR_KEYFILE);

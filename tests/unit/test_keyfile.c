@@ -255,6 +255,69 @@ static void test_dangling_symlink(void **state)
     assert_int_equal(count_temps(base), 0);
 }
 
+/* A key file that group or others may access is refused, untouched, with a
+ * message saying how to fix it (as ssh does); after the fix it loads. */
+static void test_loose_mode_refused(void **state)
+{
+    uint8_t want[32], sk[32], buf[128];
+    char hex[66], err[1024], fix[400];
+    assert_int_equal(ep_seckey_generate(ctx, want), 0);
+    ep_hex_encode(want, 32, hex);
+    hex[64] = '\n';
+    write_file(keypath, hex, 65);
+    snprintf(fix, sizeof fix, "chmod 600 %s", keypath);
+    const mode_t loose[] = {0640, 0604, 0644, 0620, 0602, 0610, 0601, 0660, 0666, 0400 | 0044};
+    for (size_t i = 0; i < sizeof loose / sizeof loose[0]; i++) {
+        assert_int_equal(chmod(keypath, loose[i]), 0);
+        err[0] = '\0';
+        int created = -1;
+        memset(sk, 0xaa, sizeof sk);
+        assert_int_equal(ep_keyfile_load_or_create(ctx, base, sk, &created, err, sizeof err),
+                         P2P_ERR_KEYFILE);
+        print_message("  %04o -> %s\n", (unsigned)loose[i], err);
+        assert_int_equal(created, 0);
+        assert_non_null(strstr(err, "too open"));
+        assert_non_null(strstr(err, fix));
+        char mode[8];
+        snprintf(mode, sizeof mode, "%04o", (unsigned)loose[i]);
+        assert_non_null(strstr(err, mode));
+        /* left as it was, no temp files, no other key made */
+        assert_int_equal(read_file(keypath, buf, sizeof buf), 65);
+        assert_memory_equal(buf, hex, 65);
+        assert_int_equal(count_temps(base), 0);
+    }
+    /* 0400 and 0600 are fine */
+    const mode_t ok[] = {0400, 0600};
+    for (size_t i = 0; i < 2; i++) {
+        assert_int_equal(chmod(keypath, ok[i]), 0);
+        assert_int_equal(ep_keyfile_load_or_create(ctx, base, sk, NULL, err, sizeof err), 0);
+        tu_assert_bytes(sk, want, 32);
+    }
+}
+
+/* A symlink named p2p_key is not followed, even to a good private key. */
+static void test_symlink_not_followed(void **state)
+{
+    uint8_t want[32], sk[32];
+    char hex[65], target[320], err[512] = "";
+    assert_int_equal(ep_seckey_generate(ctx, want), 0);
+    ep_hex_encode(want, 32, hex);
+    snprintf(target, sizeof target, "%s/elsewhere", base);
+    write_file(target, hex, 64);
+    assert_int_equal(symlink(target, keypath), 0);
+    int created = -1;
+    assert_int_equal(ep_keyfile_load_or_create(ctx, base, sk, &created, err, sizeof err),
+                     P2P_ERR_KEYFILE);
+    print_message("  -> %s\n", err);
+    assert_int_equal(created, 0);
+    assert_non_null(strstr(err, keypath));
+    assert_non_null(strstr(err, "symbolic link"));
+    struct stat st;
+    assert_int_equal(lstat(keypath, &st), 0);
+    assert_true(S_ISLNK(st.st_mode)); /* not replaced */
+    assert_int_equal(count_temps(base), 0);
+}
+
 static void test_unwritable_dir(void **state)
 {
     char dir[300], err[512] = "";
@@ -400,7 +463,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         T(test_create_then_reload), T(test_accepted_forms), T(test_malformed_files),
-        T(test_key_path_is_directory), T(test_dangling_symlink), T(test_unwritable_dir), T(test_failing_steps),
+        T(test_key_path_is_directory), T(test_dangling_symlink), T(test_loose_mode_refused),
+        T(test_symlink_not_followed), T(test_unwritable_dir), T(test_failing_steps),
         T(test_real_write_failure), T(test_never_overwrites), T(test_parse_api),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

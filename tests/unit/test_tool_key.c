@@ -181,6 +181,7 @@ static void test_key_malformed_file(void **state)
     assert_non_null(f);
     fputs(bad, f);
     fclose(f);
+    chmod(path, 0600); /* a key file others may read is refused before it is parsed */
     assert_int_equal(run("key", "--datadir", base, NULL), 1);
     assert_string_equal(out, "");
     assert_non_null(strstr(err, path));
