@@ -206,6 +206,8 @@ typedef struct host {
     uint64_t stored;
     uint64_t refuse_at;     /* refuse this number once (0 = never) */
     int head_fails;         /* get_head fails this many times */
+    int refuse_foreign;     /* refuse blocks not in c (as a bad seal would be) */
+    uint64_t refused;       /* blocks refused so far */
 } host;
 
 static inline int host_get_head(void *user, uint64_t *number, uint8_t hash[32])
@@ -227,9 +229,14 @@ static inline int host_store(void *user, uint64_t number, const uint8_t hash[32]
     host *h = user;
     if (h->refuse_at && number == h->refuse_at) {
         h->refuse_at = 0;
+        h->refused++;
         return P2P_ERR_INVALID;
     }
     assert_int_equal(number, h->head + 1);
+    if (h->refuse_foreign && (number >= h->c->n || memcmp(hash, h->c->hash[number], 32) != 0)) {
+        h->refused++;
+        return P2P_ERR_INVALID;
+    }
     assert_true(number < h->c->n);
     tu_assert_bytes(hash, h->c->hash[number], 32);
     assert_int_equal(hlen, h->c->hlen[number]);
