@@ -203,6 +203,7 @@ static void test_departed_peer_pruned(void **state)
     new_block(&n, &n.peers[0], g_chain, 102);
     assert_int_equal(h.head, 102);
     fx_net_free(&n);
+    fx_chain_free(fork);
 }
 
 /* Bounds: at most 4 candidates per number (others are dropped), and at most
