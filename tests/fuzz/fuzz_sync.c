@@ -6,12 +6,17 @@
  * clock. The host behind the component checks what it promises: blocks are
  * stored strictly in order, each the child of the previous one, with the
  * hash of its header and a body that matches it; requests only go to
- * connected peers it has not dropped; the bounds on requests hold.
+ * connected peers it has not dropped; the bounds on requests hold. The host
+ * may refuse a block, or free the component from inside store_block: after
+ * that no callback may come (and ASan sees any use after free); re-entering
+ * the component from store_block is refused.
  *
- * Input layout: ops until the input ends, each op(1) then its bytes:
+ * Input layout: ops until the input ends (or the component is freed), each
+ * op(1) then its bytes:
  *   0 connect(peer, head)  1 disconnect(peer)  2 answer(k)  3 tamper(k, how, ...)
  *   4 fail(k, kind)  5 tick(dt)  6 new block(i, how)  7 hashes(i)
- *   8 range(peer, i)  9 refuse the next store */
+ *   8 range(peer, i)  9 refuse the next store (op byte 19, 29, ...: free the
+ *   component in the next store instead; 39, 79, ...: and refuse it) */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +55,8 @@ typedef struct host {
     uint64_t head, now, next_id;
     uint8_t head_hash[32];
     int refuse;
+    int free_next;          /* 1: free in the next store; 2: and refuse it */
+    int freed;
     int connected[NPEERS], dropped[NPEERS];
     pending req[MAX_PENDING];
     size_t nreq;
@@ -163,6 +170,7 @@ static int peer_index(const uint8_t id[64])
 static int get_head(void *u, uint64_t *number, uint8_t hash[32])
 {
     host *h = u;
+    FUZZ_CHECK(!h->freed);
     *number = h->head;
     memcpy(hash, h->head_hash, 32);
     return 0;
@@ -173,6 +181,8 @@ static int store_block(void *u, uint64_t number, const uint8_t hash[32], const u
 {
     host *h = u;
     uint8_t k[32];
+    FUZZ_CHECK(!h->freed);
+    FUZZ_CHECK(p2p_sync_tick(h->s, h->now) == P2P_ERR_STATE);
     FUZZ_CHECK(number == h->head + 1);
     ep_keccak256(header, hlen, k);
     FUZZ_CHECK(memcmp(k, hash, 32) == 0);
@@ -182,6 +192,11 @@ static int store_block(void *u, uint64_t number, const uint8_t hash[32], const u
     FUZZ_CHECK(p2p_rlp_decode(header, hlen, &top) == 0 && p2p_rlp_iter_init(&it, &top) == 0);
     FUZZ_CHECK(p2p_rlp_iter_next(&it, &parent) == 1 && parent.len == 32);
     FUZZ_CHECK(memcmp(parent.data, h->head_hash, 32) == 0);
+    if (h->free_next) {
+        p2p_sync_free(h->s);        /* deferred until the call returns */
+        h->freed = 1;
+        if (h->free_next == 2) return P2P_ERR_INVALID;
+    }
     if (h->refuse) {
         h->refuse = 0;
         return P2P_ERR_INVALID;
@@ -196,6 +211,7 @@ static int store_block(void *u, uint64_t number, const uint8_t hash[32], const u
 static pending *new_request(host *h, const uint8_t peer[64], int kind, uint64_t *id)
 {
     int p = peer_index(peer);
+    FUZZ_CHECK(!h->freed);
     FUZZ_CHECK(h->connected[p] && !h->dropped[p]);
     if (h->nreq == MAX_PENDING) return NULL;
     pending *r = &h->req[h->nreq++];
@@ -243,6 +259,7 @@ static int t_bodies(void *u, const uint8_t peer[64], const uint8_t *hashes, size
 static int t_disconnect(void *u, const uint8_t peer[64], int reason)
 {
     host *h = u;
+    FUZZ_CHECK(!h->freed);
     h->dropped[peer_index(peer)] = 1;
     FUZZ_CHECK(reason >= 0 && reason <= 0xff);
     return 0;
@@ -258,6 +275,7 @@ static void deliver(host *h, p2p_event *ev)
 {
     int rc = p2p_sync_on_event(h->s, ev);
     FUZZ_CHECK(rc == 0 || rc == 1);
+    if (h->freed) return;
     p2p_sync_progress pr;
     FUZZ_CHECK(p2p_sync_get_progress(h->s, &pr) == 0);
     FUZZ_CHECK(pr.current == h->head);
@@ -466,8 +484,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_CHECK(p2p_sync_set_option(h->s, P2P_SYNC_OPT_BODIES_PER_REQUEST, 3) == 0);
     FUZZ_CHECK(p2p_sync_set_option(h->s, P2P_SYNC_OPT_MAX_OFFENCES, 2) == 0);
     FUZZ_CHECK(p2p_sync_set_option(h->s, P2P_SYNC_OPT_ANNOUNCED_BLOCKS, 4) == 0);
-    while (size > 0) {
-        switch (fuzz_take(&data, &size, 1) % 10) {
+    while (size > 0 && !h->freed) {
+        unsigned op = (unsigned)fuzz_take(&data, &size, 1);
+        switch (op % 10) {
         case 0: op_connect(h, &data, &size); break;
         case 1: op_disconnect(h, &data, &size); break;
         case 2: answer(h, &data, &size, 0); break;
@@ -480,10 +499,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         case 6: op_new_block(h, &data, &size); break;
         case 7: op_hashes(h, &data, &size); break;
         case 8: op_range(h, &data, &size); break;
-        default: h->refuse = 1; break;
+        default:
+            if (op % 20 == 19) h->free_next = op % 40 == 39 ? 2 : 1;
+            else h->refuse = 1;
+            break;
         }
     }
-    p2p_sync_free(h->s);
+    if (!h->freed) p2p_sync_free(h->s);
     for (size_t k = 0; k < h->nreq; k++) free(h->req[k].hashes);
     free(h);
     return 0;
