@@ -250,7 +250,9 @@ P2P_EXPORT int p2p_sync_set_option(p2p_sync *s, p2p_sync_option opt, uint64_t va
  * requests (the host should not handle it further), else 0; negative only
  * for NULL arguments. A peer whose replies are wrong (or that times out)
  * MAX_OFFENCES times is no longer used and is disconnected through the
- * transport with P2P_DISC_USELESS_PEER. P2P_ERR_STATE (and nothing done)
+ * transport with P2P_DISC_USELESS_PEER. A peer first seen by its NewBlock
+ * (connected before the component was made) is followed from then on.
+ * P2P_ERR_STATE (and nothing done)
  * when called from one of the component's own callbacks.
  */
 P2P_EXPORT int p2p_sync_on_event(p2p_sync *s, const p2p_event *ev);

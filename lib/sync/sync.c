@@ -230,6 +230,13 @@ static void on_new_block(p2p_sync *s, const p2p_event *ev)
     if (rc != 0) return;
     int keep = !ep_sync_was_refused(s, a.h.hash) && !ep_sync_was_refused(s, a.h.parent);
     speer *p = ep_sync_peer(s, ev->peer);
+    if (keep && !p && s->np < SYNC_MAX_PEERS) {
+        /* connected before the component was made: known from now on, so
+         * that it can be penalised, pruned and asked */
+        p = &s->peers[s->np++];
+        memset(p, 0, sizeof *p);
+        memcpy(p->id, ev->peer, 64);
+    }
     if (keep && p) peer_head(p, a.h.number, a.h.hash);
     keep = keep && p && !p->dropped && a.h.number > s->head && a.h.number - s->head <= s->ann_max;
     size_t same = 0, mine = s->nann;
