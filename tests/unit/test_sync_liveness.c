@@ -267,6 +267,31 @@ static void test_announced_bytes(void **state)
     fx_net_free(&n);
 }
 
+/* One peer fills the NewBlock room (bytes) with blocks of its own branch
+ * just ahead of the head; the honest peer's nearer blocks still get in
+ * (farther ones give way) and are stored when their parent arrives. */
+static void test_one_peer_cannot_crowd_out(void **state)
+{
+    (void)state;
+    chain *fork = fx_chain(120, 0, 101, 13);
+    net n;
+    host h;
+    synced(&n, &h, 2);
+    n.peers[1].c = fork;
+    size_t room = 0;
+    for (size_t k = 102; k <= 104; k++) room += fork->hlen[k] + fork->blen[k];
+    assert_int_equal(p2p_sync_set_option(n.s, P2P_SYNC_OPT_ANNOUNCED_BYTES, room), 0);
+    for (size_t k = 102; k <= 110; k++) new_block(&n, &n.peers[1], fork, k);
+    new_block(&n, &n.peers[0], g_chain, 103);
+    new_block(&n, &n.peers[0], g_chain, 102);
+    assert_int_equal(h.head, 100);
+    new_block(&n, &n.peers[0], g_chain, 101);
+    assert_int_equal(h.head, 103);
+    assert_int_equal(h.refused, 0);
+    fx_net_free(&n);
+    fx_chain_free(fork);
+}
+
 /* Fetched blocks the host refuses: a peer serves a branch (linked headers,
  * matching bodies) that the host refuses from block 50 on. The node still
  * reaches the honest head, and that peer is dropped. */
@@ -299,6 +324,8 @@ typedef struct freeing {
     uint64_t free_at;       /* free the component while storing this number */
     int refuse;             /* and refuse that block */
     int head_free;          /* free it from get_head instead */
+    int send_free;          /* or from the transport's get_headers / disconnect */
+    int calls_after;        /* callbacks made after the free (must stay 0) */
     int reentered;          /* what on_event / tick returned from inside */
     int freed;
 } freeing;
@@ -308,6 +335,7 @@ static freeing *g_fr;
 static int fr_head(void *user, uint64_t *number, uint8_t hash[32])
 {
     freeing *f = g_fr;
+    f->calls_after += f->freed;
     int rc = host_get_head(user, number, hash);
     if (f->head_free && f->n->s) {
         p2p_sync_free(f->n->s);
@@ -321,6 +349,7 @@ static int fr_store(void *user, uint64_t number, const uint8_t hash[32], const u
                     size_t hlen, const uint8_t *body, size_t blen)
 {
     freeing *f = g_fr;
+    f->calls_after += f->freed;
     p2p_event ev;
     memset(&ev, 0, sizeof ev);
     ev.type = P2P_EV_TRANSACTIONS;
@@ -339,12 +368,45 @@ static int fr_store(void *user, uint64_t number, const uint8_t hash[32], const u
     return host_store(user, number, hash, hdr, hlen, body, blen);
 }
 
+static void fr_free(freeing *f)
+{
+    p2p_sync_free(f->n->s);
+    f->n->s = NULL;
+    f->freed = 1;
+}
+
+static int fr_get_headers(void *ctx, const uint8_t peer[64], uint64_t number, uint64_t count,
+                          uint64_t *id)
+{
+    freeing *f = g_fr;
+    f->calls_after += f->freed;
+    int rc = fx_get_headers(ctx, peer, number, count, id);
+    if (f->send_free == 1 && !f->freed) fr_free(f);
+    return rc;
+}
+
+static int fr_get_bodies(void *ctx, const uint8_t peer[64], const uint8_t *hashes, size_t nh,
+                         uint64_t *id)
+{
+    g_fr->calls_after += g_fr->freed;
+    return fx_get_bodies(ctx, peer, hashes, nh, id);
+}
+
+static int fr_disconnect(void *ctx, const uint8_t peer[64], int reason)
+{
+    freeing *f = g_fr;
+    f->calls_after += f->freed;
+    int rc = fx_disconnect(ctx, peer, reason);
+    if (f->send_free == 2 && !f->freed) fr_free(f);
+    return rc;
+}
+
 static void fr_new(net *n, freeing *f)
 {
     memset(f, 0, sizeof *f);
     f->n = n;
     g_fr = f;
-    p2p_sync_transport t = {n, fx_get_headers, fx_get_by_hash, fx_get_bodies, fx_disconnect};
+    p2p_sync_transport t = {n, fr_get_headers, fx_get_by_hash, fr_get_bodies, fr_disconnect};
     p2p_sync_callbacks cb = {fr_head, fr_store};
     assert_int_equal(p2p_sync_new_with_transport(&t, &cb, n->h, &n->s), 0);
 }
@@ -403,6 +465,28 @@ static void test_free_in_callback(void **state)
     p2p_sync_tick(n.s, 100);
     assert_true(f.freed);
     fx_net_free(&n);
+    /* from the transport: get_headers while several batches are being
+     * asked (no other request follows), and disconnect while dropping a peer */
+    fx_net_init(&n, &h, g_chain, 1);
+    fr_new(&n, &f);
+    f.send_free = 1;
+    fx_connect(&n, &n.peers[0]);            /* would ask for 3 batches */
+    assert_true(f.freed);
+    assert_int_equal(n.nq, 1);
+    assert_int_equal(f.calls_after, 0);
+    fx_net_free(&n);
+    fx_net_init(&n, &h, g_chain, 1);
+    n.peers[0].head = 100;
+    n.peers[0].corrupt_body = 50;
+    fr_new(&n, &f);
+    assert_int_equal(p2p_sync_set_option(n.s, P2P_SYNC_OPT_MAX_OFFENCES, 1), 0);
+    fx_connect(&n, &n.peers[0]);
+    f.send_free = 2;
+    fr_run(&n, &f);
+    assert_int_equal(n.disconnects, 1);
+    assert_int_equal(f.calls_after, 0);
+    assert_true(h.head < 50);               /* nothing stored after the free */
+    fx_net_free(&n);
 }
 
 int main(void)
@@ -415,6 +499,7 @@ int main(void)
         cmocka_unit_test(test_departed_peer_pruned),
         cmocka_unit_test(test_candidate_bounds),
         cmocka_unit_test(test_announced_bytes),
+        cmocka_unit_test(test_one_peer_cannot_crowd_out),
         cmocka_unit_test(test_refused_fetched_blocks),
         cmocka_unit_test(test_free_in_callback),
     };
