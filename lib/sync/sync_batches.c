@@ -269,8 +269,9 @@ int ep_sync_on_bodies(p2p_sync *s, const sreq *r, const p2p_bytes *items, size_t
     if (!b || !b->blocks) return 0;
     /* more than asked: broken. None at all: the peer lacks them (a peer need
      * not have blocks another one's headers name, e.g. of a branch the host
-     * will refuse); no offence, and the batch avoids it next time */
-    int bad = n > r->asked, rc = 0;
+     * will refuse): no offence, and the batch avoids it next time; unless
+     * the headers were its own */
+    int bad = n > r->asked || (n == 0 && memcmp(b->src, r->peer, 64) == 0), rc = 0;
     uint32_t cursor = r->lo;
     for (size_t i = 0; i < n && !bad && rc == 0; i++) {
         p2p_body_roots roots;

@@ -273,6 +273,7 @@ typedef struct fx_peer {
     uint64_t corrupt_body;  /* serves a wrong body for this number (0 = none) */
     uint64_t break_link;    /* serves a header that does not link at this number */
     uint64_t max_headers, max_bodies;   /* short replies (0 = no limit) */
+    int no_bodies;          /* answers every GetBlockBodies with none */
     int disconnect_on;      /* disconnects when it gets its n-th request (0 = never) */
     int requests;
     int served;             /* requests answered */
@@ -500,7 +501,7 @@ static inline void fx_answer_bodies(net *n, fx_peer *p, const fx_req *r, p2p_eve
     uint8_t *wrong = NULL;
     size_t k = 0;
     assert_non_null(items);
-    for (size_t j = 0; j < r->nh && (!p->max_bodies || k < p->max_bodies); j++) {
+    for (size_t j = 0; j < r->nh && !p->no_bodies && (!p->max_bodies || k < p->max_bodies); j++) {
         long i = fx_find(p->c, r->hashes + 32 * j);
         if (i < 0 || (uint64_t)i > p->head) continue;      /* unknown: skipped */
         if ((uint64_t)i < p->earliest) fail_msg("body %ld asked below earliest", i);

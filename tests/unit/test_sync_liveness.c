@@ -317,6 +317,32 @@ static void test_refused_fetched_blocks(void **state)
     fx_chain_free(fork);
 }
 
+/* Empty BlockBodies replies: no offence for a peer asked about another
+ * peer's headers (above), but a peer that served the headers itself and
+ * then has none of their bodies is penalised (and dropped here). */
+static void test_empty_bodies_own_headers(void **state)
+{
+    (void)state;
+    net n;
+    host h;
+    fx_net_init(&n, &h, g_chain, 2);
+    n.peers[0].head = 100;
+    n.peers[0].no_bodies = 1;
+    n.peers[1].head = 100;
+    fx_sync_new(&n);
+    assert_int_equal(p2p_sync_set_option(n.s, P2P_SYNC_OPT_MAX_OFFENCES, 2), 0);
+    fx_connect(&n, &n.peers[0]);
+    fx_run(&n, 10000);
+    assert_int_equal(n.disconnects, 1);
+    tu_assert_bytes(n.last_disconnect, n.peers[0].id, 64);
+    assert_int_equal(h.head, 0);
+    fx_disconnect_peer(&n, &n.peers[0]);
+    fx_connect(&n, &n.peers[1]);
+    fx_run(&n, 10000);
+    assert_int_equal(h.head, 100);
+    fx_net_free(&n);
+}
+
 /* ------------------------------------------------ free from a callback */
 
 typedef struct freeing {
@@ -501,6 +527,7 @@ int main(void)
         cmocka_unit_test(test_announced_bytes),
         cmocka_unit_test(test_one_peer_cannot_crowd_out),
         cmocka_unit_test(test_refused_fetched_blocks),
+        cmocka_unit_test(test_empty_bodies_own_headers),
         cmocka_unit_test(test_free_in_callback),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
