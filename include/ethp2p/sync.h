@@ -47,7 +47,11 @@
  * other candidates for that number, and the batches being fetched, are
  * kept. If it was fetched, the headers from it on are fetched again,
  * preferably from another peer, and the peer that served them gets one
- * offence. MAX_OFFENCES offences drop a peer, with its NewBlocks.
+ * offence. MAX_OFFENCES offences drop a peer, with its NewBlocks. So that
+ * a peer serving a branch the host will refuse cannot get honest peers
+ * dropped, an empty BlockBodies reply is no offence (unless the peer served
+ * those headers itself), and a batch that does not continue another
+ * peer's batch is fetched again without blaming either peer.
  *
  * Bounds: headers and bodies are buffered for at most WINDOW_BATCHES *
  * BATCH_SIZE blocks ahead of the head; NewBlock blocks at most
