@@ -9,7 +9,8 @@
  * connected peers it has not dropped; the bounds on requests hold. The host
  * may refuse a block, or free the component from inside store_block: after
  * that no callback may come (and ASan sees any use after free); re-entering
- * the component from store_block is refused.
+ * the component from store_block is refused. At the end, one honest peer
+ * must bring the node to the tip, whatever happened before (liveness).
  *
  * Input layout: ops until the input ends (or the component is freed), each
  * op(1) then its bytes:
@@ -337,10 +338,9 @@ static size_t honest(const pending *r, p2p_bytes *items)
     return n;
 }
 
-static void answer(host *h, const uint8_t **in, size_t *left, int tamper)
+/* Answers request k: honestly, or (tamper) as the script says. */
+static void answer_k(host *h, size_t k, const uint8_t **in, size_t *left, int tamper)
 {
-    if (h->nreq == 0) return;
-    size_t k = (size_t)fuzz_take(in, left, 1) % h->nreq;
     pending r = h->req[k];
     h->req[k].hashes = NULL;
     drop_pending(h, k);
@@ -391,6 +391,12 @@ static void answer(host *h, const uint8_t **in, size_t *left, int tamper)
     free(r.hashes);
 }
 
+static void answer(host *h, const uint8_t **in, size_t *left, int tamper)
+{
+    if (h->nreq == 0) return;
+    answer_k(h, (size_t)fuzz_take(in, left, 1) % h->nreq, in, left, tamper);
+}
+
 static void op_fail(host *h, const uint8_t **in, size_t *left)
 {
     if (h->nreq == 0) return;
@@ -434,7 +440,9 @@ static void op_new_block(host *h, const uint8_t **in, size_t *left)
     ev.u.new_block.block = (p2p_bytes){w.buf, w.len};
     memcpy(ev.u.new_block.hash, chain[i].hash, 32);
     ev.u.new_block.number = (how & 0x10) ? (uint64_t)i + 3 : (uint64_t)i; /* may lie */
-    deliver(h, &ev);
+    /* a handle reports messages of connected peers only (the component
+     * follows a NewBlock's sender from then on, and asks it for blocks) */
+    if (h->connected[(how >> 1) % NPEERS]) deliver(h, &ev);
     p2p_rlp_writer_free(&w);
 }
 
@@ -468,6 +476,42 @@ static void op_range(host *h, const uint8_t **in, size_t *left)
     ev.u.block_range.latest = (uint64_t)i;
     memcpy(ev.u.block_range.latest_hash, chain[i].hash, 32);
     deliver(h, &ev);
+}
+
+/* Liveness: whatever the script did, once every peer is gone and one honest
+ * peer at the tip joins (and the host stops refusing), the node reaches the
+ * tip. Skipped if the host was made to store a block off the chain (a
+ * forged header the fuzzer found the hash for): then there is no tip to
+ * reach. */
+static void finish_honestly(host *h)
+{
+    if (h->head > CHAIN || memcmp(h->head_hash, chain[h->head].hash, 32) != 0) return;
+    h->refuse = 0;
+    h->free_next = 0;
+    p2p_event ev;
+    for (int p = 0; p < NPEERS; p++) {
+        if (!h->connected[p]) continue;
+        const uint8_t id = (uint8_t)p;
+        const uint8_t *in = &id;
+        size_t left = 1;
+        op_disconnect(h, &in, &left);
+    }
+    memset(&ev, 0, sizeof ev);
+    ev.type = P2P_EV_PEER_CONNECTED;
+    memcpy(ev.peer, peer_ids[0], 64);
+    ev.eth_version = 69;
+    memcpy(ev.u.peer.id, peer_ids[0], 64);
+    ev.u.peer.eth_version = 69;
+    ev.u.peer.head_number = CHAIN;
+    memcpy(ev.u.peer.head_hash, chain[CHAIN].hash, 32);
+    h->connected[0] = 1;
+    deliver(h, &ev);
+    for (int round = 0; round < 200 && h->head < CHAIN; round++) {
+        while (h->nreq > 0) answer_k(h, 0, NULL, NULL, 0);
+        h->now += 1000;
+        FUZZ_CHECK(p2p_sync_tick(h->s, h->now) == 0);
+    }
+    FUZZ_CHECK(h->head == CHAIN);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -505,6 +549,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             break;
         }
     }
+    if (!h->freed) finish_honestly(h);
     if (!h->freed) p2p_sync_free(h->s);
     for (size_t k = 0; k < h->nreq; k++) free(h->req[k].hashes);
     free(h);
