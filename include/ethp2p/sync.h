@@ -51,7 +51,10 @@
  * a peer serving a branch the host will refuse cannot get honest peers
  * dropped, an empty BlockBodies reply is no offence (unless the peer served
  * those headers itself), and a batch that does not continue another
- * peer's batch is fetched again without blaming either peer.
+ * peer's batch is fetched again without blaming either peer. A batch whose
+ * bodies two peers in turn lack, or that twice fails to continue the
+ * batch below, has those headers (its own, or the batch below's) fetched
+ * again, so that nobody waits for bodies no peer has.
  *
  * Bounds: headers and bodies are buffered for at most WINDOW_BATCHES *
  * BATCH_SIZE blocks ahead of the head; NewBlock blocks at most

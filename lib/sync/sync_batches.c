@@ -81,8 +81,30 @@ static void batch_retry(sbatch *b, const uint8_t peer[64])
 {
     blocks_free(b);
     b->state = B_NEED;
+    b->empty_bodies = 0;
     memcpy(b->avoid, peer, 64);
     b->has_avoid = 1;
+}
+
+/* Batch i's headers are suspect: it and the batches linked after it (they
+ * continue its headers) are asked again, each avoiding its peer, under new
+ * ids so that replies still on their way are ignored. */
+static void refetch_from(p2p_sync *s, size_t i)
+{
+    for (size_t j = i; j < s->nb && (j == i || s->b[j]->state == B_LINKED); j++) {
+        sbatch *b = s->b[j];
+        uint8_t src[64];
+        memcpy(src, b->src, 64);
+        batch_retry(b, src);
+        b->id = ++s->next_batch_id;
+    }
+}
+
+static size_t batch_index(const p2p_sync *s, const sbatch *b)
+{
+    size_t i = 0;
+    while (s->b[i] != b) i++;
+    return i;
 }
 
 /* Gives a request's work back to be asked again (elsewhere if possible). */
@@ -231,7 +253,14 @@ void ep_sync_link(p2p_sync *s)
                 uint8_t src[64];
                 memcpy(src, b->src, 64);
                 batch_retry(b, src);
-                if (i == 0 || memcmp(s->b[i - 1]->src, src, 64) == 0) ep_sync_offence(s, src);
+                if (i == 0 || memcmp(s->b[i - 1]->src, src, 64) == 0) {
+                    ep_sync_offence(s, src);
+                } else if (++b->link_fails >= 2) {
+                    /* twice: perhaps the batch below is the odd one (a
+                     * branch the host would refuse); ask it again too */
+                    b->link_fails = 0;
+                    refetch_from(s, i - 1);
+                }
                 return;
             }
             b->state = B_LINKED;
@@ -284,6 +313,9 @@ int ep_sync_on_bodies(p2p_sync *s, const sreq *r, const p2p_bytes *items, size_t
     /* what the reply did not (validly) cover is asked again; the blocks it
      * did cover were each matched to their header, so they are kept */
     unassign(s, r, bad);
+    /* peers keep lacking these bodies: the headers may name blocks only
+     * their (departed or lying) peer has; fetch them again elsewhere */
+    if (n == 0 && !bad && ++b->empty_bodies >= 2) refetch_from(s, batch_index(s, b));
     return rc;
 }
 
@@ -381,13 +413,7 @@ static void batch_refused(p2p_sync *s)
 {
     uint8_t src[64];
     memcpy(src, s->b[0]->src, 64);
-    for (size_t i = 0; i < s->nb && (i == 0 || s->b[i]->state == B_LINKED); i++) {
-        sbatch *b = s->b[i];
-        uint8_t from[64];
-        memcpy(from, b->src, 64);
-        batch_retry(b, from);
-        b->id = ++s->next_batch_id;
-    }
+    refetch_from(s, 0);
     ep_sync_offence(s, src);
     s->head_ok = 0;
 }

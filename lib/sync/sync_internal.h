@@ -54,6 +54,11 @@ typedef struct sbatch {
     uint8_t src[64];        /* the peer whose headers these are */
     uint8_t avoid[64];      /* the peer that last failed this batch */
     int has_avoid;
+    uint8_t empty_bodies;   /* empty BlockBodies replies from peers that lack
+                               these headers' bodies (then the headers are
+                               fetched again) */
+    uint8_t link_fails;     /* failed to continue another peer's batch below
+                               (then that batch is fetched again) */
     sblock *blocks;         /* count entries once the headers are in */
 } sbatch;
 

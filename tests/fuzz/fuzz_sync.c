@@ -9,8 +9,11 @@
  * connected peers it has not dropped; the bounds on requests hold. The host
  * may refuse a block, or free the component from inside store_block: after
  * that no callback may come (and ASan sees any use after free); re-entering
- * the component from store_block is refused. At the end, one honest peer
- * must bring the node to the tip, whatever happened before (liveness).
+ * the component from store_block is refused. A branch from block FORK_AT,
+ * linked and with matching bodies, is refused by the host every time (a bad
+ * seal, say); peers may serve it (tamper 6) or announce it (NewBlock with
+ * how & 0x80). At the end, one honest peer must bring the node to the tip,
+ * whatever happened before (liveness).
  *
  * Input layout: ops until the input ends (or the component is freed), each
  * op(1) then its bytes:
@@ -29,7 +32,9 @@
 #include "ethp2p/sync.h"
 
 #define CHAIN 24          /* blocks 1..CHAIN above genesis */
-#define NPEERS 3
+#define FORK_AT 6         /* the branch the host refuses leaves the chain here */
+#define NPEERS 3          /* the script's peers */
+#define HONEST NPEERS     /* one more id, used only by the honest peer at the end */
 #define MAX_PENDING 64
 #define MAX_HASHES 1024
 
@@ -40,6 +45,7 @@ typedef struct blk {
 } blk;
 
 static blk chain[CHAIN + 1];
+static blk fork[CHAIN + 1];     /* the same below FORK_AT; the host refuses the rest */
 
 enum { K_HEADERS = 1, K_BYHASH, K_BODIES };
 
@@ -58,13 +64,13 @@ typedef struct host {
     int refuse;
     int free_next;          /* 1: free in the next store; 2: and refuse it */
     int freed;
-    int connected[NPEERS], dropped[NPEERS];
+    int connected[NPEERS + 1], dropped[NPEERS + 1];
     pending req[MAX_PENDING];
     size_t nreq;
     size_t stored;
 } host;
 
-static uint8_t peer_ids[NPEERS][64];
+static uint8_t peer_ids[NPEERS + 1][64];
 
 /* ------------------------------------------------------------- the chain */
 
@@ -105,7 +111,7 @@ static uint8_t *make_body(uint64_t i, size_t *len)
 }
 
 static uint8_t *make_header(uint64_t i, const uint8_t parent[32], const p2p_body_roots *r,
-                            size_t *len)
+                            const char *extra, size_t *len)
 {
     static const uint8_t zero[256];
     p2p_rlp_writer w;
@@ -123,7 +129,7 @@ static uint8_t *make_header(uint64_t i, const uint8_t parent[32], const p2p_body
     p2p_rlp_put_uint(&w, 30000000);
     p2p_rlp_put_uint(&w, 21000 * (i % 4));
     p2p_rlp_put_uint(&w, 1700000000 + 12 * i);
-    p2p_rlp_put_str(&w, "fuzz");
+    p2p_rlp_put_str(&w, extra);
     p2p_rlp_put_bytes(&w, zero, 32);
     p2p_rlp_put_bytes(&w, zero, 8);
     if (r->has_withdrawals) {
@@ -134,35 +140,46 @@ static uint8_t *make_header(uint64_t i, const uint8_t parent[32], const p2p_body
     return take_buf(&w, len);
 }
 
-static void build_chain(void)
+static void build_one(blk *c, int branch)
 {
     uint8_t parent[32] = {0};
     for (uint64_t i = 0; i <= CHAIN; i++) {
-        blk *b = &chain[i];
+        blk *b = &c[i];
         p2p_body_roots r;
         b->body = make_body(i, &b->blen);
         FUZZ_CHECK(p2p_body_get_roots(b->body, b->blen, &r) == 0);
-        b->header = make_header(i, parent, &r, &b->hlen);
+        b->header = make_header(i, parent, &r, branch && i >= FORK_AT ? "fork" : "fuzz", &b->hlen);
         ep_keccak256(b->header, b->hlen, b->hash);
         memcpy(parent, b->hash, 32);
         FUZZ_CHECK(p2p_body_check(b->header, b->hlen, b->body, b->blen) == 0);
     }
-    for (int p = 0; p < NPEERS; p++) ep_keccak256((const uint8_t *)&p, sizeof p, peer_ids[p]);
-    for (int p = 0; p < NPEERS; p++) ep_keccak256(peer_ids[p], 32, peer_ids[p] + 32);
+}
+
+static void build_chain(void)
+{
+    build_one(chain, 0);
+    build_one(fork, 1);
+    for (int p = 0; p <= NPEERS; p++) ep_keccak256((const uint8_t *)&p, sizeof p, peer_ids[p]);
+    for (int p = 0; p <= NPEERS; p++) ep_keccak256(peer_ids[p], 32, peer_ids[p] + 32);
+}
+
+static int find_in(const blk *c, const uint8_t hash[32])
+{
+    for (int i = 0; i <= CHAIN; i++)
+        if (memcmp(c[i].hash, hash, 32) == 0) return i;
+    return -1;
 }
 
 static int chain_find(const uint8_t hash[32])
 {
-    for (int i = 0; i <= CHAIN; i++)
-        if (memcmp(chain[i].hash, hash, 32) == 0) return i;
-    return -1;
+    return find_in(chain, hash);
 }
 
 /* ----------------------------------------------------- host and transport */
 
 static int peer_index(const uint8_t id[64])
 {
-    for (int p = 0; p < NPEERS; p++)
+    for (int p = 0; p <= NPEERS; p++)
         if (memcmp(peer_ids[p], id, 64) == 0) return p;
     FUZZ_CHECK(0);
     return -1;
@@ -193,6 +210,7 @@ static int store_block(void *u, uint64_t number, const uint8_t hash[32], const u
     FUZZ_CHECK(p2p_rlp_decode(header, hlen, &top) == 0 && p2p_rlp_iter_init(&it, &top) == 0);
     FUZZ_CHECK(p2p_rlp_iter_next(&it, &parent) == 1 && parent.len == 32);
     FUZZ_CHECK(memcmp(parent.data, h->head_hash, 32) == 0);
+    if (chain_find(hash) < 0) return P2P_ERR_INVALID;  /* the branch: a bad seal, say */
     if (h->free_next) {
         p2p_sync_free(h->s);        /* deferred until the call returns */
         h->freed = 1;
@@ -320,22 +338,28 @@ static void op_disconnect(host *h, const uint8_t **in, size_t *left)
     deliver(h, &ev);
 }
 
-/* The honest answer to request r: items point into the chain. */
-static size_t honest(const pending *r, p2p_bytes *items)
+/* The answer to request r from chain c (the chain, or the branch the host
+ * refuses): items point into it. */
+static size_t honest_from(const blk *c, const pending *r, p2p_bytes *items)
 {
     size_t n = 0;
     if (r->kind == K_HEADERS) {
         for (uint64_t i = r->number; i <= CHAIN && n < r->count; i++, n++)
-            items[n] = (p2p_bytes){chain[i].header, chain[i].hlen};
+            items[n] = (p2p_bytes){c[i].header, c[i].hlen};
         return n;
     }
     for (size_t j = 0; j < r->nhashes; j++) {
-        int i = chain_find(r->hashes[j]);
+        int i = find_in(c, r->hashes[j]);
         if (i < 0) break; /* a peer stops at the first block it lacks */
-        items[n++] = r->kind == K_BYHASH ? (p2p_bytes){chain[i].header, chain[i].hlen}
-                                          : (p2p_bytes){chain[i].body, chain[i].blen};
+        items[n++] = r->kind == K_BYHASH ? (p2p_bytes){c[i].header, c[i].hlen}
+                                          : (p2p_bytes){c[i].body, c[i].blen};
     }
     return n;
+}
+
+static size_t honest(const pending *r, p2p_bytes *items)
+{
+    return honest_from(chain, r, items);
 }
 
 /* Answers request k: honestly, or (tamper) as the script says. */
@@ -352,7 +376,7 @@ static void answer_k(host *h, size_t k, const uint8_t **in, size_t *left, int ta
     if (tamper) {
         uint8_t how = (uint8_t)fuzz_take(in, left, 1);
         size_t j = (size_t)fuzz_take(in, left, 1);
-        switch (how % 6) {
+        switch (how % 7) {
         case 0: if (n) n--; break;                                        /* one short */
         case 1: if (n > 1) { p2p_bytes t = items[0]; items[0] = items[j % n]; items[j % n] = t; } break;
         case 2: if (n) items[n] = items[j % n], n++; break;                /* one extra */
@@ -369,6 +393,7 @@ static void answer_k(host *h, size_t k, const uint8_t **in, size_t *left, int ta
             break;
         }
         case 4: id = j; break;                                             /* unknown id */
+        case 6: n = honest_from(fork, &r, items); break;                   /* the branch */
         default: /* the other kind: bodies for headers and back */
             for (size_t i = 0; i < n; i++) {
                 size_t b = i % (CHAIN + 1);
@@ -420,15 +445,16 @@ static void op_new_block(host *h, const uint8_t **in, size_t *left)
 {
     int i = (int)(fuzz_take(in, left, 1) % (CHAIN + 1));
     uint8_t how = (uint8_t)fuzz_take(in, left, 1);
+    const blk *c = (how & 0x80) ? fork : chain;    /* the branch the host refuses */
     p2p_rlp_writer w;
     p2p_rlp_writer_init(&w);
     p2p_rlp_list_begin(&w);
     /* a block is [header, txs, ommers, ...]: the body's items after the header */
-    p2p_rlp_put_raw(&w, chain[i].header, chain[i].hlen);
+    p2p_rlp_put_raw(&w, c[i].header, c[i].hlen);
     p2p_rlp_item body, part;
     p2p_rlp_iter it;
     int other = (i + 1) % (CHAIN + 1); /* "damaged": another block's body */
-    const blk *b = (how & 1) ? &chain[other] : &chain[i];
+    const blk *b = (how & 1) ? &c[other] : &c[i];
     FUZZ_CHECK(p2p_rlp_decode(b->body, b->blen, &body) == 0 && p2p_rlp_iter_init(&it, &body) == 0);
     while (p2p_rlp_iter_next(&it, &part) == 1) p2p_rlp_put_raw(&w, part.raw, part.raw_len);
     p2p_rlp_list_end(&w);
@@ -438,7 +464,7 @@ static void op_new_block(host *h, const uint8_t **in, size_t *left)
     ev.type = P2P_EV_NEW_BLOCK;
     memcpy(ev.peer, peer_ids[(how >> 1) % NPEERS], 64);
     ev.u.new_block.block = (p2p_bytes){w.buf, w.len};
-    memcpy(ev.u.new_block.hash, chain[i].hash, 32);
+    memcpy(ev.u.new_block.hash, c[i].hash, 32);
     ev.u.new_block.number = (how & 0x10) ? (uint64_t)i + 3 : (uint64_t)i; /* may lie */
     /* a handle reports messages of connected peers only (the component
      * follows a NewBlock's sender from then on, and asks it for blocks) */
@@ -479,8 +505,9 @@ static void op_range(host *h, const uint8_t **in, size_t *left)
 }
 
 /* Liveness: whatever the script did, once every peer is gone and one honest
- * peer at the tip joins (and the host stops refusing), the node reaches the
- * tip. Skipped if the host was made to store a block off the chain (a
+ * peer at the tip joins (a new one: a script peer may have lied before, and
+ * its lies count against it), and the host stops refusing, the node reaches
+ * the tip. Skipped if the host was made to store a block off the chain (a
  * forged header the fuzzer found the hash for): then there is no tip to
  * reach. */
 static void finish_honestly(host *h)
@@ -498,13 +525,13 @@ static void finish_honestly(host *h)
     }
     memset(&ev, 0, sizeof ev);
     ev.type = P2P_EV_PEER_CONNECTED;
-    memcpy(ev.peer, peer_ids[0], 64);
+    memcpy(ev.peer, peer_ids[HONEST], 64);
     ev.eth_version = 69;
-    memcpy(ev.u.peer.id, peer_ids[0], 64);
+    memcpy(ev.u.peer.id, peer_ids[HONEST], 64);
     ev.u.peer.eth_version = 69;
     ev.u.peer.head_number = CHAIN;
     memcpy(ev.u.peer.head_hash, chain[CHAIN].hash, 32);
-    h->connected[0] = 1;
+    h->connected[HONEST] = 1;
     deliver(h, &ev);
     for (int round = 0; round < 200 && h->head < CHAIN; round++) {
         while (h->nreq > 0) answer_k(h, 0, NULL, NULL, 0);

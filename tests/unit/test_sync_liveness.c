@@ -317,6 +317,36 @@ static void test_refused_fetched_blocks(void **state)
     fx_chain_free(fork);
 }
 
+/* A peer serves the headers of a branch (linked to the head) and leaves
+ * before their bodies are fetched. The honest peer has none of those
+ * bodies: after two empty replies the headers are fetched again from it,
+ * and the node reaches the honest head (before, it asked for the same
+ * bodies forever). */
+static void test_branch_peer_leaves(void **state)
+{
+    (void)state;
+    chain *fork = fx_chain(1201, 0, 50, 5);
+    net n;
+    host h;
+    fx_net_init(&n, &h, g_chain, 2);
+    n.peers[0].c = fork;
+    h.refuse_foreign = 1;
+    fx_sync_new(&n);
+    assert_int_equal(p2p_sync_set_option(n.s, P2P_SYNC_OPT_BATCH_SIZE, 64), 0);
+    fx_connect(&n, &n.peers[0]);
+    assert_int_equal(n.q[0].kind, FX_HEADERS);
+    assert_int_equal(n.q[0].number, 1);
+    fx_answer(&n, 0);                           /* headers 1..64: 50 on are the branch */
+    fx_disconnect_peer(&n, &n.peers[0]);
+    fx_connect(&n, &n.peers[1]);
+    fx_run(&n, 100000);
+    assert_int_equal(h.head, 1200);
+    assert_int_equal(h.refused, 0);
+    assert_int_equal(n.disconnects, 0);
+    fx_net_free(&n);
+    fx_chain_free(fork);
+}
+
 /* Empty BlockBodies replies: no offence for a peer asked about another
  * peer's headers (above), but a peer that served the headers itself and
  * then has none of their bodies is penalised (and dropped here). */
@@ -527,6 +557,7 @@ int main(void)
         cmocka_unit_test(test_announced_bytes),
         cmocka_unit_test(test_one_peer_cannot_crowd_out),
         cmocka_unit_test(test_refused_fetched_blocks),
+        cmocka_unit_test(test_branch_peer_leaves),
         cmocka_unit_test(test_empty_bodies_own_headers),
         cmocka_unit_test(test_free_in_callback),
     };
