@@ -209,6 +209,7 @@ class SyncOption(enum.IntEnum):
     WINDOW_BATCHES = 6
     REQUEST_TIMEOUT_MS = 7
     ANNOUNCED_BLOCKS = 8
+    ANNOUNCED_BYTES = 9
 
 
 class SyncState(enum.IntEnum):

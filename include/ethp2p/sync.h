@@ -24,22 +24,45 @@
  * @endcode
  *
  * All functions of one ::p2p_sync must be called from one thread (the one
- * that polls the handle). None of them blocks. The callbacks must not call
- * p2p_sync_on_event(), p2p_sync_tick() or p2p_sync_free() on the same
- * component.
+ * that polls the handle). None of them blocks. From inside a callback
+ * (get_head, store_block or a transport function) p2p_sync_on_event() and
+ * p2p_sync_tick() on the same component return P2P_ERR_STATE and do
+ * nothing; p2p_sync_free() is allowed there and deferred: no further
+ * callback is made and the component is freed when the outermost
+ * p2p_sync_on_event() / p2p_sync_tick() returns (do not use it after).
  *
  * What it checks and what it leaves to the host: each batch of headers must
  * be consecutive and hash-linked, and link to the host's head (or to the
  * batch below it); each body must match its header's transactions root,
  * ommers hash and withdrawals root. It does not check seals, difficulty,
  * state or receipts: a host that finds a block invalid refuses it from
- * store_block, and the block is fetched again elsewhere. It follows the
- * branch that extends the host's head; a peer serving another branch is
- * treated like one serving bad data.
+ * store_block (see there for what happens then). It follows the branch
+ * that extends the host's head; a peer serving another branch is treated
+ * like one serving bad data.
+ *
+ * A refused block never stops the sync. If it came in a NewBlock, that
+ * block is dropped with every NewBlock built on it, its hash is remembered
+ * (the last 32 refused: sent again, by anyone, it is ignored without asking
+ * the host), its sender gets one offence, and nothing else changes: the
+ * other candidates for that number, and the batches being fetched, are
+ * kept. If it was fetched, the headers from it on are fetched again,
+ * preferably from another peer, and the peer that served them gets one
+ * offence. MAX_OFFENCES offences drop a peer, with its NewBlocks. So that
+ * a peer serving a branch the host will refuse cannot get honest peers
+ * dropped, an empty BlockBodies reply is no offence (unless the peer served
+ * those headers itself), and a batch that does not continue another
+ * peer's batch is fetched again without blaming either peer. A batch whose
+ * bodies two peers in turn lack, or that twice fails to continue the
+ * batch below, has those headers (its own, or the batch below's) fetched
+ * again, so that nobody waits for bodies no peer has.
  *
  * Bounds: headers and bodies are buffered for at most WINDOW_BATCHES *
- * BATCH_SIZE blocks ahead of the head, at most ANNOUNCED_BLOCKS NewBlock
- * blocks, MAX_IN_FLIGHT requests and 256 peers (more are ignored).
+ * BATCH_SIZE blocks ahead of the head; NewBlock blocks at most
+ * ANNOUNCED_BLOCKS ahead of the head, at most ANNOUNCED_BLOCKS of them and
+ * ANNOUNCED_BYTES of header and body bytes (nearer blocks push farther
+ * ones out), at most 4 candidates per number and one per peer and number
+ * (a newer one replaces it); NewBlocks of a peer that left or was dropped
+ * are forgotten. MAX_IN_FLIGHT requests and 256 peers (more are ignored).
  */
 #ifndef ETHP2P_SYNC_H
 #define ETHP2P_SYNC_H
@@ -157,8 +180,13 @@ typedef struct p2p_sync_callbacks {
      * order, each block once, and only with blocks whose body matches the
      * header and whose parent is the previous block. Pointers are valid
      * during the call only. Return 0, or a negative error to refuse the
-     * block (it and everything fetched after it are dropped, the peers that
-     * served it are penalised, and the sync restarts from get_head()).
+     * block (a bad seal, say). A refused NewBlock block is dropped with the
+     * NewBlocks built on it and its sender gets one offence; other
+     * candidates for the number and the batches being fetched are kept. A
+     * refused fetched block and the headers fetched after it are asked
+     * again, elsewhere if possible, the peer that served those headers gets
+     * one offence, and get_head() is read again at the next tick. May
+     * call p2p_sync_free() (deferred, see the top of this file).
      */
     int (*store_block)(void *user_data, uint64_t number, const uint8_t hash[32],
                        const uint8_t *header, size_t header_len, const uint8_t *body,
@@ -193,7 +221,9 @@ typedef enum p2p_sync_option {
     P2P_SYNC_OPT_MAX_OFFENCES = 5,      /**< bad replies before a peer is dropped (3) */
     P2P_SYNC_OPT_WINDOW_BATCHES = 6,    /**< batches buffered ahead of the head (4) */
     P2P_SYNC_OPT_REQUEST_TIMEOUT_MS = 7,/**< own deadline for a reply (20000) */
-    P2P_SYNC_OPT_ANNOUNCED_BLOCKS = 8   /**< NewBlock blocks buffered ahead (64; at most 256) */
+    P2P_SYNC_OPT_ANNOUNCED_BLOCKS = 8,  /**< NewBlock blocks buffered ahead (64; at most 256) */
+    P2P_SYNC_OPT_ANNOUNCED_BYTES = 9    /**< header + body bytes of the NewBlock blocks
+                                             buffered ahead (32 MiB; at most 1 GiB) */
 } p2p_sync_option;
 
 /**
@@ -208,7 +238,12 @@ P2P_EXPORT int p2p_sync_new(p2p_handle *h, const p2p_sync_callbacks *cb, void *u
 P2P_EXPORT int p2p_sync_new_with_transport(const p2p_sync_transport *t,
                                            const p2p_sync_callbacks *cb, void *user_data,
                                            p2p_sync **out);
-/** Free the component and everything it buffered (NULL is allowed). */
+/**
+ * Free the component and everything it buffered (NULL is allowed). Called
+ * from one of its own callbacks, it is deferred: no further callback is
+ * made, and the outermost p2p_sync_on_event() / p2p_sync_tick() frees it
+ * before returning.
+ */
 P2P_EXPORT void p2p_sync_free(p2p_sync *s);
 /** Set a tunable; P2P_ERR_INVALID for an unknown option, P2P_ERR_RANGE for a bad value. */
 P2P_EXPORT int p2p_sync_set_option(p2p_sync *s, p2p_sync_option opt, uint64_t value);
@@ -222,12 +257,16 @@ P2P_EXPORT int p2p_sync_set_option(p2p_sync *s, p2p_sync_option opt, uint64_t va
  * requests (the host should not handle it further), else 0; negative only
  * for NULL arguments. A peer whose replies are wrong (or that times out)
  * MAX_OFFENCES times is no longer used and is disconnected through the
- * transport with P2P_DISC_USELESS_PEER.
+ * transport with P2P_DISC_USELESS_PEER. A peer first seen by its NewBlock
+ * (connected before the component was made) is followed from then on.
+ * P2P_ERR_STATE (and nothing done)
+ * when called from one of the component's own callbacks.
  */
 P2P_EXPORT int p2p_sync_on_event(p2p_sync *s, const p2p_event *ev);
 /**
  * Drive timers and send requests; call it regularly (every 100 ms to 1 s)
- * with a monotonic clock in milliseconds. Returns 0.
+ * with a monotonic clock in milliseconds. Returns 0; P2P_ERR_STATE (and
+ * nothing done) when called from one of the component's own callbacks.
  */
 P2P_EXPORT int p2p_sync_tick(p2p_sync *s, uint64_t now_ms);
 /** Fill @p out with the current progress. */

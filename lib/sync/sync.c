@@ -9,7 +9,7 @@ static int refresh_head(p2p_sync *s)
 {
     uint64_t n;
     uint8_t h[32];
-    if (s->cb.get_head(s->user, &n, h) != 0) return -1;
+    if (s->free_pending || s->cb.get_head(s->user, &n, h) != 0 || s->free_pending) return -1;
     if (!s->head_ok || n != s->head || memcmp(h, s->head_hash, 32) != 0) {
         s->head = n;
         memcpy(s->head_hash, h, 32);
@@ -40,7 +40,8 @@ P2P_EXPORT int p2p_sync_new_with_transport(const p2p_sync_transport *t,
     s->window_batches = 4;
     s->timeout_ms = 20000;
     s->ann_max = 64;
-    s->ann = calloc(SYNC_MAX_ANNOUNCED, sizeof *s->ann);
+    s->ann_max_bytes = SYNC_ANN_BYTES_DEFAULT;
+    s->ann = calloc(SYNC_MAX_ANNOUNCED + 1, sizeof *s->ann);
     if (!s->ann) {
         free(s);
         return P2P_ERR_NOMEM;
@@ -51,18 +52,27 @@ P2P_EXPORT int p2p_sync_new_with_transport(const p2p_sync_transport *t,
     return 0;
 }
 
-P2P_EXPORT void p2p_sync_free(p2p_sync *s)
+static void sync_destroy(p2p_sync *s)
 {
-    if (!s) return;
     ep_sync_reset(s);
     free(s->b);
     free(s->reqs);
-    for (size_t i = 0; i < s->nann; i++) {
-        free(s->ann[i].header);
-        free(s->ann[i].body);
-    }
+    while (s->nann) ep_sync_ann_remove(s, s->nann - 1);
     free(s->ann);
     free(s);
+}
+
+/* From inside a callback the component is still in use further up the
+ * stack: the outermost p2p_sync_on_event() / p2p_sync_tick() frees it on
+ * its way out, and no callback is made meanwhile. */
+P2P_EXPORT void p2p_sync_free(p2p_sync *s)
+{
+    if (!s) return;
+    if (s->busy) {
+        s->free_pending = 1;
+        return;
+    }
+    sync_destroy(s);
 }
 
 P2P_EXPORT int p2p_sync_set_option(p2p_sync *s, p2p_sync_option opt, uint64_t v)
@@ -98,6 +108,10 @@ P2P_EXPORT int p2p_sync_set_option(p2p_sync *s, p2p_sync_option opt, uint64_t v)
     case P2P_SYNC_OPT_ANNOUNCED_BLOCKS:
         if (v > SYNC_MAX_ANNOUNCED) return P2P_ERR_RANGE;
         s->ann_max = (uint32_t)v;
+        return 0;
+    case P2P_SYNC_OPT_ANNOUNCED_BYTES:
+        if (v > SYNC_ANN_BYTES_MAX) return P2P_ERR_RANGE;
+        s->ann_max_bytes = v;
         return 0;
     }
     return P2P_ERR_INVALID;
@@ -142,6 +156,7 @@ static void peer_remove(p2p_sync *s, const uint8_t id[64])
         s->reqs[i] = s->reqs[--s->nr];
         ep_sync_release(s, &r, 0);
     }
+    ep_sync_ann_drop_peer(s, id);
     *p = s->peers[--s->np];
 }
 
@@ -180,8 +195,32 @@ static int block_split(const p2p_bytes *blk, sannounced *a)
     return 0;
 }
 
+static size_t ann_size(const sannounced *a)
+{
+    return a->hlen + a->blen;
+}
+
+/* Makes room for candidate `a` (not storable at once): entries farther
+ * ahead than it give way, farthest first. Returns 0 if it fits. */
+static int ann_room(p2p_sync *s, const sannounced *a)
+{
+    while (s->nann >= s->ann_max || s->ann_bytes + ann_size(a) > s->ann_max_bytes) {
+        size_t far = 0;
+        for (size_t i = 1; i < s->nann; i++)
+            if (s->ann[i].h.number > s->ann[far].h.number) far = i;
+        if (s->nann == 0 || s->ann[far].h.number <= a->h.number) return -1;
+        ep_sync_ann_remove(s, far);
+    }
+    return 0;
+}
+
 /* Keeps a verified NewBlock until it can be stored in order. Bounded: only
- * blocks within ann_max of the head, and no more than ann_max of them. */
+ * blocks within ann_max of the head, at most ann_max of them and
+ * ann_max_bytes of header and body bytes (nearer blocks push farther ones
+ * out), SYNC_ANN_PER_NUMBER candidates per number and one per peer and
+ * number (a newer one replaces it). A block that can be stored right away
+ * (it extends the head) is always taken; the pump that follows stores it
+ * or, if the host refuses it, drops it. */
 static void on_new_block(p2p_sync *s, const p2p_event *ev)
 {
     sannounced a;
@@ -189,12 +228,31 @@ static void on_new_block(p2p_sync *s, const p2p_event *ev)
     int rc = block_split(&ev->u.new_block.block, &a);
     if (rc == P2P_ERR_RLP || rc == P2P_ERR_PROTOCOL) ep_sync_offence(s, ev->peer);
     if (rc != 0) return;
+    int keep = !ep_sync_was_refused(s, a.h.hash) && !ep_sync_was_refused(s, a.h.parent);
     speer *p = ep_sync_peer(s, ev->peer);
-    if (p) peer_head(p, a.h.number, a.h.hash);
-    int keep = a.h.number > s->head && a.h.number - s->head <= s->ann_max &&
-               s->nann < s->ann_max;
-    for (size_t i = 0; keep && i < s->nann; i++)
-        if (s->ann[i].h.number == a.h.number) keep = 0;
+    if (keep && !p && s->np < SYNC_MAX_PEERS) {
+        /* connected before the component was made: known from now on, so
+         * that it can be penalised, pruned and asked */
+        p = &s->peers[s->np++];
+        memset(p, 0, sizeof *p);
+        memcpy(p->id, ev->peer, 64);
+    }
+    if (keep && p) peer_head(p, a.h.number, a.h.hash);
+    keep = keep && p && !p->dropped && a.h.number > s->head && a.h.number - s->head <= s->ann_max;
+    size_t same = 0, mine = s->nann;
+    for (size_t i = 0; keep && i < s->nann; i++) {
+        if (memcmp(s->ann[i].h.hash, a.h.hash, 32) == 0) keep = 0;  /* have it */
+        if (s->ann[i].h.number != a.h.number) continue;
+        same++;
+        if (memcmp(s->ann[i].from, ev->peer, 64) == 0) mine = i;
+    }
+    if (keep && mine < s->nann) {
+        ep_sync_ann_remove(s, mine);            /* the peer changed its mind */
+        same--;
+    }
+    int now = s->head_ok && a.h.number == s->head + 1 &&
+              memcmp(a.h.parent, s->head_hash, 32) == 0;
+    if (keep && !now) keep = same < SYNC_ANN_PER_NUMBER && ann_room(s, &a) == 0;
     if (!keep) {
         free(a.header);
         free(a.body);
@@ -202,6 +260,7 @@ static void on_new_block(p2p_sync *s, const p2p_event *ev)
     }
     memcpy(a.from, ev->peer, 64);
     s->ann[s->nann++] = a;
+    s->ann_bytes += ann_size(&a);
 }
 
 /* ------------------------------------------------------------ replies */
@@ -287,6 +346,7 @@ static void update_state(p2p_sync *s)
 /* After anything happened: store what is ready, then ask for more. */
 static void pump(p2p_sync *s)
 {
+    if (s->free_pending) return;
     ep_sync_deliver(s);
     ep_sync_schedule(s);
     update_state(s);
@@ -307,9 +367,20 @@ static int on_announce(p2p_sync *s, const p2p_event *ev)
     return 0;
 }
 
+/* Leaves a call from the host: a p2p_sync_free() from one of its callbacks
+ * takes effect now. */
+static int leave(p2p_sync *s, int rc)
+{
+    s->busy = 0;
+    if (s->free_pending) sync_destroy(s);
+    return rc;
+}
+
 P2P_EXPORT int p2p_sync_on_event(p2p_sync *s, const p2p_event *ev)
 {
     if (!s || !ev) return P2P_ERR_INVALID;
+    if (s->busy) return P2P_ERR_STATE;
+    s->busy = 1;
     int rc = 0;
     switch (ev->type) {
     case P2P_EV_PEER_CONNECTED: peer_add(s, ev); break;
@@ -321,10 +392,10 @@ P2P_EXPORT int p2p_sync_on_event(p2p_sync *s, const p2p_event *ev)
     case P2P_EV_BLOCK_BODIES: rc = on_reply(s, ev); break;
     case P2P_EV_REQUEST_TIMEOUT: rc = on_failed(s, ev->u.timeout.request_id, 1); break;
     case P2P_EV_COMMAND_FAILED: rc = on_failed(s, ev->u.command_failed.request_id, 0); break;
-    default: return 0;
+    default: return leave(s, 0);
     }
     pump(s);
-    return rc;
+    return leave(s, rc);
 }
 
 static void rate_sample(p2p_sync *s)
@@ -343,6 +414,8 @@ static void rate_sample(p2p_sync *s)
 P2P_EXPORT int p2p_sync_tick(p2p_sync *s, uint64_t now_ms)
 {
     if (!s) return P2P_ERR_INVALID;
+    if (s->busy) return P2P_ERR_STATE;
+    s->busy = 1;
     s->now = now_ms;
     for (size_t i = 0; i < s->nr;) {
         if (s->reqs[i].deadline > now_ms) {
@@ -355,7 +428,7 @@ P2P_EXPORT int p2p_sync_tick(p2p_sync *s, uint64_t now_ms)
     if (s->nb == 0 || !s->head_ok) refresh_head(s);
     rate_sample(s);
     pump(s);
-    return 0;
+    return leave(s, 0);
 }
 
 P2P_EXPORT int p2p_sync_get_progress(const p2p_sync *s, p2p_sync_progress *out)

@@ -36,7 +36,9 @@ void ep_sync_offence(p2p_sync *s, const uint8_t id[64])
         }
     }
     p->inflight = 0;
-    if (s->t.disconnect) s->t.disconnect(s->t.ctx, id, P2P_DISC_USELESS_PEER);
+    ep_sync_ann_drop_peer(s, id);
+    if (s->t.disconnect && !s->free_pending)
+        s->t.disconnect(s->t.ctx, id, P2P_DISC_USELESS_PEER);
 }
 
 static void blocks_free(sbatch *b)
@@ -79,8 +81,30 @@ static void batch_retry(sbatch *b, const uint8_t peer[64])
 {
     blocks_free(b);
     b->state = B_NEED;
+    b->empty_bodies = 0;
     memcpy(b->avoid, peer, 64);
     b->has_avoid = 1;
+}
+
+/* Batch i's headers are suspect: it and the batches linked after it (they
+ * continue its headers) are asked again, each avoiding its peer, under new
+ * ids so that replies still on their way are ignored. */
+static void refetch_from(p2p_sync *s, size_t i)
+{
+    for (size_t j = i; j < s->nb && (j == i || s->b[j]->state == B_LINKED); j++) {
+        sbatch *b = s->b[j];
+        uint8_t src[64];
+        memcpy(src, b->src, 64);
+        batch_retry(b, src);
+        b->id = ++s->next_batch_id;
+    }
+}
+
+static size_t batch_index(const p2p_sync *s, const sbatch *b)
+{
+    size_t i = 0;
+    while (s->b[i] != b) i++;
+    return i;
 }
 
 /* Gives a request's work back to be asked again (elsewhere if possible). */
@@ -212,8 +236,12 @@ int ep_sync_on_headers(p2p_sync *s, const sreq *r, const p2p_bytes *items, size_
 
 /* Links batches in order: the first unlinked one must continue the chain
  * below it (the host's head, or the previous batch's last header). A batch
- * that does not is from another branch or forged: dropped, its peer
- * penalised, asked again elsewhere. */
+ * that does not is dropped and asked again elsewhere. Its peer is penalised
+ * when the fault is surely its own: it does not continue the host's head,
+ * or its own previous batch. Against another peer's batch either may be
+ * wrong (a peer serving a branch the host will refuse makes every honest
+ * batch after its own fail here), so nobody is blamed: the host's refusal
+ * settles it later. */
 void ep_sync_link(p2p_sync *s)
 {
     const uint8_t *prev = s->head_hash;
@@ -225,7 +253,14 @@ void ep_sync_link(p2p_sync *s)
                 uint8_t src[64];
                 memcpy(src, b->src, 64);
                 batch_retry(b, src);
-                ep_sync_offence(s, src);
+                if (i == 0 || memcmp(s->b[i - 1]->src, src, 64) == 0) {
+                    ep_sync_offence(s, src);
+                } else if (++b->link_fails >= 2) {
+                    /* twice: perhaps the batch below is the odd one (a
+                     * branch the host would refuse); ask it again too */
+                    b->link_fails = 0;
+                    refetch_from(s, i - 1);
+                }
                 return;
             }
             b->state = B_LINKED;
@@ -261,7 +296,11 @@ int ep_sync_on_bodies(p2p_sync *s, const sreq *r, const p2p_bytes *items, size_t
 {
     sbatch *b = ep_sync_batch_by_id(s, r->batch_id);
     if (!b || !b->blocks) return 0;
-    int bad = n == 0 || n > r->asked, rc = 0;          /* more than asked: broken */
+    /* more than asked: broken. None at all: the peer lacks them (a peer need
+     * not have blocks another one's headers name, e.g. of a branch the host
+     * will refuse): no offence, and the batch avoids it next time; unless
+     * the headers were its own */
+    int bad = n > r->asked || (n == 0 && memcmp(b->src, r->peer, 64) == 0), rc = 0;
     uint32_t cursor = r->lo;
     for (size_t i = 0; i < n && !bad && rc == 0; i++) {
         p2p_body_roots roots;
@@ -274,6 +313,9 @@ int ep_sync_on_bodies(p2p_sync *s, const sreq *r, const p2p_bytes *items, size_t
     /* what the reply did not (validly) cover is asked again; the blocks it
      * did cover were each matched to their header, so they are kept */
     unassign(s, r, bad);
+    /* peers keep lacking these bodies: the headers may name blocks only
+     * their (departed or lying) peer has; fetch them again elsewhere */
+    if (n == 0 && !bad && ++b->empty_bodies >= 2) refetch_from(s, batch_index(s, b));
     return rc;
 }
 
@@ -299,17 +341,81 @@ static int next_block(p2p_sync *s, sblock **out, sannounced **ann)
     return 0;
 }
 
+void ep_sync_ann_remove(p2p_sync *s, size_t i)
+{
+    sannounced *a = &s->ann[i];
+    s->ann_bytes -= a->hlen + a->blen;
+    free(a->header);
+    free(a->body);
+    /* kept in arrival order: candidates for one number are tried first come first */
+    memmove(&s->ann[i], &s->ann[i + 1], (s->nann - i - 1) * sizeof *s->ann);
+    s->nann--;
+}
+
+/* A peer that left or was dropped: its NewBlocks are no longer candidates. */
+void ep_sync_ann_drop_peer(p2p_sync *s, const uint8_t id[64])
+{
+    for (size_t i = 0; i < s->nann;) {
+        if (memcmp(s->ann[i].from, id, 64) == 0) ep_sync_ann_remove(s, i);
+        else i++;
+    }
+}
+
+int ep_sync_was_refused(const p2p_sync *s, const uint8_t hash[32])
+{
+    size_t n = s->refused_pos < SYNC_REFUSED ? s->refused_pos : SYNC_REFUSED;
+    for (size_t i = 0; i < n; i++)
+        if (memcmp(s->refused[i], hash, 32) == 0) return 1;
+    return 0;
+}
+
 static void ann_prune(p2p_sync *s)
 {
     for (size_t i = 0; i < s->nann;) {
-        if (s->ann[i].h.number <= s->head) {
-            free(s->ann[i].header);
-            free(s->ann[i].body);
-            s->ann[i] = s->ann[--s->nann];
-        } else {
-            i++;
-        }
+        if (s->ann[i].h.number <= s->head) ep_sync_ann_remove(s, i);
+        else i++;
     }
+}
+
+/* The host refused NewBlock candidate i: it is remembered (sent again, it is
+ * dropped without asking the host), dropped with every candidate built on
+ * it, and its sender is penalised. Batches are left alone. */
+static void ann_refused(p2p_sync *s, size_t i)
+{
+    uint8_t from[64];
+    uint8_t gone[SYNC_MAX_ANNOUNCED + 1][32];
+    size_t ng = 1;
+    memcpy(from, s->ann[i].from, 64);
+    memcpy(gone[0], s->ann[i].h.hash, 32);
+    memcpy(s->refused[s->refused_pos++ % SYNC_REFUSED], gone[0], 32);
+    ep_sync_ann_remove(s, i);
+    for (size_t k = 0; k < s->nann;) {
+        size_t g = 0;
+        while (g < ng && memcmp(s->ann[k].h.parent, gone[g], 32) != 0) g++;
+        if (g == ng) {
+            k++;
+            continue;
+        }
+        memcpy(gone[ng++], s->ann[k].h.hash, 32);
+        ep_sync_ann_remove(s, k);
+        k = 0;          /* an earlier entry may be a child of this one */
+    }
+    ep_sync_offence(s, from);
+}
+
+/* The host refused the next block of the front batch: the header chain from
+ * it on is bad. That batch and the batches linked after it (they descend
+ * from the block) are asked again, elsewhere if possible, under new ids so
+ * that replies still on their way are ignored; batches not linked yet are
+ * kept (they are checked against what comes instead). The peer whose
+ * headers they were is penalised and the head read again. */
+static void batch_refused(p2p_sync *s)
+{
+    uint8_t src[64];
+    memcpy(src, s->b[0]->src, 64);
+    refetch_from(s, 0);
+    ep_sync_offence(s, src);
+    s->head_ok = 0;
 }
 
 /* After storing block head+1 the front batch moves on; if that block came
@@ -335,22 +441,24 @@ void ep_sync_deliver(p2p_sync *s)
 {
     sblock *k;
     sannounced *a;
-    while (s->head_ok && next_block(s, &k, &a)) {
+    while (s->head_ok && !s->free_pending && next_block(s, &k, &a)) {
         const ep_hdr *h = k ? &k->h : &a->h;
-        uint8_t hash[32], src[64];
+        uint8_t hash[32];
         memcpy(hash, h->hash, 32);
-        memcpy(src, k ? s->b[0]->src : a->from, 64);
-        int rc = s->cb.store_block(s->user, h->number, hash, k ? k->header : a->header,
+        uint64_t number = h->number;
+        int rc = s->cb.store_block(s->user, number, hash, k ? k->header : a->header,
                                    k ? k->hlen : a->hlen, k ? k->body : a->body,
                                    k ? k->blen : a->blen);
+        if (s->free_pending) return;    /* freed from the callback: touch nothing */
         if (rc != 0) {
-            /* the host refused it: drop everything fetched, re-read its head */
-            ep_sync_offence(s, src);
-            ep_sync_reset(s);
-            s->head_ok = 0;
+            if (a) {
+                ann_refused(s, (size_t)(a - s->ann));
+                continue;
+            }
+            batch_refused(s);
             return;
         }
-        s->head = h->number;
+        s->head = number;
         memcpy(s->head_hash, hash, 32);
         s->stored++;
         front_advance(s, hash);

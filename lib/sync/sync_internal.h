@@ -13,6 +13,10 @@
 #define SYNC_RETIRED 64     /* ids of requests we gave up on, still recognised */
 #define SYNC_RATE_SAMPLES 8
 #define SYNC_MAX_ANNOUNCED 256  /* upper bound of the ANNOUNCED_BLOCKS option */
+#define SYNC_ANN_PER_NUMBER 4   /* NewBlock candidates kept for one number */
+#define SYNC_ANN_BYTES_DEFAULT (32u << 20)  /* ANNOUNCED_BYTES */
+#define SYNC_ANN_BYTES_MAX (1ull << 30)
+#define SYNC_REFUSED 32         /* hashes of NewBlocks the host refused, remembered */
 
 enum { REQ_HEADERS = 1, REQ_BODIES = 2, REQ_LOOKUP = 3 };
 /* A batch's headers: not asked yet, asked, received (checked inside), linked
@@ -50,6 +54,11 @@ typedef struct sbatch {
     uint8_t src[64];        /* the peer whose headers these are */
     uint8_t avoid[64];      /* the peer that last failed this batch */
     int has_avoid;
+    uint8_t empty_bodies;   /* empty BlockBodies replies from peers that lack
+                               these headers' bodies (then the headers are
+                               fetched again) */
+    uint8_t link_fails;     /* failed to continue another peer's batch below
+                               (then that batch is fetched again) */
     sblock *blocks;         /* count entries once the headers are in */
 } sbatch;
 
@@ -69,7 +78,7 @@ typedef struct sannounced {
     uint8_t *body;
     size_t blen;
     ep_hdr h;
-    uint8_t from[64];
+    uint8_t from[64];       /* the peer that sent it (penalised if it is refused) */
 } sannounced;
 
 struct p2p_sync {
@@ -79,7 +88,7 @@ struct p2p_sync {
     /* options */
     uint32_t batch_size, bodies_per_req, max_inflight, peer_inflight, max_offences;
     uint32_t window_batches, ann_max;
-    uint64_t timeout_ms;
+    uint64_t timeout_ms, ann_max_bytes;
     /* where the host is */
     uint64_t head;
     uint8_t head_hash[32];
@@ -94,8 +103,13 @@ struct p2p_sync {
     size_t nr, capr;
     uint64_t retired[SYNC_RETIRED];
     size_t retired_pos;
-    sannounced *ann;
-    size_t nann;
+    sannounced *ann;        /* SYNC_MAX_ANNOUNCED + 1 slots (one for a block stored at once) */
+    size_t nann, ann_bytes;
+    uint8_t refused[SYNC_REFUSED][32];  /* ring of refused NewBlock hashes */
+    size_t refused_pos;
+    /* a call from the host is running (re-entry refused); p2p_sync_free()
+     * from a callback only sets free_pending, the outermost call frees */
+    int busy, free_pending;
     /* progress */
     uint64_t now, stored, starting;
     int syncing, caught_up;
@@ -114,6 +128,9 @@ int ep_sync_on_bodies(p2p_sync *s, const sreq *r, const p2p_bytes *items, size_t
 void ep_sync_release(p2p_sync *s, const sreq *r, int offence);
 void ep_sync_deliver(p2p_sync *s);
 void ep_sync_link(p2p_sync *s);
+void ep_sync_ann_remove(p2p_sync *s, size_t i);
+void ep_sync_ann_drop_peer(p2p_sync *s, const uint8_t id[64]);
+int ep_sync_was_refused(const p2p_sync *s, const uint8_t hash[32]);
 sbatch *ep_sync_batch_by_id(p2p_sync *s, uint64_t id);
 /* sync_sched.c */
 void ep_sync_schedule(p2p_sync *s);

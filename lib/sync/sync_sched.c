@@ -64,7 +64,7 @@ static sreq *req_add(p2p_sync *s, int kind, speer *p, uint64_t id)
  * the number. */
 static int lookups(p2p_sync *s)
 {
-    for (size_t i = 0; i < s->np; i++) {
+    for (size_t i = 0; i < s->np && !s->free_pending; i++) {
         speer *p = &s->peers[i];
         if (p->head_known || p->lookup_sent || !can_send(s, p)) continue;
         uint64_t id;
@@ -151,13 +151,15 @@ static long ask_bodies(p2p_sync *s, sbatch *b, uint32_t i)
 
 void ep_sync_schedule(p2p_sync *s)
 {
-    if (!s->head_ok || lookups(s) != 0) return;
+    /* free_pending: the host freed the component from a transport call */
+    if (!s->head_ok || lookups(s) != 0 || s->free_pending) return;
     if (batches_add(s, ep_sync_target(s)) != 0) return;
-    for (size_t i = 0; i < s->nb && s->nr < s->max_inflight; i++) {
+    for (size_t i = 0; i < s->nb && s->nr < s->max_inflight && !s->free_pending; i++) {
         sbatch *b = s->b[i];
         if (b->state == B_NEED && ask_headers(s, b) != 0) return;
         if (b->state != B_LINKED) continue;
-        for (long k = b->base; k >= 0 && k < (long)b->count && s->nr < s->max_inflight;)
+        for (long k = b->base; k >= 0 && k < (long)b->count && s->nr < s->max_inflight &&
+                               !s->free_pending;)
             k = ask_bodies(s, b, (uint32_t)k);
     }
 }

@@ -406,6 +406,7 @@ def seeds_sync():
     c = Corpus("sync")
     # see fuzz_sync.c: ops 0 connect(p, head) 2 answer(k) 3 tamper(k, how, j) 4 fail(k, t)
     # 5 tick(dt) 6 new block(i, how) 7 hashes(b) 8 range(p, b) 9 refuse next store
+    # (19: free the component in the next store, 39: free it and refuse the block)
     honest = b"\x00\x00\x18" + b"\x05\x01" + b"\x02\x00" * 30
     c.add("honest_eth69", honest)
     c.add("honest_eth68", b"\x00\x00\x98" + b"\x05\x01" + b"\x02\x00" * 30)
@@ -418,6 +419,8 @@ def seeds_sync():
     c.add("announce", b"\x00\x00\x00" + b"\x06\x01\x00\x06\x02\x00\x07\x03\x08\x00\x05\x05\x01" + b"\x02\x00" * 10)
     c.add("refuse", b"\x00\x00\x18\x05\x01" + b"\x02\x00\x09" + b"\x02\x00" * 20)
     c.add("disconnect", b"\x00\x00\x18\x05\x01\x02\x00\x01\x00\x00\x00\x18\x05\x01" + b"\x02\x00" * 20)
+    c.add("free_in_store", b"\x00\x00\x05\x13" + b"\x02\x00" * 30)
+    c.add("free_and_refuse", b"\x00\x00\x05\x27" + b"\x02\x00" * 30)
 
 
 def seeds_discv4():

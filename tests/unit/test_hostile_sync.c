@@ -1,7 +1,7 @@
 /* Hostile peers against the sync component over real sockets: an adversary
  * announces a chain (Status head + NewBlockHashes) and then serves headers
  * that do not link, are garbage or have the wrong numbers, or real headers
- * with wrong bodies. The sync component penalises each bad reply, drops the
+ * with wrong bodies; or relays a NewBlock the host refuses. The sync component penalises each bad reply, drops the
  * peer after its offence limit, and never hands a block to the host; an
  * honest peer keeps being served, and a server joining afterwards gets every
  * block stored (each checked against the generated chain by the fixture's
@@ -264,11 +264,65 @@ static void test_wrong_bodies(void **state)
     free(x);
 }
 
+/* The adversary relays (NewBlock) block 1 of another branch: linked to the
+ * head, body matching, but the host refuses it (as a bad seal would make
+ * it). It is asked of the host once, not at every tick; the honest peer's
+ * NewBlock for block 1 is then stored at once; the adversary's block sent
+ * again is ignored; an honest server brings the rest. Before, the refused
+ * block was offered again at every tick and the honest one discarded. */
+static void test_refused_new_block(void **state)
+{
+    (void)state;
+    world *x = calloc(1, sizeof *x);
+    assert_non_null(x);
+    setup(x);
+    x->host.refuse_foreign = 1;
+    adv *v = &x->v;
+    adv_init(v);
+    adv_world_add(&x->w, v);
+    adv_connect(v, &x->a);
+    ADV_UNTIL(&x->w, v->got_hello && v->got_status);
+    ep_eth_status st;
+    adv_status(v, NET, NET, &st);
+    adv_send_status(v, &st);
+    ADV_UNTIL(&x->w, hn_count(&x->a, P2P_EV_PEER_CONNECTED) == 2);
+    uint8_t *bad, *good, td[32] = {0};
+    size_t bad_len, good_len;
+    td[31] = 2;
+    fx_block(x->other, 1, x->other->body[1], x->other->blen[1], &bad, &bad_len);
+    fx_block(x->c, 1, x->c->body[1], x->c->blen[1], &good, &good_len);
+    ep_eth_msg m;
+    memset(&m, 0, sizeof m);
+    m.id = EP_ETH_NEW_BLOCK;
+    m.u.new_block.block = (p2p_bytes){bad, bad_len};
+    memcpy(m.u.new_block.td, td, 32);
+    adv_send_eth(v, &m);
+    ADV_UNTIL(&x->w, x->host.refused == 1);
+    for (int r = 0; r < 50; r++) {
+        adv_step(&x->w);
+        p2p_sync_tick(g_sync, now_ms());
+    }
+    assert_int_equal(x->host.refused, 1);       /* not offered again */
+    assert_int_equal(x->host.head, 0);
+    assert_int_equal(p2p_broadcast_new_block(x->h.h, good, good_len, td), 0);
+    ADV_UNTIL(&x->w, x->host.head == 1);
+    adv_send_eth(v, &m);                        /* the refused block again */
+    adv_steps(&x->w, 50);
+    assert_int_equal(x->host.refused, 1);
+    assert_null(adv_disconnected(&x->a, v->id)); /* one offence of three */
+    free(bad);
+    free(good);
+    honest_server_finishes(x);
+    teardown(x);
+    free(x);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_wrong_headers),
         cmocka_unit_test(test_wrong_bodies),
+        cmocka_unit_test(test_refused_new_block),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

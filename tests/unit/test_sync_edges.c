@@ -4,11 +4,13 @@
 #include "test_sync_fixture.h"
 
 static chain *g_chain;      /* 1201 London blocks */
+static chain *g_fork;       /* the same up to 599, another branch from 600 */
 
 static int group_setup(void **state)
 {
     (void)state;
     g_chain = fx_chain(1201, 0, 0, 0);
+    g_fork = fx_chain(1201, 0, 600, 3);
     return 0;
 }
 
@@ -16,6 +18,7 @@ static int group_teardown(void **state)
 {
     (void)state;
     fx_chain_free(g_chain);
+    fx_chain_free(g_fork);
     return 0;
 }
 
@@ -551,7 +554,7 @@ static void chaos_action(net *n, uint32_t r)
         if (!p->connected || k > 1200) return;
         uint8_t *blk;
         size_t len;
-        fx_block(g_chain, k, g_chain->body[k], g_chain->blen[k], &blk, &len);
+        fx_block(p->c, k, p->c->body[k], p->c->blen[k], &blk, &len);   /* of its chain */
         p2p_event ev;
         memset(&ev, 0, sizeof ev);
         ev.type = P2P_EV_NEW_BLOCK;
@@ -565,6 +568,47 @@ static void chaos_action(net *n, uint32_t r)
     }
 }
 
+/* One seeded run: `refusing` adds a host that refuses every block off the
+ * honest chain (as a bad seal would make it), and one honest block once,
+ * and a fifth peer serving a branch from block 600 (linked headers,
+ * matching bodies), announcing it by NewBlock, rejoining after each drop.
+ * Returns the blocks the host refused. */
+static uint64_t chaos_run(uint64_t seed, int refusing)
+{
+    g_rng = seed * 0x9e3779b97f4a7c15ull;
+    net n;
+    host h;
+    fx_net_init(&n, &h, g_chain, refusing ? 5 : 4);
+    n.peers[1].max_headers = 77;
+    n.peers[1].max_bodies = 13;
+    n.peers[2].corrupt_body = 503;
+    n.peers[2].break_link = 900;
+    n.peers[3].version = 68;
+    if (refusing) {
+        n.peers[4].c = g_fork;
+        h.refuse_foreign = 1;
+        h.refuse_at = 1 + rnd(1200);
+    }
+    fx_sync_new(&n);
+    assert_int_equal(p2p_sync_set_option(n.s, P2P_SYNC_OPT_MAX_OFFENCES, 2), 0);
+    assert_int_equal(p2p_sync_set_option(n.s, P2P_SYNC_OPT_REQUEST_TIMEOUT_MS, 3000), 0);
+    assert_int_equal(p2p_sync_set_option(n.s, P2P_SYNC_OPT_BATCH_SIZE, 64), 0);
+    assert_int_equal(p2p_sync_set_option(n.s, P2P_SYNC_OPT_BODIES_PER_REQUEST, 16), 0);
+    assert_int_equal(p2p_sync_set_option(n.s, P2P_SYNC_OPT_PEER_IN_FLIGHT, 3), 0);
+    for (size_t i = 0; i < n.npeers; i++) fx_connect(&n, &n.peers[i]);
+    int seen = 0;
+    size_t steps = 0;
+    for (; steps < 200000 && h.head < 1200; steps++) {
+        chaos_action(&n, rnd(100));
+        chaos_follow_disconnects(&n, &seen);
+    }
+    if (h.head != 1200) fail_msg("seed %lu%s: stuck at %lu", (unsigned long)seed,
+                                 refusing ? " (refusing host)" : "", (unsigned long)h.head);
+    assert_int_equal(h.stored, 1200);
+    fx_net_free(&n);
+    return h.refused;
+}
+
 /* Replies out of order, timeouts, peers leaving and coming back, short
  * replies, a peer corrupting a body and a header link, an eth/68 peer, and
  * NewBlocks racing the requests for the same blocks,
@@ -574,34 +618,19 @@ static void chaos_action(net *n, uint32_t r)
 static void test_chaos(void **state)
 {
     (void)state;
-    for (uint64_t seed = 1; seed <= 25; seed++) {
-        g_rng = seed * 0x9e3779b97f4a7c15ull;
-        net n;
-        host h;
-        fx_net_init(&n, &h, g_chain, 4);
-        n.peers[1].max_headers = 77;
-        n.peers[1].max_bodies = 13;
-        n.peers[2].corrupt_body = 503;
-        n.peers[2].break_link = 900;
-        n.peers[3].version = 68;
-        fx_sync_new(&n);
-        assert_int_equal(p2p_sync_set_option(n.s, P2P_SYNC_OPT_MAX_OFFENCES, 2), 0);
-        assert_int_equal(p2p_sync_set_option(n.s, P2P_SYNC_OPT_REQUEST_TIMEOUT_MS, 3000), 0);
-        assert_int_equal(p2p_sync_set_option(n.s, P2P_SYNC_OPT_BATCH_SIZE, 64), 0);
-        assert_int_equal(p2p_sync_set_option(n.s, P2P_SYNC_OPT_BODIES_PER_REQUEST, 16), 0);
-        assert_int_equal(p2p_sync_set_option(n.s, P2P_SYNC_OPT_PEER_IN_FLIGHT, 3), 0);
-        for (size_t i = 0; i < n.npeers; i++) fx_connect(&n, &n.peers[i]);
-        int seen = 0;
-        size_t steps = 0;
-        for (; steps < 200000 && h.head < 1200; steps++) {
-            chaos_action(&n, rnd(100));
-            chaos_follow_disconnects(&n, &seen);
-        }
-        if (h.head != 1200) fail_msg("seed %lu: stuck at %lu", (unsigned long)seed,
-                                     (unsigned long)h.head);
-        assert_int_equal(h.stored, 1200);
-        fx_net_free(&n);
-    }
+    for (uint64_t seed = 1; seed <= 25; seed++) chaos_run(seed, 0);
+}
+
+/* The same with a host that refuses blocks: every block off the honest
+ * chain (a peer serves and announces a branch from 600) and one honest block
+ * once. The node still reaches the honest head every time, each block
+ * stored once, in order. (Checked with 400 seeds while writing it.) */
+static void test_chaos_refusing_host(void **state)
+{
+    (void)state;
+    uint64_t refused = 0;
+    for (uint64_t seed = 1; seed <= 25; seed++) refused += chaos_run(seed, 1);
+    assert_true(refused >= 25);         /* the refusals did happen */
 }
 
 int main(void)
@@ -623,6 +652,7 @@ int main(void)
         cmocka_unit_test(test_many_peers),
         cmocka_unit_test(test_api_errors),
         cmocka_unit_test(test_chaos),
+        cmocka_unit_test(test_chaos_refusing_host),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

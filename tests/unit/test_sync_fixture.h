@@ -206,6 +206,8 @@ typedef struct host {
     uint64_t stored;
     uint64_t refuse_at;     /* refuse this number once (0 = never) */
     int head_fails;         /* get_head fails this many times */
+    int refuse_foreign;     /* refuse blocks not in c (as a bad seal would be) */
+    uint64_t refused;       /* blocks refused so far */
 } host;
 
 static inline int host_get_head(void *user, uint64_t *number, uint8_t hash[32])
@@ -227,9 +229,14 @@ static inline int host_store(void *user, uint64_t number, const uint8_t hash[32]
     host *h = user;
     if (h->refuse_at && number == h->refuse_at) {
         h->refuse_at = 0;
+        h->refused++;
         return P2P_ERR_INVALID;
     }
     assert_int_equal(number, h->head + 1);
+    if (h->refuse_foreign && (number >= h->c->n || memcmp(hash, h->c->hash[number], 32) != 0)) {
+        h->refused++;
+        return P2P_ERR_INVALID;
+    }
     assert_true(number < h->c->n);
     tu_assert_bytes(hash, h->c->hash[number], 32);
     assert_int_equal(hlen, h->c->hlen[number]);
@@ -266,6 +273,7 @@ typedef struct fx_peer {
     uint64_t corrupt_body;  /* serves a wrong body for this number (0 = none) */
     uint64_t break_link;    /* serves a header that does not link at this number */
     uint64_t max_headers, max_bodies;   /* short replies (0 = no limit) */
+    int no_bodies;          /* answers every GetBlockBodies with none */
     int disconnect_on;      /* disconnects when it gets its n-th request (0 = never) */
     int requests;
     int served;             /* requests answered */
@@ -493,7 +501,7 @@ static inline void fx_answer_bodies(net *n, fx_peer *p, const fx_req *r, p2p_eve
     uint8_t *wrong = NULL;
     size_t k = 0;
     assert_non_null(items);
-    for (size_t j = 0; j < r->nh && (!p->max_bodies || k < p->max_bodies); j++) {
+    for (size_t j = 0; j < r->nh && !p->no_bodies && (!p->max_bodies || k < p->max_bodies); j++) {
         long i = fx_find(p->c, r->hashes + 32 * j);
         if (i < 0 || (uint64_t)i > p->head) continue;      /* unknown: skipped */
         if ((uint64_t)i < p->earliest) fail_msg("body %ld asked below earliest", i);
