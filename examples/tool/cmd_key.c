@@ -10,6 +10,7 @@
 #include "core/secp.h"
 #include "ethp2p/types.h"
 #include "tool.h"
+#include "disc_udp.h"
 
 #define KEY_USAGE "usage: ethp2p-tool key --datadir DIR [--ip IP] [--port N]\n"
 
@@ -19,21 +20,6 @@ struct key_args {
     const char *port;
 };
 
-/* "--name VALUE" or "--name=VALUE"; returns the value, advancing *i, or NULL
- * (with *missing set when the option is there but its value is not). */
-static const char *opt_value(int argc, char **argv, int *i, const char *name, int *missing)
-{
-    size_t n = strlen(name);
-    if (strncmp(argv[*i], name, n) != 0) return NULL;
-    if (argv[*i][n] == '=') return argv[*i] + n + 1;
-    if (argv[*i][n] != '\0') return NULL;
-    if (*i + 1 >= argc) {
-        *missing = 1;
-        return NULL;
-    }
-    return argv[++*i];
-}
-
 static int parse_args(int argc, char **argv, struct key_args *a)
 {
     memset(a, 0, sizeof *a);
@@ -42,9 +28,9 @@ static int parse_args(int argc, char **argv, struct key_args *a)
     for (int i = 1; i < argc; i++) {
         const char *v;
         int missing = 0;
-        if ((v = opt_value(argc, argv, &i, "--datadir", &missing))) a->datadir = v;
-        else if ((v = opt_value(argc, argv, &i, "--ip", &missing))) a->ip = v;
-        else if ((v = opt_value(argc, argv, &i, "--port", &missing))) a->port = v;
+        if ((v = disc_opt(argc, argv, &i, "--datadir", &missing))) a->datadir = v;
+        else if ((v = disc_opt(argc, argv, &i, "--ip", &missing))) a->ip = v;
+        else if ((v = disc_opt(argc, argv, &i, "--port", &missing))) a->port = v;
         else {
             fprintf(stderr, "ethp2p-tool key: %s '%s'\n" KEY_USAGE,
                     missing ? "missing value for" : "unexpected argument", argv[i]);
