@@ -53,7 +53,8 @@ int disc_datadir_enr(const secp256k1_context *ctx, const char *cmd, const char *
  * (temporary file, fsync, rename). 0 or 1 (printed). */
 int disc_load_nodes(disc_udp *u, const char *cmd, const char *datadir);
 int disc_save_nodes(disc_udp *u, const char *cmd, const char *datadir);
-/* "--name VALUE" / "--name=VALUE" (see cmd_key.c). */
+/* "--name VALUE" or "--name=VALUE": the value, advancing *i, or NULL (with
+ * *missing set when the option is there but its value is not). */
 const char *disc_opt(int argc, char **argv, int *i, const char *name, int *missing);
 int disc_parse_long(const char *s, long lo, long hi, long *out);
 #endif
