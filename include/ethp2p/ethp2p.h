@@ -787,6 +787,22 @@ P2P_EXPORT void p2p_header_hash(const uint8_t *rlp, size_t len, uint8_t out[32])
 P2P_EXPORT int p2p_block_header(const uint8_t *block, size_t len, p2p_bytes *header);
 /**@}*/
 
+/* ------------------------------------------------------------------------ */
+/** @name Chain description and eth/70 additions                          */
+/* ------------------------------------------------------------------------ */
+/**@{*/
+
+/**
+ * The genesis block's timestamp (default 0). Time-based forks (Shanghai and
+ * later) scheduled at or before it are active from genesis and, as EIP-6122
+ * and go-ethereum's fork id say, left out of the fork id checksum; a chain
+ * whose shanghaiTime equals its genesis time (common on devnets) is only
+ * accepted by go-ethereum and reth peers when this is set. When no head is
+ * configured, the head's timestamp starts at this value.
+ */
+P2P_EXPORT int p2p_config_set_genesis_time(p2p_config *cfg, uint64_t timestamp);
+/**@}*/
+
 #ifdef __cplusplus
 }
 #endif

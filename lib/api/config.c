@@ -347,6 +347,13 @@ int p2p_config_set_announcements(p2p_config *cfg, int enabled)
     return ok(cfg);
 }
 
+int p2p_config_set_genesis_time(p2p_config *cfg, uint64_t timestamp)
+{
+    if (!cfg) return P2P_ERR_INVALID;
+    cfg->genesis_time = timestamp;
+    return ok(cfg);
+}
+
 int p2p_config_set_option(p2p_config *cfg, p2p_option opt, uint64_t value)
 {
     if (!cfg) return P2P_ERR_INVALID;
