@@ -306,9 +306,13 @@ static int check_values(const p2p_command *c)
     case P2P_CMD_DISCONNECT:
         /* the wire reason is one byte; the session refuses anything else */
         return c->u.disconnect.reason >= 0 && c->u.disconnect.reason <= 0xff ? 0 : P2P_ERR_INVALID;
-    case P2P_CMD_SET_HEAD:
-        /* eth/69 peers refuse a Status whose earliest block is above its latest */
+    case P2P_CMD_SET_HEAD: {
+        /* eth/69 peers refuse a Status or BlockRangeUpdate whose earliest
+         * block is above its latest, or whose latest hash is zero */
+        static const uint8_t zero[32];
+        if (memcmp(c->u.head.best_hash, zero, 32) == 0) return P2P_ERR_INVALID;
         return c->u.head.earliest_block <= c->u.head.best_number ? 0 : P2P_ERR_INVALID;
+    }
     case P2P_CMD_NEW_BLOCK:
         return check_block(c->u.new_block.block);
     default:

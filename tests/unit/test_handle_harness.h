@@ -154,6 +154,9 @@ static inline p2p_config *hn_config(uint64_t chain_id, uint8_t genesis_byte)
     assert_int_equal(p2p_config_set_chain_id(c, chain_id), 0);
     assert_int_equal(p2p_config_set_genesis_hash(c, g), 0);
     assert_int_equal(p2p_config_set_listen(c, "127.0.0.1", 0), 0);
+    /* the test chains announce blocks (proof-of-authority style); tests of
+     * the post-merge default turn this off again */
+    assert_int_equal(p2p_config_set_announcements(c, 1), 0);
     return c;
 }
 

@@ -250,6 +250,11 @@ static void head_round(pair *p, uint32_t version)
         assert_int_equal(hn_count(&p->b, P2P_EV_BLOCK_RANGE_UPDATE), 0);
     }
     assert_int_equal(p2p_set_head(p->a.h, NULL), P2P_ERR_INVALID);
+    uint8_t keep[32];
+    memcpy(keep, h.best_hash, 32);
+    memset(h.best_hash, 0, 32); /* eth/69 peers refuse a zero latest hash */
+    assert_int_equal(p2p_set_head(p->a.h, &h), P2P_ERR_INVALID);
+    memcpy(h.best_hash, keep, 32);
     h.earliest_block = 100;
     assert_int_equal(p2p_set_head(p->a.h, &h), P2P_ERR_INVALID);
 }
@@ -408,6 +413,7 @@ static void test_broadcast_many(void **state)
     memset(hash, 0x12, 32);
     p2p_head h;
     memset(&h, 0, sizeof h);
+    memcpy(h.best_hash, hash, 32); /* a zero hash is refused */
     h.best_number = 64;
     assert_int_equal(p2p_set_head(a.h, &h), 0);
     assert_int_equal(p2p_broadcast_block(a.h, hash, 64), 0);
