@@ -85,13 +85,15 @@ static int is_envelope(const p2p_rlp_item *it)
 /* Receipts differ by version (EIP-7642), and the shapes tell them apart:
  * eth/68 legacy [status, gas, bloom(256), logs] or typed envelope string;
  * eth/69 [tx-type, status, gas, logs], always a list and without bloom. */
+/* eth/69 receipts carry the transaction type (one byte at most) and no
+ * bloom, so their third field is the gas used (a uint64). */
 static int receipt_ok(const p2p_rlp_item *r, int eth69)
 {
     p2p_rlp_item f[4];
     if (!eth69 && is_envelope(r)) return 1;
     if (take_fields(r, f, 4)) return 0;
     if (f[0].is_list || f[1].is_list || f[2].is_list || !f[3].is_list) return 0;
-    return eth69 || f[2].len == 256;
+    return eth69 ? f[0].len <= 1 && f[2].len <= 8 : f[2].len == 256;
 }
 
 static int receipts_ok(const p2p_rlp_item *block, int eth69)
@@ -415,14 +417,40 @@ void ep_eth_msg_free(ep_eth_msg *m)
 
 /* ----------------------------------------------------------- encoding */
 
-/* Append one caller-supplied item, which must be exactly one RLP item. Only
- * its top prefix is checked: these are the host's bytes, and a full tree
- * walk per item (twice, with p2p_rlp_put_raw's) cost more than the framing
- * on the serving side. What we receive is still checked in full. */
-static int put_item(p2p_rlp_writer *w, p2p_bytes b)
+/* The shape an item of message @id must have on @version (0: either
+ * receipt encoding). */
+static int item_kind_of(uint32_t version, uint64_t id, item_kind *kind)
+{
+    switch (id) {
+    case EP_ETH_TRANSACTIONS:
+    case EP_ETH_POOLED_TXS: *kind = ITEM_TX; return 0;
+    case EP_ETH_BLOCK_HEADERS: *kind = ITEM_LIST; return 0;
+    case EP_ETH_BLOCK_BODIES: *kind = ITEM_LIST; return 0;
+    case EP_ETH_RECEIPTS:
+        *kind = version >= EP_ETH_VERSION_69 ? ITEM_RECEIPTS69 : ITEM_RECEIPTS68;
+        return 0;
+    }
+    return P2P_ERR_INVALID;
+}
+
+int ep_eth_item_check(uint32_t version, uint64_t id, const uint8_t *data, size_t len)
 {
     p2p_rlp_item it;
-    if (ep_rlp_shallow_item(b.ptr, b.len, &it)) return P2P_ERR_INVALID;
+    item_kind kind;
+    if ((!data && len) || item_kind_of(version, id, &kind)) return P2P_ERR_INVALID;
+    /* the whole tree: a peer decodes all of it and drops us over a flaw */
+    if (p2p_rlp_decode(data, len, &it)) return P2P_ERR_INVALID;
+    if (id == EP_ETH_RECEIPTS && version == 0) /* either form */
+        return receipts_ok(&it, 0) || receipts_ok(&it, 1) ? 0 : P2P_ERR_INVALID;
+    return item_ok(&it, kind) ? 0 : P2P_ERR_INVALID;
+}
+
+/* Append one caller-supplied item of message @id, checked in full for the
+ * shape @version gives it (peers decode every item and drop us over a bad
+ * one), then copied without a second walk. */
+static int put_item(p2p_rlp_writer *w, uint32_t version, uint64_t id, p2p_bytes b)
+{
+    if (ep_eth_item_check(version, id, b.ptr, b.len)) return P2P_ERR_INVALID;
     return ep_rlp_put_item_shallow(w, b.ptr, b.len);
 }
 
@@ -446,11 +474,12 @@ static int enc_status(uint32_t version, const ep_eth_status *s, p2p_rlp_writer *
     return p2p_rlp_list_end(w);
 }
 
-static int enc_items(const p2p_bytes *v, size_t n, p2p_rlp_writer *w)
+static int enc_items(uint32_t version, uint64_t id, const p2p_bytes *v, size_t n,
+                     p2p_rlp_writer *w)
 {
     if (n && !v) return P2P_ERR_INVALID;
     int rc = p2p_rlp_list_begin(w);
-    for (size_t i = 0; i < n && !rc; i++) rc = put_item(w, v[i]);
+    for (size_t i = 0; i < n && !rc; i++) rc = put_item(w, version, id, v[i]);
     return rc ? rc : p2p_rlp_list_end(w);
 }
 
@@ -529,7 +558,7 @@ static int enc_payload(uint32_t version, const ep_eth_msg *m, p2p_rlp_writer *w)
     case EP_ETH_POOLED_TXS:
     case EP_ETH_BLOCK_HEADERS:
     case EP_ETH_BLOCK_BODIES:
-    case EP_ETH_RECEIPTS: return enc_items(m->u.items.v, m->u.items.count, w);
+    case EP_ETH_RECEIPTS: return enc_items(version, m->id, m->u.items.v, m->u.items.count, w);
     case EP_ETH_GET_BLOCK_HEADERS: return enc_get_headers(&m->u.get_headers, w);
     case EP_ETH_GET_BLOCK_BODIES:
     case EP_ETH_GET_POOLED_TXS:

@@ -167,10 +167,18 @@ void ep_eth_msg_free(ep_eth_msg *m);
 /* Append the canonical payload encoding of @m for @version to @w (set w->max
  * to bound it). Returns 0, P2P_ERR_INVALID (unknown id for @version, or
  * inconsistent fields such as a types length different from count, or an
- * item that is not exactly one RLP item) or the writer's error (P2P_ERR_NOMEM,
+ * item that fails ep_eth_item_check) or the writer's error (P2P_ERR_NOMEM,
  * P2P_ERR_TOO_LARGE). After a failure the writer's contents are unspecified:
  * reset it before reuse. */
 int ep_eth_msg_encode(uint32_t version, const ep_eth_msg *m, p2p_rlp_writer *w);
+
+/* Check one item the host gives for message @id (Transactions,
+ * PooledTransactions, BlockHeaders, BlockBodies, Receipts) in full: one
+ * well-formed RLP item of the shape @version gives it (a transaction is a
+ * legacy list or a typed envelope; a header or a body a list; a receipt list eth/68 receipts with bloom or, on eth/69+,
+ * [type, status, gas, logs] ones; @version 0 accepts either receipt form).
+ * Returns 0 or P2P_ERR_INVALID. ep_eth_msg_encode applies it to every item. */
+int ep_eth_item_check(uint32_t version, uint64_t id, const uint8_t *data, size_t len);
 
 /* Number of items a response or list message carries (headers, bodies,
  * receipts lists, transactions, hashes, refs), 0 for single-valued ones. */

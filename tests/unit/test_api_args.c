@@ -960,6 +960,29 @@ static void test_sync_bad(void **state)
     hn_stop(&a);
 }
 
+/* Replies are checked item by item before they are queued: a header must
+ * decode as one, a receipt list hold receipts of either encoding. */
+static void test_submit_item_shapes(void **state)
+{
+    (void)state;
+    hn_node a, b;
+    pair(&a, &b);
+    static const uint8_t fake[] = {0xc3, 0x01, 0x02, 0x03};
+    p2p_bytes item = {fake, sizeof fake};
+    EXPECT(p2p_send_block_headers(a.h, b.id, 1, &item, 1), P2P_ERR_INVALID);
+    static const uint8_t empties[] = {0xc2, 0xc0, 0xc0}; /* a list of two empty lists */
+    p2p_bytes no_receipts = {empties, sizeof empties};
+    EXPECT(p2p_send_receipts(a.h, b.id, 1, &no_receipts, 1), P2P_ERR_INVALID);
+    EXPECT(p2p_send_block_bodies(a.h, b.id, 1, &item, 1), 0); /* a body is a list */
+    size_t len;
+    uint8_t *hdr = hn_make_header(7, 3, &len);
+    item = (p2p_bytes){hdr, len};
+    EXPECT(p2p_send_block_headers(a.h, b.id, 1, &item, 1), 0);
+    free(hdr);
+    hn_stop(&a);
+    hn_stop(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -970,6 +993,7 @@ int main(void)
         cmocka_unit_test(test_handle_new_bad),
         cmocka_unit_test(test_handle_queries),
         cmocka_unit_test(test_submit_bad),
+        cmocka_unit_test(test_submit_item_shapes),
         cmocka_unit_test(test_submit_disconnect_reason),
         cmocka_unit_test(test_submit_set_head_range),
         cmocka_unit_test(test_submit_new_block_shape),

@@ -437,9 +437,8 @@ static void test_new_block_and_txs(void **state)
     p2p_rlp_writer_free(&block);
 }
 
-/* Host items are checked shallowly when encoding (one item with a canonical
- * prefix spanning its bytes, nested content not walked); decoding what a peer
- * sent still checks the whole tree. */
+/* Host items are checked in full when encoding (a flaw anywhere inside gets
+ * us dropped by the peer), and decoding what a peer sent too. */
 static void test_send_check_shallow_receive_strict(void **state)
 {
     (void)state;
@@ -467,9 +466,9 @@ static void test_send_check_shallow_receive_strict(void **state)
     p2p_bytes inner = {bad_inside, sizeof bad_inside};
     m.u.items.v = &inner;
     p2p_rlp_writer_init(&w);
-    assert_int_equal(ep_eth_msg_encode(69, &m, &w), 0); /* framed as the host gave it */
-    assert_int_equal(ep_eth_msg_decode(69, m.id, w.buf, w.len, &d), P2P_ERR_RLP);
+    assert_int_equal(ep_eth_msg_encode(69, &m, &w), P2P_ERR_INVALID); /* nested flaw */
     p2p_rlp_writer_free(&w);
+    (void)d;
     /* NewBlock: the block must be one list, checked the same way */
     memset(&m, 0, sizeof m);
     m.id = EP_ETH_NEW_BLOCK;
@@ -802,6 +801,68 @@ static void test_ids(void **state)
     assert_string_equal(ep_eth_msg_name(99), "unknown");
 }
 
+/* One block's receipt list of one receipt: eth/69+ [type, status, gas, logs]
+ * or eth/68 legacy [status, gas, bloom, logs]. */
+static void receipt_list(p2p_rlp_writer *w, int with_bloom)
+{
+    static const uint8_t bloom[256];
+    p2p_rlp_writer_init(w);
+    p2p_rlp_list_begin(w);
+    p2p_rlp_list_begin(w);
+    if (!with_bloom) p2p_rlp_put_uint(w, 2);
+    p2p_rlp_put_uint(w, 1);
+    p2p_rlp_put_uint(w, 21000);
+    if (with_bloom) p2p_rlp_put_bytes(w, bloom, sizeof bloom);
+    p2p_rlp_list_begin(w);
+    p2p_rlp_list_end(w);
+    p2p_rlp_list_end(w);
+    p2p_rlp_list_end(w);
+    assert_int_equal(p2p_rlp_writer_error(w), 0);
+}
+
+/* Items we send are checked for the negotiated version's shape: receipts
+ * without bloom on eth/69+, with it on eth/68; transactions lists or typed
+ * envelopes; headers and bodies lists. */
+static void test_send_item_shapes(void **state)
+{
+    (void)state;
+    p2p_rlp_writer r68, r69, w;
+    receipt_list(&r68, 1);
+    receipt_list(&r69, 0);
+    p2p_bytes b68 = {r68.buf, r68.len}, b69 = {r69.buf, r69.len};
+    ep_eth_msg m;
+    memset(&m, 0, sizeof m);
+    m.id = EP_ETH_RECEIPTS;
+    m.request_id = 3;
+    m.u.items.count = 1;
+    const struct { uint32_t version; p2p_bytes *item; int rc; } cases[] = {
+        {69, &b69, 0}, {69, &b68, P2P_ERR_INVALID}, {68, &b68, 0}, {68, &b69, P2P_ERR_INVALID},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        m.u.items.v = cases[i].item;
+        p2p_rlp_writer_init(&w);
+        assert_int_equal(ep_eth_msg_encode(cases[i].version, &m, &w), cases[i].rc);
+        p2p_rlp_writer_free(&w);
+    }
+    /* version 0: either form (what the API checks before the peer is known) */
+    assert_int_equal(ep_eth_item_check(0, EP_ETH_RECEIPTS, b68.ptr, b68.len), 0);
+    assert_int_equal(ep_eth_item_check(0, EP_ETH_RECEIPTS, b69.ptr, b69.len), 0);
+    static const uint8_t str[] = {0x83, 0x01, 0x02, 0x03}, list[] = {0xc2, 0x01, 0x02},
+                         envelope[] = {0x83, 0x02, 0xc1, 0x01}, loose[] = {0x83, 0x02, 0xc0, 0x01};
+    static const uint8_t empties[] = {0xc2, 0xc0, 0xc0}; /* two empty lists: no receipts */
+    assert_int_equal(ep_eth_item_check(0, EP_ETH_RECEIPTS, empties, sizeof empties), P2P_ERR_INVALID);
+    assert_int_equal(ep_eth_item_check(69, EP_ETH_BLOCK_HEADERS, str, sizeof str), P2P_ERR_INVALID);
+    assert_int_equal(ep_eth_item_check(69, EP_ETH_BLOCK_BODIES, str, sizeof str), P2P_ERR_INVALID);
+    assert_int_equal(ep_eth_item_check(69, EP_ETH_BLOCK_BODIES, list, sizeof list), 0);
+    assert_int_equal(ep_eth_item_check(69, EP_ETH_TRANSACTIONS, envelope, sizeof envelope), 0);
+    assert_int_equal(ep_eth_item_check(69, EP_ETH_TRANSACTIONS, loose, sizeof loose), 0);
+    assert_int_equal(ep_eth_item_check(69, EP_ETH_POOLED_TXS, (const uint8_t *)"\x80", 1),
+                     P2P_ERR_INVALID); /* an empty string is no transaction */
+    assert_int_equal(ep_eth_item_check(69, EP_ETH_STATUS, list, sizeof list), P2P_ERR_INVALID);
+    p2p_rlp_writer_free(&r68);
+    p2p_rlp_writer_free(&r69);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -816,6 +877,7 @@ int main(void)
         cmocka_unit_test(test_status_malformed),
         cmocka_unit_test(test_decode_bounded),
         cmocka_unit_test(test_ids),
+        cmocka_unit_test(test_send_item_shapes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
