@@ -726,9 +726,10 @@ P2P_EXPORT int p2p_get_receipts(p2p_handle *h, const uint8_t peer[64], const uin
 P2P_EXPORT int p2p_send_receipts(p2p_handle *h, const uint8_t peer[64], uint64_t request_id,
                                  const p2p_bytes *receipts, size_t n);
 /**
- * Update the local head. Later Status messages use it, and eth/69 peers get
- * BlockRangeUpdate when the head moved at least 32 blocks since the last one
- * sent. Any thread (queued like a command). P2P_ERR_INVALID if
+ * Update the local head. Later Status messages use it, and eth/69+ peers
+ * get BlockRangeUpdate when the head moved at least 32 blocks forward since
+ * the last one sent, and at once when it moved below that one (a reorg or
+ * rewind) or earliest_block changed (pruning), as go-ethereum does. Any thread (queued like a command). P2P_ERR_INVALID if
  * earliest_block is above best_number or best_hash is zero (as a SET_HEAD
  * command too).
  */

@@ -116,6 +116,7 @@ static int init_local(ep_net *n, char *err, size_t errlen)
         n->local.earliest = c->head.earliest_block;
     }
     n->range_sent_number = n->local.head_number;
+    n->range_sent_earliest = n->local.earliest;
     for (size_t i = 0; i < c->neth_versions; i++) {
         ep_cap *cap = &n->caps[n->ncaps++];
         memset(cap, 0, sizeof *cap);
