@@ -387,6 +387,29 @@ static void test_handle_genesis_time(void **state)
     json_decref(root);
 }
 
+/* Rule 1a with a timestamp: the remote's checksum is ours and its "next" is
+ * a time fork we do not know. It has passed when our head's timestamp (not
+ * its number) reached it, as geth's "time >= id.Next" for a next above the
+ * timestamp threshold. */
+static void test_next_fork_timestamp(void **state)
+{
+    (void)state;
+    uint8_t genesis[32];
+    memset(genesis, 0x42, 32);
+    const uint64_t t = 1690475657, times[1] = {t + 100};
+    ep_forkid_chain c;
+    assert_int_equal(ep_forkid_chain_init(&c, genesis, NULL, 0, times, 1, t), 0);
+    ep_forkid r;
+    ep_forkid_set_hash(&r, ep_crc32(0, genesis, 32));
+    r.next = t + 40; /* a fork the remote expects, unknown to us */
+    assert_int_equal(ep_forkid_validate(&c, 5, t + 39, &r), EP_FORKID_OK);
+    assert_int_equal(ep_forkid_validate(&c, 5, t + 40, &r), EP_FORKID_LOCAL_INCOMPATIBLE);
+    /* a huge block number does not pass a timestamp */
+    assert_int_equal(ep_forkid_validate(&c, t + 50, t + 10, &r), EP_FORKID_OK);
+    r.next = t + 100; /* the one we know: passed by time too */
+    assert_int_equal(ep_forkid_validate(&c, 5, t + 99, &r), EP_FORKID_OK);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -397,6 +420,7 @@ int main(void)
         cmocka_unit_test(test_validation),
         cmocka_unit_test(test_genesis_time_vectors),
         cmocka_unit_test(test_handle_genesis_time),
+        cmocka_unit_test(test_next_fork_timestamp),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
