@@ -430,6 +430,7 @@ static void test_boot_node_reference_peer(void **state)
     assert_int_equal(p2p_config_set_listen_enabled(cfg, 0), 0);
     assert_int_equal(p2p_config_set_client_id(cfg, OUR_CLIENT), 0);
     assert_int_equal(p2p_config_add_boot_node(cfg, js->enode), 0);
+    assert_int_equal(p2p_config_set_announcements(cfg, 1), 0); /* eth/68 chain that announces */
     uint8_t sk[32];
     memset(sk, 0x6b, sizeof sk);
     sk[0] = (uint8_t)(ul_now_ms() & 0x7f);
