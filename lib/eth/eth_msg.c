@@ -8,14 +8,22 @@
 
 int ep_eth_version_supported(uint32_t version)
 {
-    return version == EP_ETH_VERSION_68 || version == EP_ETH_VERSION_69;
+    return version == EP_ETH_VERSION_68 || version == EP_ETH_VERSION_69 ||
+           version == EP_ETH_VERSION_70;
 }
 
 uint32_t ep_eth_version_length(uint32_t version)
 {
     if (version == EP_ETH_VERSION_68) return EP_ETH_LENGTH_68;
     if (version == EP_ETH_VERSION_69) return EP_ETH_LENGTH_69;
+    if (version == EP_ETH_VERSION_70) return EP_ETH_LENGTH_70;
     return 0;
+}
+
+/* eth/70 wraps GetReceipts and Receipts in three fields, not two. */
+static int paged_receipts(uint32_t version, uint64_t id)
+{
+    return version >= EP_ETH_VERSION_70 && (id == EP_ETH_GET_RECEIPTS || id == EP_ETH_RECEIPTS);
 }
 
 int ep_eth_msg_known(uint32_t version, uint64_t id)
@@ -375,6 +383,19 @@ static int dec_top(uint32_t version, uint64_t id, const uint8_t *data, size_t le
     if (p2p_rlp_decode(data, len, top) || !top->is_list) return P2P_ERR_RLP;
     *payload = *top;
     if (!ep_eth_msg_has_request_id(id)) return 0;
+    if (paged_receipts(version, id)) {
+        p2p_rlp_item g[3];
+        uint64_t v;
+        int rc = take_fields(top, g, 3);
+        if (rc || (rc = p2p_rlp_get_uint64(&g[0], &out->request_id)) != 0 ||
+            (rc = p2p_rlp_get_uint64(&g[1], &v)) != 0)
+            return rc;
+        if (id == EP_ETH_GET_RECEIPTS) out->receipt_index = v;
+        else if (v > 1) return P2P_ERR_RLP; /* a boolean: 0x80 or 0x01 only */
+        else out->last_incomplete = (int)v;
+        *payload = g[2];
+        return 0;
+    }
     int rc = take_fields(top, f, 2);
     if (rc || (rc = p2p_rlp_get_uint64(&f[0], &out->request_id)) != 0) return rc;
     *payload = f[1];
@@ -483,6 +504,40 @@ static int enc_items(uint32_t version, uint64_t id, const p2p_bytes *v, size_t n
     return rc ? rc : p2p_rlp_list_end(w);
 }
 
+/* Receipts with the first list started at m->receipt_index and the last
+ * one cut to m->last_receipts receipts (eth/70 paging): the lists are
+ * rebuilt from their receipts. */
+static int enc_receipts_paged(uint32_t version, const ep_eth_msg *m, p2p_rlp_writer *w)
+{
+    size_t n = m->u.items.count;
+    if (version < EP_ETH_VERSION_70 || n == 0 || !m->u.items.v) return P2P_ERR_INVALID;
+    int rc = p2p_rlp_list_begin(w);
+    for (size_t i = 0; i < n && !rc; i++) {
+        p2p_bytes b = m->u.items.v[i];
+        uint64_t skip = i == 0 ? m->receipt_index : 0;
+        uint64_t keep = i == n - 1 && m->last_receipts ? m->last_receipts : UINT64_MAX;
+        if (!skip && keep == UINT64_MAX) {
+            rc = put_item(w, version, m->id, b);
+            continue;
+        }
+        p2p_rlp_item list, r;
+        p2p_rlp_iter it;
+        if (ep_eth_item_check(version, m->id, b.ptr, b.len) || p2p_rlp_decode(b.ptr, b.len, &list))
+            return P2P_ERR_INVALID;
+        p2p_rlp_iter_init(&it, &list);
+        uint64_t k = 0, kept = 0;
+        p2p_rlp_list_begin(w);
+        while (p2p_rlp_iter_next(&it, &r) == 1 && kept < keep)
+            if (k++ >= skip) {
+                ep_rlp_put_item_shallow(w, r.raw, r.raw_len);
+                kept++;
+            }
+        if (k < skip) return P2P_ERR_INVALID; /* the index is past the block's receipts */
+        rc = p2p_rlp_list_end(w);
+    }
+    return rc ? rc : p2p_rlp_list_end(w);
+}
+
 static int enc_hashes(const uint8_t (*v)[32], size_t n, p2p_rlp_writer *w)
 {
     if (n && !v) return P2P_ERR_INVALID;
@@ -558,7 +613,9 @@ static int enc_payload(uint32_t version, const ep_eth_msg *m, p2p_rlp_writer *w)
     case EP_ETH_POOLED_TXS:
     case EP_ETH_BLOCK_HEADERS:
     case EP_ETH_BLOCK_BODIES:
-    case EP_ETH_RECEIPTS: return enc_items(version, m->id, m->u.items.v, m->u.items.count, w);
+    case EP_ETH_RECEIPTS:
+        if (m->receipt_index || m->last_receipts) return enc_receipts_paged(version, m, w);
+        return enc_items(version, m->id, m->u.items.v, m->u.items.count, w);
     case EP_ETH_GET_BLOCK_HEADERS: return enc_get_headers(&m->u.get_headers, w);
     case EP_ETH_GET_BLOCK_BODIES:
     case EP_ETH_GET_POOLED_TXS:
@@ -576,9 +633,16 @@ int ep_eth_msg_encode(uint32_t version, const ep_eth_msg *m, p2p_rlp_writer *w)
     if (w->err) return w->err;
     if (!ep_eth_msg_known(version, m->id)) return P2P_ERR_INVALID;
     int rid = ep_eth_msg_has_request_id(m->id);
+    int paged = paged_receipts(version, m->id);
+    /* earlier versions cannot say where to start, or that a list was cut */
+    if (!paged && (m->receipt_index || m->last_receipts || m->last_incomplete))
+        return P2P_ERR_INVALID;
     if (rid) {
         p2p_rlp_list_begin(w);
         p2p_rlp_put_uint(w, m->request_id);
+        if (paged)
+            p2p_rlp_put_uint(w, m->id == EP_ETH_GET_RECEIPTS ? m->receipt_index
+                                                             : (uint64_t)(m->last_incomplete != 0));
     }
     int rc = enc_payload(version, m, w);
     if (rid && !rc) rc = p2p_rlp_list_end(w);

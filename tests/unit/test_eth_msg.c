@@ -785,7 +785,7 @@ static void test_ids(void **state)
     (void)state;
     assert_int_equal(ep_eth_version_length(68), 17);
     assert_int_equal(ep_eth_version_length(69), 18);
-    assert_int_equal(ep_eth_version_length(70), 0);
+    assert_int_equal(ep_eth_version_length(71), 0);
     assert_true(ep_eth_msg_known(69, EP_ETH_BLOCK_RANGE_UPDATE));
     assert_false(ep_eth_msg_known(68, EP_ETH_BLOCK_RANGE_UPDATE));
     assert_false(ep_eth_msg_known(68, 0x0e));
@@ -863,6 +863,99 @@ static void test_send_item_shapes(void **state)
     p2p_rlp_writer_free(&r69);
 }
 
+/* eth/70 (EIP-7975): GetReceipts carries firstBlockReceiptIndex, Receipts
+ * lastBlockIncomplete (tests/vectors/eth70_messages.json): decode, check the
+ * fields, re-encode byte for byte; paging rebuilds a block's list. */
+static void test_eth70_vectors(void **state)
+{
+    (void)state;
+    json_t *root = tu_load_vectors("eth70_messages.json");
+    json_t *cases = json_object_get(root, "cases"), *c;
+    size_t i, checked = 0;
+    json_array_foreach(cases, i, c) {
+        size_t len;
+        uint8_t *rlp = tu_hex(tu_str(c, "rlp"), &len);
+        uint64_t id = (uint64_t)json_integer_value(json_object_get(c, "msg_code"));
+        ep_eth_msg m;
+        int rc = ep_eth_msg_decode(70, id, rlp, len, &m);
+        if (json_is_true(json_object_get(c, "invalid"))) {
+            assert_int_equal(rc, P2P_ERR_RLP);
+            free(rlp);
+            continue;
+        }
+        if (rc) fail_msg("%s: decode %d", tu_str(c, "name"), rc);
+        assert_int_equal(m.request_id, 1111);
+        assert_int_equal(ep_eth_msg_count(&m),
+                         (size_t)json_integer_value(json_object_get(c, "payload_items")));
+        if (id == EP_ETH_GET_RECEIPTS)
+            assert_int_equal(m.receipt_index, (uint64_t)json_integer_value(
+                                                  json_object_get(c, "first_block_receipt_index")));
+        else
+            assert_int_equal(m.last_incomplete, (int)json_integer_value(
+                                                    json_object_get(c, "last_block_incomplete")));
+        p2p_rlp_writer w;
+        p2p_rlp_writer_init(&w);
+        assert_int_equal(ep_eth_msg_encode(70, &m, &w), 0);
+        assert_int_equal(w.len, len);
+        tu_assert_bytes(w.buf, rlp, len);
+        p2p_rlp_writer_free(&w);
+        /* the same message is not eth/69's: its layout differs */
+        ep_eth_msg o;
+        assert_int_equal(ep_eth_msg_decode(69, id, rlp, len, &o), P2P_ERR_RLP);
+        ep_eth_msg_free(&m);
+        free(rlp);
+        checked++;
+    }
+    assert_int_equal(checked, 7);
+    /* paging from the whole block: page 1 keeps receipt 0 and says incomplete,
+     * page 2 starts at index 1 */
+    size_t blen;
+    uint8_t *block = tu_hex(tu_str(root, "full_block"), &blen);
+    p2p_bytes item = {block, blen};
+    const char *pages[2] = {"page1_cut_after_first_receipt", "page2_from_index_1"};
+    for (int k = 0; k < 2; k++) {
+        ep_eth_msg m;
+        memset(&m, 0, sizeof m);
+        m.id = EP_ETH_RECEIPTS;
+        m.request_id = 1111;
+        m.u.items.v = &item;
+        m.u.items.count = 1;
+        m.receipt_index = (uint64_t)k;
+        m.last_receipts = k == 0 ? 1 : 0;
+        m.last_incomplete = k == 0;
+        p2p_rlp_writer w;
+        p2p_rlp_writer_init(&w);
+        assert_int_equal(ep_eth_msg_encode(70, &m, &w), 0);
+        json_array_foreach(cases, i, c) if (strcmp(tu_str(c, "name"), pages[k]) == 0) {
+            size_t len;
+            uint8_t *want = tu_hex(tu_str(c, "rlp"), &len);
+            assert_int_equal(w.len, len);
+            tu_assert_bytes(w.buf, want, len);
+            free(want);
+        }
+        p2p_rlp_writer_free(&w);
+        /* eth/69 cannot say any of it */
+        p2p_rlp_writer_init(&w);
+        assert_int_equal(ep_eth_msg_encode(69, &m, &w), P2P_ERR_INVALID);
+        p2p_rlp_writer_free(&w);
+    }
+    /* an index past the block's receipts is refused */
+    ep_eth_msg m;
+    memset(&m, 0, sizeof m);
+    m.id = EP_ETH_RECEIPTS;
+    m.u.items.v = &item;
+    m.u.items.count = 1;
+    m.receipt_index = 3;
+    p2p_rlp_writer w;
+    p2p_rlp_writer_init(&w);
+    assert_int_equal(ep_eth_msg_encode(70, &m, &w), P2P_ERR_INVALID);
+    p2p_rlp_writer_free(&w);
+    free(block);
+    assert_true(ep_eth_version_supported(70));
+    assert_int_equal(ep_eth_version_length(70), 18);
+    json_decref(root);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -878,6 +971,7 @@ int main(void)
         cmocka_unit_test(test_decode_bounded),
         cmocka_unit_test(test_ids),
         cmocka_unit_test(test_send_item_shapes),
+        cmocka_unit_test(test_eth70_vectors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
