@@ -631,6 +631,7 @@ static int open_chain(ex_node *n)
     }
     n->own_genesis = !n->opt.has_genesis_hash || !memcmp(n->opt.genesis_hash, g.hash, 32);
     memcpy(n->genesis_hash, n->own_genesis ? g.hash : n->opt.genesis_hash, 32);
+    n->genesis_time = n->own_genesis ? g.timestamp : 0; /* a given hash: its time is unknown */
     rc = n->own_genesis ? ex_store_init_genesis(n->store, g.hash, g.header, g.header_len, g.body,
                                                 g.body_len)
                         : ex_store_init_genesis(n->store, n->genesis_hash, NULL, 0, NULL, 0);
@@ -650,6 +651,9 @@ static int configure(ex_node *n, p2p_config *cfg)
     int rc = p2p_config_set_datadir(cfg, n->opt.datadir);
     if (!rc) rc = p2p_config_set_chain_id(cfg, n->opt.chain_id);
     if (!rc) rc = p2p_config_set_genesis_hash(cfg, n->genesis_hash);
+    if (!rc) rc = p2p_config_set_genesis_time(cfg, n->genesis_time);
+    /* a proof-of-authority chain: the validator announces its blocks */
+    if (!rc) rc = p2p_config_set_announcements(cfg, 1);
     if (!rc) rc = p2p_config_set_listen(cfg, n->opt.listen, n->opt.port);
     if (!rc && n->opt.max_peers) rc = p2p_config_set_max_peers(cfg, n->opt.max_peers);
     if (!rc && n->opt.log_level >= 0) rc = p2p_config_set_log(cfg, on_lib_log, n, n->opt.log_level);

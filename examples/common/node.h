@@ -67,6 +67,7 @@ struct ex_node {
     ex_rpc *rpc;
     int own_genesis;            /* genesis derived from the chain id (seals are checked) */
     uint8_t genesis_hash[32];
+    uint64_t genesis_time;      /* the genesis header's timestamp (fork id) */
     uint64_t head;              /* last stored block */
     uint8_t head_hash[32];
     uint64_t head_timestamp;

@@ -501,6 +501,7 @@ _SIGNATURES = {
     "p2p_config_set_client_id": (c_int, [ConfigP, c_char_p]),
     "p2p_config_set_log": (c_int, [ConfigP, LOG_FN, c_void_p, c_int]),
     "p2p_config_set_announcements": (c_int, [ConfigP, c_int]),
+    "p2p_config_set_genesis_time": (c_int, [ConfigP, c_uint64]),
     "p2p_config_set_option": (c_int, [ConfigP, c_int, c_uint64]),
     "p2p_config_get_option": (c_uint64, [ConfigP, c_int]),
     # handle
@@ -1232,6 +1233,11 @@ class Config:
 
     def set_announcements(self, enabled: bool) -> "Config":
         return self._set(lib.p2p_config_set_announcements(self._live(), int(bool(enabled))))
+
+    def set_genesis_time(self, timestamp: int) -> "Config":
+        """The genesis block's timestamp: time forks at or before it are
+        active from genesis and left out of the fork id."""
+        return self._set(lib.p2p_config_set_genesis_time(self._live(), timestamp))
 
     def set_option(self, opt: int, value: int) -> "Config":
         if not 0 <= int(value) < 1 << 64:

@@ -32,6 +32,7 @@ import ethp2p  # noqa: E402
 BODIES_PER_REQUEST = 128
 EXAMPLE_GAS_LIMIT = 30_000_000        # the C examples' fixed values (examples/common/chain.h)
 EXAMPLE_BASE_FEE = 1_000_000_000
+EXAMPLE_GENESIS_TIME = 0             # the genesis header's timestamp (chain.c: ex_genesis)
 
 
 def example_genesis(chain_id: int) -> tuple:
@@ -39,7 +40,8 @@ def example_genesis(chain_id: int) -> tuple:
     empty = ethp2p.empty_trie_root()
     header = ethp2p.rlp_encode([
         bytes(32), ethp2p.ommers_hash([]), bytes(20), empty, empty, empty, bytes(256), 1, 0,
-        EXAMPLE_GAS_LIMIT, 0, 0, f"ethp2p/{chain_id}".encode(), bytes(32), bytes(8),
+        EXAMPLE_GAS_LIMIT, 0, EXAMPLE_GENESIS_TIME, f"ethp2p/{chain_id}".encode(), bytes(32),
+        bytes(8),
         EXAMPLE_BASE_FEE])
     return header, ethp2p.rlp_encode([[], []])
 
@@ -75,7 +77,10 @@ class FullNode:
 
         cfg = ethp2p.Config(chain_id=args.chain_id, genesis_hash=self.blocks[0][0],
                             listen=("127.0.0.1", args.port), boot_nodes=args.bootnodes,
-                            client_id=f"ethp2p-python-fullnode/v{ethp2p.version()}")
+                            client_id=f"ethp2p-python-fullnode/v{ethp2p.version()}",
+                            # the example chain is proof-of-authority: blocks are announced
+                            announcements=True,
+                            genesis_time=EXAMPLE_GENESIS_TIME)
         if args.datadir:
             cfg.set_datadir(args.datadir)
         else:

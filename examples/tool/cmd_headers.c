@@ -1,5 +1,6 @@
 /* ethp2p-tool headers ENODE --chain-id N --genesis HEX --from N --count C
- *                          [--datadir DIR] [--fork-blocks N,...] [--timeout MS]:
+ *                          [--datadir DIR] [--fork-blocks N,...] [--fork-times T,...]
+ *                          [--genesis-time T] [--timeout MS]:
  * dial a node with the library (p2p_handle, public API), exchange Status, fetch
  * C headers from block N on (in requests of at most 1024, the serving limit,
  * asking again for the rest of a short reply) and print "number hash" per
@@ -27,7 +28,8 @@ static int headers_usage(FILE *f)
 {
     fprintf(f,
             "usage: ethp2p-tool headers ENODE --chain-id N --genesis HEX --from N --count C\n"
-            "                           [--datadir DIR] [--fork-blocks N,N,...] [--timeout MS]\n"
+            "                           [--datadir DIR] [--fork-blocks N,N,...]\n"
+            "                           [--fork-times T,T,...] [--genesis-time T] [--timeout MS]\n"
             "  Dial ENODE, exchange eth Status on the chain given (see `status`), fetch C\n"
             "  headers from block N on and print \"number hash\" per line (hash 0x-hex).\n"
             "  --timeout MS   limit for the whole run (default %d)\n",

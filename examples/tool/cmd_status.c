@@ -1,5 +1,6 @@
 /* ethp2p-tool status ENODE --chain-id N --genesis HEX [--datadir DIR]
- *                         [--fork-blocks N,N,...] [--timeout MS]:
+ *                         [--fork-blocks N,N,...] [--fork-times T,T,...]
+ *                         [--genesis-time T] [--timeout MS]:
  * dial a node with the library (p2p_handle, public API), exchange eth Status
  * (eth/69 or eth/68, whichever is shared) and print the remote's Status as one
  * JSON line. Exits 1 with the reason when the dial, the handshake or the
@@ -14,10 +15,12 @@ static int status_usage(FILE *f)
 {
     fprintf(f,
             "usage: ethp2p-tool status ENODE --chain-id N --genesis HEX [--datadir DIR]\n"
-            "                          [--fork-blocks N,N,...] [--timeout MS]\n"
+            "                          [--fork-blocks N,N,...] [--fork-times T,T,...]\n"
+            "                          [--genesis-time T] [--timeout MS]\n"
             "  Dial ENODE offering eth/69 and eth/68, exchange Status on the chain given\n"
-            "  (network id N, genesis hash HEX, forks at the listed block numbers for the\n"
-            "  EIP-2124 fork id) and print the remote Status as one JSON line:\n"
+            "  (network id N, genesis hash HEX, forks at the listed block numbers and\n"
+            "  timestamps for the EIP-2124 fork id; time forks at or before the genesis\n"
+            "  time are active from genesis) and print the remote Status as one JSON line:\n"
             "  {\"version\", \"networkId\", \"genesis\", and for eth/68 \"td\" and \"head\",\n"
             "  for eth/69 \"earliest\", \"latest\" and \"latestHash\"; plus \"client\"}.\n"
             "  --datadir DIR  use the node key DIR/p2p_key (created if absent);\n"

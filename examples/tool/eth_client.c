@@ -58,16 +58,16 @@ static int parse_hash(const char *s, uint8_t out[32])
     return 0;
 }
 
-/* "N,N,..." into o->forks. */
-static int parse_forks(const char *s, ec_opts *o)
+/* "N,N,..." into dst (at most EC_MAX_FORKS values). */
+static int parse_forks(const char *s, uint64_t *dst, size_t *n)
 {
     char buf[64 * 21 + 1];
     if (strlen(s) >= sizeof buf) return -1;
     strcpy(buf, s);
-    o->nforks = 0;
+    *n = 0;
     for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-        if (o->nforks == EC_MAX_FORKS || parse_u64(t, &o->forks[o->nforks]) < 0) return -1;
-        o->nforks++;
+        if (*n == EC_MAX_FORKS || parse_u64(t, &dst[*n]) < 0) return -1;
+        (*n)++;
     }
     return 0;
 }
@@ -92,7 +92,11 @@ int ec_parse_common(const char *cmd, int argc, char **argv, int *i, ec_opts *o)
         bad = !v;
         o->datadir = v;
     } else if (!strcmp(a, "--fork-blocks")) {
-        bad = !v || parse_forks(v, o) < 0;
+        bad = !v || parse_forks(v, o->forks, &o->nforks) < 0;
+    } else if (!strcmp(a, "--fork-times")) {
+        bad = !v || parse_forks(v, o->fork_times, &o->nfork_times) < 0;
+    } else if (!strcmp(a, "--genesis-time")) {
+        bad = !v || parse_u64(v, &o->genesis_time) < 0;
     } else if (!strcmp(a, "--timeout")) {
         uint64_t t = 0;
         bad = !v || parse_u64(v, &t) < 0 || t == 0 || t > 3600000;
@@ -174,6 +178,10 @@ static int configure(p2p_config *cfg, const ec_opts *o)
     if (!rc) rc = p2p_config_set_eth_versions(cfg, versions, 2);
     if (!rc) rc = p2p_config_set_client_id(cfg, "ethp2p-tool/" P2P_VERSION_STRING);
     if (!rc && o->nforks) rc = p2p_config_set_fork_blocks(cfg, o->forks, o->nforks);
+    if (!rc && o->nfork_times) rc = p2p_config_set_fork_times(cfg, o->fork_times, o->nfork_times);
+    if (!rc) rc = p2p_config_set_genesis_time(cfg, o->genesis_time);
+    /* the tool may talk to any chain, e.g. a Clique client that announces */
+    if (!rc) rc = p2p_config_set_announcements(cfg, 1);
     if (!rc && o->datadir) return p2p_config_set_datadir(cfg, o->datadir);
     for (int tries = 0; !rc && tries < 8; tries++) { /* a fresh key: valid on the first try but for ~2^-128 */
         uint8_t sk[32];

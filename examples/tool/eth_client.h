@@ -19,6 +19,9 @@ typedef struct ec_opts {
     int have_genesis;
     uint64_t forks[EC_MAX_FORKS];
     size_t nforks;
+    uint64_t fork_times[EC_MAX_FORKS];  /* --fork-times: time-based forks */
+    size_t nfork_times;
+    uint64_t genesis_time;              /* --genesis-time: the genesis block's timestamp */
     int timeout_ms;             /* the whole command: connect, Status, requests */
 } ec_opts;
 

@@ -176,7 +176,12 @@ typedef enum p2p_option {
                                              60 s (both capped by DIAL_BACKOFF_MAX) */
     P2P_OPT_DIAL_BACKOFF_MAX_MS = 17,   /**< redial delay cap (300000) */
     P2P_OPT_TOO_MANY_PEERS_BACKOFF_MS = 18, /**< first redial delay after "too many peers" (30000) */
-    P2P_OPT_MAX_OFFENCES = 19,          /**< unsolicited/unknown responses tolerated (16) */
+    P2P_OPT_MAX_OFFENCES = 19,          /**< bad, unsolicited or oversized responses tolerated
+                                             before "breach of protocol" (0: the first one
+                                             disconnects, as go-ethereum; 0 is allowed here).
+                                             A late reply to a request that timed out or was
+                                             cancelled (the last 32 such ids) is dropped
+                                             quietly instead */
     P2P_OPT_MAX_SEND_BUFFER = 20,       /**< unwritten bytes per peer before disconnect (32 MiB):
                                              checked after each write on what the socket did
                                              not take, so one message bigger than this still
@@ -288,7 +293,10 @@ P2P_EXPORT int p2p_config_set_max_inbound(p2p_config *cfg, uint32_t max_inbound)
 /** See p2p_config_set_max_peers(). */
 P2P_EXPORT int p2p_config_set_max_outbound(p2p_config *cfg, uint32_t max_outbound);
 
-/** The initial head for Status. Default: genesis, number 0, TD 0, earliest 0. */
+/**
+ * The initial head for Status. Default: genesis, number 0, TD 0, earliest 0.
+ * P2P_ERR_INVALID for a zero best hash or earliest_block above best_number.
+ */
 P2P_EXPORT int p2p_config_set_head(p2p_config *cfg, const p2p_head *head);
 /**
  * Block numbers of the chain's forks, for the EIP-2124 fork id (any order;
@@ -308,10 +316,14 @@ P2P_EXPORT int p2p_config_set_client_id(p2p_config *cfg, const char *client_id);
 /** Log through @p fn at @p level and above (default: nothing is logged). */
 P2P_EXPORT int p2p_config_set_log(p2p_config *cfg, p2p_log_fn fn, void *user_data, int level);
 /**
- * Whether block announcements (NewBlockHashes, NewBlock) are used. On
- * (the default) for proof-of-authority networks; turn it off for post-merge
- * networks, where a peer sending one is disconnected for a protocol breach
- * and p2p_broadcast_block()/p2p_broadcast_new_block() return P2P_ERR_STATE.
+ * Whether block announcements (NewBlockHashes, NewBlock) are used. Off by
+ * default, as on post-merge networks (go-ethereum and reth drop a peer that
+ * sends one): a peer sending one is disconnected with "subprotocol error"
+ * (0x10, logged), and p2p_broadcast_block(), p2p_broadcast_new_block() and
+ * p2p_submit() of NEW_BLOCK / NEW_BLOCK_HASHES return P2P_ERR_STATE. Turn
+ * them on (1) for a proof-of-authority network of one's own nodes: they
+ * then work on every eth version (eth/69 and later included, though
+ * go-ethereum would drop an eth/69+ peer for them).
  */
 P2P_EXPORT int p2p_config_set_announcements(p2p_config *cfg, int enabled);
 /**
@@ -735,10 +747,12 @@ P2P_EXPORT int p2p_get_receipts(p2p_handle *h, const uint8_t peer[64], const uin
 P2P_EXPORT int p2p_send_receipts(p2p_handle *h, const uint8_t peer[64], uint64_t request_id,
                                  const p2p_bytes *receipts, size_t n);
 /**
- * Update the local head. Later Status messages use it, and eth/69 peers get
- * BlockRangeUpdate when the head moved at least 32 blocks since the last one
- * sent. Any thread (queued like a command). P2P_ERR_INVALID if
- * earliest_block is above best_number (as a SET_HEAD command too).
+ * Update the local head. Later Status messages use it, and eth/69+ peers
+ * get BlockRangeUpdate when the head moved at least 32 blocks forward since
+ * the last one sent, and at once when it moved below that one (a reorg or
+ * rewind) or earliest_block changed (pruning), as go-ethereum does. Any thread (queued like a command). P2P_ERR_INVALID if
+ * earliest_block is above best_number or best_hash is zero (as a SET_HEAD
+ * command too).
  */
 P2P_EXPORT int p2p_set_head(p2p_handle *h, const p2p_head *head);
 /**
@@ -806,6 +820,22 @@ P2P_EXPORT int p2p_header_decode(const uint8_t *rlp, size_t len, p2p_header_fiel
 P2P_EXPORT void p2p_header_hash(const uint8_t *rlp, size_t len, uint8_t out[32]);
 /** The header inside a block's RLP ([header, txs, ...]) as a view into @p block. */
 P2P_EXPORT int p2p_block_header(const uint8_t *block, size_t len, p2p_bytes *header);
+/**@}*/
+
+/* ------------------------------------------------------------------------ */
+/** @name Chain description and eth/70 additions                          */
+/* ------------------------------------------------------------------------ */
+/**@{*/
+
+/**
+ * The genesis block's timestamp (default 0). Time-based forks (Shanghai and
+ * later) scheduled at or before it are active from genesis and, as EIP-6122
+ * and go-ethereum's fork id say, left out of the fork id checksum; a chain
+ * whose shanghaiTime equals its genesis time (common on devnets) is only
+ * accepted by go-ethereum and reth peers when this is set. When no head is
+ * configured, the head's timestamp starts at this value.
+ */
+P2P_EXPORT int p2p_config_set_genesis_time(p2p_config *cfg, uint64_t timestamp);
 /**@}*/
 
 #ifdef __cplusplus

@@ -39,7 +39,7 @@ static const opt_info OPTS[EP_OPT_LAST + 1] = {
     [P2P_OPT_DIAL_BACKOFF_MIN_MS] = {1000, 10, 3600000, "dial backoff min"},
     [P2P_OPT_DIAL_BACKOFF_MAX_MS] = {300000, 10, 86400000, "dial backoff max"},
     [P2P_OPT_TOO_MANY_PEERS_BACKOFF_MS] = {30000, 10, 86400000, "too-many-peers backoff"},
-    [P2P_OPT_MAX_OFFENCES] = {16, 1, 1u << 20, "max offences"},
+    [P2P_OPT_MAX_OFFENCES] = {0, 0, 1u << 20, "max offences"},
     [P2P_OPT_MAX_SEND_BUFFER] = {32 * MiB, 64 * 1024, 4096 * MiB, "max send buffer"},
     [P2P_OPT_MAX_PENDING_PER_IP] = {4, 1, 1024, "max pending per ip"},
     [P2P_OPT_MAX_INBOUND_PER_IP] = {4, 1, 100000, "max inbound per ip"},
@@ -76,7 +76,7 @@ p2p_config *p2p_config_new(void)
     c->neth_versions = 2;
     snprintf(c->client_id, sizeof c->client_id, "libethp2p/v%s", P2P_VERSION_STRING);
     c->log_level = P2P_LOG_NONE;
-    c->announcements = 1;
+    c->announcements = 0; /* post-merge: geth and reth drop a peer that announces */
     for (int o = EP_OPT_FIRST; o <= EP_OPT_LAST; o++) c->opts[o] = OPTS[o].def;
     return c;
 }
@@ -256,6 +256,10 @@ void ep_config_limits(const p2p_config *cfg, ep_limits *out)
 int p2p_config_set_head(p2p_config *cfg, const p2p_head *head)
 {
     if (!cfg || !head) return P2P_ERR_INVALID;
+    static const uint8_t zero[32];
+    if (memcmp(head->best_hash, zero, 32) == 0)
+        return ep_config_fail(cfg, P2P_ERR_INVALID,
+                              "head: zero best hash (eth/69 peers refuse a Status without one)");
     if (head->earliest_block > head->best_number)
         return ep_config_fail(cfg, P2P_ERR_INVALID, "head: earliest block %llu is above best %llu",
                               (unsigned long long)head->earliest_block,
@@ -346,6 +350,13 @@ int p2p_config_set_announcements(p2p_config *cfg, int enabled)
 {
     if (!cfg) return P2P_ERR_INVALID;
     cfg->announcements = enabled != 0;
+    return ok(cfg);
+}
+
+int p2p_config_set_genesis_time(p2p_config *cfg, uint64_t timestamp)
+{
+    if (!cfg) return P2P_ERR_INVALID;
+    cfg->genesis_time = timestamp;
     return ok(cfg);
 }
 

@@ -46,6 +46,7 @@ struct p2p_config {
     void *log_ud;
     int log_level;
     int announcements;
+    uint64_t genesis_time;   /* the genesis block's timestamp (fork id) */
     uint64_t opts[EP_OPT_LAST + 1];
     char err[EP_CFG_ERR_MAX];
 };

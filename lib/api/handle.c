@@ -13,6 +13,7 @@
 #include "core/hex.h"
 #include "core/keyfile.h"
 #include "core/secp.h"
+#include "eth/eth_msg.h"
 #include "net/idmap.h"
 #include "net/net.h"
 
@@ -297,6 +298,30 @@ static int check_block(p2p_bytes block)
     return rc == 0 && n >= 3 ? 0 : P2P_ERR_RLP;
 }
 
+/* The host's items, each in full, as the peer will decode them: headers
+ * must decode as headers, bodies be lists, transactions lists or
+ * typed envelopes, receipt lists either eth/68 or eth/69+ receipts (the
+ * peer's version is checked again when the reply is encoded). */
+static int check_items(const p2p_command *c)
+{
+    uint64_t id;
+    switch (c->type) {
+    case P2P_CMD_TRANSACTIONS: id = EP_ETH_TRANSACTIONS; break;
+    case P2P_CMD_SEND_POOLED_TRANSACTIONS: id = EP_ETH_POOLED_TXS; break;
+    case P2P_CMD_SEND_BLOCK_HEADERS: id = EP_ETH_BLOCK_HEADERS; break;
+    case P2P_CMD_SEND_BLOCK_BODIES: id = EP_ETH_BLOCK_BODIES; break;
+    case P2P_CMD_SEND_RECEIPTS: id = EP_ETH_RECEIPTS; break;
+    default: return 0;
+    }
+    for (size_t i = 0; i < c->u.items.count; i++) {
+        p2p_bytes b = c->u.items.items[i];
+        p2p_header_fields f;
+        if (ep_eth_item_check(0, id, b.ptr, b.len)) return P2P_ERR_INVALID;
+        if (id == EP_ETH_BLOCK_HEADERS && p2p_header_decode(b.ptr, b.len, &f)) return P2P_ERR_INVALID;
+    }
+    return 0;
+}
+
 /* Values a command's own fields must hold, whichever function queued it:
  * one accepted here and refused later would fail silently on the polling
  * thread, or worse, reach the wire. */
@@ -306,9 +331,13 @@ static int check_values(const p2p_command *c)
     case P2P_CMD_DISCONNECT:
         /* the wire reason is one byte; the session refuses anything else */
         return c->u.disconnect.reason >= 0 && c->u.disconnect.reason <= 0xff ? 0 : P2P_ERR_INVALID;
-    case P2P_CMD_SET_HEAD:
-        /* eth/69 peers refuse a Status whose earliest block is above its latest */
+    case P2P_CMD_SET_HEAD: {
+        /* eth/69 peers refuse a Status or BlockRangeUpdate whose earliest
+         * block is above its latest, or whose latest hash is zero */
+        static const uint8_t zero[32];
+        if (memcmp(c->u.head.best_hash, zero, 32) == 0) return P2P_ERR_INVALID;
         return c->u.head.earliest_block <= c->u.head.best_number ? 0 : P2P_ERR_INVALID;
+    }
     case P2P_CMD_NEW_BLOCK:
         return check_block(c->u.new_block.block);
     default:
@@ -332,7 +361,7 @@ static int check_command(p2p_handle *h, const p2p_command *c)
         if (!e.has_addr || !e.family || !e.tcp_port) return P2P_ERR_PARSE;
     }
     if (needs_peer(c) && !ids_has(h, c->peer)) return P2P_ERR_NOT_FOUND;
-    return 0;
+    return check_items(c); /* the walk over the items last: the cheap checks first */
 }
 
 int p2p_submit(p2p_handle *h, const p2p_command *cmd, uint64_t *request_id)

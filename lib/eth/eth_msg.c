@@ -8,14 +8,22 @@
 
 int ep_eth_version_supported(uint32_t version)
 {
-    return version == EP_ETH_VERSION_68 || version == EP_ETH_VERSION_69;
+    return version == EP_ETH_VERSION_68 || version == EP_ETH_VERSION_69 ||
+           version == EP_ETH_VERSION_70;
 }
 
 uint32_t ep_eth_version_length(uint32_t version)
 {
     if (version == EP_ETH_VERSION_68) return EP_ETH_LENGTH_68;
     if (version == EP_ETH_VERSION_69) return EP_ETH_LENGTH_69;
+    if (version == EP_ETH_VERSION_70) return EP_ETH_LENGTH_70;
     return 0;
+}
+
+/* eth/70 wraps GetReceipts and Receipts in three fields, not two. */
+static int paged_receipts(uint32_t version, uint64_t id)
+{
+    return version >= EP_ETH_VERSION_70 && (id == EP_ETH_GET_RECEIPTS || id == EP_ETH_RECEIPTS);
 }
 
 int ep_eth_msg_known(uint32_t version, uint64_t id)
@@ -85,13 +93,15 @@ static int is_envelope(const p2p_rlp_item *it)
 /* Receipts differ by version (EIP-7642), and the shapes tell them apart:
  * eth/68 legacy [status, gas, bloom(256), logs] or typed envelope string;
  * eth/69 [tx-type, status, gas, logs], always a list and without bloom. */
+/* eth/69 receipts carry the transaction type (one byte at most) and no
+ * bloom, so their third field is the gas used (a uint64). */
 static int receipt_ok(const p2p_rlp_item *r, int eth69)
 {
     p2p_rlp_item f[4];
     if (!eth69 && is_envelope(r)) return 1;
     if (take_fields(r, f, 4)) return 0;
     if (f[0].is_list || f[1].is_list || f[2].is_list || !f[3].is_list) return 0;
-    return eth69 || f[2].len == 256;
+    return eth69 ? f[0].len <= 1 && f[2].len <= 8 : f[2].len == 256;
 }
 
 static int receipts_ok(const p2p_rlp_item *block, int eth69)
@@ -373,6 +383,19 @@ static int dec_top(uint32_t version, uint64_t id, const uint8_t *data, size_t le
     if (p2p_rlp_decode(data, len, top) || !top->is_list) return P2P_ERR_RLP;
     *payload = *top;
     if (!ep_eth_msg_has_request_id(id)) return 0;
+    if (paged_receipts(version, id)) {
+        p2p_rlp_item g[3];
+        uint64_t v;
+        int rc = take_fields(top, g, 3);
+        if (rc || (rc = p2p_rlp_get_uint64(&g[0], &out->request_id)) != 0 ||
+            (rc = p2p_rlp_get_uint64(&g[1], &v)) != 0)
+            return rc;
+        if (id == EP_ETH_GET_RECEIPTS) out->receipt_index = v;
+        else if (v > 1) return P2P_ERR_RLP; /* a boolean: 0x80 or 0x01 only */
+        else out->last_incomplete = (int)v;
+        *payload = g[2];
+        return 0;
+    }
     int rc = take_fields(top, f, 2);
     if (rc || (rc = p2p_rlp_get_uint64(&f[0], &out->request_id)) != 0) return rc;
     *payload = f[1];
@@ -415,14 +438,40 @@ void ep_eth_msg_free(ep_eth_msg *m)
 
 /* ----------------------------------------------------------- encoding */
 
-/* Append one caller-supplied item, which must be exactly one RLP item. Only
- * its top prefix is checked: these are the host's bytes, and a full tree
- * walk per item (twice, with p2p_rlp_put_raw's) cost more than the framing
- * on the serving side. What we receive is still checked in full. */
-static int put_item(p2p_rlp_writer *w, p2p_bytes b)
+/* The shape an item of message @id must have on @version (0: either
+ * receipt encoding). */
+static int item_kind_of(uint32_t version, uint64_t id, item_kind *kind)
+{
+    switch (id) {
+    case EP_ETH_TRANSACTIONS:
+    case EP_ETH_POOLED_TXS: *kind = ITEM_TX; return 0;
+    case EP_ETH_BLOCK_HEADERS: *kind = ITEM_LIST; return 0;
+    case EP_ETH_BLOCK_BODIES: *kind = ITEM_LIST; return 0;
+    case EP_ETH_RECEIPTS:
+        *kind = version >= EP_ETH_VERSION_69 ? ITEM_RECEIPTS69 : ITEM_RECEIPTS68;
+        return 0;
+    }
+    return P2P_ERR_INVALID;
+}
+
+int ep_eth_item_check(uint32_t version, uint64_t id, const uint8_t *data, size_t len)
 {
     p2p_rlp_item it;
-    if (ep_rlp_shallow_item(b.ptr, b.len, &it)) return P2P_ERR_INVALID;
+    item_kind kind;
+    if ((!data && len) || item_kind_of(version, id, &kind)) return P2P_ERR_INVALID;
+    /* the whole tree: a peer decodes all of it and drops us over a flaw */
+    if (p2p_rlp_decode(data, len, &it)) return P2P_ERR_INVALID;
+    if (id == EP_ETH_RECEIPTS && version == 0) /* either form */
+        return receipts_ok(&it, 0) || receipts_ok(&it, 1) ? 0 : P2P_ERR_INVALID;
+    return item_ok(&it, kind) ? 0 : P2P_ERR_INVALID;
+}
+
+/* Append one caller-supplied item of message @id, checked in full for the
+ * shape @version gives it (peers decode every item and drop us over a bad
+ * one), then copied without a second walk. */
+static int put_item(p2p_rlp_writer *w, uint32_t version, uint64_t id, p2p_bytes b)
+{
+    if (ep_eth_item_check(version, id, b.ptr, b.len)) return P2P_ERR_INVALID;
     return ep_rlp_put_item_shallow(w, b.ptr, b.len);
 }
 
@@ -446,11 +495,46 @@ static int enc_status(uint32_t version, const ep_eth_status *s, p2p_rlp_writer *
     return p2p_rlp_list_end(w);
 }
 
-static int enc_items(const p2p_bytes *v, size_t n, p2p_rlp_writer *w)
+static int enc_items(uint32_t version, uint64_t id, const p2p_bytes *v, size_t n,
+                     p2p_rlp_writer *w)
 {
     if (n && !v) return P2P_ERR_INVALID;
     int rc = p2p_rlp_list_begin(w);
-    for (size_t i = 0; i < n && !rc; i++) rc = put_item(w, v[i]);
+    for (size_t i = 0; i < n && !rc; i++) rc = put_item(w, version, id, v[i]);
+    return rc ? rc : p2p_rlp_list_end(w);
+}
+
+/* Receipts with the first list started at m->receipt_index and the last
+ * one cut to m->last_receipts receipts (eth/70 paging): the lists are
+ * rebuilt from their receipts. */
+static int enc_receipts_paged(uint32_t version, const ep_eth_msg *m, p2p_rlp_writer *w)
+{
+    size_t n = m->u.items.count;
+    if (version < EP_ETH_VERSION_70 || n == 0 || !m->u.items.v) return P2P_ERR_INVALID;
+    int rc = p2p_rlp_list_begin(w);
+    for (size_t i = 0; i < n && !rc; i++) {
+        p2p_bytes b = m->u.items.v[i];
+        uint64_t skip = i == 0 ? m->receipt_index : 0;
+        uint64_t keep = i == n - 1 && m->last_receipts ? m->last_receipts : UINT64_MAX;
+        if (!skip && keep == UINT64_MAX) {
+            rc = put_item(w, version, m->id, b);
+            continue;
+        }
+        p2p_rlp_item list, r;
+        p2p_rlp_iter it;
+        if (ep_eth_item_check(version, m->id, b.ptr, b.len) || p2p_rlp_decode(b.ptr, b.len, &list))
+            return P2P_ERR_INVALID;
+        p2p_rlp_iter_init(&it, &list);
+        uint64_t k = 0, kept = 0;
+        p2p_rlp_list_begin(w);
+        while (p2p_rlp_iter_next(&it, &r) == 1 && kept < keep)
+            if (k++ >= skip) {
+                ep_rlp_put_item_shallow(w, r.raw, r.raw_len);
+                kept++;
+            }
+        if (k < skip) return P2P_ERR_INVALID; /* the index is past the block's receipts */
+        rc = p2p_rlp_list_end(w);
+    }
     return rc ? rc : p2p_rlp_list_end(w);
 }
 
@@ -529,7 +613,9 @@ static int enc_payload(uint32_t version, const ep_eth_msg *m, p2p_rlp_writer *w)
     case EP_ETH_POOLED_TXS:
     case EP_ETH_BLOCK_HEADERS:
     case EP_ETH_BLOCK_BODIES:
-    case EP_ETH_RECEIPTS: return enc_items(m->u.items.v, m->u.items.count, w);
+    case EP_ETH_RECEIPTS:
+        if (m->receipt_index || m->last_receipts) return enc_receipts_paged(version, m, w);
+        return enc_items(version, m->id, m->u.items.v, m->u.items.count, w);
     case EP_ETH_GET_BLOCK_HEADERS: return enc_get_headers(&m->u.get_headers, w);
     case EP_ETH_GET_BLOCK_BODIES:
     case EP_ETH_GET_POOLED_TXS:
@@ -547,9 +633,16 @@ int ep_eth_msg_encode(uint32_t version, const ep_eth_msg *m, p2p_rlp_writer *w)
     if (w->err) return w->err;
     if (!ep_eth_msg_known(version, m->id)) return P2P_ERR_INVALID;
     int rid = ep_eth_msg_has_request_id(m->id);
+    int paged = paged_receipts(version, m->id);
+    /* earlier versions cannot say where to start, or that a list was cut */
+    if (!paged && (m->receipt_index || m->last_receipts || m->last_incomplete))
+        return P2P_ERR_INVALID;
     if (rid) {
         p2p_rlp_list_begin(w);
         p2p_rlp_put_uint(w, m->request_id);
+        if (paged)
+            p2p_rlp_put_uint(w, m->id == EP_ETH_GET_RECEIPTS ? m->receipt_index
+                                                             : (uint64_t)(m->last_incomplete != 0));
     }
     int rc = enc_payload(version, m, w);
     if (rid && !rc) rc = p2p_rlp_list_end(w);

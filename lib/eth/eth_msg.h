@@ -19,9 +19,11 @@
 
 #define EP_ETH_VERSION_68 68
 #define EP_ETH_VERSION_69 69
+#define EP_ETH_VERSION_70 70  /* EIP-7975: eth/69 with paged receipts */
 /* Message id space each version uses (the capability's "length"). */
 #define EP_ETH_LENGTH_68 17
 #define EP_ETH_LENGTH_69 18
+#define EP_ETH_LENGTH_70 18
 
 typedef enum ep_eth_msg_id {
     EP_ETH_STATUS = 0x00,
@@ -41,7 +43,7 @@ typedef enum ep_eth_msg_id {
     EP_ETH_BLOCK_RANGE_UPDATE = 0x11   /* eth/69 only */
 } ep_eth_msg_id;
 
-/* 1 if version is one we speak (68 or 69). */
+/* 1 if version is one we speak (68, 69 or 70). */
 int ep_eth_version_supported(uint32_t version);
 /* Message id space of a version (17 or 18), 0 if unsupported. */
 uint32_t ep_eth_version_length(uint32_t version);
@@ -126,6 +128,18 @@ typedef struct ep_eth_block_range {
 typedef struct ep_eth_msg {
     uint64_t id;             /* ep_eth_msg_id */
     uint64_t request_id;     /* when ep_eth_msg_has_request_id(id) */
+    /* eth/70 (EIP-7975) GetReceipts [request-id, firstBlockReceiptIndex, [hashes]]:
+     * receipts of the first block before this index are not wanted (0 on
+     * earlier versions; encoding a non-zero one for them is P2P_ERR_INVALID).
+     * Receipts when encoding: that many receipts of the first list are left out. */
+    uint64_t receipt_index;
+    /* eth/70 Receipts when encoding: the last list keeps only its first
+     * last_receipts receipts (after receipt_index when it is also the first);
+     * 0 keeps it whole. */
+    uint64_t last_receipts;
+    /* eth/70 Receipts [request-id, lastBlockIncomplete, [lists]]: 1 when the
+     * last list is not the block's whole list (0 on earlier versions). */
+    int last_incomplete;
     union {
         ep_eth_status status;
         struct { const ep_eth_block_ref *v; size_t count; } refs;
@@ -167,10 +181,18 @@ void ep_eth_msg_free(ep_eth_msg *m);
 /* Append the canonical payload encoding of @m for @version to @w (set w->max
  * to bound it). Returns 0, P2P_ERR_INVALID (unknown id for @version, or
  * inconsistent fields such as a types length different from count, or an
- * item that is not exactly one RLP item) or the writer's error (P2P_ERR_NOMEM,
+ * item that fails ep_eth_item_check) or the writer's error (P2P_ERR_NOMEM,
  * P2P_ERR_TOO_LARGE). After a failure the writer's contents are unspecified:
  * reset it before reuse. */
 int ep_eth_msg_encode(uint32_t version, const ep_eth_msg *m, p2p_rlp_writer *w);
+
+/* Check one item the host gives for message @id (Transactions,
+ * PooledTransactions, BlockHeaders, BlockBodies, Receipts) in full: one
+ * well-formed RLP item of the shape @version gives it (a transaction is a
+ * legacy list or a typed envelope; a header or a body a list; a receipt list eth/68 receipts with bloom or, on eth/69+,
+ * [type, status, gas, logs] ones; @version 0 accepts either receipt form).
+ * Returns 0 or P2P_ERR_INVALID. ep_eth_msg_encode applies it to every item. */
+int ep_eth_item_check(uint32_t version, uint64_t id, const uint8_t *data, size_t len);
 
 /* Number of items a response or list message carries (headers, bodies,
  * receipts lists, transactions, hashes, refs), 0 for single-valued ones. */

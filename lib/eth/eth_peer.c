@@ -1,12 +1,13 @@
 /* Per-peer eth protocol handler (sans-I/O).
  *
- * Disconnect policy, following go-ethereum and @ethereumjs/devp2p:
- *  - anything wrong with the Status exchange, an undecodable message and an
- *    oversized one: P2P_DISC_SUBPROTOCOL (go-ethereum returns these as errors
- *    from its eth handler, which its p2p layer reports as 0x10);
- *  - a message id the version does not define, a message that is not allowed
- *    now (a second Status, announcements when they are off, an inverted block
- *    range) and too many bad responses: P2P_DISC_PROTOCOL_BREACH;
+ * Disconnect policy, following go-ethereum (every error its eth handler
+ * returns is reported by its p2p layer as "subprotocol error" 0x10):
+ *  - anything wrong with the Status exchange, an undecodable message, an
+ *    oversized one, a message id the version does not define, a message that
+ *    is not allowed now (a second Status, announcements when they are off, a
+ *    bad block range): P2P_DISC_SUBPROTOCOL;
+ *  - a bad, unsolicited or oversized response beyond max_offences (default:
+ *    the first, as geth's request tracker): P2P_DISC_PROTOCOL_BREACH;
  *  - no Status in time: P2P_DISC_TIMEOUT. */
 #include "eth/eth_peer.h"
 #include <stdlib.h>
@@ -49,7 +50,7 @@ void ep_eth_peer_config_default(ep_eth_peer_config *c)
     c->request_timeout_ms = 10000;
     c->max_inflight = 16;
     c->max_message_size = 10u * 1024 * 1024;
-    c->max_offences = 8;
+    c->max_offences = 0;
     c->announcements = 0;
     c->soft_limit_bytes = 2u * 1024 * 1024;
     c->soft_limit_items = 1024;
@@ -134,14 +135,22 @@ static void reset_event(ep_eth_peer *p, ep_eth_event *ev)
     ev->reason = -1;
 }
 
-/* Close the handler and report why; returns @error for the caller to pass on. */
-static int disconnect(ep_eth_peer *p, ep_eth_event *ev, int reason, int error)
+/* Close the handler and report why (@detail: static text for the log, or
+ * NULL); returns @error for the caller to pass on. */
+static int disconnect_why(ep_eth_peer *p, ep_eth_event *ev, int reason, int error,
+                          const char *detail)
 {
     p->state = ST_CLOSED;
     ev->type = EP_ETH_EV_DISCONNECT;
     ev->reason = reason;
     ev->error = error;
+    ev->detail = detail;
     return error;
+}
+
+static int disconnect(ep_eth_peer *p, ep_eth_event *ev, int reason, int error)
+{
+    return disconnect_why(p, ev, reason, error, NULL);
 }
 
 /* Hand the decoded message to the event; the peer keeps ownership. */
@@ -153,10 +162,10 @@ static void emit(ep_eth_peer *p, ep_eth_event *ev, ep_eth_event_type type, ep_et
     ev->msg.mem = NULL;   /* so an ep_eth_msg_free on the event is harmless */
 }
 
-static int offence(ep_eth_peer *p, ep_eth_event *ev)
+static int offence(ep_eth_peer *p, ep_eth_event *ev, const char *what)
 {
     if (++p->offences > p->cfg.max_offences)
-        return disconnect(p, ev, P2P_DISC_PROTOCOL_BREACH, P2P_ERR_PROTOCOL);
+        return disconnect_why(p, ev, P2P_DISC_PROTOCOL_BREACH, P2P_ERR_PROTOCOL, what);
     return 0;
 }
 
@@ -234,12 +243,14 @@ static int on_response(ep_eth_peer *p, uint64_t code, const uint8_t *data, size_
     int rc = ep_eth_msg_peek_request_id(p->cfg.version, code, data, len, &rid);
     if (rc) return disconnect(p, ev, P2P_DISC_SUBPROTOCOL, rc);
     pending_req *r = find_req(p, rid);
-    if (!r) return is_late(p, rid) ? 0 : offence(p, ev); /* late: we gave up on it */
-    if (ep_eth_msg_response_for(r->msg) != (int)code) return offence(p, ev); /* wrong kind */
+    if (!r) /* late: we gave up on it */
+        return is_late(p, rid) ? 0 : offence(p, ev, "a response to no request of ours");
+    if (ep_eth_msg_response_for(r->msg) != (int)code)
+        return offence(p, ev, "a response of the wrong kind");
     ep_eth_msg m;
     size_t max = r->max_items > SIZE_MAX ? SIZE_MAX : (size_t)r->max_items;
     rc = ep_eth_msg_decode_max(p->cfg.version, code, data, len, max, &m);
-    if (rc == P2P_ERR_TOO_LARGE) return offence(p, ev); /* more than we asked for */
+    if (rc == P2P_ERR_TOO_LARGE) return offence(p, ev, "a response with more items than asked");
     if (rc) return disconnect(p, ev, P2P_DISC_SUBPROTOCOL, rc);
     ev->request_id = r->id;
     ev->request_msg = r->msg;
@@ -265,10 +276,15 @@ static void cut_request(const ep_eth_peer *p, ep_eth_msg *m)
 static int on_message(ep_eth_peer *p, uint64_t code, const uint8_t *data, size_t len,
                       uint64_t now_ms, ep_eth_event *ev)
 {
-    if (code == EP_ETH_STATUS) return disconnect(p, ev, P2P_DISC_PROTOCOL_BREACH, P2P_ERR_PROTOCOL);
-    /* post-merge networks have no block announcements; receiving one is a breach */
+    if (code == EP_ETH_STATUS)
+        return disconnect_why(p, ev, P2P_DISC_SUBPROTOCOL, P2P_ERR_PROTOCOL, "a second Status");
+    /* post-merge networks have no block announcements (geth and reth drop a
+     * peer that sends one), so unless the host turned them on neither do we */
     if ((code == EP_ETH_NEW_BLOCK || code == EP_ETH_NEW_BLOCK_HASHES) && !p->cfg.announcements)
-        return disconnect(p, ev, P2P_DISC_PROTOCOL_BREACH, P2P_ERR_PROTOCOL);
+        return disconnect_why(p, ev, P2P_DISC_SUBPROTOCOL, P2P_ERR_PROTOCOL,
+                              code == EP_ETH_NEW_BLOCK
+                                  ? "NewBlock while block announcements are off"
+                                  : "NewBlockHashes while block announcements are off");
     if (is_response(code)) return on_response(p, code, data, len, now_ms, ev);
     /* unsolicited lists (Transactions, NewBlockHashes, NewPooledTransactionHashes)
      * are bounded by count; a request's hashes only by the message size */
@@ -278,8 +294,13 @@ static int on_message(ep_eth_peer *p, uint64_t code, const uint8_t *data, size_t
     if (rc) return disconnect(p, ev, P2P_DISC_SUBPROTOCOL, rc);
     if (ep_eth_msg_is_request(code)) cut_request(p, &m);
     if (code == EP_ETH_BLOCK_RANGE_UPDATE) {
-        if (m.u.range.earliest > m.u.range.latest)
-            return disconnect(p, ev, P2P_DISC_PROTOCOL_BREACH, P2P_ERR_PROTOCOL);
+        const char *bad = m.u.range.earliest > m.u.range.latest ? "BlockRangeUpdate: earliest above latest"
+                        : ep_is_zero_hash(m.u.range.latest_hash) ? "BlockRangeUpdate: zero latest hash"
+                        : NULL;
+        if (bad) {
+            ep_eth_msg_free(&m);
+            return disconnect_why(p, ev, P2P_DISC_SUBPROTOCOL, P2P_ERR_PROTOCOL, bad);
+        }
         p->remote.earliest = m.u.range.earliest;
         p->remote.latest = m.u.range.latest;
         memcpy(p->remote.head, m.u.range.latest_hash, 32);
@@ -298,7 +319,8 @@ int ep_eth_peer_input(ep_eth_peer *p, uint64_t code, const uint8_t *data, size_t
     if (len > p->cfg.max_message_size)
         return disconnect(p, ev, P2P_DISC_SUBPROTOCOL, P2P_ERR_TOO_LARGE);
     if (!ep_eth_msg_known(p->cfg.version, code))
-        return disconnect(p, ev, P2P_DISC_PROTOCOL_BREACH, P2P_ERR_PROTOCOL);
+        return disconnect_why(p, ev, P2P_DISC_SUBPROTOCOL, P2P_ERR_PROTOCOL,
+                              "a message id the negotiated eth version does not define");
     if (p->state == ST_WAIT_STATUS) {
         /* Status must come first */
         if (code != EP_ETH_STATUS) return disconnect(p, ev, P2P_DISC_SUBPROTOCOL, P2P_ERR_PROTOCOL);

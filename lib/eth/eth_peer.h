@@ -31,8 +31,9 @@ typedef struct ep_eth_peer_config {
     uint64_t request_timeout_ms;  /* per request (default 10000) */
     size_t max_inflight;          /* our requests awaiting a reply (default 16, max 4096) */
     size_t max_message_size;      /* incoming and outgoing payloads (default 10 MiB) */
-    uint32_t max_offences;        /* unsolicited/mismatched responses tolerated (default 8);
-                                     one more disconnects */
+    uint32_t max_offences;        /* unsolicited/mismatched/oversized responses tolerated
+                                     (default 0: the first disconnects, as geth); late
+                                     replies to requests we gave up on are not offences */
     int announcements;            /* 1: NewBlock/NewBlockHashes allowed (proof-of-authority);
                                      0 (default): receiving one is a protocol breach */
     size_t soft_limit_bytes;      /* responses we send are cut here (default 2 MiB) */
@@ -66,6 +67,7 @@ typedef struct ep_eth_event {
     int reason;               /* DISCONNECT: p2p_disconnect_reason */
     int error;                /* DISCONNECT: the p2p_error behind it */
     ep_status_verdict status; /* DISCONNECT after a refused Status: why */
+    const char *detail;       /* DISCONNECT: static text saying what the peer did, or NULL */
 } ep_eth_event;
 
 typedef struct ep_eth_peer ep_eth_peer;

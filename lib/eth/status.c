@@ -2,6 +2,13 @@
 #include "eth/status.h"
 #include <string.h>
 
+int ep_is_zero_hash(const uint8_t h[32])
+{
+    uint8_t acc = 0;
+    for (int i = 0; i < 32; i++) acc |= h[i];
+    return acc == 0;
+}
+
 int ep_eth_local_init(ep_eth_local *l, uint64_t network_id, const uint8_t genesis[32],
                       const uint64_t *block_forks, size_t nblock,
                       const uint64_t *time_forks, size_t ntime, uint64_t genesis_time)
@@ -54,9 +61,16 @@ ep_status_verdict ep_status_validate(const ep_eth_local *l, uint32_t version,
     case EP_FORKID_REMOTE_STALE: return EP_STATUS_FORKID_STALE;
     case EP_FORKID_LOCAL_INCOMPATIBLE: return EP_STATUS_FORKID_INCOMPATIBLE;
     }
-    /* eth/69 announces the range it serves; an inverted one is nonsense */
-    if (version >= EP_ETH_VERSION_69 && remote->earliest > remote->latest)
-        return EP_STATUS_BAD_RANGE;
+    if (version >= EP_ETH_VERSION_69) {
+        /* eth/69 announces the range it serves; an inverted one is nonsense,
+         * and a zero latest hash names no block */
+        if (remote->earliest > remote->latest) return EP_STATUS_BAD_RANGE;
+        if (ep_is_zero_hash(remote->head)) return EP_STATUS_ZERO_HASH;
+    } else {
+        /* reth refuses a total difficulty wider than 160 bits */
+        for (size_t i = 0; i < 32 - 20; i++)
+            if (remote->td[i]) return EP_STATUS_TD_TOO_LARGE;
+    }
     return EP_STATUS_OK;
 }
 
@@ -77,6 +91,8 @@ const char *ep_status_verdict_str(ep_status_verdict v)
     case EP_STATUS_FORKID_STALE: return "fork id: remote is stale";
     case EP_STATUS_FORKID_INCOMPATIBLE: return "fork id: incompatible or local is stale";
     case EP_STATUS_BAD_RANGE: return "invalid block range";
+    case EP_STATUS_ZERO_HASH: return "zero latest block hash";
+    case EP_STATUS_TD_TOO_LARGE: return "total difficulty over 160 bits";
     }
     return "unknown";
 }

@@ -30,6 +30,9 @@ int ep_eth_local_init(ep_eth_local *l, uint64_t network_id, const uint8_t genesi
 void ep_eth_local_set_head(ep_eth_local *l, const uint8_t hash[32], uint64_t number,
                            uint64_t time, const uint8_t td[32]);
 
+/* 1 if all 32 bytes are zero. */
+int ep_is_zero_hash(const uint8_t h[32]);
+
 /* Our Status for @version (68 or 69): fork id computed at our head. */
 void ep_status_build(const ep_eth_local *l, uint32_t version, ep_eth_status *out);
 
@@ -41,7 +44,9 @@ typedef enum ep_status_verdict {
     EP_STATUS_GENESIS_MISMATCH,
     EP_STATUS_FORKID_STALE,       /* EIP-2124: remote stale */
     EP_STATUS_FORKID_INCOMPATIBLE,/* EIP-2124: incompatible or we are stale */
-    EP_STATUS_BAD_RANGE           /* eth/69: earliest > latest */
+    EP_STATUS_BAD_RANGE,          /* eth/69: earliest > latest */
+    EP_STATUS_ZERO_HASH,          /* eth/69: a zero latest block hash (geth, reth refuse it) */
+    EP_STATUS_TD_TOO_LARGE        /* eth/68: total difficulty over 160 bits (as reth) */
 } ep_status_verdict;
 
 /* Check the remote's Status against ours for the negotiated @version. */

@@ -401,9 +401,10 @@ static void handle_eth_event(ep_net *n, ep_conn *c, ep_eth_event *e, uint64_t no
         break;
     }
     case EP_ETH_EV_DISCONNECT: {
-        char why[96];
-        snprintf(why, sizeof why, "eth: %s%s%s", p2p_strerror(e->error),
-                 e->status ? ", " : "", e->status ? ep_status_verdict_str(e->status) : "");
+        char why[160];
+        snprintf(why, sizeof why, "eth: %s%s%s%s%s", p2p_strerror(e->error),
+                 e->status ? ", " : "", e->status ? ep_status_verdict_str(e->status) : "",
+                 e->detail ? ": " : "", e->detail ? e->detail : "");
         ep_conn_disconnect(n, c, e->reason, e->error, why);
         break;
     }

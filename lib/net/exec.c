@@ -44,9 +44,15 @@ static int set_head(ep_net *n, const p2p_head *h)
     ep_eth_local_set_head(&n->local, h->best_hash, h->best_number, h->best_timestamp,
                           h->total_difficulty);
     n->local.earliest = h->earliest_block;
-    /* eth/69 peers hear about the head at most once per 32 blocks */
-    if (h->best_number < n->range_sent_number + 32) return 0;
+    /* eth/69 peers hear about the head once per 32 blocks forward (as
+     * geth), and at once when the range moves back (a reorg or rewind to a
+     * lower head) or its earliest block changes (pruning) */
+    int back = h->best_number < n->range_sent_number;
+    int earliest = h->earliest_block != n->range_sent_earliest;
+    uint64_t ahead = h->best_number - (back ? h->best_number : n->range_sent_number);
+    if (!back && !earliest && ahead < 32) return 0;
     n->range_sent_number = h->best_number;
+    n->range_sent_earliest = h->earliest_block;
     ep_eth_msg m;
     memset(&m, 0, sizeof m);
     m.id = EP_ETH_BLOCK_RANGE_UPDATE;

@@ -130,7 +130,7 @@ static int init_local(ep_net *n, char *err, size_t errlen)
 {
     const p2p_config *c = n->cfg;
     int rc = ep_eth_local_init(&n->local, c->chain_id, c->genesis, c->fork_blocks, c->nfork_blocks,
-                               c->fork_times, c->nfork_times, 0);
+                               c->fork_times, c->nfork_times, c->genesis_time);
     if (rc) {
         snprintf(err, errlen, "fork schedule: %s", p2p_strerror(rc));
         return rc;
@@ -141,6 +141,7 @@ static int init_local(ep_net *n, char *err, size_t errlen)
         n->local.earliest = c->head.earliest_block;
     }
     n->range_sent_number = n->local.head_number;
+    n->range_sent_earliest = n->local.earliest;
     for (size_t i = 0; i < c->neth_versions; i++) {
         ep_cap *cap = &n->caps[n->ncaps++];
         memset(cap, 0, sizeof *cap);

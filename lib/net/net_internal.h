@@ -96,6 +96,7 @@ struct ep_net {
     ep_dial *dials;
     ep_eth_local local;        /* our chain head for Status */
     uint64_t range_sent_number;/* head number in the last BlockRangeUpdate / Status */
+    uint64_t range_sent_earliest; /* its earliest block */
     ep_cap caps[EP_CFG_MAX_ETH_VERSIONS];
     size_t ncaps;
     uint8_t rbuf[65536];

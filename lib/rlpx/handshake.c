@@ -414,7 +414,9 @@ static size_t stage_need(const ep_handshake *hs)
 static int enter_eip8(ep_handshake *hs)
 {
     size_t size = eip8_size(hs);
-    if (size > hs->max_packet)
+    /* the bound is on the size the prefix states, the prefix not counted
+     * (go-ethereum: a stated size over 2048 is "message too big") */
+    if (size - 2 > hs->max_packet)
         return P2P_ERR_TOO_LARGE;
     if (size < 2 + EP_ECIES_OVERHEAD + 1)
         return P2P_ERR_PROTOCOL;
@@ -519,15 +521,15 @@ int ep_handshake_new_ex(const secp256k1_context *ctx, const uint8_t static_sk[32
     hs->ctx = ctx;
     hs->initiator = remote_pub != NULL;
     hs->max_packet = max_packet ? max_packet : EP_HANDSHAKE_MAX_PACKET;
-    if (hs->max_packet > PACKET_LIMIT)
-        hs->max_packet = PACKET_LIMIT;
+    if (hs->max_packet > PACKET_LIMIT - 2)
+        hs->max_packet = PACKET_LIMIT - 2;
     memcpy(hs->static_sk, static_sk, 32);
     if (remote_pub) {
         memcpy(hs->remote_pub, remote_pub, 64);
         hs->have_remote = 1;
     }
     /* Room for the prefix, a legacy packet, or anything up to the bound. */
-    hs->in_cap = hs->max_packet > EP_AUTH_LEGACY_SIZE ? hs->max_packet : EP_AUTH_LEGACY_SIZE;
+    hs->in_cap = hs->max_packet + 2 > EP_AUTH_LEGACY_SIZE ? hs->max_packet + 2 : EP_AUTH_LEGACY_SIZE;
     hs->in = malloc(hs->in_cap);
     int rc = hs->in ? fresh_ephemeral(hs) : P2P_ERR_NOMEM;
     if (rc == 0)

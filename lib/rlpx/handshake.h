@@ -7,7 +7,8 @@
 #include <secp256k1.h>
 #include "core/keccak.h"
 
-#define EP_HANDSHAKE_MAX_PACKET 2048 /* default bound on auth / ack size */
+#define EP_HANDSHAKE_MAX_PACKET 2048 /* default bound on auth / ack size, without the
+                                        EIP-8 size prefix (as go-ethereum) */
 
 /* What a finished handshake gives the frame layer. */
 typedef struct ep_secrets {
@@ -22,7 +23,9 @@ typedef struct ep_handshake ep_handshake;
 
 /* Create a handshake. @remote_pub is the peer's static key for the initiator
  * and NULL for the recipient. The initiator's auth packet is ready in the
- * output right away. @max_packet bounds incoming auth/ack (0 = default). */
+ * output right away. @max_packet bounds incoming auth/ack (0 = default): an
+ * EIP-8 packet's stated size (the 2-byte prefix not counted), or a legacy
+ * packet's whole size. */
 int ep_handshake_new(const secp256k1_context *ctx, const uint8_t static_sk[32],
                      const uint8_t *remote_pub, size_t max_packet, ep_handshake **out);
 /* The same, with our static public key (64 bytes, the one of @static_sk)

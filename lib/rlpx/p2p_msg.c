@@ -79,7 +79,18 @@ static int decode_cap(const p2p_rlp_item *item, ep_cap *cap, int *keep)
     return 0;
 }
 
-static int decode_caps(const p2p_rlp_item *list, ep_remote_hello *out)
+/* Is (name, version) in caps[0..n)? */
+static int has_cap(const ep_cap *caps, size_t n, const ep_cap *c)
+{
+    for (size_t i = 0; i < n; i++)
+        if (caps[i].version == c->version && strcmp(caps[i].name, c->name) == 0) return 1;
+    return 0;
+}
+
+/* Every entry is checked, however many (the Hello's size bounds them); with
+ * a filter only the ones in it are kept, once each, so at most nfilter. */
+static int decode_caps(const p2p_rlp_item *list, const ep_cap *filter, size_t nfilter,
+                       ep_remote_hello *out)
 {
     p2p_rlp_iter it;
     p2p_rlp_item item;
@@ -89,6 +100,8 @@ static int decode_caps(const p2p_rlp_item *list, ep_remote_hello *out)
         ep_cap cap;
         int keep;
         if (decode_cap(&item, &cap, &keep)) return P2P_ERR_RLP;
+        if (keep && filter)
+            keep = has_cap(filter, nfilter, &cap) && !has_cap(out->caps, out->ncaps, &cap);
         if (keep && out->ncaps < EP_MAX_CAPS) out->caps[out->ncaps++] = cap;
     }
     return rc == 0 ? 0 : P2P_ERR_RLP;
@@ -96,6 +109,13 @@ static int decode_caps(const p2p_rlp_item *list, ep_remote_hello *out)
 
 int ep_hello_decode(const uint8_t *payload, size_t len, size_t max, ep_remote_hello *out)
 {
+    return ep_hello_decode_for(payload, len, max, NULL, 0, out);
+}
+
+int ep_hello_decode_for(const uint8_t *payload, size_t len, size_t max, const ep_cap *filter,
+                        size_t nfilter, ep_remote_hello *out)
+{
+    if (filter && nfilter > EP_MAX_CAPS) return P2P_ERR_INVALID;
     if ((!payload && len) || !out) return P2P_ERR_INVALID;
     memset(out, 0, sizeof *out);
     if (len > (max ? max : EP_HELLO_MAX_SIZE)) return P2P_ERR_TOO_LARGE;
@@ -106,7 +126,7 @@ int ep_hello_decode(const uint8_t *payload, size_t len, size_t max, ep_remote_he
     if (need_next(&it, &ver) || get_uint(&ver, &out->p2p_version)) return P2P_ERR_RLP;
     if (need_next(&it, &cid) || copy_client_id(&cid, out->client_id, sizeof out->client_id))
         return P2P_ERR_RLP;
-    if (need_next(&it, &caps) || decode_caps(&caps, out)) return P2P_ERR_RLP;
+    if (need_next(&it, &caps) || decode_caps(&caps, filter, nfilter, out)) return P2P_ERR_RLP;
     if (need_next(&it, &port) || get_uint(&port, &v)) return P2P_ERR_RLP;
     out->listen_port = v <= UINT16_MAX ? (uint16_t)v : 0; /* advisory only */
     if (need_next(&it, &id) || id.is_list) return P2P_ERR_RLP;

@@ -37,6 +37,12 @@ int ep_hello_encode(p2p_rlp_writer *w, const ep_hello *h);
  * are any after the first EP_MAX_CAPS. Errors: P2P_ERR_TOO_LARGE,
  * P2P_ERR_RLP (malformed), P2P_ERR_PROTOCOL (node id not 64 bytes). */
 int ep_hello_decode(const uint8_t *payload, size_t len, size_t max, ep_remote_hello *out);
+/* The same, keeping only the capabilities in @filter (name and version, at
+ * most EP_MAX_CAPS of them), each once: every entry of a longer list is still
+ * read, so a shared capability listed after the first EP_MAX_CAPS is found.
+ * The list is bounded by @max alone. */
+int ep_hello_decode_for(const uint8_t *payload, size_t len, size_t max, const ep_cap *filter,
+                        size_t nfilter, ep_remote_hello *out);
 
 /* Append the Disconnect payload [reason]. */
 int ep_disconnect_encode(p2p_rlp_writer *w, int reason);

@@ -383,8 +383,13 @@ static int on_hello(ep_session *s, const uint8_t *payload, size_t len, uint64_t 
         close_local(s, P2P_DISC_UNEXPECTED_IDENTITY, P2P_ERR_PROTOCOL, 1);
         return 1;
     }
-    s->nshared = ep_caps_negotiate(s->caps, s->cfg.ncaps, s->hello.caps, s->hello.ncaps,
-                                   s->shared, EP_MAX_CAPS);
+    /* s->hello keeps the first EP_MAX_CAPS for display; the negotiation
+     * reads the whole list (any length the Hello's size allows) for ours */
+    ep_remote_hello mine;
+    if (ep_hello_decode_for(payload, len, s->cfg.max_hello_size, s->caps, s->cfg.ncaps, &mine))
+        return breach(s, P2P_ERR_RLP);
+    s->nshared = ep_caps_negotiate(s->caps, s->cfg.ncaps, mine.caps, mine.ncaps, s->shared,
+                                   EP_MAX_CAPS);
     if (s->nshared == 0) {
         close_local(s, P2P_DISC_USELESS_PEER, P2P_ERR_PROTOCOL, 1);
         return 1;
@@ -474,6 +479,8 @@ static int on_content(ep_session *s, const uint8_t *content, size_t clen, uint64
     default:
         break;
     }
+    /* ids the base protocol reserves but does not use: ignored, as go-ethereum */
+    if (code > EP_P2P_PONG && code < EP_P2P_BASE_LENGTH) return 0;
     if (code < EP_P2P_BASE_LENGTH || code >= s->code_end) return breach(s, P2P_ERR_PROTOCOL);
     return on_cap_message(s, code, payload, len, ev);
 }

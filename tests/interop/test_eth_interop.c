@@ -111,6 +111,8 @@ static uh_node *start_handle(uint64_t chain_id, const uint8_t genesis[32], const
     assert_int_equal(p2p_config_set_listen(cfg, "127.0.0.1", 0), 0);
     assert_int_equal(p2p_config_set_eth_versions(cfg, versions, 2), 0);
     assert_int_equal(p2p_config_set_client_id(cfg, OUR_CLIENT), 0);
+    /* @ethereumjs/devp2p speaks eth/68, where its chains announce blocks */
+    assert_int_equal(p2p_config_set_announcements(cfg, 1), 0);
     if (nforks) assert_int_equal(p2p_config_set_fork_blocks(cfg, forks, nforks), 0);
     if (head) assert_int_equal(p2p_config_set_head(cfg, head), 0);
     if (log) assert_int_equal(p2p_config_set_log(cfg, log, NULL, P2P_LOG_DEBUG), 0);
@@ -428,6 +430,7 @@ static void test_boot_node_reference_peer(void **state)
     assert_int_equal(p2p_config_set_listen_enabled(cfg, 0), 0);
     assert_int_equal(p2p_config_set_client_id(cfg, OUR_CLIENT), 0);
     assert_int_equal(p2p_config_add_boot_node(cfg, js->enode), 0);
+    assert_int_equal(p2p_config_set_announcements(cfg, 1), 0); /* eth/68 chain that announces */
     uint8_t sk[32];
     memset(sk, 0x6b, sizeof sk);
     sk[0] = (uint8_t)(ul_now_ms() & 0x7f);

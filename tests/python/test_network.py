@@ -34,6 +34,7 @@ class Pair(unittest.TestCase):
     def node(self, on_event, **kw) -> ethp2p.Node:
         cfg = ethp2p.Config(chain_id=1337, genesis_hash=self.chain.genesis,
                             listen=("127.0.0.1", 0), secret_key=ethp2p.generate_secret_key(),
+                            announcements=True,  # off by default since issue 12; this chain announces
                             **kw)
         try:
             return ethp2p.Node(cfg, on_event)

@@ -183,6 +183,11 @@ static void test_config_bad_values(void **state)
     EXPECT(p2p_config_set_option(c, (p2p_option)-1, 1), P2P_ERR_INVALID);
     for (int o = EP_OPT_FIRST; o <= EP_OPT_LAST; o++) {
         uint64_t def = p2p_config_get_option(c, (p2p_option)o);
+        if (o == P2P_OPT_MAX_OFFENCES) { /* 0 offences tolerated: the default, as geth */
+            assert_int_equal(def, 0);
+            EXPECT(p2p_config_set_option(c, (p2p_option)o, UINT64_MAX), P2P_ERR_RANGE);
+            continue;
+        }
         if (def == 0) { /* a number between two options: no option */
             EXPECT(p2p_config_set_option(c, (p2p_option)o, 1), P2P_ERR_INVALID);
             continue;
@@ -424,6 +429,7 @@ static void test_submit_set_head_range(void **state)
     p2p_command c;
     memset(&c, 0, sizeof c);
     c.type = P2P_CMD_SET_HEAD;
+    memset(c.u.head.best_hash, 0x5a, 32);
     c.u.head.best_number = 10;
     c.u.head.earliest_block = 11;
     EXPECT(p2p_submit(a.h, &c, NULL), P2P_ERR_INVALID);
@@ -957,6 +963,29 @@ static void test_sync_bad(void **state)
     hn_stop(&a);
 }
 
+/* Replies are checked item by item before they are queued: a header must
+ * decode as one, a receipt list hold receipts of either encoding. */
+static void test_submit_item_shapes(void **state)
+{
+    (void)state;
+    hn_node a, b;
+    pair(&a, &b);
+    static const uint8_t fake[] = {0xc3, 0x01, 0x02, 0x03};
+    p2p_bytes item = {fake, sizeof fake};
+    EXPECT(p2p_send_block_headers(a.h, b.id, 1, &item, 1), P2P_ERR_INVALID);
+    static const uint8_t empties[] = {0xc2, 0xc0, 0xc0}; /* a list of two empty lists */
+    p2p_bytes no_receipts = {empties, sizeof empties};
+    EXPECT(p2p_send_receipts(a.h, b.id, 1, &no_receipts, 1), P2P_ERR_INVALID);
+    EXPECT(p2p_send_block_bodies(a.h, b.id, 1, &item, 1), 0); /* a body is a list */
+    size_t len;
+    uint8_t *hdr = hn_make_header(7, 3, &len);
+    item = (p2p_bytes){hdr, len};
+    EXPECT(p2p_send_block_headers(a.h, b.id, 1, &item, 1), 0);
+    free(hdr);
+    hn_stop(&a);
+    hn_stop(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -967,6 +996,7 @@ int main(void)
         cmocka_unit_test(test_handle_new_bad),
         cmocka_unit_test(test_handle_queries),
         cmocka_unit_test(test_submit_bad),
+        cmocka_unit_test(test_submit_item_shapes),
         cmocka_unit_test(test_submit_disconnect_reason),
         cmocka_unit_test(test_submit_set_head_range),
         cmocka_unit_test(test_submit_new_block_shape),

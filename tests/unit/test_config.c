@@ -30,7 +30,8 @@ static void test_defaults(void **state)
     assert_int_equal(c->neth_versions, 2);
     assert_int_equal(c->eth_versions[0], 69);
     assert_int_equal(c->eth_versions[1], 68);
-    assert_int_equal(c->announcements, 1);
+    assert_int_equal(c->announcements, 0); /* post-merge default */
+    assert_int_equal(p2p_config_get_option(c, P2P_OPT_MAX_OFFENCES), 0);
     assert_int_equal(c->listen_port, 30303);
     assert_true(strncmp(c->client_id, "libethp2p/v", 11) == 0);
     p2p_config_free(c);
@@ -201,6 +202,11 @@ static void test_head_and_forks(void **state)
     p2p_head h;
     memset(&h, 0, sizeof h);
     h.best_number = 10;
+    h.earliest_block = 5;
+    /* a zero best hash: eth/69 peers refuse such a Status */
+    assert_int_equal(p2p_config_set_head(c, &h), P2P_ERR_INVALID);
+    assert_non_null(strstr(p2p_config_last_error(c), "zero best hash"));
+    memset(h.best_hash, 0x11, 32);
     h.earliest_block = 11;
     assert_int_equal(p2p_config_set_head(c, &h), P2P_ERR_INVALID);
     assert_non_null(strstr(p2p_config_last_error(c), "earliest"));

@@ -437,9 +437,8 @@ static void test_new_block_and_txs(void **state)
     p2p_rlp_writer_free(&block);
 }
 
-/* Host items are checked shallowly when encoding (one item with a canonical
- * prefix spanning its bytes, nested content not walked); decoding what a peer
- * sent still checks the whole tree. */
+/* Host items are checked in full when encoding (a flaw anywhere inside gets
+ * us dropped by the peer), and decoding what a peer sent too. */
 static void test_send_check_shallow_receive_strict(void **state)
 {
     (void)state;
@@ -467,9 +466,9 @@ static void test_send_check_shallow_receive_strict(void **state)
     p2p_bytes inner = {bad_inside, sizeof bad_inside};
     m.u.items.v = &inner;
     p2p_rlp_writer_init(&w);
-    assert_int_equal(ep_eth_msg_encode(69, &m, &w), 0); /* framed as the host gave it */
-    assert_int_equal(ep_eth_msg_decode(69, m.id, w.buf, w.len, &d), P2P_ERR_RLP);
+    assert_int_equal(ep_eth_msg_encode(69, &m, &w), P2P_ERR_INVALID); /* nested flaw */
     p2p_rlp_writer_free(&w);
+    (void)d;
     /* NewBlock: the block must be one list, checked the same way */
     memset(&m, 0, sizeof m);
     m.id = EP_ETH_NEW_BLOCK;
@@ -786,7 +785,7 @@ static void test_ids(void **state)
     (void)state;
     assert_int_equal(ep_eth_version_length(68), 17);
     assert_int_equal(ep_eth_version_length(69), 18);
-    assert_int_equal(ep_eth_version_length(70), 0);
+    assert_int_equal(ep_eth_version_length(71), 0);
     assert_true(ep_eth_msg_known(69, EP_ETH_BLOCK_RANGE_UPDATE));
     assert_false(ep_eth_msg_known(68, EP_ETH_BLOCK_RANGE_UPDATE));
     assert_false(ep_eth_msg_known(68, 0x0e));
@@ -800,6 +799,161 @@ static void test_ids(void **state)
     assert_string_equal(ep_eth_msg_name(EP_ETH_NEW_POOLED_TX_HASHES), "NewPooledTransactionHashes");
     assert_string_equal(ep_eth_msg_name(0x0b), "unknown");
     assert_string_equal(ep_eth_msg_name(99), "unknown");
+}
+
+/* One block's receipt list of one receipt: eth/69+ [type, status, gas, logs]
+ * or eth/68 legacy [status, gas, bloom, logs]. */
+static void receipt_list(p2p_rlp_writer *w, int with_bloom)
+{
+    static const uint8_t bloom[256];
+    p2p_rlp_writer_init(w);
+    p2p_rlp_list_begin(w);
+    p2p_rlp_list_begin(w);
+    if (!with_bloom) p2p_rlp_put_uint(w, 2);
+    p2p_rlp_put_uint(w, 1);
+    p2p_rlp_put_uint(w, 21000);
+    if (with_bloom) p2p_rlp_put_bytes(w, bloom, sizeof bloom);
+    p2p_rlp_list_begin(w);
+    p2p_rlp_list_end(w);
+    p2p_rlp_list_end(w);
+    p2p_rlp_list_end(w);
+    assert_int_equal(p2p_rlp_writer_error(w), 0);
+}
+
+/* Items we send are checked for the negotiated version's shape: receipts
+ * without bloom on eth/69+, with it on eth/68; transactions lists or typed
+ * envelopes; headers and bodies lists. */
+static void test_send_item_shapes(void **state)
+{
+    (void)state;
+    p2p_rlp_writer r68, r69, w;
+    receipt_list(&r68, 1);
+    receipt_list(&r69, 0);
+    p2p_bytes b68 = {r68.buf, r68.len}, b69 = {r69.buf, r69.len};
+    ep_eth_msg m;
+    memset(&m, 0, sizeof m);
+    m.id = EP_ETH_RECEIPTS;
+    m.request_id = 3;
+    m.u.items.count = 1;
+    const struct { uint32_t version; p2p_bytes *item; int rc; } cases[] = {
+        {69, &b69, 0}, {69, &b68, P2P_ERR_INVALID}, {68, &b68, 0}, {68, &b69, P2P_ERR_INVALID},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        m.u.items.v = cases[i].item;
+        p2p_rlp_writer_init(&w);
+        assert_int_equal(ep_eth_msg_encode(cases[i].version, &m, &w), cases[i].rc);
+        p2p_rlp_writer_free(&w);
+    }
+    /* version 0: either form (what the API checks before the peer is known) */
+    assert_int_equal(ep_eth_item_check(0, EP_ETH_RECEIPTS, b68.ptr, b68.len), 0);
+    assert_int_equal(ep_eth_item_check(0, EP_ETH_RECEIPTS, b69.ptr, b69.len), 0);
+    static const uint8_t str[] = {0x83, 0x01, 0x02, 0x03}, list[] = {0xc2, 0x01, 0x02},
+                         envelope[] = {0x83, 0x02, 0xc1, 0x01}, loose[] = {0x83, 0x02, 0xc0, 0x01};
+    static const uint8_t empties[] = {0xc2, 0xc0, 0xc0}; /* two empty lists: no receipts */
+    assert_int_equal(ep_eth_item_check(0, EP_ETH_RECEIPTS, empties, sizeof empties), P2P_ERR_INVALID);
+    assert_int_equal(ep_eth_item_check(69, EP_ETH_BLOCK_HEADERS, str, sizeof str), P2P_ERR_INVALID);
+    assert_int_equal(ep_eth_item_check(69, EP_ETH_BLOCK_BODIES, str, sizeof str), P2P_ERR_INVALID);
+    assert_int_equal(ep_eth_item_check(69, EP_ETH_BLOCK_BODIES, list, sizeof list), 0);
+    assert_int_equal(ep_eth_item_check(69, EP_ETH_TRANSACTIONS, envelope, sizeof envelope), 0);
+    assert_int_equal(ep_eth_item_check(69, EP_ETH_TRANSACTIONS, loose, sizeof loose), 0);
+    assert_int_equal(ep_eth_item_check(69, EP_ETH_POOLED_TXS, (const uint8_t *)"\x80", 1),
+                     P2P_ERR_INVALID); /* an empty string is no transaction */
+    assert_int_equal(ep_eth_item_check(69, EP_ETH_STATUS, list, sizeof list), P2P_ERR_INVALID);
+    p2p_rlp_writer_free(&r68);
+    p2p_rlp_writer_free(&r69);
+}
+
+/* eth/70 (EIP-7975): GetReceipts carries firstBlockReceiptIndex, Receipts
+ * lastBlockIncomplete (tests/vectors/eth70_messages.json): decode, check the
+ * fields, re-encode byte for byte; paging rebuilds a block's list. */
+static void test_eth70_vectors(void **state)
+{
+    (void)state;
+    json_t *root = tu_load_vectors("eth70_messages.json");
+    json_t *cases = json_object_get(root, "cases"), *c;
+    size_t i, checked = 0;
+    json_array_foreach(cases, i, c) {
+        size_t len;
+        uint8_t *rlp = tu_hex(tu_str(c, "rlp"), &len);
+        uint64_t id = (uint64_t)json_integer_value(json_object_get(c, "msg_code"));
+        ep_eth_msg m;
+        int rc = ep_eth_msg_decode(70, id, rlp, len, &m);
+        if (json_is_true(json_object_get(c, "invalid"))) {
+            assert_int_equal(rc, P2P_ERR_RLP);
+            free(rlp);
+            continue;
+        }
+        if (rc) fail_msg("%s: decode %d", tu_str(c, "name"), rc);
+        assert_int_equal(m.request_id, 1111);
+        assert_int_equal(ep_eth_msg_count(&m),
+                         (size_t)json_integer_value(json_object_get(c, "payload_items")));
+        if (id == EP_ETH_GET_RECEIPTS)
+            assert_int_equal(m.receipt_index, (uint64_t)json_integer_value(
+                                                  json_object_get(c, "first_block_receipt_index")));
+        else
+            assert_int_equal(m.last_incomplete, (int)json_integer_value(
+                                                    json_object_get(c, "last_block_incomplete")));
+        p2p_rlp_writer w;
+        p2p_rlp_writer_init(&w);
+        assert_int_equal(ep_eth_msg_encode(70, &m, &w), 0);
+        assert_int_equal(w.len, len);
+        tu_assert_bytes(w.buf, rlp, len);
+        p2p_rlp_writer_free(&w);
+        /* the same message is not eth/69's: its layout differs */
+        ep_eth_msg o;
+        assert_int_equal(ep_eth_msg_decode(69, id, rlp, len, &o), P2P_ERR_RLP);
+        ep_eth_msg_free(&m);
+        free(rlp);
+        checked++;
+    }
+    assert_int_equal(checked, 7);
+    /* paging from the whole block: page 1 keeps receipt 0 and says incomplete,
+     * page 2 starts at index 1 */
+    size_t blen;
+    uint8_t *block = tu_hex(tu_str(root, "full_block"), &blen);
+    p2p_bytes item = {block, blen};
+    const char *pages[2] = {"page1_cut_after_first_receipt", "page2_from_index_1"};
+    for (int k = 0; k < 2; k++) {
+        ep_eth_msg m;
+        memset(&m, 0, sizeof m);
+        m.id = EP_ETH_RECEIPTS;
+        m.request_id = 1111;
+        m.u.items.v = &item;
+        m.u.items.count = 1;
+        m.receipt_index = (uint64_t)k;
+        m.last_receipts = k == 0 ? 1 : 0;
+        m.last_incomplete = k == 0;
+        p2p_rlp_writer w;
+        p2p_rlp_writer_init(&w);
+        assert_int_equal(ep_eth_msg_encode(70, &m, &w), 0);
+        json_array_foreach(cases, i, c) if (strcmp(tu_str(c, "name"), pages[k]) == 0) {
+            size_t len;
+            uint8_t *want = tu_hex(tu_str(c, "rlp"), &len);
+            assert_int_equal(w.len, len);
+            tu_assert_bytes(w.buf, want, len);
+            free(want);
+        }
+        p2p_rlp_writer_free(&w);
+        /* eth/69 cannot say any of it */
+        p2p_rlp_writer_init(&w);
+        assert_int_equal(ep_eth_msg_encode(69, &m, &w), P2P_ERR_INVALID);
+        p2p_rlp_writer_free(&w);
+    }
+    /* an index past the block's receipts is refused */
+    ep_eth_msg m;
+    memset(&m, 0, sizeof m);
+    m.id = EP_ETH_RECEIPTS;
+    m.u.items.v = &item;
+    m.u.items.count = 1;
+    m.receipt_index = 3;
+    p2p_rlp_writer w;
+    p2p_rlp_writer_init(&w);
+    assert_int_equal(ep_eth_msg_encode(70, &m, &w), P2P_ERR_INVALID);
+    p2p_rlp_writer_free(&w);
+    free(block);
+    assert_true(ep_eth_version_supported(70));
+    assert_int_equal(ep_eth_version_length(70), 18);
+    json_decref(root);
 }
 
 int main(void)
@@ -816,6 +970,8 @@ int main(void)
         cmocka_unit_test(test_status_malformed),
         cmocka_unit_test(test_decode_bounded),
         cmocka_unit_test(test_ids),
+        cmocka_unit_test(test_send_item_shapes),
+        cmocka_unit_test(test_eth70_vectors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -230,10 +230,11 @@ static void test_status_rules(void **state)
     assert_int_equal(ep_eth_peer_input(pr.a, 0, pr.wb.buf, pr.wb.len, T0, &ev), P2P_ERR_RLP);
     assert_int_equal(ev.reason, P2P_DISC_SUBPROTOCOL);
     pair_free(&pr);
-    /* a second Status after the handshake is a breach */
+    /* a second Status after the handshake: "subprotocol error", as geth */
     pair_ready(&pr, &c, &c);
     assert_int_equal(ep_eth_peer_input(pr.a, 0, pr.wb.buf, pr.wb.len, T0, &ev), P2P_ERR_PROTOCOL);
-    assert_int_equal(ev.reason, P2P_DISC_PROTOCOL_BREACH);
+    assert_int_equal(ev.reason, P2P_DISC_SUBPROTOCOL);
+    assert_string_equal(ev.detail, "a second Status");
     pair_free(&pr);
 }
 
@@ -514,10 +515,12 @@ static void test_announcements(void **state)
     assert_int_equal(ev.type, EP_ETH_EV_MESSAGE);
     assert_int_equal(ev.msg.u.new_block.td[31], 1);
     pair_free(&pr);
-    /* the receiver does not: a breach; our own sends are refused */
+    /* the receiver does not: "subprotocol error" (as geth, reth); our own
+     * sends are refused */
     pair_ready(&pr, &on, &off);
     assert_int_equal(deliver(pr.a, pr.b, &nbh, T0, &ev, &w), P2P_ERR_PROTOCOL);
-    assert_int_equal(ev.reason, P2P_DISC_PROTOCOL_BREACH);
+    assert_int_equal(ev.reason, P2P_DISC_SUBPROTOCOL);
+    assert_non_null(strstr(ev.detail, "NewBlockHashes while block announcements are off"));
     assert_int_equal(ep_eth_peer_send(pr.a, &nbh, T0, &w, NULL), 0);
     assert_int_equal(ep_eth_peer_input(pr.b, EP_ETH_NEW_BLOCK, nb, sizeof nb, T0, &ev),
                      P2P_ERR_CLOSED);
@@ -531,7 +534,8 @@ static void test_announcements(void **state)
     assert_int_equal(ev.msg.u.items.count, 2);
     assert_int_equal(ep_eth_peer_input(pr.b, EP_ETH_NEW_BLOCK, nb, sizeof nb, T0, &ev),
                      P2P_ERR_PROTOCOL);
-    assert_int_equal(ev.reason, P2P_DISC_PROTOCOL_BREACH);
+    assert_int_equal(ev.reason, P2P_DISC_SUBPROTOCOL);
+    assert_non_null(strstr(ev.detail, "NewBlock while"));
     p2p_rlp_writer_free(&w);
     pair_free(&pr);
 }
@@ -555,10 +559,18 @@ static void test_block_range(void **state)
     const ep_eth_status *rs = ep_eth_peer_remote_status(pr.b);
     assert_true(rs->earliest == 3 && rs->latest == 40);
     tu_assert_bytes(rs->head, bru.u.range.latest_hash, 32);
-    /* an inverted range is a breach */
+    /* an inverted range, or a zero latest hash: dropped (geth
+     * errInvalidBlockRange, reth BlockhashZero) */
     bru.u.range.earliest = 41;
     assert_int_equal(deliver(pr.a, pr.b, &bru, T0, &ev, &w), P2P_ERR_PROTOCOL);
-    assert_int_equal(ev.reason, P2P_DISC_PROTOCOL_BREACH);
+    assert_int_equal(ev.reason, P2P_DISC_SUBPROTOCOL);
+    pair_free(&pr);
+    pair_ready(&pr, &c, &c);
+    bru.u.range.earliest = 3;
+    memset(bru.u.range.latest_hash, 0, 32);
+    assert_int_equal(deliver(pr.a, pr.b, &bru, T0, &ev, &w), P2P_ERR_PROTOCOL);
+    assert_int_equal(ev.reason, P2P_DISC_SUBPROTOCOL);
+    assert_string_equal(ev.detail, "BlockRangeUpdate: zero latest hash");
     pair_free(&pr);
     /* eth/68 has no BlockRangeUpdate: refused both ways */
     config(&c, 68);
@@ -567,7 +579,7 @@ static void test_block_range(void **state)
     const uint8_t raw[] = {0xc3, 0x01, 0x02, 0x80};
     assert_int_equal(ep_eth_peer_input(pr.a, EP_ETH_BLOCK_RANGE_UPDATE, raw, sizeof raw, T0, &ev),
                      P2P_ERR_PROTOCOL);
-    assert_int_equal(ev.reason, P2P_DISC_PROTOCOL_BREACH);
+    assert_int_equal(ev.reason, P2P_DISC_SUBPROTOCOL);
     pair_free(&pr);
     p2p_rlp_writer_free(&w);
 }
@@ -579,11 +591,11 @@ static void test_bad_messages(void **state)
     config(&c, 69);
     pair pr;
     ep_eth_event ev;
-    /* an id eth/69 does not define */
+    /* an id eth/69 does not define: "subprotocol error", as geth */
     pair_ready(&pr, &c, &c);
     assert_int_equal(ep_eth_peer_input(pr.a, 0x0d, (const uint8_t *)"\xc0", 1, T0, &ev),
                      P2P_ERR_PROTOCOL);
-    assert_int_equal(ev.reason, P2P_DISC_PROTOCOL_BREACH);
+    assert_int_equal(ev.reason, P2P_DISC_SUBPROTOCOL);
     pair_free(&pr);
     pair_ready(&pr, &c, &c);
     assert_int_equal(ep_eth_peer_input(pr.a, 0x12, (const uint8_t *)"\xc0", 1, T0, &ev),
@@ -814,6 +826,65 @@ static void test_states_and_config(void **state)
     p2p_rlp_writer_free(&w);
 }
 
+/* eth/69 Status with a zero latest hash, eth/68 with a total difficulty
+ * over 160 bits: refused ("subprotocol error", as geth and reth). */
+static void test_status_zero_hash_and_td(void **state)
+{
+    (void)state;
+    ep_eth_peer_config c;
+    ep_eth_event ev;
+    pair pr;
+    config(&c, 69);
+    ep_eth_peer_config z = c;
+    memset(z.local.head_hash, 0, 32);
+    pair_new(&pr, &c, &z);
+    assert_int_equal(ep_eth_peer_input(pr.a, 0, pr.wb.buf, pr.wb.len, T0, &ev), P2P_ERR_PROTOCOL);
+    assert_int_equal(ev.reason, P2P_DISC_SUBPROTOCOL);
+    assert_int_equal(ev.status, EP_STATUS_ZERO_HASH);
+    pair_free(&pr);
+    config(&c, 68);
+    ep_eth_peer_config big = c;
+    big.local.td[32 - 21] = 1; /* 2^160: 161 bits */
+    pair_new(&pr, &c, &big);
+    assert_int_equal(ep_eth_peer_input(pr.a, 0, pr.wb.buf, pr.wb.len, T0, &ev), P2P_ERR_PROTOCOL);
+    assert_int_equal(ev.status, EP_STATUS_TD_TOO_LARGE);
+    pair_free(&pr);
+    big.local.td[32 - 21] = 0;
+    memset(big.local.td + 12, 0xff, 20); /* 2^160 - 1 still fits */
+    pair_ready(&pr, &c, &big);
+    pair_free(&pr);
+}
+
+/* By default the first unsolicited response disconnects (as geth's
+ * tracker), while a late reply to a request that timed out is dropped
+ * quietly, for as many as are remembered. */
+static void test_offences_default(void **state)
+{
+    (void)state;
+    ep_eth_peer_config c;
+    config(&c, 69);
+    assert_int_equal(c.max_offences, 0);
+    pair pr;
+    ep_eth_event ev;
+    p2p_rlp_writer w;
+    p2p_rlp_writer_init(&w);
+    pair_ready(&pr, &c, &c);
+    ep_eth_msg g = get_headers(1, 1);
+    assert_int_equal(deliver(pr.a, pr.b, &g, T0, &ev, &w), 0);
+    assert_int_equal(ep_eth_peer_tick(pr.a, T0 + c.request_timeout_ms, &ev), 0);
+    assert_int_equal(ev.type, EP_ETH_EV_TIMEOUT);
+    ep_eth_msg late = items_msg(EP_ETH_BLOCK_HEADERS, g.request_id, headers, 1);
+    assert_int_equal(deliver(pr.b, pr.a, &late, T0, &ev, &w), 0);
+    assert_int_equal(ev.type, EP_ETH_EV_NONE);
+    assert_false(ep_eth_peer_is_closed(pr.a));
+    ep_eth_msg bad = items_msg(EP_ETH_BLOCK_HEADERS, g.request_id + 77, headers, 1);
+    assert_int_equal(deliver(pr.b, pr.a, &bad, T0, &ev, &w), P2P_ERR_PROTOCOL);
+    assert_int_equal(ev.reason, P2P_DISC_PROTOCOL_BREACH);
+    assert_string_equal(ev.detail, "a response to no request of ours");
+    pair_free(&pr);
+    p2p_rlp_writer_free(&w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -834,6 +905,8 @@ int main(void)
         cmocka_unit_test(test_response_bounded_by_request),
         cmocka_unit_test(test_request_cut),
         cmocka_unit_test(test_states_and_config),
+        cmocka_unit_test(test_status_zero_hash_and_td),
+        cmocka_unit_test(test_offences_default),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

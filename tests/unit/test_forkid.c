@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "eth/forkid.h"
+#include "test_handle_harness.h"
 
 /* The mainnet schedule from the vector file, split into block and time forks. */
 typedef struct sched {
@@ -295,6 +296,120 @@ static void test_validation(void **state)
     json_decref(root);
 }
 
+static size_t u64_array(const json_t *a, uint64_t *out, size_t max)
+{
+    size_t i, n = json_array_size(a);
+    json_t *v;
+    assert_true(n <= max);
+    json_array_foreach(a, i, v) out[i] = (uint64_t)json_integer_value(v);
+    return n;
+}
+
+/* Time forks at or before the genesis time are active from genesis and left
+ * out of the checksum (go-ethereum's gatherForks): the vectors' chains with a
+ * genesis timestamp. */
+static void test_genesis_time_vectors(void **state)
+{
+    (void)state;
+    json_t *root = tu_load_vectors("forkid.json");
+    json_t *chains = json_object_get(root, "genesis_time_chains"), *ch, *c;
+    size_t i, j, checked = 0;
+    assert_true(json_array_size(chains) >= 2);
+    json_array_foreach(chains, i, ch) {
+        uint8_t genesis[32];
+        uint64_t blocks[EP_FORKID_MAX_FORKS], times[EP_FORKID_MAX_FORKS];
+        tu_hex_fixed(tu_str(ch, "genesis_hash"), genesis, 32);
+        uint64_t gtime = (uint64_t)json_integer_value(json_object_get(ch, "genesis_time"));
+        size_t nb = u64_array(json_object_get(ch, "block_forks"), blocks, EP_FORKID_MAX_FORKS);
+        json_t *rlp = json_object_get(ch, "genesis_header_rlp");
+        if (rlp) { /* the genesis hash is the header's keccak */
+            size_t len;
+            uint8_t *h = tu_hex(json_string_value(rlp), &len), hash[32];
+            p2p_header_hash(h, len, hash);
+            assert_memory_equal(hash, genesis, 32);
+            free(h);
+        }
+        json_array_foreach(json_object_get(ch, "cases"), j, c) {
+            json_t *tf = json_object_get(c, "time_forks");
+            if (!tf) tf = json_object_get(ch, "time_forks_all");
+            size_t nt = u64_array(tf, times, EP_FORKID_MAX_FORKS);
+            ep_forkid_chain chain;
+            ep_forkid id;
+            uint8_t want[4];
+            assert_int_equal(ep_forkid_chain_init(&chain, genesis, blocks, nb, times, nt, gtime), 0);
+            ep_forkid_compute(&chain,
+                              (uint64_t)json_integer_value(json_object_get(c, "head_number")),
+                              (uint64_t)json_integer_value(json_object_get(c, "head_time")), &id);
+            tu_hex_fixed(tu_str(c, "checksum"), want, 4);
+            if (memcmp(id.hash, want, 4) != 0)
+                fail_msg("%s/%s: checksum %02x%02x%02x%02x", tu_str(ch, "name"), tu_str(c, "name"),
+                         id.hash[0], id.hash[1], id.hash[2], id.hash[3]);
+            assert_int_equal(id.next, (uint64_t)json_integer_value(json_object_get(c, "next")));
+            checked++;
+        }
+    }
+    assert_true(checked >= 10);
+    json_decref(root);
+}
+
+/* The same through the public API: p2p_config_set_genesis_time reaches the
+ * Status a handle sends (the peer sees CRC32(genesis) when Shanghai is at the
+ * genesis time), and the head starts at the genesis time. */
+static void test_handle_genesis_time(void **state)
+{
+    (void)state;
+    json_t *root = tu_load_vectors("forkid.json");
+    json_t *ch = json_array_get(json_object_get(root, "genesis_time_chains"), 0);
+    json_t *c = json_array_get(json_object_get(ch, "cases"), 1); /* shanghai at genesis */
+    assert_string_equal(tu_str(c, "name"), "shanghai_at_genesis");
+    uint8_t genesis[32], want[4];
+    uint64_t times[2];
+    tu_hex_fixed(tu_str(ch, "genesis_hash"), genesis, 32);
+    tu_hex_fixed(tu_str(c, "checksum"), want, 4);
+    uint64_t gtime = (uint64_t)json_integer_value(json_object_get(ch, "genesis_time"));
+    assert_int_equal(u64_array(json_object_get(c, "time_forks"), times, 2), 2);
+    hn_node a, b;
+    for (int k = 0; k < 2; k++) {
+        p2p_config *cfg = hn_config(1337, 1);
+        assert_int_equal(p2p_config_set_genesis_hash(cfg, genesis), 0);
+        assert_int_equal(p2p_config_set_fork_times(cfg, times, 2), 0);
+        assert_int_equal(p2p_config_set_genesis_time(cfg, gtime), 0);
+        hn_start(k ? &b : &a, cfg);
+    }
+    assert_int_equal(p2p_config_set_genesis_time(NULL, 1), P2P_ERR_INVALID);
+    hn_connect(&b, &a);
+    const hn_rec *r = hn_find(&b, P2P_EV_PEER_CONNECTED);
+    assert_non_null(r);
+    assert_memory_equal(r->ev.u.peer.fork_hash, want, 4);
+    assert_int_equal(r->ev.u.peer.fork_next, (uint64_t)json_integer_value(json_object_get(c, "next")));
+    hn_stop(&a);
+    hn_stop(&b);
+    json_decref(root);
+}
+
+/* Rule 1a with a timestamp: the remote's checksum is ours and its "next" is
+ * a time fork we do not know. It has passed when our head's timestamp (not
+ * its number) reached it, as geth's "time >= id.Next" for a next above the
+ * timestamp threshold. */
+static void test_next_fork_timestamp(void **state)
+{
+    (void)state;
+    uint8_t genesis[32];
+    memset(genesis, 0x42, 32);
+    const uint64_t t = 1690475657, times[1] = {t + 100};
+    ep_forkid_chain c;
+    assert_int_equal(ep_forkid_chain_init(&c, genesis, NULL, 0, times, 1, t), 0);
+    ep_forkid r;
+    ep_forkid_set_hash(&r, ep_crc32(0, genesis, 32));
+    r.next = t + 40; /* a fork the remote expects, unknown to us */
+    assert_int_equal(ep_forkid_validate(&c, 5, t + 39, &r), EP_FORKID_OK);
+    assert_int_equal(ep_forkid_validate(&c, 5, t + 40, &r), EP_FORKID_LOCAL_INCOMPATIBLE);
+    /* a huge block number does not pass a timestamp */
+    assert_int_equal(ep_forkid_validate(&c, t + 50, t + 10, &r), EP_FORKID_OK);
+    r.next = t + 100; /* the one we know: passed by time too */
+    assert_int_equal(ep_forkid_validate(&c, 5, t + 99, &r), EP_FORKID_OK);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -303,6 +418,9 @@ int main(void)
         cmocka_unit_test(test_encoding),
         cmocka_unit_test(test_decode_malformed),
         cmocka_unit_test(test_validation),
+        cmocka_unit_test(test_genesis_time_vectors),
+        cmocka_unit_test(test_handle_genesis_time),
+        cmocka_unit_test(test_next_fork_timestamp),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

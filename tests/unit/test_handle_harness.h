@@ -108,6 +108,41 @@ static inline void hn_record(hn_rec *r, const p2p_event *ev)
     }
 }
 
+/* A header that decodes (p2p_header_decode): the fifteen pre-London fields,
+ * with @number and @extra_len bytes of incompressible extraData.
+ * malloc'd; its length in *len. Replies are checked as headers. */
+static inline uint8_t *hn_make_header(uint64_t number, size_t extra_len, size_t *len)
+{
+    static const uint8_t zero[256];
+    uint8_t *extra = malloc(extra_len ? extra_len : 1);
+    uint32_t x = 12345; /* pseudo-random: Snappy keeps its size */
+    for (size_t i = 0; i < extra_len; i++) {
+        x = x * 1664525u + 1013904223u;
+        extra[i] = (uint8_t)(x >> 24);
+    }
+    p2p_rlp_writer w;
+    p2p_rlp_writer_init(&w);
+    p2p_rlp_list_begin(&w);
+    for (int i = 0; i < 6; i++) p2p_rlp_put_bytes(&w, zero, i == 2 ? 20 : 32);
+    p2p_rlp_put_bytes(&w, zero, 256);
+    p2p_rlp_put_uint(&w, 1);
+    p2p_rlp_put_uint(&w, number);
+    p2p_rlp_put_uint(&w, 30000000);
+    p2p_rlp_put_uint(&w, 0);
+    p2p_rlp_put_uint(&w, 1700000000 + number);
+    p2p_rlp_put_bytes(&w, extra, extra_len);
+    p2p_rlp_put_bytes(&w, zero, 32);
+    p2p_rlp_put_bytes(&w, zero, 8);
+    p2p_rlp_list_end(&w);
+    free(extra);
+    assert_int_equal(p2p_rlp_writer_error(&w), 0);
+    uint8_t *out = malloc(w.len);
+    memcpy(out, w.buf, w.len);
+    *len = w.len;
+    p2p_rlp_writer_free(&w);
+    return out;
+}
+
 static inline void hn_auto_reply(hn_node *nd, p2p_handle *h, const p2p_event *ev)
 {
     if (!nd->auto_reply) return;
@@ -155,6 +190,9 @@ static inline p2p_config *hn_config_at(uint64_t chain_id, uint8_t genesis_byte, 
     assert_int_equal(p2p_config_set_chain_id(c, chain_id), 0);
     assert_int_equal(p2p_config_set_genesis_hash(c, g), 0);
     assert_int_equal(p2p_config_set_listen(c, addr, 0), 0);
+    /* the test chains announce blocks (proof-of-authority style); tests of
+     * the post-merge default turn this off again */
+    assert_int_equal(p2p_config_set_announcements(c, 1), 0);
     return c;
 }
 

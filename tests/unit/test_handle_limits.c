@@ -95,7 +95,7 @@ static void test_announcement_breach(void **state)
     assert_int_equal(p2p_broadcast_block(a.h, hash, 5), 0);
     hn_wait(nodes, 2, 0, P2P_EV_PEER_DISCONNECTED, 1);
     const hn_rec *r = hn_find(&a, P2P_EV_PEER_DISCONNECTED);
-    assert_int_equal(r->ev.u.disconnected.reason, P2P_DISC_PROTOCOL_BREACH);
+    assert_int_equal(r->ev.u.disconnected.reason, P2P_DISC_SUBPROTOCOL); /* as geth and reth */
     assert_int_equal(r->ev.u.disconnected.side, P2P_DISC_BY_REMOTE);
     assert_int_equal(hn_count(&b, P2P_EV_NEW_BLOCK_HASHES), 0);
     hn_stop(&a);

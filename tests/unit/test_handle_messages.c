@@ -250,6 +250,11 @@ static void head_round(pair *p, uint32_t version)
         assert_int_equal(hn_count(&p->b, P2P_EV_BLOCK_RANGE_UPDATE), 0);
     }
     assert_int_equal(p2p_set_head(p->a.h, NULL), P2P_ERR_INVALID);
+    uint8_t keep[32];
+    memcpy(keep, h.best_hash, 32);
+    memset(h.best_hash, 0, 32); /* eth/69 peers refuse a zero latest hash */
+    assert_int_equal(p2p_set_head(p->a.h, &h), P2P_ERR_INVALID);
+    memcpy(h.best_hash, keep, 32);
     h.earliest_block = 100;
     assert_int_equal(p2p_set_head(p->a.h, &h), P2P_ERR_INVALID);
 }
@@ -274,6 +279,38 @@ static void errors_round(pair *p)
     assert_int_equal(p2p_next_timeout(p->a.h), 0);
 }
 
+/* After head_round (last BlockRangeUpdate at 32, earliest 3; head at 40):
+ * a new earliest block (pruning) and a head below the last one announced
+ * (reorg, rewind) go out at once; small steps forward do not. */
+static void range_back_round(pair *p)
+{
+    size_t ranges = hn_count(&p->b, P2P_EV_BLOCK_RANGE_UPDATE);
+    p2p_head h;
+    memset(&h, 0, sizeof h);
+    memset(h.best_hash, 0x45, 32);
+    h.earliest_block = 3;
+    h.best_number = 35; /* back from 40, still above the 32 announced: nothing */
+    assert_int_equal(p2p_set_head(p->a.h, &h), 0);
+    h.best_number = 36;
+    h.earliest_block = 4; /* pruned one block: sent */
+    assert_int_equal(p2p_set_head(p->a.h, &h), 0);
+    h.best_number = 37; /* one more, same earliest: nothing */
+    assert_int_equal(p2p_set_head(p->a.h, &h), 0);
+    h.best_number = 30; /* below the 36 announced: sent */
+    memset(h.best_hash, 0x46, 32);
+    assert_int_equal(p2p_set_head(p->a.h, &h), 0);
+    static const uint8_t tx[] = {0xc1, 0x06};
+    p2p_bytes m = {tx, sizeof tx};
+    size_t before = hn_count(&p->b, P2P_EV_TRANSACTIONS);
+    assert_int_equal(p2p_send_transactions(p->a.h, p->b.id, &m, 1), 0);
+    hn_wait(p->nodes, 2, 1, P2P_EV_TRANSACTIONS, before + 1);
+    assert_int_equal(hn_count(&p->b, P2P_EV_BLOCK_RANGE_UPDATE), ranges + 2);
+    const hn_rec *r = last_of(&p->b, P2P_EV_BLOCK_RANGE_UPDATE);
+    assert_int_equal(r->ev.u.block_range.latest, 30);
+    assert_int_equal(r->ev.u.block_range.earliest, 4);
+    assert_memory_equal(r->ev.u.block_range.latest_hash, h.best_hash, 32);
+}
+
 static void run_all(uint32_t version)
 {
     pair *p = pair_up(version);
@@ -292,6 +329,7 @@ static void run_all(uint32_t version)
     announcements_round(p);
     transactions_round(p);
     head_round(p, version);
+    if (version == 69) range_back_round(p);
     errors_round(p);
     hn_pump(p->nodes, 2, NULL, NULL, 20);
     /* nothing failed along the way */
@@ -408,6 +446,7 @@ static void test_broadcast_many(void **state)
     memset(hash, 0x12, 32);
     p2p_head h;
     memset(&h, 0, sizeof h);
+    memcpy(h.best_hash, hash, 32); /* a zero hash is refused */
     h.best_number = 64;
     assert_int_equal(p2p_set_head(a.h, &h), 0);
     assert_int_equal(p2p_broadcast_block(a.h, hash, 64), 0);

@@ -161,7 +161,9 @@ static void test_message_id_out_of_range(void **state)
         adv_world_setup(&w, &a, &b, hn_config(NET, NET), NET);
         adv v;
         adv_join_new(&w, &v, &a, NET);
-        uint64_t codes[4] = {0x05, v.eth_offset + EP_ETH_LENGTH_69, (uint64_t)1 << 62, EP_P2P_HELLO};
+        /* (reserved base ids 0x04..0x0f are ignored, as geth: test_session) */
+        uint64_t codes[4] = {v.eth_offset + EP_ETH_LENGTH_69 + 1, v.eth_offset + EP_ETH_LENGTH_69,
+                             (uint64_t)1 << 62, EP_P2P_HELLO};
         static const uint8_t payload[] = {0xc0};
         adv_send_msg(&v, codes[i], payload, sizeof payload);
         adv_expect_dropped(&w, &a, &b, &v, P2P_DISC_PROTOCOL_BREACH, P2P_ERR_PROTOCOL,

@@ -213,12 +213,12 @@ static void test_undefined_message(void **state)
     static const uint8_t junk[] = {0xc0};
     assert_int_equal(ep_session_send(r.s, r.eth_offset + 0x0b, junk, 1), 0);
     assert_true(raw_until(&r, &a, &r.closed));
-    assert_int_equal(r.reason, P2P_DISC_PROTOCOL_BREACH);
+    assert_int_equal(r.reason, P2P_DISC_SUBPROTOCOL); /* an undefined eth id, as geth */
     hn_pump(nodes, 1, NULL, NULL, 5);
     assert_int_equal(hn_count(&a, P2P_EV_PEER_DISCONNECTED), 1);
     const hn_rec *d = hn_find(&a, P2P_EV_PEER_DISCONNECTED);
     assert_int_equal(d->ev.u.disconnected.side, P2P_DISC_BY_LOCAL);
-    assert_int_equal(d->ev.u.disconnected.reason, P2P_DISC_PROTOCOL_BREACH);
+    assert_int_equal(d->ev.u.disconnected.reason, P2P_DISC_SUBPROTOCOL);
     assert_int_equal(p2p_peer_count(a.h), 0);
     raw_close(&r);
     hn_stop(&a);

@@ -813,7 +813,6 @@ static void test_protocol_breaches(void **state)
     } cases[] = {
         {0, "10c0", 0, P2P_ERR_PROTOCOL},   /* a capability message before Hello */
         {0, "02c0", 0, P2P_ERR_PROTOCOL},   /* Ping before Hello */
-        {1, "05c0", 1, P2P_ERR_PROTOCOL},   /* unknown base id */
         {1, "21c0", 1, P2P_ERR_PROTOCOL},   /* 33: past eth/68's 16..32 */
         {1, "", 0, P2P_ERR_RLP},            /* empty content */
         {1, "00c0", 0, P2P_ERR_RLP},        /* non-canonical code */
@@ -843,6 +842,54 @@ static void test_protocol_breaches(void **state)
         raw_free(r);
         side_free(&b);
     }
+}
+
+/* Base-protocol ids 0x04..0x0f are reserved: go-ethereum ignores them, and
+ * so do we (the session stays up and delivers what follows). */
+static void test_reserved_base_ids_ignored(void **state)
+{
+    (void)state;
+    side b;
+    raw_peer *r = raw_ready(&b);
+    size_t nev = b.nev;
+    for (uint64_t code = 0x04; code <= 0x0f; code++) raw_send(r, code, (const uint8_t *)"\xc0", 1, 1);
+    raw_send(r, 16, (const uint8_t *)"\xc1\x01", 2, 1);
+    raw_pump(r, &b, T0 + 2);
+    assert_false(ep_session_is_closed(b.s));
+    assert_int_equal(b.nev, nev + 1);
+    assert_int_equal(b.ev[b.nev - 1].type, EP_SEV_MESSAGE);
+    assert_int_equal(b.ev[b.nev - 1].code, 16);
+    raw_free(r);
+    side_free(&b);
+}
+
+/* A Hello listing many capabilities (bounded by its size only, not by 16):
+ * the shared one is found after twenty others, and listed twice it counts
+ * once. */
+static void test_hello_many_caps(void **state)
+{
+    (void)state;
+    ep_cap many[24];
+    for (int i = 0; i < 22; i++) {
+        memset(&many[i], 0, sizeof many[i]);
+        snprintf(many[i].name, sizeof many[i].name, "x%d", i & 63);
+        many[i].version = 1;
+        many[i].length = 1;
+    }
+    many[22] = caps_68[0];
+    many[23] = caps_68[0];
+    side b;
+    raw_peer *r = raw_connected(&b, NULL);
+    raw_send_hello(r, pub_a, 64, many, 24);
+    raw_pump(r, &b, T0 + 1);
+    last_event(&b, EP_SEV_READY);
+    const ep_shared_cap *sh;
+    assert_int_equal(ep_session_shared_caps(b.s, &sh), 1);
+    assert_string_equal(sh[0].cap.name, "eth");
+    assert_int_equal(sh[0].cap.version, 68);
+    assert_int_equal(sh[0].offset, 16);
+    raw_free(r);
+    side_free(&b);
 }
 
 /* Disconnect as other clients send it: bare and raw after v5, or [r]
@@ -1071,6 +1118,8 @@ int main(void)
         cmocka_unit_test(test_decompressed_too_large),
         cmocka_unit_test(test_snappy_lie),
         cmocka_unit_test(test_no_shared_caps),
+        cmocka_unit_test(test_reserved_base_ids_ignored),
+        cmocka_unit_test(test_hello_many_caps),
         cmocka_unit_test(test_protocol_breaches),
         cmocka_unit_test(test_remote_disconnect_forms),
         cmocka_unit_test(test_pong_on_wire),

@@ -95,6 +95,7 @@ static p2p_config *config(const chain *c, uint64_t head, uint32_t eth_version)
     hd.total_difficulty[31] = 1;
     assert_int_equal(p2p_config_set_head(cfg, &hd), 0);
     if (eth_version) assert_int_equal(p2p_config_set_eth_versions(cfg, &eth_version, 1), 0);
+    assert_int_equal(p2p_config_set_announcements(cfg, 1), 0); /* the server announces */
     return cfg;
 }
 
