@@ -193,6 +193,81 @@ static void test_flood_no_reader_loop_stays_live(void **state)
     hn_stop(&b.n);
 }
 
+/* A peer that asks and stops reading is not read while its unsent replies
+ * are over P2P_OPT_READ_PAUSE_BYTES; once it reads again, so is it, and
+ * every request it sent is answered. */
+static void test_read_pause_resumes(void **state)
+{
+    (void)state;
+    make_header();
+    server a;
+    p2p_config *ca = hn_config(NET, NET);
+    assert_int_equal(p2p_config_set_option(ca, P2P_OPT_READ_PAUSE_BYTES, 64 * 1024), 0);
+    server_start(&a, ca);
+    adv_world w;
+    memset(&w, 0, sizeof w);
+    w.nodes[0] = &a.n;
+    w.nn = 1;
+    adv v;
+    adv_join_new(&w, &v, &a.n, NET);
+    memcpy(a.flooder, v.id, 64);
+    v.no_read = 1;
+    const size_t total = 600; /* ~200 KiB each: 120 MiB if all were answered at once */
+    flood(&v, total);
+    ADV_UNTIL(&w, a.flood_seen >= 4);
+    adv_steps(&w, 200);
+    size_t stalled = a.flood_seen;
+    adv_steps(&w, 200);
+    assert_int_equal(a.flood_seen, stalled); /* held: nothing more is read */
+    assert_true(stalled < total);
+    v.no_read = 0;
+    ADV_UNTIL(&w, v.eth_count[EP_ETH_BLOCK_HEADERS] == total);
+    assert_int_equal(a.flood_seen, total);
+    assert_int_equal(a.answered_again, 0);
+    assert_int_equal(hn_count(&a.n, P2P_EV_PEER_DISCONNECTED), 0);
+    print_message("read pause: %zu of %zu requests served before the peer read again\n",
+                  stalled, total);
+    adv_free(&v);
+    hn_stop(&a.n);
+}
+
+/* p2p_command_room: the ring's free slots and bytes, as a host sees them
+ * before it reads storage for a reply. */
+static void test_command_room(void **state)
+{
+    (void)state;
+    size_t bytes = 1;
+    assert_int_equal(p2p_command_room(NULL, &bytes), P2P_ERR_INVALID);
+    assert_int_equal(bytes, 0);
+    hn_node a, b;
+    p2p_config *ca = hn_config(NET, NET);
+    assert_int_equal(p2p_config_set_option(ca, P2P_OPT_COMMAND_RING_SIZE, 8), 0);
+    assert_int_equal(p2p_config_set_option(ca, P2P_OPT_COMMAND_RING_BYTES, 64 * 1024), 0);
+    hn_start(&a, ca);
+    hn_start(&b, hn_config(NET, NET));
+    hn_connect(&a, &b);
+    assert_int_equal(p2p_command_room(a.h, &bytes), 8);
+    assert_int_equal(bytes, 64 * 1024);
+    assert_int_equal(p2p_command_room(a.h, NULL), 8);
+    /* queued from this thread and not yet run: a transaction of 1000 bytes */
+    static uint8_t tx[1000];
+    tx[0] = 0xb9;
+    tx[1] = (uint8_t)(997 >> 8);
+    tx[2] = (uint8_t)997;
+    p2p_bytes item = {tx, sizeof tx};
+    assert_int_equal(p2p_send_transactions(a.h, b.id, &item, 1), 0);
+    assert_int_equal(p2p_command_room(a.h, &bytes), 7);
+    assert_int_equal(bytes, 64 * 1024 - sizeof tx - sizeof(p2p_bytes));
+    for (int i = 0; i < 7; i++) assert_int_equal(p2p_send_transactions(a.h, b.id, &item, 1), 0);
+    assert_int_equal(p2p_command_room(a.h, &bytes), 0);
+    assert_int_equal(p2p_send_transactions(a.h, b.id, &item, 1), P2P_ERR_AGAIN);
+    assert_true(p2p_poll(a.h, 0) >= 0); /* the ring is drained */
+    assert_int_equal(p2p_command_room(a.h, &bytes), 8);
+    assert_int_equal(bytes, 64 * 1024);
+    hn_stop(&a);
+    hn_stop(&b);
+}
+
 /* ------------------------------------------- replies and their requests */
 
 /* Replies through the handle: only to a request the peer sent, once, cut to
@@ -351,6 +426,8 @@ int main(void)
         cmocka_unit_test(test_replies_tied_to_requests),
         cmocka_unit_test(test_reply_cut_to_amount),
         cmocka_unit_test(test_total_buffered_bound),
+        cmocka_unit_test(test_read_pause_resumes),
+        cmocka_unit_test(test_command_room),
         cmocka_unit_test(test_flood_no_reader_loop_stays_live),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
