@@ -491,7 +491,9 @@ typedef struct p2p_event {
         /** COMMAND_FAILED: a command accepted by p2p_submit() could not run. */
         struct {
             int command;            /**< ::p2p_command_type */
-            int error;              /**< NOT_FOUND (peer gone), AGAIN, TOO_LARGE... */
+            int error;              /**< NOT_FOUND (peer gone), AGAIN, TOO_LARGE...; for a
+                                         reply also NOT_FOUND, STATE or TIMEOUT (see
+                                         p2p_send_block_headers()) */
             uint64_t request_id;    /**< the request's id, or 0 */
         } command_failed;
         /** Room to grow without changing the size of p2p_event. */
@@ -682,7 +684,8 @@ typedef struct p2p_command {
  * p2p_poll() ran), P2P_ERR_NOT_FOUND if @c peer is not connected now,
  * P2P_ERR_STATE for announcements while they are disabled,
  * P2P_ERR_TOO_LARGE if the payload exceeds the eth message limit, or
- * P2P_ERR_INVALID. A command that later cannot run (the peer left) yields a
+ * P2P_ERR_INVALID. A command that later cannot run (the peer left, or a
+ * SEND_* reply to no waiting request: see p2p_send_block_headers()) yields a
  * P2P_EV_COMMAND_FAILED event.
  */
 P2P_EXPORT int p2p_submit(p2p_handle *h, const p2p_command *cmd, uint64_t *request_id);
