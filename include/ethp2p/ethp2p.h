@@ -718,7 +718,7 @@ P2P_EXPORT int p2p_get_block_headers_by_hash(p2p_handle *h, const uint8_t peer[6
  * that cannot go out is not sent, yields P2P_EV_COMMAND_FAILED (with the
  * command, its request_id and the error) and logs a warning saying which:
  *  - P2P_ERR_NOT_FOUND: the peer left, or it sent no request of this kind
- *    with this id (per peer the last 32 answered or forgotten ids are
+ *    with this id (per peer the last 16 answered or forgotten ids are
  *    remembered; an older one is reported as unknown);
  *  - P2P_ERR_STATE: that request was already answered (each request gets
  *    one reply; a peer that reuses an id gets one per request, in order);

@@ -54,7 +54,7 @@ struct ep_eth_peer {
     size_t nlate, late_pos;
     uint32_t offences;
     ep_eth_msg last;       /* the message the last event points into */
-    served_req serving[EP_ETH_MAX_SERVING]; /* oldest first; cfg.max_serving at most */
+    served_req *serving;   /* cfg.max_serving slots, the first nserving used, oldest first */
     size_t nserving;
     served_done done[EP_ETH_SERVED_IDS];    /* a ring of the last answered/expired */
     size_t ndone, done_pos;
@@ -100,7 +100,10 @@ int ep_eth_peer_new(const ep_eth_peer_config *cfg, uint64_t now_ms, ep_eth_peer 
     ep_eth_peer *p = calloc(1, sizeof *p);
     if (!p) return P2P_ERR_NOMEM;
     p->reqs = calloc(cfg->max_inflight, sizeof *p->reqs);
-    if (!p->reqs) {
+    p->serving = calloc(cfg->max_serving, sizeof *p->serving);
+    if (!p->reqs || !p->serving) {
+        free(p->reqs);
+        free(p->serving);
         free(p);
         return P2P_ERR_NOMEM;
     }
@@ -117,6 +120,7 @@ void ep_eth_peer_free(ep_eth_peer *p)
     if (!p) return;
     ep_eth_msg_free(&p->last);
     free(p->reqs);
+    free(p->serving);
     free(p);
 }
 

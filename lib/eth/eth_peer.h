@@ -52,7 +52,7 @@ typedef struct ep_eth_peer_config {
 /* The most requests from one peer that may wait for our answer. */
 #define EP_ETH_MAX_SERVING 64
 /* Answered or expired request ids remembered per peer, to say which. */
-#define EP_ETH_SERVED_IDS 32
+#define EP_ETH_SERVED_IDS 16
 
 /* Defaults as above; version 69; local zeroed (fill it with ep_eth_local_init). */
 void ep_eth_peer_config_default(ep_eth_peer_config *c);
