@@ -279,6 +279,43 @@ static void test_command_room(void **state)
     hn_stop(&b);
 }
 
+/* A peer held (its requests unanswered) that resets its connection is
+ * dropped at once: a hang-up is reported even with reading paused, and it
+ * must neither spin the loop nor wait for the serving deadline. */
+static void test_held_peer_resets(void **state)
+{
+    (void)state;
+    adv_world w;
+    hn_node a, b;
+    adv_world_setup(&w, &a, &b, hn_config(NET, NET), NET);
+    adv v;
+    adv_join_new(&w, &v, &a, NET);
+    ep_eth_msg m;
+    memset(&m, 0, sizeof m);
+    m.id = EP_ETH_GET_BLOCK_HEADERS;
+    m.u.get_headers.amount = 1;
+    for (uint64_t i = 1; i <= 50; i++) {
+        m.request_id = i;
+        adv_send_eth(&v, &m);
+    }
+    ADV_UNTIL(&w, hn_count(&a, P2P_EV_GET_BLOCK_HEADERS) == 4); /* nobody answers: held */
+    adv_steps(&w, 20);
+    assert_int_equal(hn_count(&a, P2P_EV_GET_BLOCK_HEADERS), 4);
+    struct linger lg = {1, 0};
+    setsockopt(v.fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    close(v.fd); /* RST */
+    v.fd = -1;
+    double t0 = now_s();
+    ADV_UNTIL(&w, adv_disconnected(&a, v.id) != NULL);
+    assert_true(now_s() - t0 < 5.0); /* not the 10 s serving deadline */
+    const hn_rec *d = adv_disconnected(&a, v.id);
+    assert_int_equal(d->ev.u.disconnected.reason, P2P_DISC_TCP_ERROR);
+    assert_int_equal(d->ev.u.disconnected.side, P2P_DISC_BY_REMOTE);
+    assert_int_equal(p2p_peer_count(a.h), 1);
+    adv_honest_roundtrip(&w, &b, &a);
+    adv_world_teardown(&w);
+}
+
 /* ------------------------------------------- replies and their requests */
 
 /* Replies through the handle: only to a request the peer sent, once, cut to
@@ -439,6 +476,7 @@ int main(void)
         cmocka_unit_test(test_total_buffered_bound),
         cmocka_unit_test(test_read_pause_resumes),
         cmocka_unit_test(test_command_room),
+        cmocka_unit_test(test_held_peer_resets),
         cmocka_unit_test(test_flood_no_reader_loop_stays_live),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
