@@ -472,12 +472,30 @@ static void on_pooled_hashes(ex_node *n, const p2p_event *ev)
     free(want);
 }
 
+/* Before the work of a reply (storage reads, encoding): can the command
+ * ring take it? With no free slot nothing could be queued, so the request
+ * is left (the library forgets it at its serving deadline and the peer
+ * times it out); with a slot but not the bytes of a full reply, the peer
+ * gets an empty one ("none of these") at no cost. 1: serve, 0: empty,
+ * -1: skip. */
+static int serve_room(ex_node *n, const char *what)
+{
+    size_t bytes;
+    int slots = p2p_command_room(n->h, &bytes);
+    if (slots > 0 && bytes >= SERVE_MAX_BYTES + SERVE_MAX_ITEMS * sizeof(p2p_bytes)) return 1;
+    ex_log(n, P2P_LOG_WARN, "command ring full (%d slot(s), %zu bytes free): %s %s", slots, bytes,
+           what, slots > 0 ? "answered empty" : "left unanswered");
+    return slots > 0 ? 0 : -1;
+}
+
 static void serve_pooled(ex_node *n, const p2p_event *ev)
 {
     static p2p_bytes items[SERVE_MAX_ITEMS]; /* polling thread only */
     static uint8_t *bufs[SERVE_MAX_ITEMS];
     size_t k = 0, bytes = 0;
-    for (size_t i = 0; i < ev->u.request.count && k < SERVE_MAX_ITEMS && bytes < SERVE_MAX_BYTES; i++) {
+    int room = serve_room(n, "GetPooledTransactions");
+    if (room < 0) return;
+    for (size_t i = 0; room && i < ev->u.request.count && k < SERVE_MAX_ITEMS && bytes < SERVE_MAX_BYTES; i++) {
         const ex_pool_tx *e = ex_pool_find(&n->pool, ev->u.request.hashes + 32 * i);
         size_t len;
         if (!e || ex_tx_to_wire(e->raw, e->len, &bufs[k], &len) != 0) continue;
@@ -500,6 +518,12 @@ static void serve_headers(ex_node *n, const p2p_event *ev)
     uint64_t num = ev->u.get_block_headers.number, limit = ev->u.get_block_headers.limit;
     uint64_t step = ev->u.get_block_headers.skip + 1;
     int reverse = ev->u.get_block_headers.reverse, ok = 1;
+    int room = serve_room(n, "GetBlockHeaders");
+    if (room < 0) return;
+    if (room == 0) {
+        p2p_send_block_headers(n->h, ev->peer, ev->u.get_block_headers.request_id, NULL, 0);
+        return;
+    }
     ex_read *r = ex_store_read(n->store);
     if (!r) return;
     if (ev->u.get_block_headers.by_hash)
@@ -554,6 +578,12 @@ static void serve_bodies(ex_node *n, const p2p_event *ev)
     static p2p_bytes items[SERVE_MAX_ITEMS];
     static uint8_t *bad[SERVE_MAX_ITEMS];
     size_t k = 0, bytes = 0, nbad = 0;
+    int room = serve_room(n, "GetBlockBodies");
+    if (room < 0) return;
+    if (room == 0) {
+        p2p_send_block_bodies(n->h, ev->peer, ev->u.request.request_id, NULL, 0);
+        return;
+    }
     ex_read *r = ex_store_read(n->store);
     if (!r) return;
     for (size_t i = 0; i < ev->u.request.count && k < SERVE_MAX_ITEMS && bytes < SERVE_MAX_BYTES; i++) {
@@ -595,8 +625,9 @@ static void on_event(p2p_handle *h, const p2p_event *ev, void *ud)
         break;
     case P2P_EV_GET_BLOCK_HEADERS: serve_headers(n, ev); break;
     case P2P_EV_GET_BLOCK_BODIES: serve_bodies(n, ev); break;
-    case P2P_EV_GET_RECEIPTS: /* the examples keep no receipts */
-        p2p_send_receipts(n->h, ev->peer, ev->u.request.request_id, NULL, 0);
+    case P2P_EV_GET_RECEIPTS: /* the examples keep no receipts: always an empty reply */
+        if (serve_room(n, "GetReceipts") >= 0)
+            p2p_send_receipts(n->h, ev->peer, ev->u.request.request_id, NULL, 0);
         break;
     case P2P_EV_TRANSACTIONS:
         on_peer_txs(n, ev->peer, ev->u.transactions.items, ev->u.transactions.count);

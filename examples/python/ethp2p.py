@@ -157,6 +157,9 @@ class Option(enum.IntEnum):
     TOO_MANY_PEERS_BACKOFF_MS = 18
     MAX_OFFENCES = 19
     MAX_SEND_BUFFER = 20
+    MAX_SERVING_REQUESTS = 21
+    READ_PAUSE_BYTES = 22
+    MAX_TOTAL_BUFFERED = 23
     MAX_PENDING_PER_IP = 24
     MAX_INBOUND_PER_IP = 25
 
@@ -516,6 +519,7 @@ _SIGNATURES = {
     "p2p_poll": (c_int, [HandleP, c_int]),
     "p2p_get_fd": (c_int, [HandleP]),
     "p2p_next_timeout": (c_int, [HandleP]),
+    "p2p_command_room": (c_int, [HandleP, POINTER(c_size_t)]),
     # commands
     "p2p_submit": (c_int, [HandleP, POINTER(P2PCommand), POINTER(c_uint64)]),
     "p2p_broadcast_block": (c_int, [HandleP, _u8p, c_uint64]),
@@ -1611,6 +1615,13 @@ class Node:
     @property
     def next_timeout(self) -> int:
         return lib.p2p_next_timeout(self._live())
+
+    def command_room(self) -> "tuple[int, int]":
+        """(free command slots, free payload bytes) of the command ring now."""
+        nbytes = c_size_t(0)
+        n = lib.p2p_command_room(self._live(), ctypes.byref(nbytes))
+        _check(n)
+        return n, nbytes.value
 
     @property
     def local_id(self) -> bytes:

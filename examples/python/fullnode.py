@@ -154,7 +154,11 @@ class FullNode:
         self.finish(ev.request_id)
 
     def on_CommandFailed(self, ev):
-        self.finish(ev.request_id)
+        # a failed reply (SEND_*) carries the peer's request id, not one of ours
+        if ev.command in (ethp2p.CommandType.GET_BLOCK_HEADERS, ethp2p.CommandType.GET_BLOCK_BODIES,
+                          ethp2p.CommandType.GET_POOLED_TRANSACTIONS,
+                          ethp2p.CommandType.GET_RECEIPTS):
+            self.finish(ev.request_id)
 
     def on_GetBlockHeaders(self, ev):
         """Serve headers from the dict (so other nodes can sync from us)."""

@@ -186,6 +186,30 @@ typedef enum p2p_option {
                                              checked after each write on what the socket did
                                              not take, so one message bigger than this still
                                              goes out to a peer that reads */
+    P2P_OPT_MAX_SERVING_REQUESTS = 21,  /**< per peer, requests (GetBlockHeaders, GetBlockBodies,
+                                             GetPooledTransactions, GetReceipts) handed to the
+                                             host and not yet answered (4, at most 64; geth
+                                             serves one at a time). While that many wait, the
+                                             peer's further messages are neither decoded nor
+                                             read: they wait in its socket. A request the host
+                                             does not answer within the smaller of
+                                             P2P_OPT_REQUEST_TIMEOUT_MS and half of
+                                             P2P_OPT_IDLE_TIMEOUT_MS is forgotten (a warning is
+                                             logged, its slot is freed, a later answer fails
+                                             with P2P_ERR_TIMEOUT), so a host that forgets one
+                                             stalls that peer for that long only */
+    P2P_OPT_READ_PAUSE_BYTES = 22,      /**< a peer whose unsent output (bytes queued and not yet
+                                             taken by its socket) is over this is not read or
+                                             decoded until it drains to this (4 MiB): a peer
+                                             that asks and does not read makes no more work */
+    P2P_OPT_MAX_TOTAL_BUFFERED = 23,    /**< bytes buffered across all peers: received and not
+                                             yet processed, plus queued and not yet sent
+                                             (256 MiB). When the total reaches it no peer is
+                                             read until it falls; while it is at or over it at
+                                             the end of a p2p_poll() round, the peer holding
+                                             the most is dropped ("TCP error" 0x01 without a
+                                             Disconnect message, error P2P_ERR_TOO_LARGE, a
+                                             warning logged) */
     P2P_OPT_MAX_PENDING_PER_IP = 24,    /**< inbound connections before Hello from one remote
                                              address (4); more are closed on accept. IPv6
                                              addresses count per /64, loopback ones like any
@@ -500,7 +524,9 @@ typedef struct p2p_event {
         /** COMMAND_FAILED: a command accepted by p2p_submit() could not run. */
         struct {
             int command;            /**< ::p2p_command_type */
-            int error;              /**< NOT_FOUND (peer gone), AGAIN, TOO_LARGE... */
+            int error;              /**< NOT_FOUND (peer gone), AGAIN, TOO_LARGE...; for a
+                                         reply also NOT_FOUND, STATE or TIMEOUT (see
+                                         p2p_send_block_headers()) */
             uint64_t request_id;    /**< the request's id, or 0 */
         } command_failed;
         /** Room to grow without changing the size of p2p_event. */
@@ -691,7 +717,8 @@ typedef struct p2p_command {
  * p2p_poll() ran), P2P_ERR_NOT_FOUND if @c peer is not connected now,
  * P2P_ERR_STATE for announcements while they are disabled,
  * P2P_ERR_TOO_LARGE if the payload exceeds the eth message limit, or
- * P2P_ERR_INVALID. A command that later cannot run (the peer left) yields a
+ * P2P_ERR_INVALID. A command that later cannot run (the peer left, or a
+ * SEND_* reply to no waiting request: see p2p_send_block_headers()) yields a
  * P2P_EV_COMMAND_FAILED event.
  */
 P2P_EXPORT int p2p_submit(p2p_handle *h, const p2p_command *cmd, uint64_t *request_id);
@@ -713,7 +740,30 @@ P2P_EXPORT int p2p_get_block_headers(p2p_handle *h, const uint8_t peer[64], uint
 P2P_EXPORT int p2p_get_block_headers_by_hash(p2p_handle *h, const uint8_t peer[64],
                                              const uint8_t hash[32], uint64_t count,
                                              uint64_t skip, int reverse, uint64_t *request_id);
-/** Answer a GET_BLOCK_HEADERS event: @p n raw RLP headers. */
+/**
+ * Answer a GET_BLOCK_HEADERS event: @p n raw RLP headers.
+ *
+ * Replies (this, p2p_send_block_bodies(), p2p_send_pooled_transactions(),
+ * p2p_send_receipts(), and p2p_submit() of the SEND_* commands) are tied to
+ * the peer's requests, as go-ethereum drops a peer over a reply it did not
+ * ask for. The call checks the arguments and that the peer is connected, as
+ * p2p_submit() does; the reply is matched on the polling thread, where one
+ * that cannot go out is not sent, yields P2P_EV_COMMAND_FAILED (with the
+ * command, its request_id and the error) and logs a warning saying which:
+ *  - P2P_ERR_NOT_FOUND: the peer left, or it sent no request of this kind
+ *    with this id (per peer the last 16 answered or forgotten ids are
+ *    remembered; an older one is reported as unknown);
+ *  - P2P_ERR_STATE: that request was already answered (each request gets
+ *    one reply; a peer that reuses an id gets one per request, in order);
+ *  - P2P_ERR_TIMEOUT: that request was forgotten, not answered within the
+ *    serving deadline (see P2P_OPT_MAX_SERVING_REQUESTS).
+ * Items beyond what the request asked for (its header amount, its number of
+ * hashes) are cut, as are items beyond the soft limits
+ * (P2P_OPT_SOFT_RESPONSE_BYTES / _ITEMS). An empty list is a valid reply.
+ * Until the host answers, the request holds one of the peer's
+ * P2P_OPT_MAX_SERVING_REQUESTS slots: answer every request, with an empty
+ * list when there is nothing to send.
+ */
 P2P_EXPORT int p2p_send_block_headers(p2p_handle *h, const uint8_t peer[64], uint64_t request_id,
                                       const p2p_bytes *headers, size_t n);
 /** Request the bodies of @p n blocks (@p hashes: n * 32 bytes). */
@@ -836,6 +886,23 @@ P2P_EXPORT int p2p_block_header(const uint8_t *block, size_t len, p2p_bytes *hea
  * configured, the head's timestamp starts at this value.
  */
 P2P_EXPORT int p2p_config_set_genesis_time(p2p_config *cfg, uint64_t timestamp);
+/**@}*/
+
+/* ------------------------------------------------------------------------ */
+/** @name Back-pressure                                                   */
+/* ------------------------------------------------------------------------ */
+/**@{*/
+/**
+ * How many more commands p2p_submit() would take now: the free slots of
+ * the command ring (P2P_OPT_COMMAND_RING_SIZE), or a negative error
+ * (P2P_ERR_INVALID for a NULL handle). When @p bytes is not NULL it
+ * receives the free payload bytes (P2P_OPT_COMMAND_RING_BYTES; a reply
+ * needs the sum of its items' lengths plus sizeof(p2p_bytes) per item). A snapshot:
+ * other threads may take room meanwhile, so P2P_ERR_AGAIN stays possible.
+ * Callable from any thread, including the event callback. A host checks it
+ * before costly work for a reply (reading storage) that it could not queue.
+ */
+P2P_EXPORT int p2p_command_room(const p2p_handle *h, size_t *bytes);
 /**@}*/
 
 #ifdef __cplusplus

@@ -256,3 +256,12 @@ size_t ep_ring_count(ep_ring *r)
     pthread_mutex_unlock(&r->mu);
     return n;
 }
+
+size_t ep_ring_room(ep_ring *r, size_t *bytes)
+{
+    pthread_mutex_lock(&r->mu);
+    size_t n = r->cap - r->count;
+    if (bytes) *bytes = r->max_bytes > r->bytes ? r->max_bytes - r->bytes : 0;
+    pthread_mutex_unlock(&r->mu);
+    return n;
+}

@@ -39,6 +39,8 @@ int ep_ring_fd(const ep_ring *r);
 void ep_ring_clear_wake(ep_ring *r);
 /* Commands queued now (a snapshot). */
 size_t ep_ring_count(ep_ring *r);
+/* Free command slots now, and free payload bytes in *@bytes (may be NULL). */
+size_t ep_ring_room(ep_ring *r, size_t *bytes);
 /* Payload bytes a command needs in the ring (P2P_ERR_* if malformed). */
 int ep_cmd_payload_size(const p2p_command *cmd, size_t limit, size_t *out);
 #endif

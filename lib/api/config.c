@@ -41,6 +41,9 @@ static const opt_info OPTS[EP_OPT_LAST + 1] = {
     [P2P_OPT_TOO_MANY_PEERS_BACKOFF_MS] = {30000, 10, 86400000, "too-many-peers backoff"},
     [P2P_OPT_MAX_OFFENCES] = {0, 0, 1u << 20, "max offences"},
     [P2P_OPT_MAX_SEND_BUFFER] = {32 * MiB, 64 * 1024, 4096 * MiB, "max send buffer"},
+    [P2P_OPT_MAX_SERVING_REQUESTS] = {4, 1, 64, "max serving requests"},
+    [P2P_OPT_READ_PAUSE_BYTES] = {4 * MiB, 64 * 1024, 4096 * MiB, "read pause bytes"},
+    [P2P_OPT_MAX_TOTAL_BUFFERED] = {256 * MiB, 256 * 1024, 65536 * MiB, "max total buffered"},
     [P2P_OPT_MAX_PENDING_PER_IP] = {4, 1, 1024, "max pending per ip"},
     [P2P_OPT_MAX_INBOUND_PER_IP] = {4, 1, 100000, "max inbound per ip"},
 };

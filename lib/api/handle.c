@@ -2,6 +2,7 @@
  * and the poll round that ties the network layer together. */
 #include "api/handle.h"
 
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -206,6 +207,14 @@ int p2p_get_peers(const p2p_handle *h, p2p_peer_info *out, size_t max)
 int p2p_get_fd(const p2p_handle *h)
 {
     return h ? ep_net_epoll_fd(h->net) : P2P_ERR_INVALID;
+}
+
+int p2p_command_room(const p2p_handle *h, size_t *bytes)
+{
+    if (bytes) *bytes = 0;
+    if (!h) return P2P_ERR_INVALID;
+    size_t n = ep_ring_room(h->ring, bytes);
+    return n > INT_MAX ? INT_MAX : (int)n;
 }
 
 int p2p_next_timeout(const p2p_handle *h)

@@ -20,6 +20,21 @@
 
 typedef enum peer_state { ST_NEW, ST_WAIT_STATUS, ST_READY, ST_CLOSED } peer_state;
 
+/* A request from the peer, handed up and waiting for our answer. */
+typedef struct served_req {
+    uint64_t id;
+    uint64_t msg;          /* the request's message id */
+    uint64_t max_items;    /* its bound on the reply (amount or hash count, after the cut) */
+    uint64_t deadline_ms;  /* forgotten after this */
+} served_req;
+
+/* What became of a request that no longer waits (for the answer's error). */
+typedef struct served_done {
+    uint64_t id;
+    uint64_t msg;
+    int error;             /* P2P_ERR_STATE: answered; P2P_ERR_TIMEOUT: expired */
+} served_done;
+
 typedef struct pending_req {
     uint64_t id;
     uint64_t msg;          /* the request's message id */
@@ -40,6 +55,10 @@ struct ep_eth_peer {
     size_t nlate, late_pos;
     uint32_t offences;
     ep_eth_msg last;       /* the message the last event points into */
+    served_req *serving;   /* cfg.max_serving slots, the first nserving used, oldest first */
+    size_t nserving;
+    served_done done[EP_ETH_SERVED_IDS];    /* a ring of the last answered/expired */
+    size_t ndone, done_pos;
 };
 
 void ep_eth_peer_config_default(ep_eth_peer_config *c)
@@ -55,6 +74,8 @@ void ep_eth_peer_config_default(ep_eth_peer_config *c)
     c->soft_limit_bytes = 2u * 1024 * 1024;
     c->soft_limit_items = 1024;
     c->max_announced_items = EP_ETH_MAX_ANNOUNCED_ITEMS;
+    c->max_serving = 4;
+    c->serve_timeout_ms = 10000;
 }
 
 static int config_ok(const ep_eth_peer_config *c)
@@ -62,7 +83,8 @@ static int config_ok(const ep_eth_peer_config *c)
     return ep_eth_version_supported(c->version) && c->status_timeout_ms &&
            c->request_timeout_ms && c->max_inflight && c->max_inflight <= MAX_INFLIGHT_CAP &&
            c->max_message_size && c->soft_limit_bytes && c->soft_limit_items &&
-           c->max_announced_items &&
+           c->max_announced_items && c->max_serving && c->max_serving <= EP_ETH_MAX_SERVING &&
+           c->serve_timeout_ms &&
            memcmp(c->local.genesis, c->local.forks.genesis, 32) == 0;
 }
 
@@ -79,7 +101,10 @@ int ep_eth_peer_new(const ep_eth_peer_config *cfg, uint64_t now_ms, ep_eth_peer 
     ep_eth_peer *p = calloc(1, sizeof *p);
     if (!p) return P2P_ERR_NOMEM;
     p->reqs = calloc(cfg->max_inflight, sizeof *p->reqs);
-    if (!p->reqs) {
+    p->serving = calloc(cfg->max_serving, sizeof *p->serving);
+    if (!p->reqs || !p->serving) {
+        free(p->reqs);
+        free(p->serving);
         free(p);
         return P2P_ERR_NOMEM;
     }
@@ -96,6 +121,7 @@ void ep_eth_peer_free(ep_eth_peer *p)
     if (!p) return;
     ep_eth_msg_free(&p->last);
     free(p->reqs);
+    free(p->serving);
     free(p);
 }
 
@@ -204,6 +230,40 @@ static uint64_t alloc_id(ep_eth_peer *p)
     return p->next_id++;
 }
 
+/* ------------------------------------------------ the peer's requests */
+
+static void served_forget(ep_eth_peer *p, size_t i, int error)
+{
+    served_done *d = &p->done[p->done_pos];
+    d->id = p->serving[i].id;
+    d->msg = p->serving[i].msg;
+    d->error = error;
+    p->done_pos = (p->done_pos + 1) % EP_ETH_SERVED_IDS;
+    if (p->ndone < EP_ETH_SERVED_IDS) p->ndone++;
+    /* keep arrival order: the oldest of equal ids is answered first */
+    memmove(&p->serving[i], &p->serving[i + 1], (p->nserving - i - 1) * sizeof p->serving[0]);
+    p->nserving--;
+}
+
+/* The oldest waiting request with @id whose reply is @reply_msg, or -1;
+ * *why receives the error for an answer to it when there is none. */
+static long served_find(const ep_eth_peer *p, uint64_t id, uint64_t reply_msg, int *why)
+{
+    for (size_t i = 0; i < p->nserving; i++)
+        if (p->serving[i].id == id && ep_eth_msg_response_for(p->serving[i].msg) == (int)reply_msg)
+            return (long)i;
+    *why = P2P_ERR_NOT_FOUND;
+    for (size_t k = 0; k < p->ndone; k++) {
+        /* newest first: an id the peer reused says what became of its last use */
+        const served_done *d = &p->done[(p->done_pos + EP_ETH_SERVED_IDS - 1 - k) % EP_ETH_SERVED_IDS];
+        if (d->id == id && ep_eth_msg_response_for(d->msg) == (int)reply_msg) {
+            *why = d->error;
+            break;
+        }
+    }
+    return -1;
+}
+
 /* How many items a reply to @m may carry. */
 static uint64_t reply_bound(const ep_eth_msg *m)
 {
@@ -292,7 +352,13 @@ static int on_message(ep_eth_peer *p, uint64_t code, const uint8_t *data, size_t
     ep_eth_msg m;
     int rc = ep_eth_msg_decode_max(p->cfg.version, code, data, len, max, &m);
     if (rc) return disconnect(p, ev, P2P_DISC_SUBPROTOCOL, rc);
-    if (ep_eth_msg_is_request(code)) cut_request(p, &m);
+    if (ep_eth_msg_is_request(code)) {
+        cut_request(p, &m);
+        /* a caller that ignored serving_full: the oldest waiting one gives way */
+        if (p->nserving == p->cfg.max_serving) served_forget(p, 0, P2P_ERR_TIMEOUT);
+        p->serving[p->nserving++] = (served_req){m.request_id, code, reply_bound(&m),
+                                                 add_ms(now_ms, p->cfg.serve_timeout_ms)};
+    }
     if (code == EP_ETH_BLOCK_RANGE_UPDATE) {
         const char *bad = m.u.range.earliest > m.u.range.latest ? "BlockRangeUpdate: earliest above latest"
                         : ep_is_zero_hash(m.u.range.latest_hash) ? "BlockRangeUpdate: zero latest hash"
@@ -375,11 +441,18 @@ int ep_eth_peer_send(ep_eth_peer *p, ep_eth_msg *msg, uint64_t now_ms, p2p_rlp_w
         return P2P_ERR_STATE;
     if (ep_eth_msg_is_request(msg->id)) return send_request(p, msg, now_ms, out);
     ep_eth_msg copy = *msg;
+    long slot = -1;
     if (is_response(msg->id)) {
         if (msg->u.items.count && !msg->u.items.v) return P2P_ERR_INVALID;
+        int why;
+        slot = served_find(p, msg->request_id, msg->id, &why);
+        if (slot < 0) return why;
         copy.u.items.count = fit_soft_limits(p, msg);
+        if (copy.u.items.count > p->serving[slot].max_items)
+            copy.u.items.count = (size_t)p->serving[slot].max_items; /* what was asked, no more */
     }
     int rc = encode(p, &copy, out);
+    if (!rc && slot >= 0) served_forget(p, (size_t)slot, P2P_ERR_STATE);
     if (!rc && sent) *sent = ep_eth_msg_count(&copy);
     return rc;
 }
@@ -403,6 +476,14 @@ int ep_eth_peer_tick(ep_eth_peer *p, uint64_t now_ms, ep_eth_event *ev)
     if (p->state == ST_CLOSED) return 0;
     if (p->state != ST_READY && now_ms >= p->status_deadline_ms)
         return disconnect(p, ev, P2P_DISC_TIMEOUT, P2P_ERR_TIMEOUT);
+    if (p->state == ST_READY && p->nserving && p->serving[0].deadline_ms <= now_ms) {
+        /* deadlines grow with arrival, so the first one is the earliest */
+        ev->type = EP_ETH_EV_SERVE_EXPIRED;
+        ev->request_id = p->serving[0].id;
+        ev->request_msg = p->serving[0].msg;
+        served_forget(p, 0, P2P_ERR_TIMEOUT);
+        return 0;
+    }
     pending_req *oldest = NULL;
     for (size_t i = 0; i < p->ninflight; i++) {
         pending_req *r = &p->reqs[i];
@@ -423,6 +504,7 @@ uint64_t ep_eth_peer_next_deadline(const ep_eth_peer *p)
     uint64_t t = UINT64_MAX;
     if (!p || p->state == ST_CLOSED) return t;
     if (p->state != ST_READY) t = p->status_deadline_ms;
+    if (p->nserving && p->serving[0].deadline_ms < t) t = p->serving[0].deadline_ms;
     for (size_t i = 0; i < p->ninflight; i++)
         if (p->reqs[i].deadline_ms < t) t = p->reqs[i].deadline_ms;
     return t;
@@ -453,6 +535,16 @@ const ep_eth_status *ep_eth_peer_remote_status(const ep_eth_peer *p)
 size_t ep_eth_peer_inflight(const ep_eth_peer *p)
 {
     return p ? p->ninflight : 0;
+}
+
+size_t ep_eth_peer_serving(const ep_eth_peer *p)
+{
+    return p ? p->nserving : 0;
+}
+
+int ep_eth_peer_serving_full(const ep_eth_peer *p)
+{
+    return p && p->state == ST_READY && p->nserving >= p->cfg.max_serving;
 }
 
 uint32_t ep_eth_peer_offences(const ep_eth_peer *p)

@@ -43,7 +43,17 @@ typedef struct ep_eth_peer_config {
                                      NewPooledTransactionHashes; more disconnects with
                                      P2P_DISC_SUBPROTOCOL, P2P_ERR_TOO_LARGE (default
                                      EP_ETH_MAX_ANNOUNCED_ITEMS) */
+    size_t max_serving;           /* the peer's requests handed up and not yet answered
+                                     (default 4, at most EP_ETH_MAX_SERVING); the caller
+                                     stops passing input while ep_eth_peer_serving_full() */
+    uint64_t serve_timeout_ms;    /* a request not answered within this is forgotten:
+                                     EP_ETH_EV_SERVE_EXPIRED (default 10000) */
 } ep_eth_peer_config;
+
+/* The most requests from one peer that may wait for our answer. */
+#define EP_ETH_MAX_SERVING 64
+/* Answered or expired request ids remembered per peer, to say which. */
+#define EP_ETH_SERVED_IDS 16
 
 /* Defaults as above; version 69; local zeroed (fill it with ep_eth_local_init). */
 void ep_eth_peer_config_default(ep_eth_peer_config *c);
@@ -54,15 +64,18 @@ typedef enum ep_eth_event_type {
     EP_ETH_EV_MESSAGE,      /* an announcement or a request from the peer: msg */
     EP_ETH_EV_RESPONSE,     /* a reply to one of our requests: msg, request_id, rtt_ms */
     EP_ETH_EV_TIMEOUT,      /* our request @request_id (message @request_msg) got no reply */
-    EP_ETH_EV_DISCONNECT    /* protocol violation or timeout: send Disconnect(reason) */
+    EP_ETH_EV_DISCONNECT,   /* protocol violation or timeout: send Disconnect(reason) */
+    EP_ETH_EV_SERVE_EXPIRED /* the peer's request @request_id (message @request_msg) was
+                               not answered within serve_timeout_ms: forgotten */
 } ep_eth_event_type;
 
 typedef struct ep_eth_event {
     ep_eth_event_type type;
     ep_eth_msg msg;           /* READY/MESSAGE/RESPONSE; views valid until the next call
                                  on the peer (they point into the input bytes too) */
-    uint64_t request_id;      /* RESPONSE/TIMEOUT */
-    uint64_t request_msg;     /* RESPONSE/TIMEOUT: id of our request (GetBlockHeaders...) */
+    uint64_t request_id;      /* RESPONSE/TIMEOUT/SERVE_EXPIRED */
+    uint64_t request_msg;     /* RESPONSE/TIMEOUT/SERVE_EXPIRED: id of the request message
+                                 (GetBlockHeaders...) */
     uint64_t rtt_ms;          /* RESPONSE: time since the request was sent */
     int reason;               /* DISCONNECT: p2p_disconnect_reason */
     int error;                /* DISCONNECT: the p2p_error behind it */
@@ -95,9 +108,16 @@ int ep_eth_peer_input(ep_eth_peer *p, uint64_t code, const uint8_t *data, size_t
  *    stored back; the request is tracked until its reply or timeout.
  *    P2P_ERR_AGAIN when max_inflight requests are pending, P2P_ERR_EXISTS when
  *    the given id is already in flight.
- *  - Responses (BlockHeaders, BlockBodies, PooledTransactions, Receipts): the
- *    item list is cut to the soft limits (at least one item is kept); *sent
- *    receives the number of items encoded (may be NULL).
+ *  - Responses (BlockHeaders, BlockBodies, PooledTransactions, Receipts): only
+ *    to a request the peer sent (same id, matching kind) that is still
+ *    waiting: P2P_ERR_NOT_FOUND for an id it never sent (or of another kind),
+ *    P2P_ERR_STATE for one already answered, P2P_ERR_TIMEOUT for one forgotten
+ *    after serve_timeout_ms (the last EP_ETH_SERVED_IDS of either kind are
+ *    remembered; older ones give NOT_FOUND). The item list is cut to the
+ *    request's own bound (header amount, hash count) and to the soft limits
+ *    (at least one item is kept when the request allows one); *sent receives
+ *    the number of items encoded (may be NULL). Encoding the reply answers
+ *    the request (an encoding error leaves it waiting).
  *  - Announcements: NewBlock/NewBlockHashes give P2P_ERR_STATE when
  *    announcements are off; BlockRangeUpdate on eth/68 P2P_ERR_INVALID.
  *  - Status is refused (P2P_ERR_INVALID): start sends it.
@@ -128,5 +148,11 @@ uint32_t ep_eth_peer_version(const ep_eth_peer *p);
  * BlockRangeUpdate messages. */
 const ep_eth_status *ep_eth_peer_remote_status(const ep_eth_peer *p);
 size_t ep_eth_peer_inflight(const ep_eth_peer *p);
+/* The peer's requests handed up and not yet answered or expired. */
+size_t ep_eth_peer_serving(const ep_eth_peer *p);
+/* 1 when max_serving of them wait: pass no more input until one is answered
+ * or expires (a request that still arrives evicts the oldest waiting one,
+ * which then counts as expired). */
+int ep_eth_peer_serving_full(const ep_eth_peer *p);
 uint32_t ep_eth_peer_offences(const ep_eth_peer *p);
 #endif

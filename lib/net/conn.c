@@ -13,7 +13,8 @@
 #include <unistd.h>
 
 #define CLOSE_LINGER_MS 2000  /* how long a Disconnect may take to flush */
-#define READS_PER_ROUND 16    /* fairness between busy connections */
+#define READS_PER_ROUND 4     /* 4 x 64 KiB per connection per round: fairness between
+                                 busy connections (epoll reports a ready one again) */
 
 void ep_format_addr(const struct sockaddr *sa, char *out, size_t len)
 {
@@ -31,10 +32,8 @@ void ep_format_addr(const struct sockaddr *sa, char *out, size_t len)
 
 static void set_events(ep_net *n, ep_conn *c, int want_out)
 {
-    if (c->want_out == want_out) return;
-    struct epoll_event ev = {.events = EPOLLIN | (want_out ? EPOLLOUT : 0), .data.ptr = c};
-    epoll_ctl(n->epfd, EPOLL_CTL_MOD, c->fd, &ev);
     c->want_out = want_out;
+    ep_conn_update_events(n, c);
 }
 
 static int make_session(ep_net *n, ep_conn *c, const ep_enode *remote, uint64_t now)
@@ -97,6 +96,7 @@ ep_conn *ep_conn_new(ep_net *n, int fd, int direction, const struct sockaddr *sa
         return NULL;
     }
     c->want_out = remote != NULL;
+    c->events = ev.events;
     c->next = n->conns;
     n->conns = c;
     ep_net_index_add(n, c);
@@ -113,6 +113,7 @@ void ep_conn_destroy(ep_net *n, ep_conn *c)
         }
     }
     if (c->dial && c->dial->busy && !c->disc_reported) c->dial->busy = 0;
+    ep_conn_serve_free(n, c);
     ep_net_index_del(n, c);
     if (c->fd >= 0) {
         epoll_ctl(n->epfd, EPOLL_CTL_DEL, c->fd, NULL);
@@ -194,6 +195,7 @@ static void flush_out(ep_net *n, ep_conn *c);
 void ep_conn_flush(ep_net *n, ep_conn *c)
 {
     flush_out(n, c);
+    ep_conn_account(n, c);
     ep_net_touch(n, c);
 }
 
@@ -268,6 +270,11 @@ void ep_conn_process(ep_net *n, ep_conn *c)
      * the bound is only a guard. */
     for (int i = 0; i < 65536; i++) {
         if (c->state == EP_CONN_DEAD || c->state == EP_CONN_CLOSING) break;
+        if (ep_conn_decode_held(n, c)) {
+            /* the rest waits in the session, then in the socket */
+            ep_conn_hold(n, c);
+            break;
+        }
         memset(&ev, 0, sizeof ev);
         if (ep_session_next_event(c->s, now, &ev) != 0 || ev.type == EP_SEV_NONE) break;
         if (ev.type == EP_SEV_READY) on_ready(n, c, now);
@@ -303,6 +310,11 @@ static int start_eth(ep_net *n, ep_conn *c, uint64_t now)
     ec.announcements = n->cfg->announcements;
     ec.soft_limit_bytes = (size_t)o[P2P_OPT_SOFT_RESPONSE_BYTES];
     ec.soft_limit_items = (size_t)o[P2P_OPT_SOFT_RESPONSE_ITEMS];
+    ec.max_serving = (size_t)o[P2P_OPT_MAX_SERVING_REQUESTS];
+    /* a held peer is not read, so its idle clock must not run out first */
+    ec.serve_timeout_ms = o[P2P_OPT_REQUEST_TIMEOUT_MS];
+    if (ec.serve_timeout_ms > o[P2P_OPT_IDLE_TIMEOUT_MS] / 2)
+        ec.serve_timeout_ms = o[P2P_OPT_IDLE_TIMEOUT_MS] / 2;
     int rc = ep_eth_peer_new(&ec, now, &c->eth);
     if (rc) return rc;
     p2p_rlp_writer_reset(&n->w);
@@ -400,6 +412,11 @@ static void handle_eth_event(ep_net *n, ep_conn *c, ep_eth_event *e, uint64_t no
         emit_for(n, c, &ev);
         break;
     }
+    case EP_ETH_EV_SERVE_EXPIRED:
+        ep_net_log(n, P2P_LOG_WARN,
+                   "%s #%llu from %s was not answered in time: forgotten, the peer is read again",
+                   ep_eth_msg_name(e->request_msg), (unsigned long long)e->request_id, c->addr);
+        break;
     case EP_ETH_EV_DISCONNECT: {
         char why[160];
         snprintf(why, sizeof why, "eth: %s%s%s%s%s", p2p_strerror(e->error),
@@ -502,6 +519,11 @@ static void feed(ep_net *n, ep_conn *c, const uint8_t *p, size_t len)
         int rc = ep_session_input(c->s, p, len, ep_net_now(n));
         ep_conn_process(n, c);
         if (rc != P2P_ERR_AGAIN || c->state == EP_CONN_DEAD || c->state == EP_CONN_CLOSING) return;
+        /* held with a whole frame buffered: keep these bytes for later */
+        if (ep_conn_decode_held(n, c)) {
+            ep_conn_stash(n, c, p, len);
+            return;
+        }
     }
     ep_conn_fail(n, c, P2P_DISC_PROTOCOL_BREACH, 0, P2P_ERR_STATE, "session stopped taking input");
 }
@@ -509,7 +531,20 @@ static void feed(ep_net *n, ep_conn *c, const uint8_t *p, size_t len)
 void ep_conn_readable(ep_net *n, ep_conn *c)
 {
     if (c->state == EP_CONN_CONNECTING) return;
+    if (c->stash_len && c->state != EP_CONN_CLOSING && !ep_conn_decode_held(n, c)) {
+        uint8_t *p = c->stash; /* feed may stash again: take it first */
+        size_t len = c->stash_len;
+        c->stash = NULL;
+        c->stash_len = 0;
+        feed(n, c, p, len);
+        free(p);
+        if (c->state == EP_CONN_DEAD) return;
+    }
     for (int i = 0; i < READS_PER_ROUND; i++) {
+        if (c->state != EP_CONN_CLOSING && (ep_conn_read_held(n, c) || c->stash_len)) {
+            ep_conn_hold(n, c);
+            break;
+        }
         ssize_t r = recv(c->fd, n->rbuf, sizeof n->rbuf, 0);
         if (r > 0) {
             c->bytes_in += (uint64_t)r;

@@ -103,7 +103,16 @@ static int exec_reply(ep_net *n, const p2p_command *cmd, ep_eth_msg *m, uint64_t
     set_items(m, id, cmd);
     m->request_id = cmd->request_id;
     ep_conn *c = ep_net_find_active(n, cmd->peer);
-    return c ? ep_conn_send_eth(n, c, m) : P2P_ERR_NOT_FOUND;
+    if (!c) return P2P_ERR_NOT_FOUND;
+    int rc = ep_conn_send_eth(n, c, m);
+    /* a reply the peer did not ask for would get us dropped: say why it stayed */
+    if (rc == P2P_ERR_NOT_FOUND || rc == P2P_ERR_STATE || rc == P2P_ERR_TIMEOUT)
+        ep_net_log(n, P2P_LOG_WARN, "%s #%llu to %s not sent: %s", ep_eth_msg_name(id),
+                   (unsigned long long)cmd->request_id, c->addr,
+                   rc == P2P_ERR_NOT_FOUND ? "the peer sent no such request"
+                   : rc == P2P_ERR_STATE   ? "that request was already answered"
+                                           : "that request was forgotten (not answered in time)");
+    return rc;
 }
 
 int ep_net_exec(ep_net *n, const p2p_command *cmd)

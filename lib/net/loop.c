@@ -178,6 +178,7 @@ int ep_net_new(const ep_net_params *p, ep_net **out, char *err, size_t errlen)
     n->wake_fd = p->wake_fd;
     ep_heap_init(&n->timers);
     ep_heap_init(&n->out_waiting);
+    ep_heap_init(&n->held);
     ep_idmap_init(&n->ids);
     p2p_rlp_writer_init(&n->w);
     int rc = init_local(n, err, errlen);
@@ -230,6 +231,7 @@ void ep_net_free(ep_net *n)
     ep_dial_free_all(n);
     ep_heap_free(&n->timers);
     ep_heap_free(&n->out_waiting);
+    ep_heap_free(&n->held);
     ep_idmap_free(&n->ids);
     ep_net_limits_free(n);
     if (n->listen_fd >= 0) close(n->listen_fd);
@@ -315,6 +317,13 @@ int ep_net_io(ep_net *n, int timeout_ms)
         }
         ep_conn *c = tag;
         if (c->state == EP_CONN_DEAD) continue;
+        if (c->held && (evs[i].events & (EPOLLERR | EPOLLHUP))) {
+            /* not read while held, so this would come back every round; and
+             * nothing can reach a peer whose socket hung up */
+            ep_conn_fail(n, c, P2P_DISC_TCP_ERROR, 1, P2P_ERR_CLOSED, "connection closed by peer");
+            ep_net_touch(n, c);
+            continue;
+        }
         if (evs[i].events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) ep_conn_writable(n, c);
         if (c->state != EP_CONN_DEAD && (evs[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP)))
             ep_conn_readable(n, c);
@@ -363,6 +372,8 @@ void ep_net_timers(ep_net *n)
         ep_conn_tick(n, due[i], now);
         ep_net_touch(n, due[i]);
     }
+    ep_net_resume_held(n);       /* after replies (commands) and expiries (ticks) */
+    ep_net_enforce_buffered(n);
     reap(n);
     ep_dial_run(n, now);
     reap(n);
@@ -370,6 +381,7 @@ void ep_net_timers(ep_net *n)
 
 int ep_net_next_timeout(const ep_net *n)
 {
+    if (ep_net_resumable(n)) return 0;
     uint64_t now = ep_net_now(n), next = ep_dial_next_deadline(n);
     const ep_heap_node *t = ep_heap_top(&n->timers);
     if (t && t->key < next) next = t->key;

@@ -76,6 +76,13 @@ typedef struct ep_conn {
     ep_ipent *ip;           /* inbound: its remote address's counts (index.c), or NULL */
     int ip_exempt;          /* inbound from a trusted node's address: no per-address cap */
     size_t pend_slot;       /* 1 + its place in ep_net.pend while evictable, else 0 */
+    /* serve.c: back-pressure */
+    int held;               /* not read (no EPOLLIN) until ep_net_resume_held finds it free */
+    unsigned events;        /* the epoll events registered now */
+    ep_heap_node held_node; /* in ep_net.held while held */
+    uint8_t *stash;         /* bytes read that the session could not take while held */
+    size_t stash_len;
+    size_t buffered;        /* this connection's share of ep_net.buffered */
     struct ep_conn *next;
 } ep_conn;
 
@@ -117,6 +124,9 @@ struct ep_net {
     uint64_t rng;              /* eviction choice (xorshift, seeded at random) */
     struct sockaddr_storage src; /* outbound source address (the listen address) */
     socklen_t src_len;         /* 0: let the system choose (wildcard listen address) */
+    /* serve.c: back-pressure and the global buffer bound */
+    ep_heap held;              /* connections not being read (all keys 0: a set) */
+    uint64_t buffered;         /* input not yet processed + output not yet sent, all peers */
 };
 
 /* Hand an event to the host, unless the net is being freed (the host was
@@ -151,6 +161,33 @@ void ep_conn_emit_message(ep_net *n, ep_conn *c, const ep_eth_msg *m);
 ep_conn *ep_net_find_active(const ep_net *n, const uint8_t id[64]);
 /* Growable scratch memory for event conversion (NULL on NOMEM). */
 void *ep_net_scratch(ep_net *n, size_t size);
+
+/* serve.c: how much a connection may be read and decoded. */
+/* Register @c's epoll events from want_out and held. */
+void ep_conn_update_events(ep_net *n, ep_conn *c);
+/* 1 when @c's buffered messages must not be decoded now: as many of its
+ * requests wait for the host as allowed, or its unsent output is over
+ * P2P_OPT_READ_PAUSE_BYTES (a closed session is always drained). */
+int ep_conn_decode_held(const ep_net *n, const ep_conn *c);
+/* 1 when @c must not be read now: decode held, or the buffers of all peers
+ * reached P2P_OPT_MAX_TOTAL_BUFFERED. */
+int ep_conn_read_held(const ep_net *n, const ep_conn *c);
+/* Stop reading @c (EPOLLIN off) until ep_net_resume_held frees it. */
+void ep_conn_hold(ep_net *n, ep_conn *c);
+/* Keep bytes read from @c's socket that its session refused while held. */
+int ep_conn_stash(ep_net *n, ep_conn *c, const uint8_t *p, size_t len);
+/* Recount @c's buffered bytes into ep_net.buffered (DEAD counts 0). */
+void ep_conn_account(ep_net *n, ep_conn *c);
+/* Out of the held set and the count, before @c is freed. */
+void ep_conn_serve_free(ep_net *n, ep_conn *c);
+/* Resume the held connections whose reason passed: decode what they
+ * buffered, then read. */
+void ep_net_resume_held(ep_net *n);
+/* 1 if some held connection could be resumed now (the loop must not sleep). */
+int ep_net_resumable(const ep_net *n);
+/* While the total is at or over P2P_OPT_MAX_TOTAL_BUFFERED, drop the
+ * connection holding the most. */
+void ep_net_enforce_buffered(ep_net *n);
 
 /* index.c: the loop's indexes over connections. */
 /* Every state change goes through here, so the counts stay exact. */

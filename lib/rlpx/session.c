@@ -641,3 +641,8 @@ int ep_session_is_closed(const ep_session *s)
 {
     return !s || s->state == ST_CLOSED;
 }
+
+size_t ep_session_input_pending(const ep_session *s)
+{
+    return s ? buf_avail(&s->in) : 0;
+}

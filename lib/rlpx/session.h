@@ -117,5 +117,7 @@ size_t ep_session_shared_caps(const ep_session *s, const ep_shared_cap **caps);
 /* The peer's node id: known from the start when dialing, after auth when accepting. */
 int ep_session_remote_id(const ep_session *s, uint8_t id[64]);
 int ep_session_is_ready(const ep_session *s);
+/* Bytes fed and not yet processed (for the caller's memory accounting). */
+size_t ep_session_input_pending(const ep_session *s);
 int ep_session_is_closed(const ep_session *s);
 #endif

@@ -72,6 +72,17 @@ static int deliver(ep_eth_peer *from, ep_eth_peer *to, ep_eth_msg *m, uint64_t n
     return ep_eth_peer_input(to, m->id, w->buf, w->len, now, ev);
 }
 
+/* A message as a peer that breaks the rules would send it (a handler now
+ * refuses to send a reply to a request it never got): encoded directly and
+ * fed to @to. */
+static int forge(ep_eth_peer *to, const ep_eth_msg *m, uint64_t now, ep_eth_event *ev,
+                 p2p_rlp_writer *w)
+{
+    p2p_rlp_writer_reset(w);
+    assert_int_equal(ep_eth_msg_encode(ep_eth_peer_version(to), m, w), 0);
+    return ep_eth_peer_input(to, m->id, w->buf, w->len, now, ev);
+}
+
 static ep_eth_msg get_headers(uint64_t from, uint64_t amount)
 {
     ep_eth_msg m;
@@ -350,18 +361,18 @@ static void test_unsolicited(void **state)
     assert_int_equal(deliver(pr.a, pr.b, &gb, T0, &ev, &w), 0);
     /* a reply with an unknown id: dropped, counted */
     ep_eth_msg bad = items_msg(EP_ETH_BLOCK_BODIES, gb.request_id + 1000, headers, 1);
-    assert_int_equal(deliver(pr.b, pr.a, &bad, T0, &ev, &w), 0);
+    assert_int_equal(forge(pr.a, &bad, T0, &ev, &w), 0);
     assert_int_equal(ev.type, EP_ETH_EV_NONE);
     assert_int_equal(ep_eth_peer_offences(pr.a), 1);
     /* the right id with the wrong kind of reply: dropped, counted, still pending */
     bad = items_msg(EP_ETH_RECEIPTS, gb.request_id, NULL, 0);
-    assert_int_equal(deliver(pr.b, pr.a, &bad, T0, &ev, &w), 0);
+    assert_int_equal(forge(pr.a, &bad, T0, &ev, &w), 0);
     assert_int_equal(ev.type, EP_ETH_EV_NONE);
     assert_int_equal(ep_eth_peer_offences(pr.a), 2);
     assert_int_equal(ep_eth_peer_inflight(pr.a), 1);
     /* more items than asked for: one offence too many */
     bad = items_msg(EP_ETH_BLOCK_BODIES, gb.request_id, headers, 2);
-    assert_int_equal(deliver(pr.b, pr.a, &bad, T0, &ev, &w), P2P_ERR_PROTOCOL);
+    assert_int_equal(forge(pr.a, &bad, T0, &ev, &w), P2P_ERR_PROTOCOL);
     assert_int_equal(ev.type, EP_ETH_EV_DISCONNECT);
     assert_int_equal(ev.reason, P2P_DISC_PROTOCOL_BREACH);
     assert_true(ep_eth_peer_is_closed(pr.a));
@@ -400,7 +411,7 @@ static void test_request_timeout(void **state)
     assert_true(ep_eth_peer_next_deadline(pr.a) == UINT64_MAX);
     /* a late reply is dropped without counting against the peer */
     ep_eth_msg late = items_msg(EP_ETH_BLOCK_HEADERS, r1.request_id, headers, 1);
-    assert_int_equal(deliver(pr.b, pr.a, &late, T0 + 5000, &ev, &w), 0);
+    assert_int_equal(forge(pr.a, &late, T0 + 5000, &ev, &w), 0);
     assert_int_equal(ev.type, EP_ETH_EV_NONE);
     assert_int_equal(ep_eth_peer_offences(pr.a), 0);
     /* cancelled requests behave the same */
@@ -409,7 +420,7 @@ static void test_request_timeout(void **state)
     assert_int_equal(ep_eth_peer_cancel(pr.a, r3.request_id), 0);
     assert_int_equal(ep_eth_peer_cancel(pr.a, r3.request_id), P2P_ERR_NOT_FOUND);
     late.request_id = r3.request_id;
-    assert_int_equal(deliver(pr.b, pr.a, &late, T0 + 6001, &ev, &w), 0);
+    assert_int_equal(forge(pr.a, &late, T0 + 6001, &ev, &w), 0);
     assert_int_equal(ev.type, EP_ETH_EV_NONE);
     assert_int_equal(ep_eth_peer_offences(pr.a), 0);
     p2p_rlp_writer_free(&w);
@@ -439,7 +450,7 @@ static void test_inflight_bound(void **state)
     assert_int_equal(ep_eth_peer_inflight(pr.a), 3);
     /* one reply frees a slot */
     ep_eth_msg resp = items_msg(EP_ETH_BLOCK_HEADERS, r[1].request_id, headers, 1);
-    assert_int_equal(deliver(pr.b, pr.a, &resp, T0 + 1, &ev, &w), 0);
+    assert_int_equal(forge(pr.a, &resp, T0 + 1, &ev, &w), 0);
     assert_int_equal(ev.type, EP_ETH_EV_RESPONSE);
     /* a caller-chosen id already in flight is refused */
     r[3].request_id = r[0].request_id;
@@ -622,7 +633,7 @@ static void test_soft_limits(void **state)
     p2p_rlp_writer_init(&w);
     pair_ready(&pr, &c, &c);
     ep_eth_msg req = get_headers(0, 10);
-    assert_int_equal(ep_eth_peer_send(pr.a, &req, T0, &w, NULL), 0);
+    assert_int_equal(deliver(pr.a, pr.b, &req, T0, &ev, &w), 0); /* B answers only what it got */
     const p2p_bytes three[3] = {headers[0], headers[1], headers[0]};
     ep_eth_msg resp = items_msg(EP_ETH_BLOCK_HEADERS, req.request_id, three, 3);
     size_t sent;
@@ -635,6 +646,9 @@ static void test_soft_limits(void **state)
     c.soft_limit_bytes = 5;
     pair_free(&pr);
     pair_ready(&pr, &c, &c);
+    req = get_headers(0, 10);
+    assert_int_equal(deliver(pr.a, pr.b, &req, T0, &ev, &w), 0);
+    resp.request_id = req.request_id;
     p2p_rlp_writer_reset(&w);
     assert_int_equal(ep_eth_peer_send(pr.b, &resp, T0, &w, &sent), 0);
     assert_int_equal(sent, 1);                         /* byte limit: 3 fits, 3 + 4 does not */
@@ -644,6 +658,9 @@ static void test_soft_limits(void **state)
     c.soft_limit_bytes = 2;
     pair_free(&pr);
     pair_ready(&pr, &c, &c);
+    req = get_headers(0, 10);
+    assert_int_equal(deliver(pr.a, pr.b, &req, T0, &ev, &w), 0);
+    resp.request_id = req.request_id;
     p2p_rlp_writer_reset(&w);
     assert_int_equal(ep_eth_peer_send(pr.b, &resp, T0, &w, &sent), 0);
     assert_int_equal(sent, 1);                         /* one item always goes */

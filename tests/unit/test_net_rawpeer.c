@@ -274,6 +274,8 @@ static void test_slow_reader(void **state)
     hn_node a;
     p2p_config *c = hn_config(5, 5);
     assert_int_equal(p2p_config_set_option(c, P2P_OPT_IDLE_TIMEOUT_MS, 10000), 0);
+    /* still read with 8 MiB unsent: what is checked is the write deadline */
+    assert_int_equal(p2p_config_set_option(c, P2P_OPT_READ_PAUSE_BYTES, 16u << 20), 0);
     hn_start(&a, c);
     hn_use_clock(&a, 1000);
     raw_peer r;

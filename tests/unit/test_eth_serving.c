@@ -1,0 +1,274 @@
+/* Replies tied to the peer's requests (ep_eth_peer): a reply goes out only
+ * for a request the peer sent and that still waits, cut to what it asked
+ * for; at most max_serving requests wait at once; one left unanswered is
+ * forgotten after serve_timeout_ms. Two handlers wired in memory, the time
+ * passed in by hand. */
+#include "testutil.h"
+#include <stdlib.h>
+#include <string.h>
+#include "eth/eth_peer.h"
+
+#define T0 1000000u
+
+static void config(ep_eth_peer_config *c, uint32_t version)
+{
+    uint8_t genesis[32], head[32];
+    ep_eth_peer_config_default(c);
+    c->version = version;
+    memset(genesis, 0x11, 32);
+    memset(head, 0x22, 32);
+    assert_int_equal(ep_eth_local_init(&c->local, 1, genesis, NULL, 0, NULL, 0, 0), 0);
+    ep_eth_local_set_head(&c->local, head, 15, 1700000000, NULL);
+}
+
+typedef struct pair {
+    ep_eth_peer *a, *b; /* a asks, b serves */
+    p2p_rlp_writer w;
+} pair;
+
+static void pair_ready(pair *pr, const ep_eth_peer_config *c)
+{
+    p2p_rlp_writer wa, wb;
+    ep_eth_event ev;
+    memset(pr, 0, sizeof *pr);
+    p2p_rlp_writer_init(&pr->w);
+    p2p_rlp_writer_init(&wa);
+    p2p_rlp_writer_init(&wb);
+    assert_int_equal(ep_eth_peer_new(c, T0, &pr->a), 0);
+    assert_int_equal(ep_eth_peer_new(c, T0, &pr->b), 0);
+    assert_int_equal(ep_eth_peer_start(pr->a, T0, &wa), 0);
+    assert_int_equal(ep_eth_peer_start(pr->b, T0, &wb), 0);
+    assert_int_equal(ep_eth_peer_input(pr->a, 0, wb.buf, wb.len, T0, &ev), 0);
+    assert_int_equal(ev.type, EP_ETH_EV_READY);
+    assert_int_equal(ep_eth_peer_input(pr->b, 0, wa.buf, wa.len, T0, &ev), 0);
+    assert_int_equal(ev.type, EP_ETH_EV_READY);
+    p2p_rlp_writer_free(&wa);
+    p2p_rlp_writer_free(&wb);
+}
+
+static void pair_free(pair *pr)
+{
+    ep_eth_peer_free(pr->a);
+    ep_eth_peer_free(pr->b);
+    p2p_rlp_writer_free(&pr->w);
+}
+
+/* A sends @m (a request; its id stored back), B receives it as a MESSAGE. */
+static void ask(pair *pr, ep_eth_msg *m, uint64_t now)
+{
+    ep_eth_event ev;
+    p2p_rlp_writer_reset(&pr->w);
+    assert_int_equal(ep_eth_peer_send(pr->a, m, now, &pr->w, NULL), 0);
+    assert_int_equal(ep_eth_peer_input(pr->b, m->id, pr->w.buf, pr->w.len, now, &ev), 0);
+    assert_int_equal(ev.type, EP_ETH_EV_MESSAGE);
+    assert_true(ev.msg.request_id == m->request_id);
+}
+
+/* The peer sends @m without tracking it (it may reuse an id). */
+static void ask_raw(pair *pr, const ep_eth_msg *m, uint64_t now)
+{
+    ep_eth_event ev;
+    p2p_rlp_writer_reset(&pr->w);
+    assert_int_equal(ep_eth_msg_encode(ep_eth_peer_version(pr->b), m, &pr->w), 0);
+    assert_int_equal(ep_eth_peer_input(pr->b, m->id, pr->w.buf, pr->w.len, now, &ev), 0);
+    assert_int_equal(ev.type, EP_ETH_EV_MESSAGE);
+}
+
+static ep_eth_msg headers_req(uint64_t amount, uint64_t id)
+{
+    ep_eth_msg m;
+    memset(&m, 0, sizeof m);
+    m.id = EP_ETH_GET_BLOCK_HEADERS;
+    m.request_id = id;
+    m.u.get_headers.origin_number = 1;
+    m.u.get_headers.amount = amount;
+    return m;
+}
+
+static const uint8_t item_bytes[] = {0xc2, 0x01, 0x02};
+static const p2p_bytes items3[3] = {{item_bytes, 3}, {item_bytes, 3}, {item_bytes, 3}};
+
+/* B replies; returns what send returned, *sent the items encoded. */
+static int reply(pair *pr, uint64_t msg, uint64_t id, size_t n, size_t *sent)
+{
+    ep_eth_msg m;
+    memset(&m, 0, sizeof m);
+    m.id = msg;
+    m.request_id = id;
+    m.u.items.v = items3;
+    m.u.items.count = n;
+    p2p_rlp_writer_reset(&pr->w);
+    return ep_eth_peer_send(pr->b, &m, T0, &pr->w, sent);
+}
+
+/* An id the peer never sent, an id of another kind, an id answered twice. */
+static void test_reply_needs_a_request(void **state)
+{
+    (void)state;
+    ep_eth_peer_config c;
+    config(&c, 69);
+    pair pr;
+    pair_ready(&pr, &c);
+    assert_int_equal(reply(&pr, EP_ETH_BLOCK_HEADERS, 5, 1, NULL), P2P_ERR_NOT_FOUND);
+    assert_int_equal(pr.w.len, 0); /* nothing written */
+    ep_eth_msg q = headers_req(2, 5);
+    ask(&pr, &q, T0);
+    assert_int_equal(ep_eth_peer_serving(pr.b), 1);
+    /* the right id for another kind of request */
+    assert_int_equal(reply(&pr, EP_ETH_BLOCK_BODIES, 5, 1, NULL), P2P_ERR_NOT_FOUND);
+    assert_int_equal(reply(&pr, EP_ETH_BLOCK_HEADERS, 5, 1, NULL), 0);
+    assert_int_equal(ep_eth_peer_serving(pr.b), 0);
+    assert_int_equal(reply(&pr, EP_ETH_BLOCK_HEADERS, 5, 1, NULL), P2P_ERR_STATE);
+    assert_int_equal(pr.w.len, 0);
+    /* the peer may reuse an id: each request gets one answer, in order */
+    ask_raw(&pr, &q, T0);
+    ask_raw(&pr, &q, T0);
+    assert_int_equal(ep_eth_peer_serving(pr.b), 2);
+    assert_int_equal(reply(&pr, EP_ETH_BLOCK_HEADERS, 5, 0, NULL), 0);
+    assert_int_equal(reply(&pr, EP_ETH_BLOCK_HEADERS, 5, 0, NULL), 0);
+    assert_int_equal(reply(&pr, EP_ETH_BLOCK_HEADERS, 5, 0, NULL), P2P_ERR_STATE);
+    pair_free(&pr);
+}
+
+/* A reply carries at most what the request asked for; the asker takes it
+ * without an offence. */
+static void test_reply_cut_to_request(void **state)
+{
+    (void)state;
+    ep_eth_peer_config c;
+    config(&c, 68);
+    c.max_offences = 0; /* one offence would disconnect */
+    pair pr;
+    pair_ready(&pr, &c);
+    ep_eth_event ev;
+    size_t sent;
+    ep_eth_msg q = headers_req(2, 0);
+    ask(&pr, &q, T0);
+    assert_int_equal(reply(&pr, EP_ETH_BLOCK_HEADERS, q.request_id, 3, &sent), 0);
+    assert_int_equal(sent, 2);
+    assert_int_equal(ep_eth_peer_input(pr.a, EP_ETH_BLOCK_HEADERS, pr.w.buf, pr.w.len, T0, &ev), 0);
+    assert_int_equal(ev.type, EP_ETH_EV_RESPONSE);
+    assert_int_equal(ev.msg.u.items.count, 2);
+    /* by hashes: one hash, one body */
+    uint8_t h[1][32];
+    memset(h, 7, sizeof h);
+    ep_eth_msg gb;
+    memset(&gb, 0, sizeof gb);
+    gb.id = EP_ETH_GET_BLOCK_BODIES;
+    gb.u.hashes.v = (const uint8_t(*)[32])h;
+    gb.u.hashes.count = 1;
+    ask(&pr, &gb, T0);
+    assert_int_equal(reply(&pr, EP_ETH_BLOCK_BODIES, gb.request_id, 3, &sent), 0);
+    assert_int_equal(sent, 1);
+    assert_int_equal(ep_eth_peer_input(pr.a, EP_ETH_BLOCK_BODIES, pr.w.buf, pr.w.len, T0, &ev), 0);
+    assert_int_equal(ev.type, EP_ETH_EV_RESPONSE);
+    /* a request for none: the reply is empty */
+    q = headers_req(0, 0);
+    ask(&pr, &q, T0);
+    assert_int_equal(reply(&pr, EP_ETH_BLOCK_HEADERS, q.request_id, 3, &sent), 0);
+    assert_int_equal(sent, 0);
+    assert_int_equal(ep_eth_peer_offences(pr.a), 0);
+    assert_false(ep_eth_peer_is_closed(pr.a));
+    pair_free(&pr);
+}
+
+/* max_serving requests wait at most; the caller is told to stop feeding. */
+static void test_serving_bound(void **state)
+{
+    (void)state;
+    ep_eth_peer_config c;
+    config(&c, 69);
+    c.max_serving = 3;
+    pair pr;
+    pair_ready(&pr, &c);
+    ep_eth_msg q[4];
+    for (int i = 0; i < 3; i++) {
+        assert_false(ep_eth_peer_serving_full(pr.b));
+        q[i] = headers_req(1, 100 + (uint64_t)i);
+        ask(&pr, &q[i], T0);
+    }
+    assert_true(ep_eth_peer_serving_full(pr.b));
+    /* announcements do not count */
+    assert_int_equal(ep_eth_peer_serving(pr.b), 3);
+    assert_int_equal(reply(&pr, EP_ETH_BLOCK_HEADERS, 101, 1, NULL), 0);
+    assert_false(ep_eth_peer_serving_full(pr.b));
+    /* a caller that feeds anyway: the table stays bounded, the oldest gives way */
+    q[3] = headers_req(1, 103);
+    ask(&pr, &q[3], T0);
+    ep_eth_msg q4 = headers_req(1, 104);
+    ask(&pr, &q4, T0);
+    assert_int_equal(ep_eth_peer_serving(pr.b), 3);
+    assert_int_equal(reply(&pr, EP_ETH_BLOCK_HEADERS, 100, 1, NULL), P2P_ERR_TIMEOUT);
+    assert_int_equal(reply(&pr, EP_ETH_BLOCK_HEADERS, 102, 1, NULL), 0);
+    assert_int_equal(reply(&pr, EP_ETH_BLOCK_HEADERS, 103, 1, NULL), 0);
+    assert_int_equal(reply(&pr, EP_ETH_BLOCK_HEADERS, 104, 1, NULL), 0);
+    assert_int_equal(ep_eth_peer_serving(pr.b), 0);
+    /* the configured bound is checked */
+    ep_eth_peer *p;
+    c.max_serving = 0;
+    assert_int_equal(ep_eth_peer_new(&c, T0, &p), P2P_ERR_INVALID);
+    c.max_serving = EP_ETH_MAX_SERVING + 1;
+    assert_int_equal(ep_eth_peer_new(&c, T0, &p), P2P_ERR_INVALID);
+    pair_free(&pr);
+}
+
+/* A request the host never answers is forgotten at its deadline. */
+static void test_serve_timeout(void **state)
+{
+    (void)state;
+    ep_eth_peer_config c;
+    config(&c, 69);
+    c.serve_timeout_ms = 2000;
+    c.request_timeout_ms = 60000;
+    pair pr;
+    pair_ready(&pr, &c);
+    ep_eth_event ev;
+    assert_true(ep_eth_peer_next_deadline(pr.b) == UINT64_MAX);
+    ep_eth_msg q1 = headers_req(1, 1), q2 = headers_req(1, 2);
+    ask(&pr, &q1, T0);
+    ask(&pr, &q2, T0 + 500);
+    assert_true(ep_eth_peer_next_deadline(pr.b) == T0 + 2000);
+    assert_int_equal(ep_eth_peer_tick(pr.b, T0 + 1999, &ev), 0);
+    assert_int_equal(ev.type, EP_ETH_EV_NONE);
+    assert_int_equal(ep_eth_peer_tick(pr.b, T0 + 2000, &ev), 0);
+    assert_int_equal(ev.type, EP_ETH_EV_SERVE_EXPIRED);
+    assert_true(ev.request_id == 1 && ev.request_msg == EP_ETH_GET_BLOCK_HEADERS);
+    assert_int_equal(ep_eth_peer_tick(pr.b, T0 + 2000, &ev), 0);
+    assert_int_equal(ev.type, EP_ETH_EV_NONE);
+    assert_true(ep_eth_peer_next_deadline(pr.b) == T0 + 2500);
+    assert_int_equal(reply(&pr, EP_ETH_BLOCK_HEADERS, 1, 1, NULL), P2P_ERR_TIMEOUT);
+    assert_int_equal(reply(&pr, EP_ETH_BLOCK_HEADERS, 2, 1, NULL), 0);
+    assert_true(ep_eth_peer_next_deadline(pr.b) == UINT64_MAX);
+    pair_free(&pr);
+}
+
+/* The remembered outcomes are bounded: an id answered long ago is unknown. */
+static void test_done_ids_bounded(void **state)
+{
+    (void)state;
+    ep_eth_peer_config c;
+    config(&c, 69);
+    pair pr;
+    pair_ready(&pr, &c);
+    for (uint64_t i = 1; i <= EP_ETH_SERVED_IDS + 1; i++) {
+        ep_eth_msg q = headers_req(1, i);
+        ask_raw(&pr, &q, T0);
+        assert_int_equal(reply(&pr, EP_ETH_BLOCK_HEADERS, i, 1, NULL), 0);
+    }
+    assert_int_equal(reply(&pr, EP_ETH_BLOCK_HEADERS, EP_ETH_SERVED_IDS + 1, 1, NULL), P2P_ERR_STATE);
+    assert_int_equal(reply(&pr, EP_ETH_BLOCK_HEADERS, 2, 1, NULL), P2P_ERR_STATE);
+    assert_int_equal(reply(&pr, EP_ETH_BLOCK_HEADERS, 1, 1, NULL), P2P_ERR_NOT_FOUND);
+    pair_free(&pr);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_reply_needs_a_request),
+        cmocka_unit_test(test_reply_cut_to_request),
+        cmocka_unit_test(test_serving_bound),
+        cmocka_unit_test(test_serve_timeout),
+        cmocka_unit_test(test_done_ids_bounded),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
