@@ -14,6 +14,7 @@
 #pragma weak cmd_status
 #pragma weak cmd_headers
 #pragma weak cmd_tx
+#pragma weak cmd_eth_test
 
 struct subcommand {
     const char *name;
@@ -31,6 +32,7 @@ static const struct subcommand commands[] = {
     {"status", cmd_status, "status ENODE --chain-id N --genesis HEX  print the remote eth Status as JSON"},
     {"headers", cmd_headers, "headers ENODE --chain-id N --genesis HEX --from N --count C"},
     {"tx", cmd_tx, "tx --key HEX --chain-id N --nonce K --to ADDR --value WEI"},
+    {"eth-test", cmd_eth_test, "eth-test ENODE --chain-id N --genesis HEX   eth conformance checks, PASS/FAIL per line"},
 };
 
 static void usage(FILE *f)

@@ -12,4 +12,5 @@ int cmd_listen(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_headers(int argc, char **argv);
 int cmd_tx(int argc, char **argv);
+int cmd_eth_test(int argc, char **argv);
 #endif
