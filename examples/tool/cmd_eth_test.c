@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <time.h>
 #include "conn.h"
 #include "core/enode.h"
 #include "core/secp.h"
@@ -62,10 +63,13 @@ typedef struct et {
     uint32_t want_version; /* 0: offer eth/69 and eth/68 */
     uint32_t version;      /* what the last connection negotiated */
     int timeout_ms;
+    int interval_ms;       /* --interval: at least this long between two dials */
+    uint64_t last_dial_ms;
     ep_eth_local local;
     int have_head;
     uint8_t head_hash[32];
     uint64_t head_number;
+    uint64_t earliest;     /* eth/69: the first block the peer serves bodies of */
     et_ref ref[ET_REF_MAX + 1];
     size_t nref;           /* ref[0..nref) known, linked to the genesis */
     int passed, failed, skipped;
@@ -141,6 +145,7 @@ static const char *reason_text(int reason, char *buf, size_t len)
 
 static void et_close(et_conn *k)
 {
+    ep_wipe(k->sk, sizeof k->sk);
     if (!k->started) return;
     if (!k->ended && ep_session_disconnect(k->c.s, P2P_DISC_QUITTING) == 0) {
         conn_event ev;
@@ -152,7 +157,6 @@ static void et_close(et_conn *k)
         }
     }
     conn_close(&k->c, ET_GOODBYE_MS);
-    ep_wipe(k->sk, sizeof k->sk);
     k->started = 0;
 }
 
@@ -247,6 +251,14 @@ static int et_open(et *t, et_conn *k, int ping_check, char *why)
         why_set(why, "%s", err);
         return -1;
     }
+    /* geth refuses an Internet address that connects again within 30 s */
+    while (t->last_dial_ms && conn_now_ms() < t->last_dial_ms + (uint64_t)t->interval_ms) {
+        int ms = ms_until(t->last_dial_ms + (uint64_t)t->interval_ms);
+        struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    t->last_dial_ms = conn_now_ms();
+    deadline = t->last_dial_ms + (uint64_t)t->timeout_ms;
     int fd = conn_dial(t->node.host, t->node.tcp_port, t->timeout_ms, err, sizeof err);
     if (fd < 0) {
         why_set(why, "%s", err);
@@ -286,7 +298,10 @@ static int et_open(et *t, et_conn *k, int ping_check, char *why)
         if (type == EP_SEV_DISCONNECTED) {
             char d[300];
             describe_end(k, d, sizeof d);
-            why_set(why, "before the eth handshake, %s", d);
+            why_set(why, "before the eth handshake, %s%s", d,
+                    k->end_by_remote && k->end_error ? " (geth does that to an Internet address that "
+                                                       "dialed it less than 30 s before: see --interval)"
+                                                     : "");
             return -1;
         }
         if (type == EP_SEV_READY) break;
@@ -704,6 +719,7 @@ static int ck_status(et *t, char *why)
             t->have_head = 1;
             memcpy(t->head_hash, r.head, 32);
             t->head_number = h[0].number;
+            t->earliest = k.version >= 69 ? r.earliest : 0;
         }
         free(h);
     }
@@ -879,27 +895,74 @@ static int get_bodies(et *t, et_conn *k, const uint8_t (*hashes)[32], size_t n, 
     return request(t, k, &req, out, raw, why);
 }
 
+#define ET_BODIES 8
+
+/* Up to ET_BODIES headers of blocks whose bodies the peer serves: from
+ * block 1, or from the earliest block its eth/69 Status announced (a node
+ * that dropped old history keeps the headers, not the bodies). */
+static int body_blocks(et *t, et_conn *k, et_ref *out, size_t *n, char *why)
+{
+    uint64_t start = t->earliest > 1 ? t->earliest : 1;
+    uint64_t avail = t->head_number >= start ? t->head_number - start + 1 : 0;
+    ep_eth_get_headers q = {.origin_number = start, .amount = avail < ET_BODIES ? avail : ET_BODIES};
+    hdr *h = NULL;
+    size_t got = 0;
+    *n = 0;
+    if (get_headers(t, k, &q, &h, &got, out, ET_BODIES, why) < 0) return -1;
+    int rc = 0;
+    for (size_t i = 0; i < got && i < ET_BODIES; i++)
+        if (h[i].number != start + i) {
+            why_set(why, "GetBlockHeaders(number %llu, amount %llu): header %zu is block %llu",
+                    (unsigned long long)start, (unsigned long long)q.amount, i, (unsigned long long)h[i].number);
+            rc = -1;
+        }
+    if (rc == 0 && got != q.amount) {
+        why_set(why, "GetBlockHeaders(number %llu, amount %llu): %zu header(s)", (unsigned long long)start,
+                (unsigned long long)q.amount, got);
+        rc = -1;
+    }
+    free(h);
+    *n = got < ET_BODIES ? got : ET_BODIES;
+    return rc;
+}
+
+static void free_refs(et_ref *r, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(r[i].rlp);
+        r[i].rlp = NULL;
+    }
+}
+
 /* Bodies of known blocks: one per hash, each matching its header. */
 static int ck_bodies(et *t, char *why)
 {
     et_conn k;
-    uint8_t hashes[8][32];
+    et_ref blocks[ET_BODIES];
+    uint8_t hashes[ET_BODIES][32];
     size_t n = 0;
-    if (!need_ref(t, 1, why)) return -1;
-    for (size_t i = 1; i < t->nref && n < 8; i++) memcpy(hashes[n++], t->ref[i].hash, 32);
+    memset(blocks, 0, sizeof blocks);
+    if (!t->have_head || t->head_number < 1 || t->head_number < t->earliest) {
+        why_set(why, !t->have_head ? "needs the head from the status check" : "the peer serves no block but the genesis");
+        return -1;
+    }
     ep_eth_msg m;
     uint8_t *raw = NULL;
     int rc = open_peer(t, &k, 0, NULL, why);
+    if (rc == 0) rc = body_blocks(t, &k, blocks, &n, why);
+    for (size_t i = 0; i < n; i++) memcpy(hashes[i], blocks[i].hash, 32);
     if (rc == 0) rc = get_bodies(t, &k, (const uint8_t(*)[32])hashes, n, &m, &raw, why);
     if (rc == 0) {
         if (m.u.items.count != n) {
-            why_set(why, "GetBlockBodies for blocks 1..%zu: %zu bodies, expected %zu", n, m.u.items.count, n);
+            why_set(why, "GetBlockBodies for %zu blocks: %zu bodies, expected %zu", n, m.u.items.count, n);
             rc = -1;
         }
         for (size_t i = 0; rc == 0 && i < n; i++) {
-            int c = p2p_body_check(t->ref[i + 1].rlp, t->ref[i + 1].len, m.u.items.v[i].ptr, m.u.items.v[i].len);
+            int c = p2p_body_check(blocks[i].rlp, blocks[i].len, m.u.items.v[i].ptr, m.u.items.v[i].len);
             if (c) {
-                why_set(why, "the body of block %zu %s", i + 1,
+                char h[19];
+                hex8(blocks[i].hash, h);
+                why_set(why, "the body of block %s.. %s", h,
                         c == P2P_ERR_RLP ? "is not a block body" : "does not match its header");
                 rc = -1;
             }
@@ -907,19 +970,23 @@ static int ck_bodies(et *t, char *why)
         ep_eth_msg_free(&m);
         free(raw);
     }
+    free_refs(blocks, ET_BODIES);
     et_close(&k);
     return rc == 0;
 }
 
-/* Unknown hashes get no bodies: none for [unknown, unknown]; one (block
- * 1's) for [block 1, unknown]. Skipping an unknown hash or stopping at it
- * both give that. */
+/* Unknown hashes get no bodies: none for [unknown, unknown]; one for
+ * [known, unknown]. Skipping an unknown hash or stopping at it both give
+ * that. */
 static int ck_bodies_unknown(et *t, char *why)
 {
     et_conn k;
     uint8_t hashes[2][32];
     ep_eth_msg m;
     uint8_t *raw = NULL;
+    et_ref blocks[ET_BODIES];
+    size_t n = 0;
+    memset(blocks, 0, sizeof blocks);
     random_hash(hashes[0]);
     random_hash(hashes[1]);
     int rc = open_peer(t, &k, 0, NULL, why);
@@ -932,21 +999,25 @@ static int ck_bodies_unknown(et *t, char *why)
         ep_eth_msg_free(&m);
         free(raw);
     }
-    if (rc == 0 && t->nref > 1) {
-        memcpy(hashes[0], t->ref[1].hash, 32);
-        rc = get_bodies(t, &k, (const uint8_t(*)[32])hashes, 2, &m, &raw, why);
+    if (rc == 0 && t->have_head && t->head_number >= 1 && t->head_number >= t->earliest) {
+        rc = body_blocks(t, &k, blocks, &n, why);
+        if (rc == 0) {
+            memcpy(hashes[0], blocks[0].hash, 32);
+            rc = get_bodies(t, &k, (const uint8_t(*)[32])hashes, 2, &m, &raw, why);
+        }
         if (rc == 0) {
             if (m.u.items.count != 1) {
-                why_set(why, "GetBlockBodies for [block 1, unknown]: %zu bodies, expected 1", m.u.items.count);
+                why_set(why, "GetBlockBodies for [known, unknown]: %zu bodies, expected 1", m.u.items.count);
                 rc = -1;
-            } else if (p2p_body_check(t->ref[1].rlp, t->ref[1].len, m.u.items.v[0].ptr, m.u.items.v[0].len)) {
-                why_set(why, "GetBlockBodies for [block 1, unknown]: the body is not block 1's");
+            } else if (p2p_body_check(blocks[0].rlp, blocks[0].len, m.u.items.v[0].ptr, m.u.items.v[0].len)) {
+                why_set(why, "GetBlockBodies for [known, unknown]: the body is not the known block's");
                 rc = -1;
             }
             ep_eth_msg_free(&m);
             free(raw);
         }
     }
+    free_refs(blocks, ET_BODIES);
     et_close(&k);
     return rc == 0;
 }
@@ -1057,7 +1128,7 @@ static int eth_test_usage(FILE *f)
     fprintf(f,
             "usage: ethp2p-tool eth-test ENODE --chain-id N --genesis HEX [--fork-blocks N,N,...]\n"
             "                            [--fork-times T,T,...] [--genesis-time T] [--eth 68|69]\n"
-            "                            [--timeout MS]\n"
+            "                            [--timeout MS] [--interval MS]\n"
             "  Check that the node at ENODE follows the eth wire protocol as go-ethereum and\n"
             "  reth expect: it refuses a Status on another network, genesis or fork id or with\n"
             "  a zero latest hash, serves headers by number and by hash (skip, reverse, past\n"
@@ -1070,7 +1141,9 @@ static int eth_test_usage(FILE *f)
             "  --fork-blocks, --fork-times, --genesis-time\n"
             "                     its fork schedule, for the EIP-2124 fork id\n"
             "  --eth V            offer only eth/V (default: eth/69 and eth/68, highest shared)\n"
-            "  --timeout MS       for each step of a check (default %d)\n",
+            "  --timeout MS       for each step of a check (default %d)\n"
+            "  --interval MS      wait between two connections (geth refuses an Internet\n"
+            "                     address that dials it again within 30 s; not a LAN one)\n",
             ET_DEFAULT_TIMEOUT_MS);
     return 2;
 }
@@ -1106,6 +1179,11 @@ static int parse_args(int argc, char **argv, et *t)
         } else if (!strcmp(a, "--eth")) {
             bad = !v || (strcmp(v, "68") && strcmp(v, "69"));
             if (!bad) t->want_version = (uint32_t)atoi(v);
+        } else if (!strcmp(a, "--interval")) {
+            uint64_t ms[1];
+            size_t one;
+            bad = !v || parse_u64_list(v, ms, 1, &one) < 0 || one != 1 || ms[0] > 3600000;
+            if (!bad) t->interval_ms = (int)ms[0];
         } else if (!strcmp(a, "--datadir")) {
             fprintf(stderr, "ethp2p-tool eth-test: --datadir is not taken: every check uses a fresh key\n");
             return eth_test_usage(stderr);

@@ -34,10 +34,15 @@ typedef struct tool_run {
 } tool_run;
 
 static char datadir[64];
+static struct tool_run *live_run; /* its lines are freed by the teardown after a failure */
+
+static void free_run(tool_run *r);
 
 static int teardown(void **state)
 {
     (void)state;
+    if (live_run) free_run(live_run);
+    live_run = NULL;
     up_kill_all();
     uh_free_all();
     ul_clear();
@@ -64,6 +69,7 @@ static void run_tool(tool_run *r, const char *const *args)
     int n = 0;
     static up_proc p;
     memset(r, 0, sizeof *r);
+    live_run = r;
     argv[n++] = tool_path();
     while (*args && n < 23) argv[n++] = *args++;
     argv[n] = NULL;
@@ -184,7 +190,7 @@ static void run_against_validator(const char *eth, tool_run *r)
 static void test_validator_eth69(void **state)
 {
     (void)state;
-    tool_run r;
+    static tool_run r;
     run_against_validator("69", &r);
     for (size_t i = 0; all_checks[i]; i++) expect_verdict(&r, all_checks[i], "PASS");
     if (r.rc != 0 || r.nlines != sizeof all_checks / sizeof all_checks[0] - 1) {
@@ -203,7 +209,7 @@ static void test_validator_eth69(void **state)
 static void test_validator_eth68(void **state)
 {
     (void)state;
-    tool_run r;
+    static tool_run r;
     run_against_validator("68", &r);
     for (size_t i = 0; all_checks[i]; i++)
         expect_verdict(&r, all_checks[i], is_only69(all_checks[i]) ? "SKIP" : "PASS");
@@ -298,7 +304,7 @@ static void test_wrong_headers_fail(void **state)
     char g[67] = "0x";
     snprintf(g + 2, sizeof g - 2, "%s", tu_tohex(genesis, 32));
 
-    tool_run r;
+    static tool_run r;
     run_tool(&r, (const char *const[]){"eth-test", n->enode, "--chain-id", "1337", "--genesis", g, "--eth", "69",
                                        "--timeout", "2000", NULL});
     if (r.rc != 1) {
@@ -341,7 +347,7 @@ static void test_wrong_genesis_given(void **state)
     char g[67];
     snprintf(g, sizeof g, "%.66s", v.genesis);
     g[65] = g[65] == '0' ? '1' : '0';
-    tool_run r;
+    static tool_run r;
     run_tool(&r, (const char *const[]){"eth-test", v.enode, "--chain-id", "1337", "--genesis", g, NULL});
     if (r.rc != 1) {
         dump_run(&r);
