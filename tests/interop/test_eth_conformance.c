@@ -5,7 +5,10 @@
  * error" (0x10), as go-ethereum does. Against a handle in this process that
  * serves headers wrongly (it ignores skip and reverse) the checker reports
  * exactly those checks as FAIL and exits 1, while the checks that do not
- * depend on them still pass: the checker is shown to fail when it should.
+ * depend on them still pass; against a peer that never disconnects (an RLPx
+ * session here that exchanges Status and then ignores whatever comes), every
+ * check that expects a disconnect fails: the checker is shown to fail when
+ * it should.
  * The tool is $EP_TOOL or build/ethp2p-tool; run from the repository root. */
 #include <signal.h>
 #include <stdio.h>
@@ -13,9 +16,13 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "core/secp.h"
+#include "eth/eth_msg.h"
+#include "eth/status.h"
 #include "ethp2p/ethp2p.h"
 #include "testutil.h"
 #include "util_chain.h"
+#include "util_conn.h"
 #include "util_handle.h"
 #include "util_loop.h"
 #include "util_proc.h"
@@ -37,12 +44,16 @@ static char datadir[64];
 static struct tool_run *live_run; /* its lines are freed by the teardown after a failure */
 
 static void free_run(tool_run *r);
+struct lax_peer;
+static struct lax_peer *live_lax; /* stopped by the teardown after a failure */
+static void lax_stop(struct lax_peer *p);
 
 static int teardown(void **state)
 {
     (void)state;
     if (live_run) free_run(live_run);
     live_run = NULL;
+    if (live_lax) lax_stop(live_lax);
     up_kill_all();
     uh_free_all();
     ul_clear();
@@ -337,6 +348,179 @@ static void test_wrong_headers_fail(void **state)
     ch_free(&c);
 }
 
+/* ------------------------------------------ a peer that never disconnects */
+
+#define LAX_MAX 8
+
+/* Accepts connections, exchanges Hello and Status (at genesis, on its
+ * chain), answers every request with an empty reply, and ignores anything
+ * else: a bad Status, a second one, unknown ids, unsolicited replies. Its
+ * sessions answer Pings as any does. Runs inside the test loop. */
+typedef struct lax_peer {
+    int lfd;
+    uint16_t port;
+    secp256k1_context *secp;
+    uint8_t sk[32], pub[64];
+    ep_eth_local local;
+    ep_conn conns[LAX_MAX];
+    int used[LAX_MAX];
+    uint32_t version[LAX_MAX], offset[LAX_MAX];
+} lax_peer;
+
+static int lax_fill(void *ctx, struct pollfd *fds, int max, uint64_t *deadline_ms)
+{
+    lax_peer *p = ctx;
+    int n = 0;
+    if (n < max) fds[n++] = (struct pollfd){.fd = p->lfd, .events = POLLIN};
+    for (int i = 0; i < LAX_MAX && n < max; i++)
+        if (p->used[i] && conn_pollfd(&p->conns[i], &fds[n], deadline_ms)) n++;
+    return n;
+}
+
+static void lax_send(ep_conn *c, uint32_t version, uint32_t offset, const ep_eth_msg *m)
+{
+    p2p_rlp_writer w;
+    p2p_rlp_writer_init(&w);
+    if (ep_eth_msg_encode(version, m, &w) == 0 && ep_session_send(c->s, offset + m->id, w.buf, w.len) == 0)
+        conn_kick(c);
+    p2p_rlp_writer_free(&w);
+}
+
+static void lax_event(lax_peer *p, int i, const conn_event *ev)
+{
+    ep_conn *c = &p->conns[i];
+    if (ev->type == EP_SEV_READY) {
+        const ep_shared_cap *caps;
+        size_t n = ep_session_shared_caps(c->s, &caps);
+        for (size_t j = 0; j < n; j++)
+            if (!strcmp(caps[j].cap.name, "eth")) {
+                p->version[i] = caps[j].cap.version;
+                p->offset[i] = caps[j].offset;
+            }
+        ep_eth_msg m;
+        memset(&m, 0, sizeof m);
+        m.id = EP_ETH_STATUS;
+        ep_status_build(&p->local, p->version[i], &m.u.status);
+        lax_send(c, p->version[i], p->offset[i], &m);
+    } else if (ev->type == EP_SEV_MESSAGE && ev->code >= p->offset[i] &&
+               ep_eth_msg_is_request(ev->code - p->offset[i])) {
+        uint64_t id = ev->code - p->offset[i], rid;
+        if (ep_eth_msg_peek_request_id(p->version[i], id, ev->data, ev->len, &rid) != 0) return;
+        ep_eth_msg m;
+        memset(&m, 0, sizeof m);
+        m.id = (uint64_t)ep_eth_msg_response_for(id);
+        m.request_id = rid;
+        lax_send(c, p->version[i], p->offset[i], &m);
+    }
+}
+
+static void lax_handle(void *ctx, const struct pollfd *fds, int n, uint64_t now_ms)
+{
+    lax_peer *p = ctx;
+    if (n > 0 && (fds[0].revents & POLLIN)) {
+        int fd = conn_accept(p->lfd, 0, NULL, 0);
+        int slot = -1;
+        for (int i = 0; i < LAX_MAX && slot < 0; i++)
+            if (!p->used[i]) slot = i;
+        if (fd >= 0 && slot < 0) close(fd);
+        if (fd >= 0 && slot >= 0) {
+            static const ep_cap caps[2] = {{.name = "eth", .version = 68, .length = EP_ETH_LENGTH_68},
+                                           {.name = "eth", .version = 69, .length = EP_ETH_LENGTH_69}};
+            ep_session_config cfg;
+            ep_session_config_default(&cfg);
+            cfg.secp = p->secp;
+            cfg.static_sk = p->sk;
+            cfg.client_id = "lax-peer";
+            cfg.caps = caps;
+            cfg.ncaps = 2;
+            p->version[slot] = p->offset[slot] = 0;
+            if (conn_start(&p->conns[slot], fd, &cfg) == 0) p->used[slot] = 1;
+            else conn_close(&p->conns[slot], 0);
+        }
+    }
+    for (int i = 0; i < LAX_MAX; i++) {
+        if (!p->used[i]) continue;
+        ep_conn *c = &p->conns[i];
+        short revents = 0;
+        for (int j = 1; j < n; j++)
+            if (fds[j].fd == c->fd) revents = fds[j].revents;
+        conn_after_poll(c, revents, now_ms);
+        conn_event ev;
+        int ended = 0;
+        while (conn_take(c, &ev)) {
+            if (ev.type == EP_SEV_DISCONNECTED) ended = 1;
+            else lax_event(p, i, &ev);
+            conn_event_free(&ev);
+        }
+        if (ended || (c->eof && c->ended)) {
+            conn_close(c, 0);
+            p->used[i] = 0;
+        }
+    }
+}
+
+static lax_peer *lax_start(const uint8_t genesis[32])
+{
+    static lax_peer p;
+    char err[200];
+    memset(&p, 0, sizeof p);
+    p.secp = ep_secp_new();
+    assert_non_null(p.secp);
+    memset(p.sk, 0x6d, sizeof p.sk);
+    assert_int_equal(ep_pubkey_from_seckey(p.secp, p.sk, p.pub), 0);
+    assert_int_equal(ep_eth_local_init(&p.local, 1337, genesis, NULL, 0, NULL, 0, 0), 0);
+    p.lfd = conn_listen("127.0.0.1", 0, &p.port, err, sizeof err);
+    if (p.lfd < 0) fail_msg("%s", err);
+    ul_add(&(ul_source){.fill = lax_fill, .handle = lax_handle, .ctx = &p});
+    live_lax = &p;
+    return &p;
+}
+
+static void lax_stop(lax_peer *p)
+{
+    ul_remove(p);
+    for (int i = 0; i < LAX_MAX; i++)
+        if (p->used[i]) conn_close(&p->conns[i], 0);
+    close(p->lfd);
+    ep_secp_free(p->secp);
+    memset(p, 0, sizeof *p);
+    live_lax = NULL;
+}
+
+static void test_never_disconnecting_fails(void **state)
+{
+    (void)state;
+    static const char *const must_fail[] = {
+        "status-wrong-network", "status-wrong-genesis", "status-wrong-fork-id", "status-zero-latest-hash",
+        "status-bad-block-range", "unsolicited-reply", "second-status", "unknown-message-id",
+        "block-range-update-zero-hash", "block-range-update-invalid", NULL};
+    uint8_t genesis[32];
+    memset(genesis, 0x4e, sizeof genesis);
+    lax_peer *p = lax_start(genesis);
+    char enode[300], g[67] = "0x";
+    snprintf(enode, sizeof enode, "enode://%s@127.0.0.1:%u", tu_tohex(p->pub, 64), (unsigned)p->port);
+    snprintf(g + 2, sizeof g - 2, "%s", tu_tohex(genesis, 32));
+    static tool_run r;
+    run_tool(&r, (const char *const[]){"eth-test", enode, "--chain-id", "1337", "--genesis", g, "--eth", "69",
+                                       "--timeout", "2000", NULL});
+    if (r.rc != 1) {
+        dump_run(&r);
+        fail_msg("wanted exit 1, got %d", r.rc);
+    }
+    for (size_t i = 0; must_fail[i]; i++) {
+        expect_verdict(&r, must_fail[i], "FAIL");
+        if (!strstr(line_for(&r, must_fail[i]), ": still connected 2000 ms after ")) {
+            dump_run(&r);
+            fail_msg("%s: not failed for staying connected", must_fail[i]);
+        }
+    }
+    /* it has no block but the genesis, and does not serve even that */
+    expect_verdict(&r, "status", "FAIL");
+    expect_verdict(&r, "ping", "PASS");
+    free_run(&r);
+    lax_stop(p);
+}
+
 /* The wrong chain given to the checker: the peer refuses every Status. */
 static void test_wrong_genesis_given(void **state)
 {
@@ -371,6 +555,7 @@ int main(void)
         cmocka_unit_test_teardown(test_validator_eth68, teardown),
         cmocka_unit_test_teardown(test_wrong_headers_fail, teardown),
         cmocka_unit_test_teardown(test_wrong_genesis_given, teardown),
+        cmocka_unit_test_teardown(test_never_disconnecting_fails, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
