@@ -1081,6 +1081,41 @@ static int ck_odd(et *t, int kind, char *why)
     return rc == 0;
 }
 
+/* A BlockRangeUpdate beyond our knowledge (a range ahead of the head the
+ * peer knows, any hash) is news, not an offence: the connection goes on. */
+static int ck_range_future(et *t, char *why)
+{
+    et_conn k;
+    if (!t->have_head) {
+        why_set(why, "needs the head from the status check");
+        return -1;
+    }
+    int rc = open_peer(t, &k, 0, NULL, why);
+    if (rc == 0) {
+        uint8_t h[32];
+        random_hash(h);
+        ep_eth_msg m;
+        memset(&m, 0, sizeof m);
+        m.id = EP_ETH_BLOCK_RANGE_UPDATE;
+        m.u.range.earliest = t->head_number + 10;
+        m.u.range.latest = t->head_number + 50;
+        memcpy(m.u.range.latest_hash, h, 32);
+        rc = send_msg(&k, &m, why);
+    }
+    if (rc == 0) {
+        ep_eth_get_headers q = {.origin_number = 0, .amount = 1};
+        char inner[WHY];
+        rc = expect_run(t, &k, &q, 0, 1, 1, why);
+        if (rc) {
+            snprintf(inner, sizeof inner, "%s", why);
+            why_set(why, "after BlockRangeUpdate(%llu..%llu): %s", (unsigned long long)(t->head_number + 10),
+                    (unsigned long long)(t->head_number + 50), inner);
+        }
+    }
+    et_close(&k);
+    return rc == 0;
+}
+
 /* Ping must get a Pong (see ET_PING_QUIET_MS). */
 static int ck_ping(et *t, char *why)
 {
@@ -1274,6 +1309,7 @@ static void run_checks(et *t)
     RUN("unknown-message-id", ck_odd(t, ODD_UNKNOWN_ID, why));
     ONLY69("block-range-update-zero-hash", ck_odd(t, ODD_RANGE_ZERO_HASH, why));
     ONLY69("block-range-update-invalid", ck_odd(t, ODD_RANGE_INVALID, why));
+    ONLY69("block-range-update-future", ck_range_future(t, why));
     RUN("ping", ck_ping(t, why));
 #undef ONLY69
 #undef RUN

@@ -139,9 +139,10 @@ static const char *const all_checks[] = {
     "headers-by-number-reverse-skip", "headers-by-hash-skip", "headers-by-hash-reverse-skip",
     "headers-reverse-to-genesis", "headers-past-head", "headers-across-head", "headers-amount-over-1024",
     "bodies", "bodies-unknown", "unsolicited-reply", "second-status", "unknown-message-id",
-    "block-range-update-zero-hash", "block-range-update-invalid", "ping", NULL};
+    "block-range-update-zero-hash", "block-range-update-invalid", "block-range-update-future", "ping", NULL};
 static const char *const only69[] = {"status-zero-latest-hash", "status-bad-block-range",
-                                     "block-range-update-zero-hash", "block-range-update-invalid", NULL};
+                                     "block-range-update-zero-hash", "block-range-update-invalid",
+                                     "block-range-update-future", NULL};
 
 static int is_only69(const char *name)
 {
