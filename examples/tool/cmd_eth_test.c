@@ -81,7 +81,7 @@ typedef struct et_conn {
     uint8_t sk[32];
     uint32_t version, offset;
     int ended, end_reason, end_by_remote, end_error;
-    uint64_t last_msg_ms; /* when the last eth message arrived */
+    uint64_t last_msg_ms; /* when the last eth message arrived (answered requests too) */
 } et_conn;
 
 /* ------------------------------------------------------------ helpers */
@@ -1136,10 +1136,11 @@ static int ck_ping(et *t, char *why)
                 break;
             }
             int got = next_msg(&k, quiet_from + ET_PING_QUIET_MS, &ev);
-            if (got > 0) {
-                conn_event_free(&ev);
-                quiet_from = conn_now_ms();
-            } else if (got < 0) {
+            if (got > 0) conn_event_free(&ev);
+            /* any eth message, requests answered inside next_msg included,
+             * could have kept the connection up: the window starts over */
+            if (k.last_msg_ms > quiet_from) quiet_from = k.last_msg_ms;
+            if (got < 0) {
                 char d[300];
                 describe_end(&k, d, sizeof d);
                 if (!k.end_by_remote && k.end_error == P2P_ERR_TIMEOUT)
