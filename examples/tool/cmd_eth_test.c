@@ -324,7 +324,8 @@ static int et_open(et *t, et_conn *k, int ping_check, char *why)
 /* ------------------------------------------------------------- Status */
 
 /* Status as RLP, written here (not by the library's encoder) so that any
- * field can be wrong on purpose. */
+ * field can be wrong on purpose: the layout is the connection's version,
+ * the version field whatever @s says. */
 static int send_status(et_conn *k, const ep_eth_status *s, char *why)
 {
     p2p_rlp_writer w;
@@ -333,7 +334,7 @@ static int send_status(et_conn *k, const ep_eth_status *s, char *why)
     p2p_rlp_list_begin(&w);
     p2p_rlp_put_uint(&w, s->version);
     p2p_rlp_put_uint(&w, s->network_id);
-    if (s->version < EP_ETH_VERSION_69) {
+    if (k->version < EP_ETH_VERSION_69) {
         while (z < 32 && s->td[z] == 0) z++;
         p2p_rlp_put_bytes(&w, s->td + z, 32 - z);
         p2p_rlp_put_bytes(&w, s->head, 32);
@@ -343,7 +344,7 @@ static int send_status(et_conn *k, const ep_eth_status *s, char *why)
     p2p_rlp_put_bytes(&w, s->forkid.hash, 4);
     p2p_rlp_put_uint(&w, s->forkid.next);
     p2p_rlp_list_end(&w);
-    if (s->version >= EP_ETH_VERSION_69) {
+    if (k->version >= EP_ETH_VERSION_69) {
         p2p_rlp_put_uint(&w, s->earliest);
         p2p_rlp_put_uint(&w, s->latest);
         p2p_rlp_put_bytes(&w, s->head, 32);
@@ -728,13 +729,15 @@ static int ck_status(et *t, char *why)
 }
 
 /* A bad Status in place of ours: the peer must refuse it. */
-enum { BAD_NETWORK, BAD_GENESIS, BAD_FORKID, BAD_ZERO_HASH, BAD_RANGE };
+enum { BAD_NETWORK, BAD_GENESIS, BAD_FORKID, BAD_VERSION, BAD_ZERO_HASH, BAD_RANGE };
 
 static int ck_bad_status(et *t, int kind, char *why)
 {
     et_conn k;
     static const char *const what[] = {"a Status with another network id", "a Status with another genesis",
-                                       "a Status with an unknown fork id", "a Status with a zero latest hash",
+                                       "a Status with an unknown fork id",
+                                       "a Status with another version than the one negotiated",
+                                       "a Status with a zero latest hash",
                                        "a Status with earliest block above latest"};
     int rc = et_open(t, &k, 0, why);
     if (rc == 0) {
@@ -747,6 +750,7 @@ static int ck_bad_status(et *t, int kind, char *why)
             for (int i = 0; i < 4; i++) s.forkid.hash[i] ^= (uint8_t)(0x5a + i);
             s.forkid.next = 0;
             break;
+        case BAD_VERSION: s.version = k.version == 69 ? 68 : 69; break;
         case BAD_ZERO_HASH: memset(s.head, 0, 32); break;
         case BAD_RANGE: s.earliest = 1; s.latest = 0; break;
         }
@@ -1269,6 +1273,7 @@ static void run_checks(et *t)
     RUN("status-wrong-network", ck_bad_status(t, BAD_NETWORK, why));
     RUN("status-wrong-genesis", ck_bad_status(t, BAD_GENESIS, why));
     RUN("status-wrong-fork-id", ck_bad_status(t, BAD_FORKID, why));
+    RUN("status-wrong-version", ck_bad_status(t, BAD_VERSION, why));
     ONLY69("status-zero-latest-hash", ck_bad_status(t, BAD_ZERO_HASH, why));
     ONLY69("status-bad-block-range", ck_bad_status(t, BAD_RANGE, why));
     RUN("headers-by-number", ck_by_number(t, why));
@@ -1294,6 +1299,13 @@ static void run_checks(et *t)
         const uint64_t want[] = {m, m - 3, m - 6};
         if (t->nref) memcpy(q.origin_hash, t->ref[m].hash, 32);
         run_exact(t, "headers-by-hash-reverse-skip", 6, &q, want, 3);
+    }
+    {
+        /* the block after block 1 would be number 1 + 2^64: there is none */
+        ep_eth_get_headers q = {.by_hash = 1, .amount = 2, .skip = UINT64_MAX};
+        const uint64_t want[] = {1};
+        if (t->nref > 1) memcpy(q.origin_hash, t->ref[1].hash, 32);
+        run_exact(t, "headers-skip-overflow", 1, &q, want, 1);
     }
     {
         ep_eth_get_headers q = {.origin_number = 2, .amount = 5, .reverse = 1};

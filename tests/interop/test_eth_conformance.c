@@ -134,10 +134,10 @@ static void expect_verdict(const tool_run *r, const char *name, const char *verd
 
 /* Every check the checker runs, in its order. */
 static const char *const all_checks[] = {
-    "status", "status-wrong-network", "status-wrong-genesis", "status-wrong-fork-id",
+    "status", "status-wrong-network", "status-wrong-genesis", "status-wrong-fork-id", "status-wrong-version",
     "status-zero-latest-hash", "status-bad-block-range", "headers-by-number", "headers-by-number-skip",
     "headers-by-number-reverse-skip", "headers-by-hash-skip", "headers-by-hash-reverse-skip",
-    "headers-reverse-to-genesis", "headers-past-head", "headers-across-head", "headers-amount-over-1024",
+    "headers-skip-overflow", "headers-reverse-to-genesis", "headers-past-head", "headers-across-head", "headers-amount-over-1024",
     "bodies", "bodies-unknown", "unsolicited-reply", "second-status", "unknown-message-id",
     "block-range-update-zero-hash", "block-range-update-invalid", "block-range-update-future", "ping", NULL};
 static const char *const only69[] = {"status-zero-latest-hash", "status-bad-block-range",
@@ -492,7 +492,8 @@ static void test_never_disconnecting_fails(void **state)
 {
     (void)state;
     static const char *const must_fail[] = {
-        "status-wrong-network", "status-wrong-genesis", "status-wrong-fork-id", "status-zero-latest-hash",
+        "status-wrong-network", "status-wrong-genesis", "status-wrong-fork-id", "status-wrong-version",
+        "status-zero-latest-hash",
         "status-bad-block-range", "unsolicited-reply", "second-status", "unknown-message-id",
         "block-range-update-zero-hash", "block-range-update-invalid", NULL};
     uint8_t genesis[32];
