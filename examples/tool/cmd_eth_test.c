@@ -1,5 +1,6 @@
 /* ethp2p-tool eth-test ENODE --chain-id N --genesis HEX [--fork-blocks N,...]
- *     [--fork-times T,...] [--genesis-time T] [--eth 68|69] [--timeout MS]:
+ *     [--fork-times T,...] [--genesis-time T] [--eth 68|69] [--timeout MS]
+ *     [--interval MS]:
  * an eth protocol conformance checker, in the spirit of go-ethereum's
  * `devp2p rlpx eth-test`. It dials the node many times, each check on a fresh
  * connection with a fresh key, speaking the wire directly through an RLPx
