@@ -18,6 +18,7 @@
 #pragma weak cmd_discover
 #pragma weak cmd_disc_listen
 #pragma weak cmd_enr
+#pragma weak cmd_genesis
 
 struct subcommand {
     const char *name;
@@ -39,6 +40,7 @@ static const struct subcommand commands[] = {
     {"discover", cmd_discover, "discover BOOTNODE [--seconds N]          discv4 lookups, print nodes as JSON"},
     {"disc-listen", cmd_disc_listen, "disc-listen [--ip IP] [--port N] [--datadir DIR] [--seconds S]   serve discv4"},
     {"enr", cmd_enr, "enr ENR|--datadir DIR                    decode a record, or print ours"},
+    {"genesis", cmd_genesis, "genesis --genesis FILE                   genesis.json: hash, state root, signers (JSON)"},
 };
 
 static void usage(FILE *f)
