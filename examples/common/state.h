@@ -15,7 +15,9 @@
  * It uses exactly the intrinsic gas (no code runs: no account has code).
  * The sender pays gas used * effective price + value, the recipient gets
  * the value, the base fee is burnt and the priority fee goes to the
- * coinbase (on Clique the zero address, as geth does). Empty accounts
+ * block's beneficiary: on Clique the signer recovered from the seal, not
+ * the zero coinbase field (geth's Engine.Author, @ethereumjs's
+ * cliqueSigner; test_clique_interop checks it). Empty accounts
  * touched by a transaction are removed (EIP-161). */
 #ifndef EX_STATE_H
 #define EX_STATE_H
@@ -68,7 +70,7 @@ enum {
 };
 
 /* Check and apply one transaction from `sender` in a block with this base
- * fee and coinbase, with gas_left gas left in the block. 0 and *gas_used,
+ * fee and beneficiary `coinbase` (on Clique: the block's signer), with gas_left gas left in the block. 0 and *gas_used,
  * or an EX_EXEC_ERR_* with the reason in why (state unchanged). */
 int ex_apply_tx(ex_state *st, uint64_t chain_id, const ex_tx *tx, const uint8_t sender[20],
                 uint64_t base_fee, const uint8_t coinbase[20], uint64_t gas_left,

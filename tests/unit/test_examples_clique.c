@@ -516,7 +516,7 @@ static void test_transfers(void **state)
     /* sender: 1000 ether - 21000*3 gwei - 1000 - 21000*1.5 gwei - 5 */
     assert_balance(&st, from, "999999905499999998995");
     assert_balance(&st, to, "1005");
-    /* tips to the zero address: 21000 * 2 gwei + 21000 * 0.5 gwei */
+    /* tips to the beneficiary given (here the zero address): 21000 * 2 gwei + 21000 * 0.5 gwei */
     assert_balance(&st, zero, "52500000000000");
     assert_int_equal(ex_state_get(&st, from)->nonce, 2);
     /* the state root is the trie of exactly these accounts */
