@@ -7,7 +7,8 @@
  * (transfers, legacy and EIP-1559): it checks each seal, base fee, gas
  * limit and transactions root, executes them with @ethereumjs/vm (state
  * root, receipts root, bloom, gas used) and ends with our block hashes and
- * balances (node tests/client/import_block.js). */
+ * balances (node tests/client/import_block.js). A header sealed by
+ * @ethereumjs passes our verification (node tests/client/seal_header.js). */
 #include "testutil.h"
 
 #include <stdio.h>
@@ -242,6 +243,39 @@ static void test_client_imports_our_blocks(void **state)
     secp256k1_context_destroy(ctx);
 }
 
+/* A header sealed by @ethereumjs (createSealedCliqueBlockHeader) passes
+ * our Clique verification with its author; one byte changed in it does not. */
+static void test_their_seal_verified(void **state)
+{
+    secp256k1_context *ctx = secp256k1_context_create(SECP256K1_CONTEXT_NONE);
+    ex_genesis_cfg g;
+    char err[256], cmd[512], hexbuf[4096], skhex[65], why[200] = "";
+    uint8_t sk[32], want[20], author[20];
+    assert_int_equal(ex_genesis_load("examples/genesis.json", &g, err, sizeof err), 0);
+    ex_demo_key(0, sk);
+    ex_hex(sk, 32, skhex);
+    assert_int_equal(ex_address_of_key(ctx, sk, want), 0);
+    snprintf(cmd, sizeof cmd, "node tests/client/seal_header.js examples/genesis.json %s", skhex);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    size_t n = fread(hexbuf, 1, sizeof hexbuf - 1, p);
+    assert_int_equal(pclose(p), 0);
+    hexbuf[n] = 0;
+    while (n && (hexbuf[n - 1] == '\n' || hexbuf[n - 1] == '\r')) hexbuf[--n] = 0;
+    size_t len;
+    uint8_t *h = tu_hex(hexbuf, &len);
+    int rc = ex_clique_verify(ctx, &g.clique, g.signers, &g.header, h, len, NULL, 0, author, why,
+                              sizeof why);
+    if (rc) fail_msg("%s", why);
+    tu_assert_bytes(author, want, 20);
+    h[len / 2] ^= 1;
+    assert_int_equal(ex_clique_verify(ctx, &g.clique, g.signers, &g.header, h, len, NULL, 0,
+                                      author, why, sizeof why), -1);
+    free(h);
+    ex_genesis_free(&g);
+    secp256k1_context_destroy(ctx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -249,6 +283,7 @@ int main(void)
         cmocka_unit_test(test_goerli_prelaunch),
         cmocka_unit_test(test_generated_genesis),
         cmocka_unit_test(test_client_imports_our_blocks),
+        cmocka_unit_test(test_their_seal_verified),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
