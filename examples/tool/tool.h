@@ -17,4 +17,5 @@ int cmd_discover(int argc, char **argv);
 int cmd_disc_listen(int argc, char **argv);
 int cmd_enr(int argc, char **argv);
 int cmd_eth_test(int argc, char **argv);
+int cmd_genesis(int argc, char **argv);
 #endif
