@@ -895,7 +895,7 @@ static void test_offences_default(void **state)
     assert_int_equal(ev.type, EP_ETH_EV_NONE);
     assert_false(ep_eth_peer_is_closed(pr.a));
     ep_eth_msg bad = items_msg(EP_ETH_BLOCK_HEADERS, g.request_id + 77, headers, 1);
-    assert_int_equal(deliver(pr.b, pr.a, &bad, T0, &ev, &w), P2P_ERR_PROTOCOL);
+    assert_int_equal(forge(pr.a, &bad, T0, &ev, &w), P2P_ERR_PROTOCOL);
     assert_int_equal(ev.reason, P2P_DISC_PROTOCOL_BREACH);
     assert_string_equal(ev.detail, "a response to no request of ours");
     pair_free(&pr);
