@@ -211,6 +211,11 @@ int ex_cchain_import(ex_cchain *c, const secp256k1_context *ctx, const uint8_t *
     ex_u256_to_u64(h.difficulty, &diff);
     if (body_raw_txs(body, body_len, &txs, &n) != 0)
         return xfail(why, why_len, "body is not [transactions, ommers]");
+    uint8_t txroot[32];
+    if (p2p_ordered_trie_root(txs, n, txroot) != 0 || memcmp(txroot, h.transactions_root, 32) != 0) {
+        free(txs);
+        return xfail(why, why_len, "transactions root differs from the body's");
+    }
     int rc = ex_state_copy(&out->st, &c->st);
     if (!rc)
         rc = ex_execute_block(&out->st, ctx, c->g.chain_id, txs, n, out->author, base_fee,
