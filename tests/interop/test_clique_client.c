@@ -113,9 +113,11 @@ static void spawn(proc *p, const char *name, char *const argv[])
     track(p->pid, 1);
 }
 
-static void kill_proc(proc *p)
+/* SIGTERM (SIGKILL after 8 s); @ours: it must exit with status 0 (a
+ * sanitizer report or a leak makes it fail). */
+static void kill_proc(proc *p, int ours)
 {
-    int status;
+    int status = 0;
     uint64_t until = now_ms() + 8000;
     if (p->pid <= 0) return;
     kill(p->pid, SIGTERM);
@@ -129,6 +131,10 @@ static void kill_proc(proc *p)
     }
     track(p->pid, 0);
     p->pid = 0;
+    if (ours && (!WIFEXITED(status) || WEXITSTATUS(status) != 0)) {
+        dump(p->err);
+        fail_msg("%s did not exit cleanly (status 0x%x)", p->name, status);
+    }
 }
 
 /* The text after @needle on the first line of @path holding it. */
@@ -494,8 +500,8 @@ static void test_client_imports_our_chain(void **state)
     char bal[80];
     balance_of(&c, demo[9], bal, sizeof bal);
     assert_string_equal(bal, "0x75bcd15"); /* 123456789: demo 9 only got this transfer */
-    kill_proc(&v);
-    kill_proc(&c);
+    kill_proc(&v, 1);
+    kill_proc(&c, 0);
 }
 
 static void test_we_follow_their_miner(void **state)
@@ -518,8 +524,8 @@ static void test_we_follow_their_miner(void **state)
         dump(f.err);
         fail_msg("our full node refused one of the client's blocks");
     }
-    kill_proc(&f);
-    kill_proc(&c);
+    kill_proc(&f, 1);
+    kill_proc(&c, 0);
 }
 
 /* ---------------------------------------------------------- fixtures */
