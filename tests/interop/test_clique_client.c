@@ -380,12 +380,13 @@ static void same_field(json_t *a, json_t *b, const char *key)
 /* Start @ethereumjs/client on the example genesis; extra args after ours. */
 static void start_client(proc *c, const char *name, char *const extra[])
 {
-    char port[16], rpc[16], *argv[40];
+    char port[16], rpc[16], logfile[200], *argv[40];
     int k = 0;
     snprintf(port, sizeof port, "%d", free_port());
     c->rpc_port = free_port();
     snprintf(rpc, sizeof rpc, "%d", c->rpc_port);
     snprintf(c->dir, sizeof c->dir, "%s/%s", base, name);
+    snprintf(logfile, sizeof logfile, "%s/%s-files/client.log", base, name);
     argv[k++] = "node";
     argv[k++] = EJS;
     argv[k++] = "--gethGenesis";
@@ -401,8 +402,10 @@ static void start_client(proc *c, const char *name, char *const extra[])
     argv[k++] = "127.0.0.1";
     argv[k++] = "--rpcPort";
     argv[k++] = rpc;
+    /* its file log under our temporary directory ("--logFile false" would
+     * name a file "false" in the working directory, i.e. the repository) */
     argv[k++] = "--logFile";
-    argv[k++] = "false";
+    argv[k++] = logfile;
     argv[k++] = "--discV4";
     argv[k++] = "false";
     argv[k++] = "--discDns";
