@@ -12,6 +12,9 @@ for t in "$@"; do
   p=$(sed -n 's/^\[  PASSED  \] \([0-9][0-9]*\) test.*/\1/p' "$tmp" | tail -n 1)
   f=$(sed -n 's/^\[  FAILED  \] \([0-9][0-9]*\) test.*/\1/p' "$tmp" | tail -n 1)
   p=${p:-0}; f=${f:-0}
+  # CMocka's skip(): "[  SKIPPED ] N test(s), listed below:"
+  cs=$(sed -n 's/^\[  SKIPPED \] \([0-9][0-9]*\) test.*/\1/p' "$tmp" | tail -n 1)
+  skip=$((skip + ${cs:-0}))
   # Python's unittest: "Ran N tests" then "OK" or "FAILED (failures=x, errors=y)"
   ran=$(sed -n 's/^Ran \([0-9][0-9]*\) tests\{0,1\} in .*/\1/p' "$tmp" | tail -n 1)
   if [ -n "$ran" ]; then
@@ -22,7 +25,7 @@ for t in "$@"; do
   fi
   if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
   # a plain script (no CMocka summary) that succeeds counts as one passed test
-  if [ "$rc" -eq 0 ] && [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then p=1; fi
+  if [ "$rc" -eq 0 ] && [ "$p" -eq 0 ] && [ "$f" -eq 0 ] && [ -z "$cs" ]; then p=1; fi
   pass=$((pass + p)); fail=$((fail + f))
   [ "$rc" -ne 0 ] && failed_bins="$failed_bins $t"
 done

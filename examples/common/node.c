@@ -15,7 +15,9 @@
 #include <sodium.h>
 
 #include "chain.h"
+#include "exec.h"
 #include "hexutil.h"
+#include "node_clique.h"
 #include "tx.h"
 
 /* Serving bounds (DESIGN.md: at most 1024 items and about 2 MiB per reply). */
@@ -109,10 +111,14 @@ static void usage(FILE *f, const ex_role *role)
             "Pool and JSON-RPC: [--min-priority-fee WEI (1000000000)] [--rpc-vhosts HOST,...]\n"
             "  [--rpc-cors ORIGIN,...]: JSON-RPC answers only Host names that are loopback\n"
             "  (localhost, 127.0.0.0/8, ::1) or listed, and no browser Origin unless listed\n"
-            "  (\"*\" allows any).\n",
+            "  (\"*\" allows any).\n"
+            "--genesis FILE: run the Clique (EIP-225) chain of a geth genesis.json (chain id,\n"
+            "  fork id, genesis hash and state from it; blocks executed, state in LMDB)%s\n",
             role->name,
             role->validator ? "\n          [--block-time MS (1000)] [--prefill N [--prefill-txs K (10)]]"
-                            : "\n          [--validator ADDRESS (accept only blocks it sealed)]");
+                            : "\n          [--validator ADDRESS (accept only blocks it sealed)]",
+            role->validator ? ";\n  --signer-key FILE: the signer's secret key (64 hex digits) that seals"
+                            : "");
 }
 
 static int parse_level(const char *s, int *level)
@@ -173,6 +179,8 @@ static int apply_option(const char *name, char *v, const ex_role *role, ex_optio
     else if (!strcmp(name, "--min-priority-fee")) return ex_parse_u64(v, &o->min_tip);
     else if (!strcmp(name, "--rpc-vhosts")) o->rpc_vhosts = v;
     else if (!strcmp(name, "--rpc-cors")) o->rpc_cors = v;
+    else if (!strcmp(name, "--genesis")) o->genesis_file = v;
+    else if (role->validator && !strcmp(name, "--signer-key")) o->signer_key_file = v;
     else if (!role->validator && !strcmp(name, "--validator")) {
         o->has_authority = 1;
         return ex_unhex_fixed(v, o->authority, 20);
@@ -255,6 +263,7 @@ static void fill_head(const ex_node *n, p2p_head *head)
     head->best_timestamp = n->head_timestamp;
     uint64_t td = n->head + 1;
     for (int i = 31; i >= 24; i--, td >>= 8) head->total_difficulty[i] = (uint8_t)td;
+    if (n->cc) memcpy(head->total_difficulty, n->cc->td, 32); /* Clique: the sum of difficulties */
 }
 
 static void publish_head(ex_node *n)
@@ -277,12 +286,20 @@ int ex_node_batch_end(ex_node *n)
         ex_log(n, P2P_LOG_ERROR, "storing blocks: %s; back to the stored head", p2p_strerror(rc));
         load_head(n);
         n->head_dirty = 1;
+        if (n->cc) ex_node_clique_reload(n);
     }
     return rc;
 }
 
 int ex_node_add_block(ex_node *n, uint64_t number, const uint8_t hash[32], const uint8_t *header,
                       size_t header_len, const uint8_t *body, size_t body_len)
+{
+    return ex_node_add_block_exec(n, number, hash, header, header_len, body, body_len, NULL);
+}
+
+int ex_node_add_block_exec(ex_node *n, uint64_t number, const uint8_t hash[32],
+                           const uint8_t *header, size_t header_len, const uint8_t *body,
+                           size_t body_len, const ex_store_exec *x)
 {
     p2p_header_fields f;
     p2p_rlp_item txs, tx;
@@ -295,8 +312,8 @@ int ex_node_add_block(ex_node *n, uint64_t number, const uint8_t hash[32], const
      * rate with 10 transactions a block). */
     int rc = ex_pool_body_senders(&n->pool, NULL, body, body_len, &senders, &n_senders);
     if (rc == P2P_ERR_NOMEM) return rc;
-    rc = ex_store_append_senders(n->store, number, hash, header, header_len, body, body_len,
-                                 senders, n_senders);
+    rc = ex_store_append_exec(n->store, number, hash, header, header_len, body, body_len,
+                              senders, n_senders, x);
     free(senders);
     if (rc) return rc;
     n->head = number;
@@ -381,6 +398,7 @@ static int pool_raw(ex_node *n, const uint8_t *peer, const uint8_t *raw, size_t 
         *msg = ex_tx_strerror(rc);
         return rc;
     }
+    if (n->cc && (rc = ex_node_clique_check_tx(n, &tx, from, msg)) != 0) return rc;
     memcpy(hash, tx.hash, 32);
     rc = ex_pool_add(&n->pool, tx.hash, from, (uint8_t)tx.type, raw, len);
     if (rc < 0) {
@@ -599,6 +617,36 @@ static void serve_bodies(ex_node *n, const p2p_event *ev)
     ex_store_read_end(r);
 }
 
+/* GetReceipts: each block's stored receipt list, in the peer's version's
+ * encoding (eth/68 with the bloom, eth/69 and later without), stopping at
+ * the first block without receipts. A chain without state (the synthetic
+ * one) has none: an empty reply. */
+static void serve_receipts(ex_node *n, const p2p_event *ev)
+{
+    static p2p_bytes items[SERVE_MAX_ITEMS];
+    static uint8_t *bufs[SERVE_MAX_ITEMS];
+    size_t k = 0, bytes = 0;
+    int room = serve_room(n, "GetReceipts");
+    if (room < 0) return;
+    ex_read *r = room && n->cc ? ex_store_read(n->store) : NULL;
+    for (size_t i = 0; r && i < ev->u.request.count && k < SERVE_MAX_ITEMS && bytes < SERVE_MAX_BYTES; i++) {
+        p2p_bytes list;
+        bufs[k] = NULL;
+        if (ex_read_receipts(r, ev->u.request.hashes + 32 * i, &list) != 0) break;
+        if (ev->eth_version >= 69) {
+            if (ex_receipts_to_eth69(list.ptr, list.len, &bufs[k], &list.len) != 0) break;
+            list.ptr = bufs[k];
+        }
+        items[k++] = list;
+        bytes += list.len;
+    }
+    int rc = p2p_send_receipts(n->h, ev->peer, ev->u.request.request_id, items, k);
+    if (rc) ex_log(n, P2P_LOG_WARN, "serving %zu receipt list(s): %s", k, p2p_strerror(rc));
+    else ex_log(n, P2P_LOG_DEBUG, "served %zu receipt list(s)", k);
+    for (size_t i = 0; i < k; i++) free(bufs[i]);
+    ex_store_read_end(r);
+}
+
 static void short_id(const uint8_t id[64], char out[17])
 {
     ex_hex(id, 8, out);
@@ -625,10 +673,7 @@ static void on_event(p2p_handle *h, const p2p_event *ev, void *ud)
         break;
     case P2P_EV_GET_BLOCK_HEADERS: serve_headers(n, ev); break;
     case P2P_EV_GET_BLOCK_BODIES: serve_bodies(n, ev); break;
-    case P2P_EV_GET_RECEIPTS: /* the examples keep no receipts: always an empty reply */
-        if (serve_room(n, "GetReceipts") >= 0)
-            p2p_send_receipts(n->h, ev->peer, ev->u.request.request_id, NULL, 0);
-        break;
+    case P2P_EV_GET_RECEIPTS: serve_receipts(n, ev); break;
     case P2P_EV_TRANSACTIONS:
         on_peer_txs(n, ev->peer, ev->u.transactions.items, ev->u.transactions.count);
         break;
@@ -656,7 +701,13 @@ static int open_chain(ex_node *n)
         fprintf(stderr, "%s: %s\n", n->role->name, err);
         return -1;
     }
-    if ((rc = ex_genesis(n->opt.chain_id, &g)) != 0) {
+    if (n->opt.genesis_file) {
+        if (n->opt.has_genesis_hash) {
+            fprintf(stderr, "%s: --genesis and --genesis-hash exclude each other\n", n->role->name);
+            return -1;
+        }
+        if (ex_node_clique_open(n, &g) != 0) return -1;
+    } else if ((rc = ex_genesis(n->opt.chain_id, &g)) != 0) {
         fprintf(stderr, "%s: cannot build the genesis block: %s\n", n->role->name, p2p_strerror(rc));
         return -1;
     }
@@ -673,7 +724,7 @@ static int open_chain(ex_node *n)
         return -1;
     }
     load_head(n);
-    return 0;
+    return n->cc ? ex_node_clique_load(n) : 0;
 }
 
 static int configure(ex_node *n, p2p_config *cfg)
@@ -683,6 +734,10 @@ static int configure(ex_node *n, p2p_config *cfg)
     if (!rc) rc = p2p_config_set_chain_id(cfg, n->opt.chain_id);
     if (!rc) rc = p2p_config_set_genesis_hash(cfg, n->genesis_hash);
     if (!rc) rc = p2p_config_set_genesis_time(cfg, n->genesis_time);
+    if (!rc && n->cc)
+        rc = p2p_config_set_fork_blocks(cfg, n->cc->g.fork_blocks, n->cc->g.n_fork_blocks);
+    if (!rc && n->cc)
+        rc = p2p_config_set_fork_times(cfg, n->cc->g.fork_times, n->cc->g.n_fork_times);
     /* a proof-of-authority chain: the validator announces its blocks */
     if (!rc) rc = p2p_config_set_announcements(cfg, 1);
     if (!rc) rc = p2p_config_set_listen(cfg, n->opt.listen, n->opt.port);
@@ -756,11 +811,12 @@ int ex_node_start(ex_node *n, const ex_options *opt, const ex_role *role, void *
         fprintf(stderr, "%s: cannot keep the --rpc-vhosts / --rpc-cors lists\n", role->name);
         return -1;
     }
-    printf("enode: %s\n", n->enode);
-    if (n->rpc) printf("rpc: http://127.0.0.1:%u\n", ex_rpc_port(n->rpc));
-    fflush(stdout);
     char hex[65];
     ex_hex(n->genesis_hash, 32, hex);
+    printf("enode: %s\n", n->enode);
+    printf("genesis: 0x%s\n", hex);
+    if (n->rpc) printf("rpc: http://127.0.0.1:%u\n", ex_rpc_port(n->rpc));
+    fflush(stdout);
     ex_log(n, P2P_LOG_INFO, "chain %llu, genesis 0x%s, head %llu, datadir %s",
            (unsigned long long)opt->chain_id, hex, (unsigned long long)n->head, opt->datadir);
     return 0;
@@ -813,6 +869,7 @@ void ex_node_stop(ex_node *n)
     ex_store_close(n->store);
     n->store = NULL;
     ex_pool_free(&n->pool);
+    ex_node_clique_close(n);
     if (n->secp) secp256k1_context_destroy(n->secp);
     n->secp = NULL;
 }

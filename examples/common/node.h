@@ -40,6 +40,10 @@ typedef struct ex_options {
     uint64_t block_time_ms;
     uint64_t prefill;
     uint64_t prefill_txs;
+    /* --genesis FILE: a Clique chain from a geth genesis.json (exec.h) */
+    const char *genesis_file;
+    /* validator with --genesis: --signer-key FILE, the signer's secret key (hex) */
+    const char *signer_key_file;
 } ex_options;
 
 typedef struct ex_node ex_node;
@@ -72,6 +76,7 @@ struct ex_node {
     uint8_t head_hash[32];
     uint64_t head_timestamp;
     int head_dirty;             /* p2p_set_head() due */
+    struct ex_cchain *cc;       /* --genesis: the Clique chain's state (else NULL) */
     char enode[P2P_ENODE_MAX];
 };
 
@@ -96,6 +101,11 @@ int ex_node_batch_end(ex_node *n);
  * the pool, and schedule the new head for Status. */
 int ex_node_add_block(ex_node *n, uint64_t number, const uint8_t hash[32], const uint8_t *header,
                       size_t header_len, const uint8_t *body, size_t body_len);
+/* ex_node_add_block() with what executing the block gave (stored in the
+ * same transaction; NULL: a chain without state). */
+int ex_node_add_block_exec(ex_node *n, uint64_t number, const uint8_t hash[32],
+                           const uint8_t *header, size_t header_len, const uint8_t *body,
+                           size_t body_len, const ex_store_exec *x);
 /* Decode, check and pool a raw transaction; when it is new, send it to
  * every peer. 0 (hash in @hash), or an EX_TX_ERR_* / p2p_error; *msg says why. */
 int ex_node_submit_tx(ex_node *n, const uint8_t *raw, size_t len, uint8_t hash[32],

@@ -8,6 +8,7 @@
 #include "chain.h"
 #include "hexutil.h"
 #include "node.h"
+#include "node_clique.h"
 #include "tx.h"
 
 /* ------------------------------------------------------------- JSON bits */
@@ -374,5 +375,10 @@ const ex_rpc_method ex_node_methods[] = {
     {"net_version", m_net_version},
     {"web3_clientVersion", m_client_version},
     {"admin_nodeInfo", m_node_info},
+    {"eth_getBalance", ex_rpc_get_balance},
+    {"eth_getTransactionCount", ex_rpc_get_transaction_count},
+    {"eth_getTransactionReceipt", ex_rpc_get_transaction_receipt},
+    {"eth_gasPrice", ex_rpc_gas_price},
+    {"eth_maxPriorityFeePerGas", ex_rpc_max_priority_fee},
 };
 const size_t ex_node_n_methods = sizeof ex_node_methods / sizeof ex_node_methods[0];

@@ -12,9 +12,10 @@
 
 #define MAP_SIZE ((size_t)8 << 30) /* address space only; the file grows as used */
 
-enum { DB_NUM2HASH, DB_HEADERS, DB_BODIES, DB_NUMBERS, DB_TXS, DB_META, DB_COUNT };
-static const char *const db_names[DB_COUNT] = {"num2hash", "headers", "bodies",
-                                               "numbers",  "txs",     "meta"};
+enum { DB_NUM2HASH, DB_HEADERS, DB_BODIES, DB_NUMBERS, DB_TXS, DB_META, DB_ACCOUNTS,
+       DB_RECEIPTS, DB_COUNT };
+static const char *const db_names[DB_COUNT] = {"num2hash", "headers", "bodies",   "numbers",
+                                               "txs",      "meta",    "accounts", "receipts"};
 
 struct ex_store {
     MDB_env *env;
@@ -288,6 +289,100 @@ static int put_block(ex_store *s, MDB_txn *txn, uint64_t number, const uint8_t h
     return rc;
 }
 
+/* 8-byte big-endian nonce || 32-byte balance */
+static int put_accounts(ex_store *s, MDB_txn *txn, const ex_account *acc, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint8_t v[40];
+        be64(acc[i].nonce, v);
+        memcpy(v + 8, acc[i].balance, 32);
+        if (put(txn, s->dbi[DB_ACCOUNTS], acc[i].addr, 20, v, sizeof v) != 0) return P2P_ERR_IO;
+    }
+    return 0;
+}
+
+static int put_exec(ex_store *s, MDB_txn *txn, const uint8_t hash[32], const ex_store_exec *x)
+{
+    int rc = put_accounts(s, txn, x->put, x->n_put);
+    for (size_t i = 0; !rc && i < x->n_del; i++) {
+        MDB_val key = {20, (void *)x->del[i]};
+        int d = mdb_del(txn, s->dbi[DB_ACCOUNTS], &key, NULL);
+        if (d != 0 && d != MDB_NOTFOUND) rc = P2P_ERR_IO;
+    }
+    if (!rc) rc = put(txn, s->dbi[DB_RECEIPTS], hash, 32, x->receipts, x->receipts_len);
+    if (!rc) rc = put(txn, s->dbi[DB_META], "td", 2, x->td, 32);
+    return rc;
+}
+
+int ex_store_init_state(ex_store *s, const ex_account *acc, size_t n, const uint8_t td[32])
+{
+    MDB_txn *txn;
+    MDB_val v;
+    if (batch_commit(s) != 0 || mdb_txn_begin(s->env, NULL, 0, &txn) != 0) return P2P_ERR_IO;
+    int rc = get(txn, s->dbi[DB_META], "td", 2, &v);
+    if (rc == 0) { /* already there */
+        mdb_txn_abort(txn);
+        return 0;
+    }
+    if (rc == P2P_ERR_NOT_FOUND) rc = put_accounts(s, txn, acc, n);
+    if (!rc) rc = put(txn, s->dbi[DB_META], "td", 2, td, 32);
+    if (rc) {
+        mdb_txn_abort(txn);
+        return rc;
+    }
+    return mdb_txn_commit(txn) == 0 ? 0 : P2P_ERR_IO;
+}
+
+int ex_read_td(ex_read *r, uint8_t td[32])
+{
+    MDB_val v;
+    int rc = get(r->txn, r->s->dbi[DB_META], "td", 2, &v);
+    if (rc) return rc;
+    if (v.mv_size != 32) return P2P_ERR_IO;
+    memcpy(td, v.mv_data, 32);
+    return 0;
+}
+
+int ex_read_receipts(ex_read *r, const uint8_t hash[32], p2p_bytes *receipts)
+{
+    return read_bytes(r, DB_RECEIPTS, hash, receipts);
+}
+
+int ex_read_account(ex_read *r, const uint8_t addr[20], ex_account *a)
+{
+    MDB_val v;
+    memset(a, 0, sizeof *a);
+    memcpy(a->addr, addr, 20);
+    int rc = get(r->txn, r->s->dbi[DB_ACCOUNTS], addr, 20, &v);
+    if (rc) return rc;
+    if (v.mv_size != 40) return P2P_ERR_IO;
+    a->nonce = get_be64(v.mv_data);
+    memcpy(a->balance, (const uint8_t *)v.mv_data + 8, 32);
+    return 0;
+}
+
+int ex_read_accounts(ex_read *r, int (*fn)(void *ud, const ex_account *a), void *ud)
+{
+    MDB_cursor *c;
+    MDB_val k, v;
+    int rc, op = MDB_FIRST;
+    if (mdb_cursor_open(r->txn, r->s->dbi[DB_ACCOUNTS], &c) != 0) return P2P_ERR_IO;
+    while ((rc = mdb_cursor_get(c, &k, &v, (MDB_cursor_op)op)) == 0) {
+        ex_account a;
+        op = MDB_NEXT;
+        if (k.mv_size != 20 || v.mv_size != 40) {
+            rc = P2P_ERR_IO;
+            break;
+        }
+        memcpy(a.addr, k.mv_data, 20);
+        a.nonce = get_be64(v.mv_data);
+        memcpy(a.balance, (const uint8_t *)v.mv_data + 8, 32);
+        if ((rc = fn(ud, &a)) != 0) break;
+    }
+    mdb_cursor_close(c);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
 int ex_store_put_senders(ex_store *s, const uint8_t (*hashes)[32], const uint8_t (*from)[20],
                          size_t n)
 {
@@ -354,6 +449,15 @@ int ex_store_append_senders(ex_store *s, uint64_t number, const uint8_t hash[32]
                             const uint8_t *header, size_t header_len, const uint8_t *body,
                             size_t body_len, const ex_sender *senders, size_t n_senders)
 {
+    return ex_store_append_exec(s, number, hash, header, header_len, body, body_len, senders,
+                                n_senders, NULL);
+}
+
+int ex_store_append_exec(ex_store *s, uint64_t number, const uint8_t hash[32],
+                         const uint8_t *header, size_t header_len, const uint8_t *body,
+                         size_t body_len, const ex_sender *senders, size_t n_senders,
+                         const ex_store_exec *x)
+{
     p2p_header_fields f;
     uint8_t head_hash[32];
     uint64_t head;
@@ -371,6 +475,7 @@ int ex_store_append_senders(ex_store *s, uint64_t number, const uint8_t hash[32]
         rc = P2P_ERR_STATE;
     if (!rc)
         rc = put_block(s, txn, number, hash, header, header_len, body, body_len, senders, n_senders);
+    if (!rc && x) rc = put_exec(s, txn, hash, x);
     if (rc) {
         mdb_txn_abort(txn);
         return rc;

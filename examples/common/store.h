@@ -8,7 +8,12 @@
  *   numbers   block hash -> 8-byte big-endian number
  *   txs       transaction hash -> 8-byte big-endian block number || 4-byte index
  *             [|| 20-byte sender, when it was known as the block was stored]
- *   meta      "head" -> number || hash, "genesis" -> hash
+ *   meta      "head" -> number || hash, "genesis" -> hash, "td" -> 32-byte
+ *             total difficulty of the head (Clique chains, genesis.json)
+ *   accounts  20-byte address -> 8-byte big-endian nonce || 32-byte balance:
+ *             the account state at the head (Clique chains; exec.h)
+ *   receipts  block hash -> the block's receipt list RLP (eth/68 form:
+ *             typed receipts as byte strings with their type byte first)
  *
  * The chain only grows by one block at a time on top of the head (a
  * single-validator chain has no reorganisations). The environment is
@@ -26,6 +31,7 @@
 #include <stdint.h>
 
 #include "ethp2p/types.h"
+#include "genesis.h"
 #include "tx.h"
 
 typedef struct ex_store ex_store;
@@ -58,6 +64,31 @@ int ex_store_append_senders(ex_store *s, uint64_t number, const uint8_t hash[32]
                             const uint8_t *header, size_t header_len, const uint8_t *body,
                             size_t body_len, const ex_sender *senders, size_t n_senders);
 
+/* What executing a block changed, stored with it in the same transaction:
+ * accounts written and removed, the block's receipt list, and the total
+ * difficulty with it. */
+typedef struct ex_store_exec {
+    const ex_account *put;
+    size_t n_put;
+    const uint8_t (*del)[20];
+    size_t n_del;
+    const uint8_t *receipts;
+    size_t receipts_len;
+    const uint8_t *td; /* 32 bytes, big-endian */
+} ex_store_exec;
+
+/* ex_store_append_senders() with the block's execution results (@x may be
+ * NULL: a chain without state). Atomic: the block and its state are stored
+ * together or not at all. */
+int ex_store_append_exec(ex_store *s, uint64_t number, const uint8_t hash[32],
+                         const uint8_t *header, size_t header_len, const uint8_t *body,
+                         size_t body_len, const ex_sender *senders, size_t n_senders,
+                         const ex_store_exec *x);
+
+/* The genesis state (alloc) and total difficulty, written once: a store
+ * that has them already is left as it is. 0 or P2P_ERR_IO. */
+int ex_store_init_state(ex_store *s, const ex_account *acc, size_t n, const uint8_t td[32]);
+
 /* Record the senders of transactions stored without one (first read by
  * JSON-RPC, recovered then): @n entries of a transaction hash and its
  * sender; unknown hashes and ones that have a sender already are skipped.
@@ -84,6 +115,16 @@ int ex_read_body(ex_read *r, const uint8_t hash[32], p2p_bytes *body);
 int ex_read_tx(ex_read *r, const uint8_t tx_hash[32], uint64_t *number, uint32_t *index);
 /* The sender stored with a transaction (P2P_ERR_NOT_FOUND if none was). */
 int ex_read_tx_sender(ex_read *r, const uint8_t tx_hash[32], uint8_t from[20]);
+
+/* The head's total difficulty (P2P_ERR_NOT_FOUND on a chain without state). */
+int ex_read_td(ex_read *r, uint8_t td[32]);
+/* A block's receipt list (view, valid until ex_store_read_end). */
+int ex_read_receipts(ex_read *r, const uint8_t hash[32], p2p_bytes *receipts);
+/* An account at the head; P2P_ERR_NOT_FOUND (and *a zero) when absent. */
+int ex_read_account(ex_read *r, const uint8_t addr[20], ex_account *a);
+/* Every stored account in address order: fn's non-zero return stops the walk
+ * and is returned. */
+int ex_read_accounts(ex_read *r, int (*fn)(void *ud, const ex_account *a), void *ud);
 
 /* Convenience: the head in one call (its own read transaction). */
 int ex_store_head(ex_store *s, uint64_t *number, uint8_t hash[32]);

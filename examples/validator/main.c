@@ -5,7 +5,13 @@
  * NewBlockHashes; it serves headers and bodies to full nodes and pools the
  * transactions they relay. --prefill N makes the chain at least N blocks
  * long at start, each with --prefill-txs real signed transactions from
- * the demo accounts, alternately EIP-1559 and legacy (EIP-155). */
+ * the demo accounts, alternately EIP-1559 and legacy (EIP-155).
+ *
+ * With --genesis FILE --signer-key FILE it is one signer of that Clique
+ * chain (EIP-225, exec.h): its blocks carry the seal, the executed state
+ * root, receipts root and gas used, and come at most every `period`
+ * seconds; the prefill's transfers are sent from the demo accounts the
+ * genesis funds. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,8 +19,10 @@
 #include <sodium.h>
 
 #include "../common/chain.h"
+#include "../common/exec.h"
 #include "../common/hexutil.h"
 #include "../common/node.h"
+#include "../common/node_clique.h"
 #include "../common/tx.h"
 
 typedef struct validator {
@@ -22,6 +30,11 @@ typedef struct validator {
     uint64_t next_block_ms;
     uint8_t demo_sk[EX_DEMO_KEYS][32];
     uint8_t demo_addr[EX_DEMO_KEYS][20];
+    /* Clique prefill: the demo accounts with a balance, and the
+     * transactions each sent in the block being made */
+    unsigned funded[EX_DEMO_KEYS];
+    unsigned n_funded;
+    uint64_t sent[EX_DEMO_KEYS];
 } validator;
 
 static uint64_t wall_seconds(void)
@@ -34,6 +47,7 @@ static int seal_block(ex_node *n, validator *v, const p2p_bytes *txs, size_t cou
                       ex_block *b)
 {
     ex_block_params p;
+    if (n->cc) return ex_node_clique_seal(n, v->sk, ts, txs, count, b);
     memcpy(p.parent_hash, n->head_hash, 32);
     p.number = n->head + 1;
     p.timestamp = ts > n->head_timestamp ? ts : n->head_timestamp + 1;
@@ -54,9 +68,16 @@ static int prefill_tx(ex_node *n, validator *v, uint64_t g, uint8_t **raw, size_
     ex_tx tx;
     memset(&tx, 0, sizeof tx);
     unsigned from = (unsigned)(g % EX_DEMO_KEYS), to = (from + 1) % EX_DEMO_KEYS;
+    tx.nonce = g / EX_DEMO_KEYS;
+    if (n->cc) { /* Clique: from the funded demo accounts, at their next nonce */
+        if (!v->n_funded) return P2P_ERR_STATE;
+        from = v->funded[g % v->n_funded];
+        to = (from + 1) % EX_DEMO_KEYS;
+        const ex_account *a = ex_state_get(&n->cc->st, v->demo_addr[from]);
+        tx.nonce = (a ? a->nonce : 0) + v->sent[from]++;
+    }
     tx.type = g % 2 ? EX_TX_LEGACY : EX_TX_DYNAMIC_FEE;
     tx.chain_id = n->opt.chain_id;
-    tx.nonce = g / EX_DEMO_KEYS;
     tx.gas = EX_TX_GAS;
     tx.gas_price[28] = 0x77; /* 2 gwei = 0x77359400 */
     tx.gas_price[29] = 0x35;
@@ -79,6 +100,7 @@ static int prefill_block(ex_node *n, validator *v, uint64_t ts)
     uint8_t **bufs = calloc(k ? k : 1, sizeof *bufs);
     int rc = txs && bufs ? 0 : P2P_ERR_NOMEM;
     uint64_t first = n->head * k; /* block head+1 holds prefill txs first .. first+k-1 */
+    memset(v->sent, 0, sizeof v->sent);
     for (size_t j = 0; !rc && j < k; j++) {
         size_t len;
         rc = prefill_tx(n, v, first + j, &bufs[j], &len);
@@ -104,10 +126,17 @@ static int prefill(ex_node *n, validator *v)
     for (unsigned i = 0; i < EX_DEMO_KEYS; i++) {
         ex_demo_key(i, v->demo_sk[i]);
         ex_address_of_key(n->secp, v->demo_sk[i], v->demo_addr[i]);
+        const ex_account *a = n->cc ? ex_state_get(&n->cc->st, v->demo_addr[i]) : NULL;
+        if (a && !ex_u256_is_zero(a->balance) && !ex_signers_find(n->cc->g.signers, a->addr, NULL))
+            v->funded[v->n_funded++] = i;
     }
-    uint64_t now = wall_seconds();
+    if (n->cc && !v->n_funded) {
+        ex_log(n, P2P_LOG_ERROR, "prefill: the genesis funds none of the demo accounts");
+        return -1;
+    }
+    uint64_t now = wall_seconds(), period = n->cc ? n->cc->g.clique.period : 1;
     while (n->head < target && !ex_stopping()) {
-        uint64_t behind = target - n->head - 1;
+        uint64_t behind = (target - n->head - 1) * (period ? period : 1);
         int rc = prefill_block(n, v, now > behind ? now - behind : 0);
         if (rc) {
             ex_log(n, P2P_LOG_ERROR, "prefill: block %llu: %s", (unsigned long long)n->head + 1,
@@ -152,6 +181,10 @@ static void produce(ex_node *n, validator *v)
 static int tick(ex_node *n, uint64_t now)
 {
     validator *v = n->role_data;
+    /* Clique: not before `period` seconds after the head (a block from the
+     * future is refused by other clients) */
+    if (n->cc && now >= v->next_block_ms && wall_seconds() < n->head_timestamp + n->cc->g.clique.period)
+        return 100;
     if (now >= v->next_block_ms) {
         produce(n, v);
         v->next_block_ms += n->opt.block_time_ms;
@@ -179,7 +212,29 @@ int main(int argc, char **argv)
         return 1;
     }
     uint8_t a[20];
-    if (ex_node_read_key(&node, v.sk) != 0 || ex_address_of_key(node.secp, v.sk, a) != 0) {
+    if (node.cc) {
+        if (!opt.signer_key_file || ex_read_key_file(opt.signer_key_file, v.sk) != 0 ||
+            ex_address_of_key(node.secp, v.sk, a) != 0) {
+            fprintf(stderr, "validator: --genesis needs --signer-key FILE (64 hex digits)%s%s\n",
+                    opt.signer_key_file ? ": cannot read " : "",
+                    opt.signer_key_file ? opt.signer_key_file : "");
+            ex_node_stop(&node);
+            return 1;
+        }
+        if (!ex_signers_find(node.cc->g.signers, a, NULL)) {
+            ex_hex(a, 20, addr);
+            fprintf(stderr, "validator: 0x%s is not a signer of this chain (genesis extraData)\n",
+                    addr);
+            ex_node_stop(&node);
+            return 1;
+        }
+        uint64_t min_ms = node.cc->g.clique.period * 1000;
+        if (opt.block_time_ms < min_ms) node.opt.block_time_ms = opt.block_time_ms = min_ms;
+    } else if (opt.signer_key_file) {
+        fprintf(stderr, "validator: --signer-key goes with --genesis FILE\n");
+        ex_node_stop(&node);
+        return 1;
+    } else if (ex_node_read_key(&node, v.sk) != 0 || ex_address_of_key(node.secp, v.sk, a) != 0) {
         fprintf(stderr, "validator: cannot read the node key in %s/p2p_key\n", opt.datadir);
         ex_node_stop(&node);
         return 1;

@@ -26,6 +26,12 @@
 #include "../../examples/common/rpc.c"
 #include "../../examples/common/store.c"
 #include "../../examples/common/tx.c"
+#include "../../examples/common/clique.c"
+#include "../../examples/common/exec.c"
+#include "../../examples/common/genesis.c"
+#include "../../examples/common/node_clique.c"
+#include "../../examples/common/state.c"
+#include "../../examples/common/u256.c"
 
 static ex_node node;
 static char dir[64];
