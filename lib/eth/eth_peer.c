@@ -1,11 +1,14 @@
 /* Per-peer eth protocol handler (sans-I/O).
  *
- * Disconnect policy, following go-ethereum (every error its eth handler
- * returns is reported by its p2p layer as "subprotocol error" 0x10):
- *  - anything wrong with the Status exchange, an undecodable message, an
- *    oversized one, a message id the version does not define, a message that
- *    is not allowed now (a second Status, announcements when they are off, a
- *    bad block range): P2P_DISC_SUBPROTOCOL;
+ * Disconnect policy, following go-ethereum (its p2p layer reports a message
+ * that fails to decode as "breach of protocol" 0x02, every other error of
+ * its eth handler as "subprotocol error" 0x10):
+ *  - a message that does not decode (bad RLP, wrong field counts or sizes,
+ *    an integer out of range), Status included: P2P_DISC_PROTOCOL_BREACH;
+ *  - anything else wrong with the Status exchange, an oversized message, a
+ *    message id the version does not define, a message that is not allowed
+ *    now (a second Status, announcements when they are off, a bad block
+ *    range), too many announced entries: P2P_DISC_SUBPROTOCOL;
  *  - a bad, unsolicited or oversized response beyond max_offences (default:
  *    the first, as geth's request tracker): P2P_DISC_PROTOCOL_BREACH;
  *  - no Status in time: P2P_DISC_TIMEOUT. */
@@ -179,6 +182,17 @@ static int disconnect(ep_eth_peer *p, ep_eth_event *ev, int reason, int error)
     return disconnect_why(p, ev, reason, error, NULL);
 }
 
+/* A message that failed to decode with @rc: "breach of protocol" as geth
+ * (its Msg.Decode error maps to 0x02), except for our own bounds (too many
+ * entries) and our memory, which are not the peer's malformed bytes. */
+static int decode_failed(ep_eth_peer *p, ep_eth_event *ev, int rc)
+{
+    int reason = rc == P2P_ERR_TOO_LARGE || rc == P2P_ERR_NOMEM ? P2P_DISC_SUBPROTOCOL
+                                                                  : P2P_DISC_PROTOCOL_BREACH;
+    return disconnect_why(p, ev, reason, rc,
+                          reason == P2P_DISC_PROTOCOL_BREACH ? "a message that does not decode" : NULL);
+}
+
 /* Hand the decoded message to the event; the peer keeps ownership. */
 static void emit(ep_eth_peer *p, ep_eth_event *ev, ep_eth_event_type type, ep_eth_msg *m)
 {
@@ -277,7 +291,7 @@ static int on_status(ep_eth_peer *p, const uint8_t *data, size_t len, ep_eth_eve
 {
     ep_eth_msg m;
     int rc = ep_eth_msg_decode(p->cfg.version, EP_ETH_STATUS, data, len, &m);
-    if (rc) return disconnect(p, ev, P2P_DISC_SUBPROTOCOL, rc);
+    if (rc) return decode_failed(p, ev, rc);
     ep_status_verdict v = ep_status_validate(&p->cfg.local, p->cfg.version, &m.u.status);
     if (v != EP_STATUS_OK) {
         ev->status = v;
@@ -301,7 +315,7 @@ static int on_response(ep_eth_peer *p, uint64_t code, const uint8_t *data, size_
 {
     uint64_t rid;
     int rc = ep_eth_msg_peek_request_id(p->cfg.version, code, data, len, &rid);
-    if (rc) return disconnect(p, ev, P2P_DISC_SUBPROTOCOL, rc);
+    if (rc) return decode_failed(p, ev, rc);
     pending_req *r = find_req(p, rid);
     if (!r) /* late: we gave up on it */
         return is_late(p, rid) ? 0 : offence(p, ev, "a response to no request of ours");
@@ -311,7 +325,7 @@ static int on_response(ep_eth_peer *p, uint64_t code, const uint8_t *data, size_
     size_t max = r->max_items > SIZE_MAX ? SIZE_MAX : (size_t)r->max_items;
     rc = ep_eth_msg_decode_max(p->cfg.version, code, data, len, max, &m);
     if (rc == P2P_ERR_TOO_LARGE) return offence(p, ev, "a response with more items than asked");
-    if (rc) return disconnect(p, ev, P2P_DISC_SUBPROTOCOL, rc);
+    if (rc) return decode_failed(p, ev, rc);
     ev->request_id = r->id;
     ev->request_msg = r->msg;
     ev->rtt_ms = now_ms > r->sent_ms ? now_ms - r->sent_ms : 0;
@@ -351,7 +365,7 @@ static int on_message(ep_eth_peer *p, uint64_t code, const uint8_t *data, size_t
     size_t max = ep_eth_msg_is_request(code) ? SIZE_MAX : p->cfg.max_announced_items;
     ep_eth_msg m;
     int rc = ep_eth_msg_decode_max(p->cfg.version, code, data, len, max, &m);
-    if (rc) return disconnect(p, ev, P2P_DISC_SUBPROTOCOL, rc);
+    if (rc) return decode_failed(p, ev, rc);
     if (ep_eth_msg_is_request(code)) {
         cut_request(p, &m);
         /* a caller that ignored serving_full: the oldest waiting one gives way */
