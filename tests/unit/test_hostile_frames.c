@@ -181,7 +181,7 @@ static void test_hello_no_shared_cap(void **state)
     (void)state;
     const ep_cap sets[3][2] = {
         {{"les", 4, 24}, {"snap", 1, 8}},
-        {{"eth", 67, 17}, {"eth", 70, 18}},
+        {{"eth", 67, 17}, {"eth", 71, 18}},
         {{"eth", 68, 0}, {"eth", 68, 0}}, /* replaced below by no caps at all */
     };
     for (int i = 0; i < 3; i++) {
