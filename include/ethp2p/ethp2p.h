@@ -333,7 +333,7 @@ P2P_EXPORT int p2p_config_set_fork_times(p2p_config *cfg, const uint64_t *times,
 /**
  * The eth versions to offer (any of 68, 69 and 70; default all three). The
  * highest version both sides share is used: eth/70 with current go-ethereum,
- * eth/69 with reth, eth/68 with @ethereumjs/devp2p.
+ * eth/69 with reth, eth/68 with the EthereumJS devp2p package (npm).
  */
 P2P_EXPORT int p2p_config_set_eth_versions(p2p_config *cfg, const uint32_t *versions, size_t n);
 /** The client id sent in Hello (printable ASCII, < 256 bytes). Default `"libethp2p/v<version>"`. */
