@@ -527,6 +527,89 @@ static void test_eth70_asking(void **state)
     pair_free(&pr);
 }
 
+/* Random blocks and limits, fetched as geth does (after an incomplete page,
+ * again from that block with the receipts held as the index; after a short
+ * complete page, from the first block missing): every receipt arrives once
+ * and in order, each page stays within the soft limit unless it is one
+ * receipt over it, and each request makes progress. */
+static void test_eth70_pages_random(void **state)
+{
+    (void)state;
+    uint32_t x = 0x7075;
+#define RND(n) ((x = x * 1103515245u + 12345u), (size_t)((x >> 8) % (n)))
+    for (int round = 0; round < 150; round++) {
+        ep_eth_peer_config c;
+        config(&c, 70);
+        c.soft_limit_bytes = 1024 + RND(8192);
+        c.max_offences = 0;
+        pair pr;
+        pair_ready(&pr, &c);
+        size_t nl = 1 + RND(4), nrec[4], sizes[4][8], biggest = 0;
+        p2p_bytes lists[4];
+        for (size_t b = 0; b < nl; b++) {
+            nrec[b] = RND(9);
+            p2p_rlp_writer w;
+            p2p_rlp_writer_init(&w);
+            p2p_rlp_list_begin(&w);
+            for (size_t i = 0; i < nrec[b]; i++) {
+                size_t before = w.len;
+                put_receipt(&w, 10 + RND(c.soft_limit_bytes + 500), (uint8_t)(b * 16 + i));
+                sizes[b][i] = w.len - before;
+                if (sizes[b][i] > biggest) biggest = sizes[b][i];
+            }
+            p2p_rlp_list_end(&w);
+            uint8_t *copy = malloc(w.len);
+            memcpy(copy, w.buf, w.len);
+            lists[b] = (p2p_bytes){copy, w.len};
+            p2p_rlp_writer_free(&w);
+        }
+        size_t block = 0, index = 0, requests = 0;
+        while (block < nl) {
+            ep_eth_event ev;
+            size_t len = receipts_round(&pr, index, nl - block, lists + block, nl - block, &ev);
+            requests++;
+            assert_true(requests <= 4 * 9 + 4);
+            size_t got = ev.msg.u.items.count, first_k = 0;
+            assert_true(got >= 1 && got <= nl - block);
+            for (size_t j = 0; j < got; j++) {
+                p2p_bytes part[9], want[9];
+                size_t k = receipts_of(ev.msg.u.items.v[j], part, 9);
+                size_t from = j == 0 ? index : 0;
+                assert_int_equal(receipts_of(lists[block + j], want, 9), nrec[block + j]);
+                int last_cut = j == got - 1 && ev.msg.last_incomplete;
+                assert_true(from + k <= nrec[block + j]);
+                if (!last_cut) assert_int_equal(from + k, from > nrec[block + j] ? from : nrec[block + j]);
+                for (size_t i = 0; i < k; i++) {
+                    assert_int_equal(part[i].len, want[from + i].len);
+                    assert_memory_equal(part[i].ptr, want[from + i].ptr, part[i].len);
+                }
+                if (j == 0) first_k = k;
+            }
+            /* within the limit, or a lone receipt over it */
+            assert_true(len <= c.soft_limit_bytes + 32 ||
+                        (got == 1 && first_k == 1 && len <= biggest + 64));
+            if (ev.msg.last_incomplete) {
+                size_t b = block + got - 1;
+                size_t held = (got == 1 ? index : 0) + (got == 1 ? first_k : 0);
+                if (got > 1) {
+                    p2p_bytes part[9];
+                    held = receipts_of(ev.msg.u.items.v[got - 1], part, 9);
+                }
+                assert_true(held >= 1 && held < nrec[b]);
+                block = b;
+                index = held;
+            } else {
+                block += got;
+                index = 0;
+            }
+        }
+        assert_int_equal(ep_eth_peer_offences(pr.a), 0);
+        for (size_t b = 0; b < nl; b++) free((void *)lists[b].ptr);
+        pair_free(&pr);
+    }
+#undef RND
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -538,6 +621,7 @@ int main(void)
         cmocka_unit_test(test_eth70_pages),
         cmocka_unit_test(test_eth70_page_edges),
         cmocka_unit_test(test_eth70_asking),
+        cmocka_unit_test(test_eth70_pages_random),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
