@@ -737,8 +737,9 @@ typedef struct p2p_command {
  * P2P_ERR_AGAIN when the ring is full (nothing was queued: retry after
  * p2p_poll() ran), P2P_ERR_NOT_FOUND if @c peer is not connected now,
  * P2P_ERR_STATE for announcements while they are disabled,
- * P2P_ERR_TOO_LARGE if the payload exceeds the eth message limit, or
- * P2P_ERR_INVALID. A command that later cannot run (the peer left, or a
+ * P2P_ERR_TOO_LARGE if the payload exceeds the eth message limit (for
+ * SEND_RECEIPTS the command ring's byte bound, as eth/70 pages receipts;
+ * see p2p_send_receipts()), or P2P_ERR_INVALID. A command that later cannot run (the peer left, or a
  * SEND_* reply to no waiting request: see p2p_send_block_headers()) yields a
  * P2P_EV_COMMAND_FAILED event.
  */
@@ -828,7 +829,10 @@ P2P_EXPORT int p2p_get_receipts(p2p_handle *h, const uint8_t peer[64], const uin
  * the list that does not fit is cut after the receipts that do and flagged
  * lastBlockIncomplete, so the peer asks for the rest; the first list keeps
  * at least one receipt. One block's receipts thus never need a message over
- * the limit, however many they are.
+ * the limit, however many they are, and a reply may hold more bytes than one
+ * message (up to P2P_OPT_COMMAND_RING_BYTES). On eth/68 and eth/69 a first
+ * list over the message limit cannot go: P2P_EV_COMMAND_FAILED with
+ * P2P_ERR_TOO_LARGE, and the request still waits for an answer.
  */
 P2P_EXPORT int p2p_send_receipts(p2p_handle *h, const uint8_t peer[64], uint64_t request_id,
                                  const p2p_bytes *receipts, size_t n);

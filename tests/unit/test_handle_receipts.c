@@ -65,6 +65,16 @@ static size_t receipts_of(const uint8_t *p, size_t len, p2p_bytes *out, size_t m
     return n;
 }
 
+/* The last recorded event of @type. */
+static const hn_rec *last_of(const hn_node *nd, p2p_event_type type)
+{
+    const hn_rec *r = NULL;
+    for (size_t i = 0; i < nd->nrecs; i++)
+        if (nd->recs[i].ev.type == type) r = &nd->recs[i];
+    assert_non_null(r);
+    return r;
+}
+
 /* The RECEIPTS event answering @rid (pumping until it comes). */
 static const hn_rec *await_receipts(hn_node *a, hn_node *b, uint64_t rid)
 {
@@ -179,6 +189,20 @@ static void test_index_needs_eth70(void **state)
     assert_int_equal(r->lens[0], small.len);
     assert_int_equal(hn_count(&b, P2P_EV_GET_RECEIPTS), 1); /* the refused one never left */
     assert_int_equal(hn_find(&b, P2P_EV_GET_RECEIPTS)->ev.u.request.first_receipt_index, 0);
+    /* a list over the message limit cannot go on eth/69: the reply fails
+     * (TOO_LARGE) and the request still waits; an answer that fits goes */
+    p2p_bytes big = receipt_list(BIG_RECEIPTS, BIG_DATA, 0);
+    b.auto_reply = 0;
+    assert_int_equal(p2p_get_receipts(a.h, b.id, hash, 1, &rid), 0);
+    hn_wait(nodes, 2, 1, P2P_EV_GET_RECEIPTS, 2);
+    uint64_t their = last_of(&b, P2P_EV_GET_RECEIPTS)->ev.u.request.request_id;
+    assert_int_equal(p2p_send_receipts(b.h, a.id, their, &big, 1), 0);
+    hn_wait(nodes, 2, 1, P2P_EV_COMMAND_FAILED, 1);
+    assert_int_equal(hn_find(&b, P2P_EV_COMMAND_FAILED)->ev.u.command_failed.error, P2P_ERR_TOO_LARGE);
+    assert_int_equal(p2p_send_receipts(b.h, a.id, their, &small, 1), 0);
+    r = await_receipts(&a, &b, rid);
+    assert_int_equal(r->lens[0], small.len);
+    free((void *)big.ptr);
     hn_stop(&a);
     hn_stop(&b);
     free((void *)small.ptr);
