@@ -288,11 +288,13 @@ class _EvGetBlockHeaders(Structure):
 
 
 class _EvRequest(Structure):
-    _fields_ = [("request_id", c_uint64), ("hashes", c_void_p), ("count", c_size_t)]
+    _fields_ = [("request_id", c_uint64), ("hashes", c_void_p), ("count", c_size_t),
+                ("first_receipt_index", c_uint64)]
 
 
 class _EvResponse(Structure):
-    _fields_ = [("request_id", c_uint64), ("items", POINTER(P2PBytes)), ("count", c_size_t)]
+    _fields_ = [("request_id", c_uint64), ("items", POINTER(P2PBytes)), ("count", c_size_t),
+                ("last_incomplete", c_int)]
 
 
 class _EvTransactions(Structure):
@@ -350,7 +352,7 @@ class _CmdGetBlockHeaders(Structure):
 
 
 class _CmdHashes(Structure):
-    _fields_ = [("hashes", c_void_p), ("count", c_size_t)]
+    _fields_ = [("hashes", c_void_p), ("count", c_size_t), ("first_receipt_index", c_uint64)]
 
 
 class _CmdItems(Structure):
@@ -539,6 +541,7 @@ _SIGNATURES = {
     "p2p_send_pooled_transactions": (c_int, [HandleP, _u8p, c_uint64, POINTER(P2PBytes),
                                              c_size_t]),
     "p2p_get_receipts": (c_int, [HandleP, _u8p, _u8p, c_size_t, POINTER(c_uint64)]),
+    "p2p_get_receipts_from": (c_int, [HandleP, _u8p, _u8p, c_size_t, c_uint64, POINTER(c_uint64)]),
     "p2p_send_receipts": (c_int, [HandleP, _u8p, c_uint64, POINTER(P2PBytes), c_size_t]),
     "p2p_set_head": (c_int, [HandleP, POINTER(P2PHead)]),
     "p2p_connect": (c_int, [HandleP, c_char_p]),
@@ -1335,16 +1338,20 @@ class GetBlockHeaders(Event):
 
 @dataclasses.dataclass
 class Request(Event):
-    """GET_BLOCK_BODIES / GET_POOLED_TRANSACTIONS / GET_RECEIPTS: hashes asked for."""
+    """GET_BLOCK_BODIES / GET_POOLED_TRANSACTIONS / GET_RECEIPTS: hashes asked for
+    (eth/70 GetReceipts: the first block's receipts from first_receipt_index on)."""
     request_id: int
     hashes: list
+    first_receipt_index: int = 0
 
 
 @dataclasses.dataclass
 class Response(Event):
-    """BLOCK_HEADERS / BLOCK_BODIES / POOLED_TRANSACTIONS / RECEIPTS: raw RLP items."""
+    """BLOCK_HEADERS / BLOCK_BODIES / POOLED_TRANSACTIONS / RECEIPTS: raw RLP items
+    (eth/70 Receipts: last_incomplete when the last list is only part of its block's)."""
     request_id: int
     items: list
+    last_incomplete: bool = False
 
 
 @dataclasses.dataclass
@@ -1448,11 +1455,13 @@ def _ev_get_headers(u):
 
 
 def _ev_request(u):
-    return (u.request.request_id, _hash_list(u.request.hashes, u.request.count))
+    return (u.request.request_id, _hash_list(u.request.hashes, u.request.count),
+            u.request.first_receipt_index)
 
 
 def _ev_response(u):
-    return (u.response.request_id, _items(u.response.items, u.response.count))
+    return (u.response.request_id, _items(u.response.items, u.response.count),
+            bool(u.response.last_incomplete))
 
 
 def _ev_txs(u):
@@ -1719,6 +1728,14 @@ class Node:
 
     def get_receipts(self, peer, hashes: Sequence) -> int:
         return self._request_hashes(lib.p2p_get_receipts, peer, hashes)
+
+    def get_receipts_from(self, peer, hashes: Sequence, first_index: int) -> int:
+        """eth/70: the first block's receipts from receipt first_index on."""
+        data, n = _hashes(hashes)
+        rid = c_uint64()
+        _check(lib.p2p_get_receipts_from(self._live(), _peer_id(peer), data, n, first_index,
+                                         byref(rid)))
+        return rid.value
 
     def broadcast_transactions(self, txs: Sequence) -> None:
         arr, n, _keep = _bytes_array(txs)

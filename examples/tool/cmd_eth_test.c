@@ -1,5 +1,5 @@
 /* ethp2p-tool eth-test ENODE --chain-id N --genesis HEX [--fork-blocks N,...]
- *     [--fork-times T,...] [--genesis-time T] [--eth 68|69] [--timeout MS]
+ *     [--fork-times T,...] [--genesis-time T] [--eth 68|69|70] [--timeout MS]
  *     [--interval MS]:
  * an eth protocol conformance checker, in the spirit of go-ethereum's
  * `devp2p rlpx eth-test`. It dials the node many times, each check on a fresh
@@ -7,7 +7,9 @@
  * session (conn.c) so that it can send what a well-behaved client never
  * would: a Status on another network, genesis or fork id, a zero latest
  * hash, a reply to a request never made, a second Status, an unknown message
- * id. Those must end the connection. It also asks for headers by number and
+ * id, a message that does not decode. Those must end the connection; the
+ * last three with go-ethereum's reasons (0x10, 0x10, 0x02). On eth/70 it
+ * asks for receipts with firstBlockReceiptIndex (EIP-7975). It also asks for headers by number and
  * by hash with skip and reverse, past the head, for more than 1024 of them,
  * for bodies of unknown blocks, and checks every answer against the chain it
  * fetched (numbers, hashes, parent links, counts, bodies against headers).
@@ -61,7 +63,7 @@ typedef struct et {
     uint64_t time_forks[EC_MAX_FORKS];
     size_t ntime;
     uint64_t genesis_time;
-    uint32_t want_version; /* 0: offer eth/69 and eth/68 */
+    uint32_t want_version; /* 0: offer eth/70, eth/69 and eth/68 */
     uint32_t version;      /* what the last connection negotiated */
     int timeout_ms;
     int interval_ms;       /* --interval: at least this long between two dials */
@@ -243,8 +245,9 @@ static void describe_end(const et_conn *k, char *out, size_t len)
 /* Dial, handshake, Hello; the eth capability negotiated. */
 static int et_open(et *t, et_conn *k, int ping_check, char *why)
 {
-    static const ep_cap both[2] = {{.name = "eth", .version = 68, .length = EP_ETH_LENGTH_68},
-                                   {.name = "eth", .version = 69, .length = EP_ETH_LENGTH_69}};
+    static const ep_cap all[3] = {{.name = "eth", .version = 68, .length = EP_ETH_LENGTH_68},
+                                  {.name = "eth", .version = 69, .length = EP_ETH_LENGTH_69},
+                                  {.name = "eth", .version = 70, .length = EP_ETH_LENGTH_70}};
     char err[256];
     memset(k, 0, sizeof *k);
     uint64_t deadline = conn_now_ms() + (uint64_t)t->timeout_ms;
@@ -268,8 +271,8 @@ static int et_open(et *t, et_conn *k, int ping_check, char *why)
     ep_session_config cfg;
     conn_tool_config(&cfg, t->secp, k->sk);
     cfg.remote_pubkey = t->node.pubkey;
-    cfg.caps = t->want_version == 68 ? &both[0] : t->want_version == 69 ? &both[1] : both;
-    cfg.ncaps = t->want_version ? 1 : 2;
+    cfg.caps = t->want_version ? &all[t->want_version - 68] : all;
+    cfg.ncaps = t->want_version ? 1 : 3;
     if (ping_check) {
         cfg.ping_interval_ms = ET_PING_INTERVAL_MS;
         cfg.idle_timeout_ms = ET_PING_IDLE_MS;
@@ -316,7 +319,8 @@ static int et_open(et *t, et_conn *k, int ping_check, char *why)
         }
     t->version = k->version;
     if (!k->version) {
-        why_set(why, "the peer does not speak eth/%s", t->want_version == 68 ? "68" : t->want_version == 69 ? "69" : "68 or eth/69");
+        if (t->want_version) why_set(why, "the peer does not speak eth/%u", t->want_version);
+        else why_set(why, "the peer speaks none of eth/68, eth/69 and eth/70");
         return -1;
     }
     return 0;
@@ -458,7 +462,7 @@ static int open_peer(et *t, et_conn *k, int ping_check, ep_eth_status *remote, c
  * Any message meanwhile is ignored. A Disconnect that says the peer is
  * full, shutting down or timed us out does not count: the peer left for
  * another reason than the one tested. */
-static int expect_disconnect(et *t, et_conn *k, const char *what, char *why)
+static int expect_disconnect(et *t, et_conn *k, const char *what, int want_reason, char *why)
 {
     conn_event ev;
     uint64_t deadline = conn_now_ms() + (uint64_t)t->timeout_ms;
@@ -486,6 +490,11 @@ static int expect_disconnect(et *t, et_conn *k, const char *what, char *why)
             why_set(why, "after %s, %s: not a refusal of it", what, d);
             return -1;
         }
+    }
+    if (want_reason >= 0 && (k->end_error != 0 || k->end_reason != want_reason)) {
+        char r[96];
+        why_set(why, "after %s, %s; go-ethereum says %s", what, d, reason_text(want_reason, r, sizeof r));
+        return -1;
     }
     fprintf(stderr, "ethp2p-tool eth-test: after %s, %s\n", what, d);
     return 0;
@@ -756,7 +765,7 @@ static int ck_bad_status(et *t, int kind, char *why)
         case BAD_RANGE: s.earliest = 1; s.latest = 0; break;
         }
         rc = send_status(&k, &s, why);
-        if (rc == 0) rc = expect_disconnect(t, &k, what[kind], why);
+        if (rc == 0) rc = expect_disconnect(t, &k, what[kind], -1, why);
     }
     et_close(&k);
     return rc == 0;
@@ -1029,14 +1038,22 @@ static int ck_bodies_unknown(et *t, char *why)
 
 /* Something the peer must answer with a disconnect, sent after a correct
  * handshake. */
-enum { ODD_UNSOLICITED, ODD_SECOND_STATUS, ODD_UNKNOWN_ID, ODD_RANGE_ZERO_HASH, ODD_RANGE_INVALID };
+enum { ODD_UNSOLICITED, ODD_SECOND_STATUS, ODD_UNKNOWN_ID, ODD_RANGE_ZERO_HASH, ODD_RANGE_INVALID,
+       ODD_UNDECODABLE };
 
 static int ck_odd(et *t, int kind, char *why)
 {
     static const char *const what[] = {"BlockHeaders answering no request", "a second Status",
                                        "a message with an unknown id",
                                        "BlockRangeUpdate with a zero latest hash",
-                                       "BlockRangeUpdate with earliest above latest"};
+                                       "BlockRangeUpdate with earliest above latest",
+                                       "GetBlockHeaders that does not decode"};
+    /* go-ethereum: a message that does not decode is "breach of protocol"
+     * (its Msg.Decode error), an unknown id or a second Status "subprotocol
+     * error"; for the rest any refusal will do */
+    const int reason = kind == ODD_UNDECODABLE                                   ? P2P_DISC_PROTOCOL_BREACH
+                     : kind == ODD_SECOND_STATUS || kind == ODD_UNKNOWN_ID ? P2P_DISC_SUBPROTOCOL
+                                                                                  : -1;
     et_conn k;
     int rc = open_peer(t, &k, 0, NULL, why);
     if (rc == 0) {
@@ -1053,6 +1070,15 @@ static int ck_odd(et *t, int kind, char *why)
             break;
         }
         case ODD_SECOND_STATUS: break;
+        case ODD_UNDECODABLE: /* [request-id, [origin, amount]]: two of the four fields */
+            p2p_rlp_list_begin(&w);
+            p2p_rlp_put_uint(&w, random_id());
+            p2p_rlp_list_begin(&w);
+            p2p_rlp_put_uint(&w, 0);
+            p2p_rlp_put_uint(&w, 1);
+            p2p_rlp_list_end(&w);
+            p2p_rlp_list_end(&w);
+            break;
         case ODD_UNKNOWN_ID: p2p_rlp_list_begin(&w); p2p_rlp_list_end(&w); break;
         case ODD_RANGE_ZERO_HASH:
         case ODD_RANGE_INVALID: {
@@ -1076,11 +1102,12 @@ static int ck_odd(et *t, int kind, char *why)
         } else {
             uint64_t id = kind == ODD_UNSOLICITED ? EP_ETH_BLOCK_HEADERS
                         : kind == ODD_UNKNOWN_ID  ? ET_UNKNOWN_ID
+                        : kind == ODD_UNDECODABLE ? EP_ETH_GET_BLOCK_HEADERS
                                                   : EP_ETH_BLOCK_RANGE_UPDATE;
             rc = send_eth(&k, id, w.buf, w.len, why);
         }
         p2p_rlp_writer_free(&w);
-        if (rc == 0) rc = expect_disconnect(t, &k, what[kind], why);
+        if (rc == 0) rc = expect_disconnect(t, &k, what[kind], reason, why);
     }
     et_close(&k);
     return rc == 0;
@@ -1119,6 +1146,131 @@ static int ck_range_future(et *t, char *why)
     }
     et_close(&k);
     return rc == 0;
+}
+
+/* ------------------------------------------------ eth/70 receipts */
+
+#define ET_RECEIPT_BLOCKS 16 /* blocks asked for in the eth/70 receipts checks */
+
+/* GetReceipts on eth/70 (EIP-7975): [request-id, firstBlockReceiptIndex,
+ * hashes]; the reply [request-id, lastBlockIncomplete, lists] must decode,
+ * hold no more lists than hashes, and not flag an empty reply incomplete
+ * (go-ethereum drops a peer for it). */
+static int get_receipts70(et *t, et_conn *k, const uint8_t (*hashes)[32], size_t n, uint64_t index,
+                          ep_eth_msg *out, uint8_t **raw, char *why)
+{
+    ep_eth_msg req;
+    memset(&req, 0, sizeof req);
+    req.id = EP_ETH_GET_RECEIPTS;
+    req.receipt_index = index;
+    req.u.hashes.v = hashes;
+    req.u.hashes.count = n;
+    if (request(t, k, &req, out, raw, why) < 0) return -1;
+    const char *bad = out->u.items.count > n                          ? "more receipt lists than blocks asked for"
+                    : out->last_incomplete && out->u.items.count == 0 ? "an empty Receipts flagged lastBlockIncomplete"
+                                                                      : NULL;
+    if (bad) {
+        why_set(why, "GetReceipts(from receipt %llu, %zu blocks): %s", (unsigned long long)index, n, bad);
+        ep_eth_msg_free(out);
+        free(*raw);
+        *raw = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+/* The receipts of one list (views into it), at most @max; the count. */
+static size_t list_receipts(p2p_bytes list, p2p_bytes *out, size_t max)
+{
+    p2p_rlp_item it, r;
+    p2p_rlp_iter iter;
+    size_t n = 0;
+    if (p2p_rlp_decode(list.ptr, list.len, &it) || p2p_rlp_iter_init(&iter, &it)) return 0;
+    while (p2p_rlp_iter_next(&iter, &r) == 1) {
+        if (n < max) out[n] = (p2p_bytes){r.raw, r.raw_len};
+        n++;
+    }
+    return n;
+}
+
+/* eth/70 only: the receipts of the reference blocks, asked for from index 0
+ * (@from_index 0), or, for a block with two receipts or more, from its
+ * second receipt on, which must be the same receipts as its whole list's
+ * from the second on. */
+static int ck_receipts70(et *t, int from_index, char *why)
+{
+    if (!need_ref(t, 0, why)) return -1;
+    et_conn k;
+    int rc = open_peer(t, &k, 0, NULL, why);
+    if (rc == 0 && k.version < EP_ETH_VERSION_70) {
+        why_set(why, "eth/70 only (the connection speaks eth/%u)", k.version);
+        et_close(&k);
+        return -1;
+    }
+    size_t n = t->nref < ET_RECEIPT_BLOCKS ? t->nref : ET_RECEIPT_BLOCKS;
+    uint8_t hashes[ET_RECEIPT_BLOCKS][32];
+    for (size_t i = 0; i < n; i++) memcpy(hashes[i], t->ref[i].hash, 32);
+    ep_eth_msg all, part;
+    uint8_t *raw_all = NULL, *raw_part = NULL;
+    if (rc == 0) rc = get_receipts70(t, &k, (const uint8_t(*)[32])hashes, n, 0, &all, &raw_all, why);
+    if (rc == 0 && !from_index)
+        fprintf(stderr, "ethp2p-tool eth-test: GetReceipts(from receipt 0, blocks 0..%zu): %zu list(s)%s\n",
+                n - 1, all.u.items.count, all.last_incomplete ? ", the last incomplete" : "");
+    if (rc == 0 && from_index) {
+        /* a block whose list came whole, with two receipts or more */
+        size_t whole = all.u.items.count - (all.last_incomplete ? 1 : 0), b = whole, cnt = 0;
+        for (size_t i = 0; i < whole && b == whole; i++)
+            if ((cnt = list_receipts(all.u.items.v[i], NULL, 0)) >= 2) b = i;
+        if (b == whole) {
+            why_set(why, "no block among 0..%zu has two receipts or more", n - 1);
+            rc = 1; /* a skip */
+        } else {
+            rc = get_receipts70(t, &k, &hashes[b], 1, 1, &part, &raw_part, why);
+            p2p_bytes *want = rc == 0 ? malloc(cnt * sizeof *want) : NULL, *got = NULL;
+            size_t m = 0;
+            if (rc == 0 && (!want || !(got = malloc(cnt * sizeof *got)))) {
+                why_set(why, "out of memory");
+                rc = -1;
+            }
+            if (rc == 0) {
+                list_receipts(all.u.items.v[b], want, cnt);
+                if (part.u.items.count != 1) {
+                    why_set(why, "GetReceipts(from receipt 1, block %zu): %zu lists, expected 1", b,
+                            part.u.items.count);
+                    rc = -1;
+                } else {
+                    m = list_receipts(part.u.items.v[0], got, cnt);
+                    /* all receipts from the second on; fewer only when flagged incomplete */
+                    if (m > cnt - 1 || (m < cnt - 1 && !part.last_incomplete) || (m == 0 && cnt > 1)) {
+                        why_set(why, "GetReceipts(from receipt 1, block %zu): %zu receipts%s, expected %zu", b, m,
+                                part.last_incomplete ? " (incomplete)" : "", cnt - 1);
+                        rc = -1;
+                    }
+                }
+            }
+            for (size_t i = 0; rc == 0 && i < m; i++)
+                if (got[i].len != want[i + 1].len || memcmp(got[i].ptr, want[i + 1].ptr, got[i].len)) {
+                    why_set(why, "GetReceipts(from receipt 1, block %zu): its receipt %zu is not receipt %zu of "
+                                 "the block's whole list",
+                            b, i, i + 1);
+                    rc = -1;
+                }
+            if (rc == 0)
+                fprintf(stderr, "ethp2p-tool eth-test: block %zu: %zu receipts; from receipt 1: %zu\n", b, cnt, m);
+            free(want);
+            free(got);
+            if (raw_part) {
+                ep_eth_msg_free(&part);
+                free(raw_part);
+            }
+        }
+    }
+    if (raw_all) {
+        ep_eth_msg_free(&all);
+        free(raw_all);
+    }
+    et_close(&k);
+    return rc == 1 ? -1 : rc == 0;
 }
 
 /* Ping must get a Pong (see ET_PING_QUIET_MS). */
@@ -1168,20 +1320,22 @@ static int eth_test_usage(FILE *f)
 {
     fprintf(f,
             "usage: ethp2p-tool eth-test ENODE --chain-id N --genesis HEX [--fork-blocks N,N,...]\n"
-            "                            [--fork-times T,T,...] [--genesis-time T] [--eth 68|69]\n"
+            "                            [--fork-times T,T,...] [--genesis-time T] [--eth 68|69|70]\n"
             "                            [--timeout MS] [--interval MS]\n"
             "  Check that the node at ENODE follows the eth wire protocol as go-ethereum and\n"
             "  reth expect: it refuses a Status on another network, genesis or fork id or with\n"
             "  a zero latest hash, serves headers by number and by hash (skip, reverse, past\n"
             "  the head, amounts over 1024) and bodies as asked, disconnects on a reply to a\n"
-            "  request never made, a second Status or an unknown message id, and answers Ping.\n"
+            "  request never made, a second Status or an unknown message id (0x10, as geth) and\n"
+            "  a message that does not decode (0x02), answers Ping, and on eth/70 serves receipts\n"
+            "  from a firstBlockReceiptIndex.\n"
             "  Each check dials anew with a fresh key. One line per check on stdout:\n"
             "  \"PASS name\", \"FAIL name: why\" or \"SKIP name: why\"; exit 1 if one failed.\n"
             "  --chain-id N       the network id of the chain\n"
             "  --genesis HEX      its genesis hash\n"
             "  --fork-blocks, --fork-times, --genesis-time\n"
             "                     its fork schedule, for the EIP-2124 fork id\n"
-            "  --eth V            offer only eth/V (default: eth/69 and eth/68, highest shared)\n"
+            "  --eth V            offer only eth/V (default: eth/70, 69 and 68, highest shared)\n"
             "  --timeout MS       for each step of a check (default %d)\n"
             "  --interval MS      wait between two connections (geth refuses an Internet\n"
             "                     address that dials it again within 30 s; not a LAN one)\n",
@@ -1218,7 +1372,7 @@ static int parse_args(int argc, char **argv, et *t)
             size_t one;
             bad = !v || parse_u64_list(v, &t->genesis_time, 1, &one) < 0 || one != 1;
         } else if (!strcmp(a, "--eth")) {
-            bad = !v || (strcmp(v, "68") && strcmp(v, "69"));
+            bad = !v || (strcmp(v, "68") && strcmp(v, "69") && strcmp(v, "70"));
             if (!bad) t->want_version = (uint32_t)atoi(v);
         } else if (!strcmp(a, "--interval")) {
             uint64_t ms[1];
@@ -1324,6 +1478,9 @@ static void run_checks(et *t)
     ONLY69("block-range-update-zero-hash", ck_odd(t, ODD_RANGE_ZERO_HASH, why));
     ONLY69("block-range-update-invalid", ck_odd(t, ODD_RANGE_INVALID, why));
     ONLY69("block-range-update-future", ck_range_future(t, why));
+    RUN("undecodable-message", ck_odd(t, ODD_UNDECODABLE, why));
+    RUN("receipts-eth70", ck_receipts70(t, 0, why));
+    RUN("receipts-eth70-from-index", ck_receipts70(t, 1, why));
     RUN("ping", ck_ping(t, why));
 #undef ONLY69
 #undef RUN

@@ -331,8 +331,9 @@ P2P_EXPORT int p2p_config_set_fork_blocks(p2p_config *cfg, const uint64_t *block
 /** Timestamps of time-based forks (Shanghai and later), as for blocks. At most 64. */
 P2P_EXPORT int p2p_config_set_fork_times(p2p_config *cfg, const uint64_t *times, size_t n);
 /**
- * The eth versions to offer (68 and/or 69; default both). The highest
- * version both sides share is used.
+ * The eth versions to offer (any of 68, 69 and 70; default all three). The
+ * highest version both sides share is used: eth/70 with current go-ethereum,
+ * eth/69 with reth, eth/68 with the EthereumJS devp2p package (npm).
  */
 P2P_EXPORT int p2p_config_set_eth_versions(p2p_config *cfg, const uint32_t *versions, size_t n);
 /** The client id sent in Hello (printable ASCII, < 256 bytes). Default `"libethp2p/v<version>"`. */
@@ -370,7 +371,7 @@ typedef struct p2p_peer_info {
     uint8_t id[64];                       /**< node id (PeerId) */
     char address[P2P_ADDR_MAX];           /**< remote "ip:port" or "[ipv6]:port" */
     char client_id[P2P_CLIENT_ID_MAX];    /**< from its Hello (sanitised) */
-    uint32_t eth_version;                 /**< negotiated eth version (68, 69) */
+    uint32_t eth_version;                 /**< negotiated eth version (68, 69, 70) */
     int direction;                        /**< ::p2p_direction */
     int trusted;                          /**< 1 if configured as trusted */
     int is_static;                        /**< 1 if a static peer */
@@ -477,6 +478,13 @@ typedef struct p2p_event {
             uint64_t request_id;    /**< pass to the matching p2p_send_* function */
             const uint8_t *hashes;  /**< count * 32 bytes */
             size_t count;           /**< number of hashes */
+            /**
+             * GET_RECEIPTS on eth/70+ (EIP-7975): the peer wants the first
+             * block's receipts from this index on (0 otherwise). Answer with
+             * whole lists all the same: the library leaves these out and
+             * pages the reply (see p2p_send_receipts()).
+             */
+            uint64_t first_receipt_index;
         } request;
         /**
          * BLOCK_HEADERS / BLOCK_BODIES / POOLED_TRANSACTIONS / RECEIPTS: the
@@ -489,6 +497,13 @@ typedef struct p2p_event {
             uint64_t request_id;    /**< the id p2p_submit() gave the request */
             const p2p_bytes *items; /**< one raw RLP item each */
             size_t count;           /**< entries at @c items */
+            /**
+             * RECEIPTS on eth/70+: 1 when the last list is only the start of
+             * that block's receipts (lastBlockIncomplete): ask for the rest
+             * with p2p_get_receipts_from(), from that block's hash on and
+             * from the number of its receipts received so far. 0 otherwise.
+             */
+            int last_incomplete;
         } response;
         /** TRANSACTIONS: raw transactions as on the wire. */
         struct {
@@ -676,6 +691,12 @@ typedef struct p2p_command {
         struct {
             const uint8_t *hashes;  /**< count * 32 bytes */
             size_t count;           /**< number of hashes */
+            /**
+             * GET_RECEIPTS only (0 for the others): leave out the first
+             * block's receipts before this index (eth/70 firstBlockReceiptIndex,
+             * see p2p_get_receipts_from()).
+             */
+            uint64_t first_receipt_index;
         } hashes;
         /**
          * SEND_BLOCK_HEADERS / SEND_BLOCK_BODIES / TRANSACTIONS /
@@ -716,8 +737,9 @@ typedef struct p2p_command {
  * P2P_ERR_AGAIN when the ring is full (nothing was queued: retry after
  * p2p_poll() ran), P2P_ERR_NOT_FOUND if @c peer is not connected now,
  * P2P_ERR_STATE for announcements while they are disabled,
- * P2P_ERR_TOO_LARGE if the payload exceeds the eth message limit, or
- * P2P_ERR_INVALID. A command that later cannot run (the peer left, or a
+ * P2P_ERR_TOO_LARGE if the payload exceeds the eth message limit (for
+ * SEND_RECEIPTS the command ring's byte bound, as eth/70 pages receipts;
+ * see p2p_send_receipts()), or P2P_ERR_INVALID. A command that later cannot run (the peer left, or a
  * SEND_* reply to no waiting request: see p2p_send_block_headers()) yields a
  * P2P_EV_COMMAND_FAILED event.
  */
@@ -790,10 +812,28 @@ P2P_EXPORT int p2p_get_pooled_transactions(p2p_handle *h, const uint8_t peer[64]
 /** Answer a GET_POOLED_TRANSACTIONS event. */
 P2P_EXPORT int p2p_send_pooled_transactions(p2p_handle *h, const uint8_t peer[64],
                                             uint64_t request_id, const p2p_bytes *txs, size_t n);
-/** Request the receipts of @p n blocks by hash. */
+/**
+ * Request the receipts of @p n blocks by hash (each block's whole list; on
+ * eth/70 a RECEIPTS event with last_incomplete set says the last list was
+ * cut: continue with p2p_get_receipts_from()).
+ */
 P2P_EXPORT int p2p_get_receipts(p2p_handle *h, const uint8_t peer[64], const uint8_t *hashes,
                                 size_t n, uint64_t *request_id);
-/** Answer a GET_RECEIPTS event: one RLP receipt list per block, in the peer's version's encoding. */
+/**
+ * Answer a GET_RECEIPTS event: one RLP receipt list per block, in the peer's
+ * version's encoding, always each block's whole list. On eth/68 and eth/69
+ * the reply is cut at whole lists (P2P_OPT_SOFT_RESPONSE_BYTES / _ITEMS, at
+ * least one list). On eth/70 (EIP-7975) the library pages it: the first list
+ * starts at the request's first_receipt_index (a list shorter than that goes
+ * out empty), whole lists follow while they fit in the soft byte limit, and
+ * the list that does not fit is cut after the receipts that do and flagged
+ * lastBlockIncomplete, so the peer asks for the rest; the first list keeps
+ * at least one receipt. One block's receipts thus never need a message over
+ * the limit, however many they are, and a reply may hold more bytes than one
+ * message (up to P2P_OPT_COMMAND_RING_BYTES). On eth/68 and eth/69 a first
+ * list over the message limit cannot go: P2P_EV_COMMAND_FAILED with
+ * P2P_ERR_TOO_LARGE, and the request still waits for an answer.
+ */
 P2P_EXPORT int p2p_send_receipts(p2p_handle *h, const uint8_t peer[64], uint64_t request_id,
                                  const p2p_bytes *receipts, size_t n);
 /**
@@ -886,6 +926,19 @@ P2P_EXPORT int p2p_block_header(const uint8_t *block, size_t len, p2p_bytes *hea
  * configured, the head's timestamp starts at this value.
  */
 P2P_EXPORT int p2p_config_set_genesis_time(p2p_config *cfg, uint64_t timestamp);
+/**
+ * Request the receipts of @p n blocks, the first block's from its receipt
+ * @p first_index on (eth/70 GetReceipts firstBlockReceiptIndex, EIP-7975):
+ * after a RECEIPTS event with last_incomplete, ask again from that last
+ * block's hash with @p first_index the number of its receipts received so
+ * far. With 0 it is p2p_get_receipts(). The RECEIPTS event's first list then
+ * holds that block's receipts from @p first_index on. A non-zero index to an
+ * eth/68 or eth/69 peer, which cannot carry it, fails: P2P_EV_COMMAND_FAILED
+ * with P2P_ERR_STATE and a warning saying so (p2p_get_peer_info() tells the
+ * peer's version beforehand).
+ */
+P2P_EXPORT int p2p_get_receipts_from(p2p_handle *h, const uint8_t peer[64], const uint8_t *hashes,
+                                     size_t n, uint64_t first_index, uint64_t *request_id);
 /**@}*/
 
 /* ------------------------------------------------------------------------ */

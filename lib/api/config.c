@@ -74,9 +74,10 @@ p2p_config *p2p_config_new(void)
     c->listen_port = 30303;
     c->listen_enabled = 1;
     c->max_peers = 25;
-    c->eth_versions[0] = 69;
-    c->eth_versions[1] = 68;
-    c->neth_versions = 2;
+    c->eth_versions[0] = 70; /* EIP-7975: eth/69 with paged receipts */
+    c->eth_versions[1] = 69;
+    c->eth_versions[2] = 68; /* @ethereumjs/devp2p and older nodes */
+    c->neth_versions = 3;
     snprintf(c->client_id, sizeof c->client_id, "libethp2p/v%s", P2P_VERSION_STRING);
     c->log_level = P2P_LOG_NONE;
     c->announcements = 0; /* post-merge: geth and reth drop a peer that announces */
@@ -304,9 +305,9 @@ int p2p_config_set_eth_versions(p2p_config *cfg, const uint32_t *versions, size_
     uint32_t sorted[EP_CFG_MAX_ETH_VERSIONS];
     size_t m = 0;
     for (size_t i = 0; i < n; i++) {
-        if (versions[i] != 68 && versions[i] != 69)
-            return ep_config_fail(cfg, P2P_ERR_INVALID, "eth version %u: only 68 and 69 are supported",
-                                  versions[i]);
+        if (versions[i] != 68 && versions[i] != 69 && versions[i] != 70)
+            return ep_config_fail(cfg, P2P_ERR_INVALID,
+                                  "eth version %u: only 68, 69 and 70 are supported", versions[i]);
         size_t j = 0;
         while (j < m && sorted[j] != versions[i]) j++;
         if (j < m) continue; /* duplicate */

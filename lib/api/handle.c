@@ -349,6 +349,10 @@ static int check_values(const p2p_command *c)
     }
     case P2P_CMD_NEW_BLOCK:
         return check_block(c->u.new_block.block);
+    case P2P_CMD_GET_BLOCK_BODIES:
+    case P2P_CMD_GET_POOLED_TRANSACTIONS:
+        /* only GetReceipts has a start index (eth/70) */
+        return c->u.hashes.first_receipt_index ? P2P_ERR_INVALID : 0;
     default:
         return 0;
     }
@@ -357,7 +361,11 @@ static int check_values(const p2p_command *c)
 static int check_command(p2p_handle *h, const p2p_command *c)
 {
     size_t sz;
-    int rc = ep_cmd_payload_size(c, (size_t)h->cfg->opts[P2P_OPT_MAX_ETH_MESSAGE_SIZE], &sz);
+    /* a reply of receipts may hold more than one message: eth/70 pages a
+     * block's receipts over several (bounded by the command ring's bytes) */
+    uint64_t limit = c->type == P2P_CMD_SEND_RECEIPTS ? h->cfg->opts[P2P_OPT_COMMAND_RING_BYTES]
+                                                      : h->cfg->opts[P2P_OPT_MAX_ETH_MESSAGE_SIZE];
+    int rc = ep_cmd_payload_size(c, limit > SIZE_MAX ? SIZE_MAX : (size_t)limit, &sz);
     if (rc) return rc;
     if (!h->cfg->announcements && (c->type == P2P_CMD_NEW_BLOCK || c->type == P2P_CMD_NEW_BLOCK_HASHES))
         return P2P_ERR_STATE;
@@ -525,6 +533,17 @@ int p2p_get_receipts(p2p_handle *h, const uint8_t peer[64], const uint8_t *hashe
                      uint64_t *request_id)
 {
     return by_hashes(h, P2P_CMD_GET_RECEIPTS, peer, hashes, n, request_id);
+}
+
+int p2p_get_receipts_from(p2p_handle *h, const uint8_t peer[64], const uint8_t *hashes, size_t n,
+                          uint64_t first_index, uint64_t *request_id)
+{
+    if (!peer) return P2P_ERR_INVALID;
+    p2p_command c = new_cmd(P2P_CMD_GET_RECEIPTS, peer);
+    c.u.hashes.hashes = hashes;
+    c.u.hashes.count = n;
+    c.u.hashes.first_receipt_index = first_index;
+    return p2p_submit(h, &c, request_id);
 }
 
 int p2p_send_receipts(p2p_handle *h, const uint8_t peer[64], uint64_t request_id,

@@ -1,11 +1,14 @@
 /* Per-peer eth protocol handler (sans-I/O).
  *
- * Disconnect policy, following go-ethereum (every error its eth handler
- * returns is reported by its p2p layer as "subprotocol error" 0x10):
- *  - anything wrong with the Status exchange, an undecodable message, an
- *    oversized one, a message id the version does not define, a message that
- *    is not allowed now (a second Status, announcements when they are off, a
- *    bad block range): P2P_DISC_SUBPROTOCOL;
+ * Disconnect policy, following go-ethereum (its p2p layer reports a message
+ * that fails to decode as "breach of protocol" 0x02, every other error of
+ * its eth handler as "subprotocol error" 0x10):
+ *  - a message that does not decode (bad RLP, wrong field counts or sizes,
+ *    an integer out of range), Status included: P2P_DISC_PROTOCOL_BREACH;
+ *  - anything else wrong with the Status exchange, an oversized message, a
+ *    message id the version does not define, a message that is not allowed
+ *    now (a second Status, announcements when they are off, a bad block
+ *    range), too many announced entries: P2P_DISC_SUBPROTOCOL;
  *  - a bad, unsolicited or oversized response beyond max_offences (default:
  *    the first, as geth's request tracker): P2P_DISC_PROTOCOL_BREACH;
  *  - no Status in time: P2P_DISC_TIMEOUT. */
@@ -26,6 +29,7 @@ typedef struct served_req {
     uint64_t msg;          /* the request's message id */
     uint64_t max_items;    /* its bound on the reply (amount or hash count, after the cut) */
     uint64_t deadline_ms;  /* forgotten after this */
+    uint64_t receipt_index; /* eth/70 GetReceipts: the first block's receipts start here */
 } served_req;
 
 /* What became of a request that no longer waits (for the answer's error). */
@@ -179,6 +183,17 @@ static int disconnect(ep_eth_peer *p, ep_eth_event *ev, int reason, int error)
     return disconnect_why(p, ev, reason, error, NULL);
 }
 
+/* A message that failed to decode with @rc: "breach of protocol" as geth
+ * (its Msg.Decode error maps to 0x02), except for our own bounds (too many
+ * entries) and our memory, which are not the peer's malformed bytes. */
+static int decode_failed(ep_eth_peer *p, ep_eth_event *ev, int rc)
+{
+    int reason = rc == P2P_ERR_TOO_LARGE || rc == P2P_ERR_NOMEM ? P2P_DISC_SUBPROTOCOL
+                                                                  : P2P_DISC_PROTOCOL_BREACH;
+    return disconnect_why(p, ev, reason, rc,
+                          reason == P2P_DISC_PROTOCOL_BREACH ? "a message that does not decode" : NULL);
+}
+
 /* Hand the decoded message to the event; the peer keeps ownership. */
 static void emit(ep_eth_peer *p, ep_eth_event *ev, ep_eth_event_type type, ep_eth_msg *m)
 {
@@ -277,7 +292,7 @@ static int on_status(ep_eth_peer *p, const uint8_t *data, size_t len, ep_eth_eve
 {
     ep_eth_msg m;
     int rc = ep_eth_msg_decode(p->cfg.version, EP_ETH_STATUS, data, len, &m);
-    if (rc) return disconnect(p, ev, P2P_DISC_SUBPROTOCOL, rc);
+    if (rc) return decode_failed(p, ev, rc);
     ep_status_verdict v = ep_status_validate(&p->cfg.local, p->cfg.version, &m.u.status);
     if (v != EP_STATUS_OK) {
         ev->status = v;
@@ -301,7 +316,7 @@ static int on_response(ep_eth_peer *p, uint64_t code, const uint8_t *data, size_
 {
     uint64_t rid;
     int rc = ep_eth_msg_peek_request_id(p->cfg.version, code, data, len, &rid);
-    if (rc) return disconnect(p, ev, P2P_DISC_SUBPROTOCOL, rc);
+    if (rc) return decode_failed(p, ev, rc);
     pending_req *r = find_req(p, rid);
     if (!r) /* late: we gave up on it */
         return is_late(p, rid) ? 0 : offence(p, ev, "a response to no request of ours");
@@ -311,7 +326,12 @@ static int on_response(ep_eth_peer *p, uint64_t code, const uint8_t *data, size_
     size_t max = r->max_items > SIZE_MAX ? SIZE_MAX : (size_t)r->max_items;
     rc = ep_eth_msg_decode_max(p->cfg.version, code, data, len, max, &m);
     if (rc == P2P_ERR_TOO_LARGE) return offence(p, ev, "a response with more items than asked");
-    if (rc) return disconnect(p, ev, P2P_DISC_SUBPROTOCOL, rc);
+    if (rc) return decode_failed(p, ev, rc);
+    if (m.last_incomplete && m.u.items.count == 0) {
+        /* geth drops a peer for it: nothing can be incomplete in nothing */
+        ep_eth_msg_free(&m);
+        return offence(p, ev, "an empty Receipts marked lastBlockIncomplete");
+    }
     ev->request_id = r->id;
     ev->request_msg = r->msg;
     ev->rtt_ms = now_ms > r->sent_ms ? now_ms - r->sent_ms : 0;
@@ -351,13 +371,14 @@ static int on_message(ep_eth_peer *p, uint64_t code, const uint8_t *data, size_t
     size_t max = ep_eth_msg_is_request(code) ? SIZE_MAX : p->cfg.max_announced_items;
     ep_eth_msg m;
     int rc = ep_eth_msg_decode_max(p->cfg.version, code, data, len, max, &m);
-    if (rc) return disconnect(p, ev, P2P_DISC_SUBPROTOCOL, rc);
+    if (rc) return decode_failed(p, ev, rc);
     if (ep_eth_msg_is_request(code)) {
         cut_request(p, &m);
         /* a caller that ignored serving_full: the oldest waiting one gives way */
         if (p->nserving == p->cfg.max_serving) served_forget(p, 0, P2P_ERR_TIMEOUT);
         p->serving[p->nserving++] = (served_req){m.request_id, code, reply_bound(&m),
-                                                 add_ms(now_ms, p->cfg.serve_timeout_ms)};
+                                                 add_ms(now_ms, p->cfg.serve_timeout_ms),
+                                                 m.receipt_index};
     }
     if (code == EP_ETH_BLOCK_RANGE_UPDATE) {
         const char *bad = m.u.range.earliest > m.u.range.latest ? "BlockRangeUpdate: earliest above latest"
@@ -411,6 +432,66 @@ static size_t fit_soft_limits(const ep_eth_peer *p, const ep_eth_msg *m)
     return k;
 }
 
+/* Room a receipt list's header may take (the bound of an RLP list prefix). */
+#define LIST_HEADER_MAX 9
+
+/* eth/70 (EIP-7975) Receipts: the host gave whole receipt lists, one per
+ * block asked for. Page them: the first list starts at the request's
+ * firstBlockReceiptIndex (a list shorter than that goes out empty, as
+ * geth's); whole lists are added while they fit in the soft byte limit
+ * (and below the message limit); the list that does not fit is cut inside,
+ * after as many receipts as fit, and flagged lastBlockIncomplete. Nothing
+ * more follows a cut. The first list always keeps at least one receipt, so
+ * a request always makes progress; a later list that cannot keep one is left
+ * for the next request. Sets m's count, receipt_index, last_receipts and
+ * last_incomplete; P2P_ERR_INVALID when a list is not one RLP list. */
+static int page_receipts(const ep_eth_peer *p, ep_eth_msg *m, uint64_t first_index, uint64_t max_items)
+{
+    size_t n = m->u.items.count, limit = p->cfg.soft_limit_bytes, bytes = 0;
+    size_t hard = p->cfg.max_message_size > 64 ? p->cfg.max_message_size - 64 : 0;
+    if (limit > hard) limit = hard;
+    if (n > p->cfg.soft_limit_items) n = p->cfg.soft_limit_items;
+    if (n > max_items) n = (size_t)max_items;
+    m->receipt_index = m->last_receipts = 0;
+    m->last_incomplete = 0;
+    for (size_t k = 0; k < n; k++) {
+        p2p_rlp_item list, r;
+        p2p_rlp_iter it;
+        const p2p_bytes *b = &m->u.items.v[k];
+        if (p2p_rlp_decode(b->ptr, b->len, &list) || !list.is_list) return P2P_ERR_INVALID;
+        uint64_t skip = k == 0 ? first_index : 0, i = 0, kept = 0;
+        size_t whole = LIST_HEADER_MAX, taken = LIST_HEADER_MAX;
+        int cut = 0;
+        p2p_rlp_iter_init(&it, &list);
+        while (p2p_rlp_iter_next(&it, &r) == 1) {
+            if (i++ < skip) continue;
+            whole += r.raw_len;
+            if (cut) continue;
+            if (r.raw_len > limit - bytes || taken + r.raw_len > limit - bytes) {
+                cut = 1;
+                continue;
+            }
+            taken += r.raw_len;
+            kept++;
+        }
+        if (k == 0) m->receipt_index = skip < i ? skip : i;
+        if (!cut) {
+            bytes += whole > limit - bytes ? limit - bytes : whole;
+            continue;
+        }
+        if (kept == 0 && k > 0) { /* this block starts the next page */
+            m->u.items.count = k;
+            return 0;
+        }
+        m->last_receipts = kept ? kept : 1; /* a lone receipt over the limit still goes */
+        m->last_incomplete = m->last_receipts < i - m->receipt_index * (k == 0);
+        m->u.items.count = k + 1;
+        return 0;
+    }
+    m->u.items.count = n;
+    return 0;
+}
+
 static int send_request(ep_eth_peer *p, ep_eth_msg *m, uint64_t now_ms, p2p_rlp_writer *out)
 {
     if (p->ninflight == p->cfg.max_inflight) return P2P_ERR_AGAIN;
@@ -439,6 +520,9 @@ int ep_eth_peer_send(ep_eth_peer *p, ep_eth_msg *msg, uint64_t now_ms, p2p_rlp_w
     if ((msg->id == EP_ETH_NEW_BLOCK || msg->id == EP_ETH_NEW_BLOCK_HASHES) &&
         !p->cfg.announcements)
         return P2P_ERR_STATE;
+    /* eth/68 and eth/69 cannot say where a block's receipts start */
+    if (msg->id == EP_ETH_GET_RECEIPTS && msg->receipt_index && p->cfg.version < EP_ETH_VERSION_70)
+        return P2P_ERR_STATE;
     if (ep_eth_msg_is_request(msg->id)) return send_request(p, msg, now_ms, out);
     ep_eth_msg copy = *msg;
     long slot = -1;
@@ -447,9 +531,17 @@ int ep_eth_peer_send(ep_eth_peer *p, ep_eth_msg *msg, uint64_t now_ms, p2p_rlp_w
         int why;
         slot = served_find(p, msg->request_id, msg->id, &why);
         if (slot < 0) return why;
-        copy.u.items.count = fit_soft_limits(p, msg);
-        if (copy.u.items.count > p->serving[slot].max_items)
-            copy.u.items.count = (size_t)p->serving[slot].max_items; /* what was asked, no more */
+        if (msg->receipt_index || msg->last_receipts || msg->last_incomplete)
+            return P2P_ERR_INVALID; /* the paging of a reply is ours to do */
+        if (msg->id == EP_ETH_RECEIPTS && p->cfg.version >= EP_ETH_VERSION_70) {
+            int rc = page_receipts(p, &copy, p->serving[slot].receipt_index,
+                                   p->serving[slot].max_items);
+            if (rc) return rc;
+        } else {
+            copy.u.items.count = fit_soft_limits(p, msg);
+            if (copy.u.items.count > p->serving[slot].max_items)
+                copy.u.items.count = (size_t)p->serving[slot].max_items; /* what was asked, no more */
+        }
     }
     int rc = encode(p, &copy, out);
     if (!rc && slot >= 0) served_forget(p, (size_t)slot, P2P_ERR_STATE);

@@ -50,6 +50,7 @@ static void fill_request(p2p_event *ev, const ep_eth_msg *m)
     ev->u.request.request_id = m->request_id;
     ev->u.request.hashes = m->u.hashes.count ? (const uint8_t *)m->u.hashes.v : NULL;
     ev->u.request.count = m->u.hashes.count;
+    ev->u.request.first_receipt_index = m->receipt_index; /* eth/70 GetReceipts; else 0 */
 }
 
 static void fill_response(p2p_event *ev, const ep_eth_msg *m)
@@ -57,6 +58,7 @@ static void fill_response(p2p_event *ev, const ep_eth_msg *m)
     ev->u.response.request_id = m->request_id;
     ev->u.response.items = m->u.items.v;
     ev->u.response.count = m->u.items.count;
+    ev->u.response.last_incomplete = m->last_incomplete; /* eth/70 Receipts; else 0 */
 }
 
 /* Map one message; returns the event type or 0 for none. */

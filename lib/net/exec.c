@@ -95,7 +95,13 @@ static int exec_request(ep_net *n, const p2p_command *cmd, ep_eth_msg *m)
     ep_conn *c = ep_net_find_active(n, cmd->peer);
     if (!c) return P2P_ERR_NOT_FOUND;
     m->request_id = cmd->request_id;
-    return ep_conn_send_eth(n, c, m);
+    int rc = ep_conn_send_eth(n, c, m);
+    if (rc == P2P_ERR_STATE && m->receipt_index)
+        ep_net_log(n, P2P_LOG_WARN,
+                   "GetReceipts from receipt %llu to %s not sent: it speaks eth/%u, which has no "
+                   "firstBlockReceiptIndex (eth/70 and later)",
+                   (unsigned long long)m->receipt_index, c->addr, c->eth_version);
+    return rc;
 }
 
 static int exec_reply(ep_net *n, const p2p_command *cmd, ep_eth_msg *m, uint64_t id)
@@ -161,6 +167,7 @@ int ep_net_exec(ep_net *n, const p2p_command *cmd)
         return exec_request(n, cmd, &m);
     case P2P_CMD_GET_RECEIPTS:
         set_hashes(&m, EP_ETH_GET_RECEIPTS, cmd);
+        m.receipt_index = cmd->u.hashes.first_receipt_index;
         return exec_request(n, cmd, &m);
     case P2P_CMD_SEND_BLOCK_HEADERS:
         return exec_reply(n, cmd, &m, EP_ETH_BLOCK_HEADERS);

@@ -1,9 +1,9 @@
-/* eth wire messages (eth/68 and eth/69), one target for every decoder.
+/* eth wire messages (eth/68, eth/69 and eth/70), one target for every decoder.
  *
  * Input layout: sel(1) id(1) payload
  *   sel bit 0: version (0: 68, 1: 69); bits 1-3: our head for the Status
  *   check; bit 4: our genesis is the remote's; bit 5: our network id is the
- *   remote's.  id: the message id (taken modulo 0x14, so a few undefined
+ *   remote's; bit 6: eth/70 (over bit 0).  id: the message id (taken modulo 0x14, so a few undefined
  *   ids are tried too).
  * Checks: only the documented errors, P2P_ERR_NOT_FOUND exactly for ids the
  * version does not define; a decoded message re-encodes to the input byte
@@ -95,7 +95,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     uint8_t sel = (uint8_t)fuzz_take(&data, &size, 1);
     uint64_t id = fuzz_take(&data, &size, 1) % 0x14;
-    uint32_t version = (sel & 1) ? EP_ETH_VERSION_69 : EP_ETH_VERSION_68;
+    uint32_t version = (sel & 0x40) ? EP_ETH_VERSION_70 : (sel & 1) ? EP_ETH_VERSION_69 : EP_ETH_VERSION_68;
     /* a private copy of exactly the payload's size: ASan sees overreads */
     uint8_t *payload = malloc(size ? size : 1);
     FUZZ_CHECK(payload != NULL);

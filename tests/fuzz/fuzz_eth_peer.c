@@ -6,7 +6,9 @@
  *
  * Input layout: cfg(1) then ops until the input ends.
  *   cfg bit 0: eth/69 (else 68); bit 1: announcements allowed; bits 2-3:
- *   max_offences 0..3; bits 4-5: max_inflight 1..4
+ *   max_offences 0..3; bits 4-5: max_inflight 1..4; bit 6: eth/70 (paged
+ *   receipts: our GetReceipts carry a start index, replies may say
+ *   lastBlockIncomplete)
  *   op(1) % 8:
  *     0 raw message:  code(1) len(2) bytes(len)
  *     1 our Status back
@@ -171,6 +173,8 @@ static void op_request(run *r, const uint8_t **in, size_t *left)
     } else {
         m.u.hashes.v = (const uint8_t (*)[32])hashes;
         m.u.hashes.count = count;
+        if (m.id == EP_ETH_GET_RECEIPTS && r->cfg.version >= EP_ETH_VERSION_70)
+            m.receipt_index = m.request_id & 3;
     }
     p2p_rlp_writer w;
     p2p_rlp_writer_init(&w);
@@ -192,6 +196,7 @@ static void op_request(run *r, const uint8_t **in, size_t *left)
         /* GetBlockHeaders is single-valued: it counts 0 */
         size_t want = m.id == EP_ETH_GET_BLOCK_HEADERS ? 0 : count;
         FUZZ_CHECK(back.request_id == m.request_id && ep_eth_msg_count(&back) == want);
+        FUZZ_CHECK(back.receipt_index == m.receipt_index);
         ep_eth_msg_free(&back);
     } else {
         FUZZ_CHECK(w.len == 0);
@@ -217,6 +222,8 @@ static void op_reply(run *r, const uint8_t **in, size_t *left)
         m.request_id = twist; /* made up: unsolicited, late, or a lucky match */
     }
     if (twist & 2) m.id = m.id == EP_ETH_BLOCK_HEADERS ? EP_ETH_BLOCK_BODIES : EP_ETH_BLOCK_HEADERS;
+    /* eth/70: a Receipts that says its last list is cut (with no list: a bad response) */
+    if ((twist & 4) && m.id == EP_ETH_RECEIPTS && r->cfg.version >= EP_ETH_VERSION_70) m.last_incomplete = 1;
     uint8_t buf[4];
     p2p_bytes *items = make_items(n, 0, buf);
     m.u.items.v = items;
@@ -343,7 +350,7 @@ static void setup(run *r, uint8_t cfg)
 {
     memset(r, 0, sizeof *r);
     ep_eth_peer_config_default(&r->cfg);
-    r->cfg.version = (cfg & 1) ? EP_ETH_VERSION_69 : EP_ETH_VERSION_68;
+    r->cfg.version = (cfg & 0x40) ? EP_ETH_VERSION_70 : (cfg & 1) ? EP_ETH_VERSION_69 : EP_ETH_VERSION_68;
     r->cfg.announcements = (cfg >> 1) & 1;
     r->cfg.max_offences = (cfg >> 2) & 3;
     r->cfg.max_inflight = 1 + ((cfg >> 4) & 3);

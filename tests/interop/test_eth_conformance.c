@@ -1,8 +1,10 @@
 /* ethp2p-tool eth-test, the eth conformance checker: against the example
  * validator (EP_BUILD/validator, a prefilled chain) every check passes, on
- * eth/69 and on eth/68 (where the eth/69-only ones are skipped), and the
- * peer refuses a second Status and an unknown message id with "subprotocol
- * error" (0x10), as go-ethereum does. Against a handle in this process that
+ * eth/70, eth/69 and eth/68 (where the checks of later versions are
+ * skipped), and the peer refuses a second Status and an unknown message id
+ * with "subprotocol error" (0x10) and a message that does not decode with
+ * "breach of protocol" (0x02), as go-ethereum does. A handle here that keeps
+ * receipts serves them from a firstBlockReceiptIndex (eth/70). Against a handle in this process that
  * serves headers wrongly (it ignores skip and reverse) the checker reports
  * exactly those checks as FAIL and exits 1, while the checks that do not
  * depend on them still pass; against a peer that never disconnects (an RLPx
@@ -139,7 +141,9 @@ static const char *const all_checks[] = {
     "headers-by-number-reverse-skip", "headers-by-hash-skip", "headers-by-hash-reverse-skip",
     "headers-skip-overflow", "headers-reverse-to-genesis", "headers-past-head", "headers-across-head", "headers-amount-over-1024",
     "bodies", "bodies-unknown", "unsolicited-reply", "second-status", "unknown-message-id",
-    "block-range-update-zero-hash", "block-range-update-invalid", "block-range-update-future", "ping", NULL};
+    "block-range-update-zero-hash", "block-range-update-invalid", "block-range-update-future", "ping",
+    "undecodable-message", "receipts-eth70", "receipts-eth70-from-index", NULL};
+static const char *const only70[] = {"receipts-eth70", "receipts-eth70-from-index", NULL};
 static const char *const only69[] = {"status-zero-latest-hash", "status-bad-block-range",
                                      "block-range-update-zero-hash", "block-range-update-invalid",
                                      "block-range-update-future", NULL};
@@ -149,6 +153,21 @@ static int is_only69(const char *name)
     for (size_t i = 0; only69[i]; i++)
         if (!strcmp(only69[i], name)) return 1;
     return 0;
+}
+
+static int is_only70(const char *name)
+{
+    for (size_t i = 0; only70[i]; i++)
+        if (!strcmp(only70[i], name)) return 1;
+    return 0;
+}
+
+/* go-ethereum's reasons, which the checker requires of these three */
+static void expect_geth_reasons(const tool_run *r)
+{
+    assert_non_null(strstr(r->err, "after a second Status, the peer disconnected: subprotocol error (0x10)"));
+    assert_non_null(strstr(r->err, "after a message with an unknown id, the peer disconnected: subprotocol error (0x10)"));
+    assert_non_null(strstr(r->err, "after GetBlockHeaders that does not decode, the peer disconnected: breach of protocol (0x02)"));
 }
 
 /* ------------------------------------------------ the example validator */
@@ -199,21 +218,42 @@ static void run_against_validator(const char *eth, tool_run *r)
                                       "--eth", eth, NULL});
 }
 
+/* The default offer (eth/70, 69, 68): eth/70. The examples keep no
+ * receipts (every list is empty), so the check from an index is skipped. */
+static void test_validator_eth70(void **state)
+{
+    (void)state;
+    static tool_run r;
+    static validator v;
+    memset(&v, 0, sizeof v);
+    start_validator(&v);
+    run_tool(&r, (const char *const[]){"eth-test", v.enode, "--chain-id", "1337", "--genesis", v.genesis, NULL});
+    for (size_t i = 0; all_checks[i]; i++)
+        expect_verdict(&r, all_checks[i], strcmp(all_checks[i], "receipts-eth70-from-index") ? "PASS" : "SKIP");
+    if (r.rc != 0) {
+        dump_run(&r);
+        fail_msg("wanted exit 0, got %d", r.rc);
+    }
+    assert_non_null(strstr(r.err, "eth/70; the peer's head is 0x"));
+    assert_non_null(strstr(line_for(&r, "receipts-eth70-from-index"), "two receipts or more"));
+    expect_geth_reasons(&r);
+    free_run(&r);
+}
+
 static void test_validator_eth69(void **state)
 {
     (void)state;
     static tool_run r;
     run_against_validator("69", &r);
-    for (size_t i = 0; all_checks[i]; i++) expect_verdict(&r, all_checks[i], "PASS");
+    for (size_t i = 0; all_checks[i]; i++) expect_verdict(&r, all_checks[i], is_only70(all_checks[i]) ? "SKIP" : "PASS");
     if (r.rc != 0 || r.nlines != sizeof all_checks / sizeof all_checks[0] - 1) {
         dump_run(&r);
         fail_msg("wanted exit 0 and one line per check, got exit %d and %zu lines", r.rc, r.nlines);
     }
     assert_non_null(strstr(r.err, "eth/69; the peer's head is 0x"));
     assert_non_null(strstr(r.err, ", number " PREFILL "\n"));
-    /* go-ethereum's reasons (a checker accepts any refusal, this peer is ours) */
-    assert_non_null(strstr(r.err, "after a second Status, the peer disconnected: subprotocol error (0x10)"));
-    assert_non_null(strstr(r.err, "after a message with an unknown id, the peer disconnected: subprotocol error (0x10)"));
+    /* go-ethereum's reasons (required by the checker for the first three) */
+    expect_geth_reasons(&r);
     assert_non_null(strstr(r.err, "after a Status with another genesis, the peer disconnected: subprotocol error (0x10)"));
     free_run(&r);
 }
@@ -224,7 +264,7 @@ static void test_validator_eth68(void **state)
     static tool_run r;
     run_against_validator("68", &r);
     for (size_t i = 0; all_checks[i]; i++)
-        expect_verdict(&r, all_checks[i], is_only69(all_checks[i]) ? "SKIP" : "PASS");
+        expect_verdict(&r, all_checks[i], is_only69(all_checks[i]) || is_only70(all_checks[i]) ? "SKIP" : "PASS");
     if (r.rc != 0) {
         dump_run(&r);
         fail_msg("wanted exit 0, got %d", r.rc);
@@ -344,6 +384,99 @@ static void test_wrong_headers_fail(void **state)
     assert_non_null(strstr(line_for(&r, "headers-by-number-reverse-skip"), "1 header(s) in the reply, expected 3"));
     assert_non_null(strstr(line_for(&r, "headers-reverse-to-genesis"),
                            "GetBlockHeaders(number 2, amount 5, skip 0, reverse): 5 header(s) in the reply, expected 3"));
+    free_run(&r);
+    uh_free(n);
+    ch_free(&c);
+}
+
+/* --------------------------------- a peer that keeps receipts (eth/70) */
+
+/* Three receipts a block, told apart by the block's number and their
+ * index; everything else as serve_badly (its headers from the genesis
+ * forward are right, which is all the receipt checks need). The library
+ * pages the reply from the request's firstBlockReceiptIndex. */
+static void serve_receipts(p2p_handle *h, const p2p_event *ev, void *ctx)
+{
+    const ch_chain *c = ctx;
+    if (ev->type != P2P_EV_GET_RECEIPTS) {
+        serve_badly(h, ev, ctx);
+        return;
+    }
+    static const uint8_t addr[20] = {0x5e};
+    p2p_rlp_writer w;
+    p2p_rlp_writer_init(&w);
+    size_t n = 0, ends[CH_MAX_BLOCKS + 1];
+    for (; n < ev->u.request.count && n <= CH_MAX_BLOCKS; n++) {
+        long num = ch_find(c, ev->u.request.hashes + 32 * n);
+        if (num < 0) break;
+        p2p_rlp_list_begin(&w);
+        for (int i = 0; i < 3; i++) {
+            uint8_t data[40];
+            memset(data, (int)(num * 3 + i), sizeof data);
+            p2p_rlp_list_begin(&w);
+            p2p_rlp_put_uint(&w, 2);
+            p2p_rlp_put_uint(&w, 1);
+            p2p_rlp_put_uint(&w, 21000u * (unsigned)(i + 1));
+            p2p_rlp_list_begin(&w);
+            p2p_rlp_list_begin(&w);
+            p2p_rlp_put_bytes(&w, addr, 20);
+            p2p_rlp_list_begin(&w);
+            p2p_rlp_list_end(&w);
+            p2p_rlp_put_bytes(&w, data, sizeof data);
+            p2p_rlp_list_end(&w);
+            p2p_rlp_list_end(&w);
+            p2p_rlp_list_end(&w);
+        }
+        p2p_rlp_list_end(&w);
+        ends[n] = w.len;
+    }
+    assert_int_equal(p2p_rlp_writer_error(&w), 0);
+    p2p_bytes lists[CH_MAX_BLOCKS + 1];
+    for (size_t i = 0; i < n; i++) {
+        size_t start = i ? ends[i - 1] : 0;
+        lists[i] = (p2p_bytes){w.buf + start, ends[i] - start};
+    }
+    p2p_send_receipts(h, ev->peer, ev->u.request.request_id, lists, n);
+    p2p_rlp_writer_free(&w);
+}
+
+static void test_receipts_from_index(void **state)
+{
+    (void)state;
+    static ch_chain c;
+    uint8_t genesis[32], sk[32];
+    make_genesis(&c, genesis);
+    p2p_config *cfg = p2p_config_new();
+    assert_non_null(cfg);
+    memset(sk, 0x5c, sizeof sk);
+    sk[0] = (uint8_t)(ul_now_ms() & 0x7f);
+    p2p_head head = {.best_number = c.n};
+    memcpy(head.best_hash, c.blocks[c.n].hash, 32);
+    head.total_difficulty[31] = (uint8_t)(c.n + 1);
+    assert_int_equal(p2p_config_set_secret_key(cfg, sk), 0);
+    assert_int_equal(p2p_config_set_chain_id(cfg, 1337), 0);
+    assert_int_equal(p2p_config_set_genesis_hash(cfg, genesis), 0);
+    assert_int_equal(p2p_config_set_listen(cfg, "127.0.0.1", 0), 0);
+    assert_int_equal(p2p_config_set_head(cfg, &head), 0);
+    uh_node *n = uh_new(cfg, serve_receipts, &c);
+    p2p_config_free(cfg);
+    assert_non_null(n);
+    char g[67] = "0x";
+    snprintf(g + 2, sizeof g - 2, "%s", tu_tohex(genesis, 32));
+    static tool_run r;
+    run_tool(&r, (const char *const[]){"eth-test", n->enode, "--chain-id", "1337", "--genesis", g, "--eth", "70",
+                                       "--timeout", "2000", NULL});
+    expect_verdict(&r, "status", "PASS");
+    expect_verdict(&r, "receipts-eth70", "PASS");
+    expect_verdict(&r, "receipts-eth70-from-index", "PASS");
+    assert_non_null(strstr(r.err, "GetReceipts(from receipt 0, blocks 0..15): 16 list(s)\n"));
+    assert_non_null(strstr(r.err, "block 0: 3 receipts; from receipt 1: 2\n"));
+    free_run(&r);
+    /* on eth/69 the same checks are skipped */
+    run_tool(&r, (const char *const[]){"eth-test", n->enode, "--chain-id", "1337", "--genesis", g, "--eth", "69",
+                                       "--timeout", "2000", NULL});
+    expect_verdict(&r, "receipts-eth70", "SKIP");
+    expect_verdict(&r, "receipts-eth70-from-index", "SKIP");
     free_run(&r);
     uh_free(n);
     ch_free(&c);
@@ -495,7 +628,7 @@ static void test_never_disconnecting_fails(void **state)
         "status-wrong-network", "status-wrong-genesis", "status-wrong-fork-id", "status-wrong-version",
         "status-zero-latest-hash",
         "status-bad-block-range", "unsolicited-reply", "second-status", "unknown-message-id",
-        "block-range-update-zero-hash", "block-range-update-invalid", NULL};
+        "block-range-update-zero-hash", "block-range-update-invalid", "undecodable-message", NULL};
     uint8_t genesis[32];
     memset(genesis, 0x4e, sizeof genesis);
     lax_peer *p = lax_start(genesis);
@@ -553,9 +686,11 @@ int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_teardown(test_validator_eth70, teardown),
         cmocka_unit_test_teardown(test_validator_eth69, teardown),
         cmocka_unit_test_teardown(test_validator_eth68, teardown),
         cmocka_unit_test_teardown(test_wrong_headers_fail, teardown),
+        cmocka_unit_test_teardown(test_receipts_from_index, teardown),
         cmocka_unit_test_teardown(test_wrong_genesis_given, teardown),
         cmocka_unit_test_teardown(test_never_disconnecting_fails, teardown),
     };

@@ -100,7 +100,6 @@ static uh_node *start_handle(uint64_t chain_id, const uint8_t genesis[32], const
 {
     p2p_config *cfg = p2p_config_new();
     uint8_t sk[32];
-    uint32_t versions[2] = {68, 69};
     assert_non_null(cfg);
     memset(sk, 0x5a, sizeof sk);
     sk[0] = (uint8_t)(ul_now_ms() & 0x7f); /* a fresh id per run, under the curve order */
@@ -109,7 +108,7 @@ static uh_node *start_handle(uint64_t chain_id, const uint8_t genesis[32], const
     assert_int_equal(p2p_config_set_chain_id(cfg, chain_id), 0);
     assert_int_equal(p2p_config_set_genesis_hash(cfg, genesis), 0);
     assert_int_equal(p2p_config_set_listen(cfg, "127.0.0.1", 0), 0);
-    assert_int_equal(p2p_config_set_eth_versions(cfg, versions, 2), 0);
+    /* the default offer (eth/70, 69, 68): @ethereumjs/devp2p settles on eth/68 */
     assert_int_equal(p2p_config_set_client_id(cfg, OUR_CLIENT), 0);
     /* @ethereumjs/devp2p speaks eth/68, where its chains announce blocks */
     assert_int_equal(p2p_config_set_announcements(cfg, 1), 0);

@@ -73,7 +73,7 @@ class TestTwoHandles(Pair):
     def test_status_and_peer_info(self):
         con = self.wait_event(self.client_events, ethp2p.PeerConnected)
         self.assertEqual(con.peer, self.sid)
-        self.assertEqual(con.eth_version, 69)
+        self.assertEqual(con.eth_version, 70)   # both offer eth/70, 69 and 68
         self.assertEqual(con.info.client_id, "py-server/1")
         self.assertEqual(con.info.direction, ethp2p.Direction.OUTBOUND)
         self.assertEqual(con.info.head_number, self.chain.head)   # eth/69 Status carries it
@@ -166,6 +166,15 @@ class TestTwoHandles(Pair):
         resp = self.wait_event(self.client_events, ethp2p.Response, lambda e: e.request_id == rid)
         self.assertEqual((resp.type, len(resp.items)), (EV.RECEIPTS, 1))
         self.assertEqual(ethp2p.rlp_decode(resp.items[0]), ethp2p.rlp_decode(receipts[0]))
+        self.assertFalse(resp.last_incomplete)
+        # eth/70: from the second receipt on (the host answers with the whole list)
+        rid = self.client.get_receipts_from(self.sid, self.chain.hashes[1:2], 1)
+        req = self.wait_event(self.server_events, ethp2p.Request,
+                              lambda e: e.type == EV.GET_RECEIPTS and e.first_receipt_index == 1)
+        self.server.send_receipts(req.peer, req.request_id, receipts)
+        resp = self.wait_event(self.client_events, ethp2p.Response, lambda e: e.request_id == rid)
+        self.assertEqual(ethp2p.rlp_decode(resp.items[0]), [ethp2p.rlp_decode(receipts[0])[1]])
+        self.assertFalse(resp.last_incomplete)
 
     def test_announcements_and_head(self):
         new_hash = ethp2p.keccak256(b"block 41")

@@ -595,6 +595,24 @@ static void test_convenience_bad(void **state)
         EXPECT(gets[i](a.h, b.id, hashes, SIZE_MAX, &rid), P2P_ERR_TOO_LARGE);
         EXPECT(gets[i](a.h, unknown, hashes, 1, &rid), P2P_ERR_NOT_FOUND);
     }
+    /* eth/70 GetReceipts from an index: the same checks; no index elsewhere */
+    EXPECT(p2p_get_receipts_from(NULL, b.id, hashes, 1, 2, &rid), P2P_ERR_INVALID);
+    EXPECT(p2p_get_receipts_from(a.h, NULL, hashes, 1, 2, &rid), P2P_ERR_INVALID);
+    EXPECT(p2p_get_receipts_from(a.h, b.id, NULL, 1, 2, &rid), P2P_ERR_INVALID);
+    EXPECT(p2p_get_receipts_from(a.h, b.id, hashes, 0, 2, &rid), P2P_ERR_INVALID);
+    EXPECT(p2p_get_receipts_from(a.h, unknown, hashes, 1, 2, &rid), P2P_ERR_NOT_FOUND);
+    {
+        p2p_command c2;
+        memset(&c2, 0, sizeof c2);
+        memcpy(c2.peer, b.id, 64);
+        c2.u.hashes.hashes = hashes;
+        c2.u.hashes.count = 1;
+        c2.u.hashes.first_receipt_index = 1;
+        c2.type = P2P_CMD_GET_BLOCK_BODIES;
+        EXPECT(p2p_submit(a.h, &c2, &rid), P2P_ERR_INVALID);
+        c2.type = P2P_CMD_GET_POOLED_TRANSACTIONS;
+        EXPECT(p2p_submit(a.h, &c2, &rid), P2P_ERR_INVALID);
+    }
     for (int i = 0; i < 4; i++) {
         EXPECT(sends[i](NULL, b.id, 1, &item, 1), P2P_ERR_INVALID);
         EXPECT(sends[i](a.h, NULL, 1, &item, 1), P2P_ERR_INVALID);

@@ -27,9 +27,10 @@ static void test_defaults(void **state)
     assert_int_equal(p2p_config_get_option(c, P2P_OPT_SOFT_RESPONSE_BYTES), 2 * 1024 * 1024);
     assert_int_equal(p2p_config_get_option(c, P2P_OPT_SOFT_RESPONSE_ITEMS), 1024);
     assert_int_equal(p2p_config_get_option(c, (p2p_option)999), 0);
-    assert_int_equal(c->neth_versions, 2);
-    assert_int_equal(c->eth_versions[0], 69);
-    assert_int_equal(c->eth_versions[1], 68);
+    assert_int_equal(c->neth_versions, 3);
+    assert_int_equal(c->eth_versions[0], 70);
+    assert_int_equal(c->eth_versions[1], 69);
+    assert_int_equal(c->eth_versions[2], 68);
     assert_int_equal(c->announcements, 0); /* post-merge default */
     assert_int_equal(p2p_config_get_option(c, P2P_OPT_MAX_OFFENCES), 0);
     assert_int_equal(c->listen_port, 30303);
@@ -243,6 +244,13 @@ static void test_versions_client_log_options(void **state)
     assert_int_equal(p2p_config_set_eth_versions(c, one, 1), 0);
     assert_int_equal(c->neth_versions, 1);
     assert_int_equal(c->eth_versions[0], 68);
+    uint32_t all[] = {68, 70, 69, 70}, past[] = {71};
+    assert_int_equal(p2p_config_set_eth_versions(c, all, 4), 0);
+    assert_int_equal(c->neth_versions, 3);
+    assert_int_equal(c->eth_versions[0], 70);
+    assert_int_equal(c->eth_versions[2], 68);
+    assert_int_equal(p2p_config_set_eth_versions(c, past, 1), P2P_ERR_INVALID);
+    assert_non_null(strstr(p2p_config_last_error(c), "71"));
 
     assert_int_equal(p2p_config_set_client_id(c, ""), P2P_ERR_INVALID);
     assert_int_equal(p2p_config_set_client_id(c, "bad\nid"), P2P_ERR_INVALID);

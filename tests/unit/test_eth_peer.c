@@ -230,16 +230,16 @@ static void test_status_rules(void **state)
                      P2P_ERR_PROTOCOL);
     assert_int_equal(ev.type, EP_ETH_EV_DISCONNECT);
     assert_int_equal(ev.reason, P2P_DISC_SUBPROTOCOL);
-    /* a Status that does not decode */
+    /* a Status that does not decode: "breach of protocol", as geth */
     assert_int_equal(ep_eth_peer_input(pr.b, 0, pr.wa.buf, pr.wa.len - 1, T0, &ev), P2P_ERR_RLP);
-    assert_int_equal(ev.reason, P2P_DISC_SUBPROTOCOL);
+    assert_int_equal(ev.reason, P2P_DISC_PROTOCOL_BREACH);
     pair_free(&pr);
     /* eth/69 layout sent to an eth/68 peer */
     ep_eth_peer_config c69;
     config(&c69, 69);
     pair_new(&pr, &c, &c69);
     assert_int_equal(ep_eth_peer_input(pr.a, 0, pr.wb.buf, pr.wb.len, T0, &ev), P2P_ERR_RLP);
-    assert_int_equal(ev.reason, P2P_DISC_SUBPROTOCOL);
+    assert_int_equal(ev.reason, P2P_DISC_PROTOCOL_BREACH);
     pair_free(&pr);
     /* a second Status after the handshake: "subprotocol error", as geth */
     pair_ready(&pr, &c, &c);
@@ -612,11 +612,28 @@ static void test_bad_messages(void **state)
     assert_int_equal(ep_eth_peer_input(pr.a, 0x12, (const uint8_t *)"\xc0", 1, T0, &ev),
                      P2P_ERR_PROTOCOL);
     pair_free(&pr);
-    /* a message that does not decode */
+    /* a message that does not decode: "breach of protocol", as geth */
     pair_ready(&pr, &c, &c);
     assert_int_equal(ep_eth_peer_input(pr.a, EP_ETH_GET_BLOCK_HEADERS,
                                        (const uint8_t *)"\xc2\x01\xc0", 3, T0, &ev), P2P_ERR_RLP);
-    assert_int_equal(ev.reason, P2P_DISC_SUBPROTOCOL);
+    assert_int_equal(ev.reason, P2P_DISC_PROTOCOL_BREACH);
+    pair_free(&pr);
+    /* an integer out of range decodes no better */
+    pair_ready(&pr, &c, &c);
+    {
+        static const uint8_t big[9] = {1}, hash[32] = {0x22};
+        p2p_rlp_writer w;
+        p2p_rlp_writer_init(&w);
+        p2p_rlp_list_begin(&w);
+        p2p_rlp_put_bytes(&w, big, 9); /* earliest: 72 bits */
+        p2p_rlp_put_uint(&w, 1);
+        p2p_rlp_put_bytes(&w, hash, 32);
+        p2p_rlp_list_end(&w);
+        assert_int_equal(ep_eth_peer_input(pr.a, EP_ETH_BLOCK_RANGE_UPDATE, w.buf, w.len, T0, &ev),
+                         P2P_ERR_RANGE);
+        p2p_rlp_writer_free(&w);
+    }
+    assert_int_equal(ev.reason, P2P_DISC_PROTOCOL_BREACH);
     pair_free(&pr);
 }
 
@@ -760,7 +777,7 @@ static void test_response_bounded_by_request(void **state)
     assert_int_equal(ep_eth_peer_send(pr.a, &req, T0, &w, NULL), 0);
     assert_int_equal(ep_eth_peer_input(pr.a, EP_ETH_BLOCK_HEADERS,
                                        (const uint8_t *)"\xc3\x01\xc1\x05", 4, T0, &ev), P2P_ERR_RLP);
-    assert_int_equal(ev.reason, P2P_DISC_SUBPROTOCOL);
+    assert_int_equal(ev.reason, P2P_DISC_PROTOCOL_BREACH);
     p2p_rlp_writer_free(&w);
     pair_free(&pr);
 }

@@ -1,5 +1,6 @@
-/* Two or more handles in one process on 127.0.0.1: connect, Status on eth/69
- * and eth/68, peer info, disconnect, and handle creation errors. */
+/* Two or more handles in one process on 127.0.0.1: connect, Status on eth/70,
+ * eth/69 and eth/68 (the highest version both offer), peer info, disconnect,
+ * and handle creation errors. */
 #include "test_handle_harness.h"
 
 static void connect_pair(uint32_t a_version, uint32_t b_version, uint32_t expect)
@@ -65,10 +66,20 @@ static void connect_pair(uint32_t a_version, uint32_t b_version, uint32_t expect
     hn_stop(&b);
 }
 
+/* Both offer the defaults (70, 69, 68): eth/70, as with current geth. */
+static void test_connect_eth70(void **state)
+{
+    (void)state;
+    connect_pair(0, 0, 70);
+    connect_pair(70, 0, 70);
+}
+
+/* A peer that speaks eth/69 and no later (reth): eth/69. */
 static void test_connect_eth69(void **state)
 {
     (void)state;
-    connect_pair(0, 0, 69);
+    connect_pair(0, 69, 69);
+    connect_pair(69, 0, 69);
 }
 
 static void test_connect_eth68(void **state)
@@ -81,6 +92,7 @@ static void test_connect_eth68(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_connect_eth70),
         cmocka_unit_test(test_connect_eth69),
         cmocka_unit_test(test_connect_eth68),
     };

@@ -220,7 +220,10 @@ static inline void hn_use_clock(hn_node *nd, uint64_t start)
 
 static inline void hn_clear(hn_node *nd)
 {
-    for (size_t i = 0; i < nd->nrecs; i++) free(nd->recs[i].blob);
+    for (size_t i = 0; i < nd->nrecs; i++) {
+        free(nd->recs[i].blob);
+        nd->recs[i].blob = NULL; /* a payload-less event recorded here later sets none */
+    }
     nd->nrecs = 0;
 }
 
