@@ -164,6 +164,15 @@ class Option(enum.IntEnum):
     MAX_INBOUND_PER_IP = 25
 
 
+class PeerSource(enum.IntEnum):
+    """p2p_peer_source: how a peer was found (P2PPeerInfo.source)."""
+    INBOUND = 0
+    STATIC = 1
+    BOOT = 2
+    DISCOVERED = 3
+    CONNECT = 4
+
+
 class EventType(enum.IntEnum):
     PEER_CONNECTED = 1
     PEER_DISCONNECTED = 2
@@ -262,7 +271,7 @@ class P2PPeerInfo(Structure):
                 ("bytes_in", c_uint64), ("bytes_out", c_uint64), ("connected_ms", c_uint64),
                 ("head_hash", c_uint8 * 32), ("head_number", c_uint64),
                 ("earliest_block", c_uint64), ("total_difficulty", c_uint8 * 32),
-                ("fork_hash", c_uint8 * 4), ("fork_next", c_uint64)]
+                ("fork_hash", c_uint8 * 4), ("fork_next", c_uint64), ("source", c_int)]
 
 
 class P2PBlockAnnounce(Structure):

@@ -365,6 +365,15 @@ P2P_EXPORT uint64_t p2p_config_get_option(const p2p_config *cfg, p2p_option opt)
 /* ------------------------------------------------------------------------ */
 /**@{*/
 
+/** How a peer was found (p2p_peer_info::source). */
+typedef enum p2p_peer_source {
+    P2P_SOURCE_INBOUND = 0,    /**< it connected to us */
+    P2P_SOURCE_STATIC = 1,     /**< we dialed it as a static or trusted peer */
+    P2P_SOURCE_BOOT = 2,       /**< we dialed it as a boot node */
+    P2P_SOURCE_DISCOVERED = 3, /**< we dialed it after discovery (discv4) found it */
+    P2P_SOURCE_CONNECT = 4     /**< we dialed it because the host called p2p_connect() */
+} p2p_peer_source;
+
 /** What the library knows about a connected peer. */
 typedef struct p2p_peer_info {
     uint8_t id[64];                       /**< node id (PeerId) */
@@ -384,6 +393,9 @@ typedef struct p2p_peer_info {
     uint8_t total_difficulty[32];         /**< eth/68 TD (zero on eth/69) */
     uint8_t fork_hash[4];                 /**< its Status fork id (EIP-2124): CRC32, big-endian */
     uint64_t fork_next;                   /**< its fork id's next fork block/time (0 = none) */
+    int source;                           /**< how it was found: ::p2p_peer_source (a node
+                                               that is both, e.g. a boot node that dialed
+                                               us, says how this connection came about) */
 } p2p_peer_info;
 /**@}*/
 

@@ -152,14 +152,36 @@ static int init_local(ep_net *n, char *err, size_t errlen)
     return 0;
 }
 
+/* The peer manager's settings, resolved from the host's config. */
+static int init_pm(ep_net *n)
+{
+    const p2p_config *c = n->cfg;
+    const uint64_t *o = c->opts;
+    ep_limits lim;
+    ep_config_limits(c, &lim);
+    ep_pm_config pc = {
+        .max_peers = lim.max_peers, .max_inbound = lim.max_inbound,
+        .max_outbound = lim.max_outbound,
+        .max_pending_dials = o[P2P_OPT_MAX_PENDING_DIALS],
+        .max_pending_inbound = o[P2P_OPT_MAX_PENDING_INBOUND],
+        .max_pending_per_ip = o[P2P_OPT_MAX_PENDING_PER_IP],
+        .max_inbound_per_ip = o[P2P_OPT_MAX_INBOUND_PER_IP],
+        .backoff_min_ms = o[P2P_OPT_DIAL_BACKOFF_MIN_MS],
+        .backoff_max_ms = o[P2P_OPT_DIAL_BACKOFF_MAX_MS],
+        .too_many_peers_backoff_ms = o[P2P_OPT_TOO_MANY_PEERS_BACKOFF_MS],
+        .trusted = c->trusted.v, .ntrusted = c->trusted.n,
+    };
+    return ep_pm_init(&n->pm, &pc, n->pub);
+}
+
 static void add_config_dials(ep_net *n)
 {
     const p2p_config *c = n->cfg;
-    for (size_t i = 0; i < c->statics.n; i++) ep_dial_add(n, &c->statics.v[i], EP_DIAL_STATIC);
+    for (size_t i = 0; i < c->statics.n; i++) ep_pm_add_dial(&n->pm, &c->statics.v[i], EP_DIAL_STATIC);
     for (size_t i = 0; i < c->trusted.n; i++)
         if (c->trusted.v[i].has_addr && c->trusted.v[i].tcp_port)
-            ep_dial_add(n, &c->trusted.v[i], EP_DIAL_TRUSTED);
-    for (size_t i = 0; i < c->boot.n; i++) ep_dial_add(n, &c->boot.v[i], EP_DIAL_BOOT);
+            ep_pm_add_dial(&n->pm, &c->trusted.v[i], EP_DIAL_TRUSTED);
+    for (size_t i = 0; i < c->boot.n; i++) ep_pm_add_dial(&n->pm, &c->boot.v[i], EP_DIAL_BOOT);
 }
 
 int ep_net_new(const ep_net_params *p, ep_net **out, char *err, size_t errlen)
@@ -173,7 +195,6 @@ int ep_net_new(const ep_net_params *p, ep_net **out, char *err, size_t errlen)
     n->emit = p->emit;
     n->emit_ctx = p->emit_ctx;
     ep_net_set_clock(n, p->clock, p->clock_ud);
-    ep_config_limits(p->cfg, &n->lim);
     n->listen_fd = -1;
     n->wake_fd = p->wake_fd;
     ep_heap_init(&n->timers);
@@ -182,10 +203,10 @@ int ep_net_new(const ep_net_params *p, ep_net **out, char *err, size_t errlen)
     ep_idmap_init(&n->ids);
     p2p_rlp_writer_init(&n->w);
     int rc = init_local(n, err, errlen);
-    if (!rc && (rc = ep_net_limits_init(n)) != 0) snprintf(err, errlen, "out of memory");
+    if (!rc && (rc = init_pm(n)) != 0) snprintf(err, errlen, "out of memory");
     if (!rc) rc = source_address(n, err, errlen);
     if (rc) {
-        ep_net_limits_free(n);
+        ep_pm_free(&n->pm);
         free(n);
         return rc;
     }
@@ -228,12 +249,11 @@ void ep_net_free(ep_net *n)
         }
         ep_conn_destroy(n, c);
     }
-    ep_dial_free_all(n);
     ep_heap_free(&n->timers);
     ep_heap_free(&n->out_waiting);
     ep_heap_free(&n->held);
     ep_idmap_free(&n->ids);
-    ep_net_limits_free(n);
+    ep_pm_free(&n->pm);
     if (n->listen_fd >= 0) close(n->listen_fd);
     if (n->epfd >= 0) close(n->epfd);
     p2p_rlp_writer_free(&n->w);
@@ -274,12 +294,20 @@ static void accept_all(ep_net *n)
             return;
         }
         char why[96];
-        if (ep_net_inbound_gate(n, (struct sockaddr *)&ss, why, sizeof why) != 0) {
+        ep_pm_link *evict;
+        if (ep_pm_inbound_gate(&n->pm, (struct sockaddr *)&ss, &evict, why, sizeof why) != 0) {
             char addr[P2P_ADDR_MAX];
             ep_format_addr((struct sockaddr *)&ss, addr, sizeof addr);
             ep_net_log(n, P2P_LOG_DEBUG, "inbound %s refused: %s", addr, why);
             close(fd);
             continue;
+        }
+        if (evict) {
+            ep_conn *v = (ep_conn *)(void *)((char *)evict - offsetof(ep_conn, pm));
+            ep_net_log(n, P2P_LOG_DEBUG,
+                       "pending inbound %s dropped at random: every handshake slot is taken", v->addr);
+            ep_conn_fail(n, v, P2P_DISC_TOO_MANY_PEERS, 0, P2P_ERR_AGAIN,
+                         "dropped at random to make room for a new connection");
         }
         if (!ep_conn_new(n, fd, P2P_DIR_INBOUND, (struct sockaddr *)&ss, len, NULL)) close(fd);
     }
@@ -375,14 +403,14 @@ void ep_net_timers(ep_net *n)
     ep_net_resume_held(n);       /* after replies (commands) and expiries (ticks) */
     ep_net_enforce_buffered(n);
     reap(n);
-    ep_dial_run(n, now);
+    ep_net_dial_run(n, now);
     reap(n);
 }
 
 int ep_net_next_timeout(const ep_net *n)
 {
     if (ep_net_resumable(n)) return 0;
-    uint64_t now = ep_net_now(n), next = ep_dial_next_deadline(n);
+    uint64_t now = ep_net_now(n), next = ep_pm_next_deadline(&n->pm);
     const ep_heap_node *t = ep_heap_top(&n->timers);
     if (t && t->key < next) next = t->key;
     if (next == UINT64_MAX) return -1;
