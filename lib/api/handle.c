@@ -173,8 +173,11 @@ int p2p_enode_url(const p2p_handle *h, char *buf, size_t len)
     /* a wildcard listener is reachable on loopback at least */
     if (strcmp(ip, "0.0.0.0") == 0) ip = "127.0.0.1";
     else if (strcmp(ip, "::") == 0) ip = "::1";
-    int n = snprintf(buf, len, v6 ? "enode://%s@[%s]:%u" : "enode://%s@%s:%u", hex, ip,
-                     (unsigned)ep_net_listen_port(h->net));
+    unsigned tcp = ep_net_listen_port(h->net), udp = ep_net_disc_port(h->net);
+    char disc[24] = "";
+    if (udp && udp != tcp) snprintf(disc, sizeof disc, "?discport=%u", udp);
+    int n = snprintf(buf, len, v6 ? "enode://%s@[%s]:%u%s" : "enode://%s@%s:%u%s", hex, ip, tcp,
+                     disc);
     if (n < 0 || (size_t)n >= len) {
         if (len) buf[0] = 0;
         return P2P_ERR_TOO_LARGE;
@@ -190,6 +193,29 @@ int p2p_peer_count(const p2p_handle *h)
 int p2p_listen_port(const p2p_handle *h)
 {
     return h ? ep_net_listen_port(h->net) : P2P_ERR_INVALID;
+}
+
+int p2p_discovery_port(const p2p_handle *h)
+{
+    return h ? ep_net_disc_port(h->net) : P2P_ERR_INVALID;
+}
+
+int p2p_discovery_table_size(const p2p_handle *h)
+{
+    if (!h) return P2P_ERR_INVALID;
+    size_t k = ep_net_disc_table_size(h->net);
+    return k > INT_MAX ? INT_MAX : (int)k;
+}
+
+int p2p_enr(const p2p_handle *h, char *buf, size_t len)
+{
+    if (!h || !buf) return P2P_ERR_INVALID;
+    return ep_net_enr_text(h->net, buf, len);
+}
+
+struct ep_disc *ep_handle_disc(p2p_handle *h)
+{
+    return ep_net_disc(h->net);
 }
 
 int p2p_get_peer_info(const p2p_handle *h, const uint8_t id[64], p2p_peer_info *out)

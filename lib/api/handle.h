@@ -10,4 +10,7 @@
  * test can move time forward instead of sleeping. NULL restores the system
  * clock. Polling thread only. */
 void ep_handle_set_clock(p2p_handle *h, uint64_t (*fn)(void *ud), void *ud);
+/* The handle's discovery node (lib/disc), NULL when discovery is off: tests
+ * read its counters and bounds. Polling thread only. */
+struct ep_disc *ep_handle_disc(p2p_handle *h);
 #endif

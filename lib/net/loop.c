@@ -196,6 +196,7 @@ int ep_net_new(const ep_net_params *p, ep_net **out, char *err, size_t errlen)
     n->emit_ctx = p->emit_ctx;
     ep_net_set_clock(n, p->clock, p->clock_ud);
     n->listen_fd = -1;
+    n->udp_fd = -1;
     n->wake_fd = p->wake_fd;
     ep_heap_init(&n->timers);
     ep_heap_init(&n->out_waiting);
@@ -228,6 +229,10 @@ int ep_net_new(const ep_net_params *p, ep_net **out, char *err, size_t errlen)
         ep_net_free(n);
         return rc;
     }
+    if ((rc = ep_net_disc_open(n, err, errlen)) != 0) {
+        ep_net_free(n);
+        return rc;
+    }
     add_config_dials(n);
     if (n->listen_fd >= 0)
         ep_net_log(n, P2P_LOG_INFO, "listening on %s port %u", p->cfg->listen_addr, n->listen_port);
@@ -253,6 +258,7 @@ void ep_net_free(ep_net *n)
     ep_heap_free(&n->out_waiting);
     ep_heap_free(&n->held);
     ep_idmap_free(&n->ids);
+    ep_net_disc_close(n);
     ep_pm_free(&n->pm);
     if (n->listen_fd >= 0) close(n->listen_fd);
     if (n->epfd >= 0) close(n->epfd);
@@ -343,6 +349,10 @@ int ep_net_io(ep_net *n, int timeout_ms)
             accept_all(n);
             continue;
         }
+        if (tag == &ep_net_tag_udp) {
+            ep_net_disc_readable(n);
+            continue;
+        }
         ep_conn *c = tag;
         if (c->state == EP_CONN_DEAD) continue;
         if (c->held && (evs[i].events & (EPOLLERR | EPOLLHUP))) {
@@ -403,6 +413,7 @@ void ep_net_timers(ep_net *n)
     ep_net_resume_held(n);       /* after replies (commands) and expiries (ticks) */
     ep_net_enforce_buffered(n);
     reap(n);
+    ep_net_disc_timers(n);     /* may offer dial candidates */
     ep_net_dial_run(n, now);
     reap(n);
 }
@@ -413,10 +424,12 @@ int ep_net_next_timeout(const ep_net *n)
     uint64_t now = ep_net_now(n), next = ep_pm_next_deadline(&n->pm);
     const ep_heap_node *t = ep_heap_top(&n->timers);
     if (t && t->key < next) next = t->key;
-    if (next == UINT64_MAX) return -1;
+    int disc = ep_net_disc_timeout(n); /* its own (wall) clock: relative */
+    if (next == UINT64_MAX) return disc;
     if (next <= now) return 0;
     uint64_t ms = next - now;
-    return ms > 3600000 ? 3600000 : (int)ms;
+    if (ms > 3600000) ms = 3600000;
+    return disc >= 0 && (uint64_t)disc < ms ? disc : (int)ms;
 }
 
 ep_conn *ep_net_find_active(const ep_net *n, const uint8_t id[64])

@@ -57,4 +57,12 @@ int ep_net_exec(ep_net *n, const p2p_command *cmd);
 uint16_t ep_net_listen_port(const ep_net *n);
 int ep_net_peer_info(const ep_net *n, const uint8_t id[64], p2p_peer_info *out);
 int ep_net_peers(const ep_net *n, p2p_peer_info *out, size_t max);
+
+/* Discovery (discovery.c): the UDP port (0: off), the table size, our
+ * record's text form (its length, P2P_ERR_NOT_FOUND when off or
+ * P2P_ERR_TOO_LARGE), and the node itself for tests (NULL when off). */
+uint16_t ep_net_disc_port(const ep_net *n);
+size_t ep_net_disc_table_size(const ep_net *n);
+int ep_net_enr_text(const ep_net *n, char *buf, size_t len);
+struct ep_disc *ep_net_disc(ep_net *n);
 #endif

@@ -100,6 +100,13 @@ struct ep_net {
     ep_heap out_waiting;       /* connections whose output waits (all keys 0: a set) */
     int reap_pending;          /* a connection went DEAD since the last reap */
     ep_peermgr pm;             /* limits, admission, dials, backoff (peermgr.c) */
+    /* discovery.c: the discv4 endpoint */
+    int udp_fd;                /* -1 when discovery is off */
+    uint16_t udp_port;
+    struct ep_disc *disc;      /* NULL when discovery is off */
+    ep_forkid disc_eth;        /* the fork id in our record */
+    uint64_t disc_lookup_at;   /* wall ms: when the last slot-filling lookup started */
+    uint64_t disc_save_at;     /* wall ms: next write of DATADIR/nodes */
     struct sockaddr_storage src; /* outbound source address (the listen address) */
     socklen_t src_len;         /* 0: let the system choose (wildcard listen address) */
     /* serve.c: back-pressure and the global buffer bound */
@@ -182,6 +189,19 @@ void ep_net_touch(ep_net *n, ep_conn *c);
 ep_conn *ep_net_find_id(const ep_net *n, const uint8_t id[64], const ep_conn *except,
                         unsigned mask);
 #define EP_STATE_BIT(s) (1u << (s))
+
+/* discovery.c: the discv4 endpoint (UDP socket, lib/disc). */
+extern char ep_net_tag_udp;    /* its epoll tag */
+/* After the listener: bind UDP, create the node, load the table, add the
+ * boot nodes. 0 (also when discovery is off) or an error with @err. */
+int ep_net_disc_open(ep_net *n, char *err, size_t errlen);
+/* Save the table and close. */
+void ep_net_disc_close(ep_net *n);
+void ep_net_disc_readable(ep_net *n);
+/* Discovery timers, lookups while outbound slots are free, periodic saves. */
+void ep_net_disc_timers(ep_net *n);
+/* Milliseconds until discovery has work (-1: off). */
+int ep_net_disc_timeout(const ep_net *n);
 
 /* dial.c: the dials the peer manager says are due, as TCP connects. */
 void ep_net_dial_run(ep_net *n, uint64_t now);
