@@ -38,14 +38,14 @@ static void set_events(ep_net *n, ep_conn *c, int want_out)
 
 static int make_session(ep_net *n, ep_conn *c, const ep_enode *remote, uint64_t now)
 {
-    const uint64_t *o = n->cfg->opts;
+    const uint64_t *o = n->cfg.opts;
     ep_session_config sc;
     ep_session_config_default(&sc);
     sc.secp = n->secp;
     sc.static_sk = n->sk;
     sc.static_pub = n->pub; /* the handle derived it once */
     sc.remote_pubkey = remote ? remote->pubkey : NULL;
-    sc.client_id = n->cfg->client_id;
+    sc.client_id = n->cfg.client_id;
     sc.caps = n->caps;
     sc.ncaps = n->ncaps;
     sc.listen_port = n->listen_port;
@@ -80,7 +80,7 @@ ep_conn *ep_conn_new(ep_net *n, int fd, int direction, const struct sockaddr *sa
     if (remote) {
         memcpy(c->id, remote->pubkey, 64);
         c->id_known = 1;
-        c->deadline = now + n->cfg->opts[P2P_OPT_DIAL_TIMEOUT_MS];
+        c->deadline = now + n->cfg.opts[P2P_OPT_DIAL_TIMEOUT_MS];
     }
     /* inbound ones count against their address's limits (peermgr.c) */
     if ((direction == P2P_DIR_INBOUND && ep_pm_attach_inbound(&n->pm, &c->pm, sa) != 0) ||
@@ -218,13 +218,13 @@ static void flush_out(ep_net *n, ep_conn *c)
             continue;
         }
         if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
-            if (len > n->cfg->opts[P2P_OPT_MAX_SEND_BUFFER]) {
+            if (len > n->cfg.opts[P2P_OPT_MAX_SEND_BUFFER]) {
                 ep_conn_fail(n, c, P2P_DISC_TCP_ERROR, 0, P2P_ERR_TOO_LARGE,
                              "send buffer over its bound");
                 return;
             }
             if (!c->write_deadline)
-                c->write_deadline = ep_net_now(n) + n->cfg->opts[P2P_OPT_IDLE_TIMEOUT_MS];
+                c->write_deadline = ep_net_now(n) + n->cfg.opts[P2P_OPT_IDLE_TIMEOUT_MS];
             set_events(n, c, 1);
             return;
         }
@@ -318,7 +318,7 @@ static const ep_shared_cap *pick_eth(const ep_conn *c)
 
 static int start_eth(ep_net *n, ep_conn *c, uint64_t now)
 {
-    const uint64_t *o = n->cfg->opts;
+    const uint64_t *o = n->cfg.opts;
     ep_eth_peer_config ec;
     ep_eth_peer_config_default(&ec);
     ec.version = c->eth_version;
@@ -328,7 +328,7 @@ static int start_eth(ep_net *n, ep_conn *c, uint64_t now)
     ec.max_inflight = (size_t)o[P2P_OPT_MAX_REQUESTS_IN_FLIGHT];
     ec.max_message_size = (size_t)o[P2P_OPT_MAX_ETH_MESSAGE_SIZE];
     ec.max_offences = (uint32_t)o[P2P_OPT_MAX_OFFENCES];
-    ec.announcements = n->cfg->announcements;
+    ec.announcements = n->cfg.announcements;
     ec.soft_limit_bytes = (size_t)o[P2P_OPT_SOFT_RESPONSE_BYTES];
     ec.soft_limit_items = (size_t)o[P2P_OPT_SOFT_RESPONSE_ITEMS];
     ec.max_serving = (size_t)o[P2P_OPT_MAX_SERVING_REQUESTS];
@@ -351,8 +351,8 @@ static void on_ready(ep_net *n, ep_conn *c, uint64_t now)
     c->id_known = 1;
     ep_net_touch(n, c); /* indexed by id before the duplicate check of others */
     if (h) snprintf(c->client_id, sizeof c->client_id, "%s", h->client_id);
-    c->trusted = ep_node_list_has(&n->cfg->trusted, c->id);
-    c->is_static = ep_node_list_has(&n->cfg->statics, c->id);
+    c->trusted = ep_net_nodes_has(&n->cfg.trusted, c->id);
+    c->is_static = ep_net_nodes_has(&n->cfg.statics, c->id);
     int why = admit(n, c);
     if (why) {
         ep_conn_disconnect(n, c, why, 0, p2p_disconnect_reason_str(why));

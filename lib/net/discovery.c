@@ -74,7 +74,7 @@ static void announce_ip(const ep_net *n, const struct in_addr *bound, uint8_t ou
         memcpy(out, &bound->s_addr, 4);
         return;
     }
-    const ep_node_list *b = &n->cfg->boot;
+    const ep_net_nodes *b = &n->cfg.boot;
     for (size_t i = 0; i < b->n; i++)
         if (b->v[i].family == AF_INET && local_ip_toward(b->v[i].ip, b->v[i].udp_port, out) == 0)
             return;
@@ -85,7 +85,7 @@ static void announce_ip(const ep_net *n, const struct in_addr *bound, uint8_t ou
 
 static int path_in(const ep_net *n, const char *name, char *buf, size_t len)
 {
-    int k = snprintf(buf, len, "%s/%s", n->cfg->datadir, name);
+    int k = snprintf(buf, len, "%s/%s", n->cfg.datadir, name);
     return k > 0 && (size_t)k < len ? 0 : -1;
 }
 
@@ -117,7 +117,7 @@ static uint64_t start_seq(ep_net *n, const ep_enr_content *c)
 {
     uint64_t fallback = wall_ms();
     char path[4096];
-    if (!n->cfg->datadir || path_in(n, "p2p_enr", path, sizeof path) != 0) return fallback;
+    if (!n->cfg.datadir || path_in(n, "p2p_enr", path, sizeof path) != 0) return fallback;
     FILE *f = fopen(path, "re");
     if (!f) return fallback;
     char text[EP_ENR_MAX_TEXT + 2] = "";
@@ -146,7 +146,7 @@ static uint64_t start_seq(ep_net *n, const ep_enr_content *c)
 /* Keep our current record in DATADIR/p2p_enr. */
 static void save_record(ep_net *n)
 {
-    if (!n->cfg->datadir) return;
+    if (!n->cfg.datadir) return;
     const ep_enr *r = ep_disc_self_enr(n->disc);
     char text[EP_ENR_MAX_TEXT + 1];
     int k = ep_enr_to_text(r->raw, r->raw_len, text, sizeof text - 1);
@@ -158,7 +158,7 @@ static void save_record(ep_net *n)
 static void load_table(ep_net *n)
 {
     char path[4096];
-    if (!n->cfg->datadir || path_in(n, "nodes", path, sizeof path) != 0) return;
+    if (!n->cfg.datadir || path_in(n, "nodes", path, sizeof path) != 0) return;
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0) return; /* no table yet */
     uint8_t *buf = malloc(NODES_MAX_FILE);
@@ -180,7 +180,7 @@ static void load_table(ep_net *n)
 
 static void save_table(ep_net *n)
 {
-    if (!n->cfg->datadir) return;
+    if (!n->cfg.datadir) return;
     p2p_rlp_writer w;
     p2p_rlp_writer_init(&w);
     if (ep_disc_save(n->disc, &w) == 0) (void)write_atomic(n, "nodes", w.buf, w.len);
@@ -191,7 +191,7 @@ static void save_table(ep_net *n)
 
 static int bind_udp(ep_net *n, struct sockaddr_in *sa, char *err, size_t errlen)
 {
-    const p2p_config *c = n->cfg;
+    const ep_net_config *c = &n->cfg;
     uint16_t want = c->disc_port ? c->disc_port : n->listen_port;
     int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
@@ -220,7 +220,7 @@ static int bind_udp(ep_net *n, struct sockaddr_in *sa, char *err, size_t errlen)
 
 int ep_net_disc_open(ep_net *n, char *err, size_t errlen)
 {
-    const p2p_config *c = n->cfg;
+    const ep_net_config *c = &n->cfg;
     n->udp_fd = -1;
     if (!c->disc_enabled || n->listen_fd < 0) return 0;
     struct sockaddr_in sa;
@@ -270,7 +270,7 @@ int ep_net_disc_open(ep_net *n, char *err, size_t errlen)
     }
     save_record(n);
     load_table(n);
-    const ep_node_list *b = &c->boot;
+    const ep_net_nodes *b = &c->boot;
     for (size_t i = 0; i < b->n; i++) {
         if (b->v[i].family != AF_INET || !b->v[i].udp_port) continue;
         ep_disc_addr a;
@@ -391,7 +391,7 @@ void ep_net_disc_timers(ep_net *n)
         (void)ep_disc_lookup(n->disc, now, NULL);
     }
     if (now >= n->disc_save_at) {
-        n->disc_save_at = now + n->cfg->opts[P2P_OPT_DISC_SAVE_INTERVAL_MS];
+        n->disc_save_at = now + n->cfg.opts[P2P_OPT_DISC_SAVE_INTERVAL_MS];
         save_table(n);
     }
     flush(n);

@@ -44,7 +44,7 @@ void ep_net_emit(ep_net *n, const p2p_event *ev)
 
 void ep_net_log(const ep_net *n, int level, const char *fmt, ...)
 {
-    const p2p_config *c = n->cfg;
+    const ep_net_config *c = &n->cfg;
     if (!c->log_fn || level > c->log_level) return;
     char line[512];
     va_list ap;
@@ -56,7 +56,7 @@ void ep_net_log(const ep_net *n, int level, const char *fmt, ...)
 
 static int open_listener(ep_net *n, char *err, size_t errlen)
 {
-    const p2p_config *c = n->cfg;
+    const ep_net_config *c = &n->cfg;
     struct sockaddr_storage ss;
     memset(&ss, 0, sizeof ss);
     socklen_t len;
@@ -106,7 +106,7 @@ static int open_listener(ep_net *n, char *err, size_t errlen)
  * node of a test net on 127.0.0.x is seen at its own address. */
 static int source_address(ep_net *n, char *err, size_t errlen)
 {
-    const char *a = n->cfg->listen_addr;
+    const char *a = n->cfg.listen_addr;
     struct sockaddr_in *v4 = (struct sockaddr_in *)&n->src;
     struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&n->src;
     memset(&n->src, 0, sizeof n->src);
@@ -128,7 +128,7 @@ static int source_address(ep_net *n, char *err, size_t errlen)
 
 static int init_local(ep_net *n, char *err, size_t errlen)
 {
-    const p2p_config *c = n->cfg;
+    const ep_net_config *c = &n->cfg;
     int rc = ep_eth_local_init(&n->local, c->chain_id, c->genesis, c->fork_blocks, c->nfork_blocks,
                                c->fork_times, c->nfork_times, c->genesis_time);
     if (rc) {
@@ -155,13 +155,11 @@ static int init_local(ep_net *n, char *err, size_t errlen)
 /* The peer manager's settings, resolved from the host's config. */
 static int init_pm(ep_net *n)
 {
-    const p2p_config *c = n->cfg;
+    const ep_net_config *c = &n->cfg;
     const uint64_t *o = c->opts;
-    ep_limits lim;
-    ep_config_limits(c, &lim);
     ep_pm_config pc = {
-        .max_peers = lim.max_peers, .max_inbound = lim.max_inbound,
-        .max_outbound = lim.max_outbound,
+        .max_peers = c->max_peers, .max_inbound = c->max_inbound,
+        .max_outbound = c->max_outbound,
         .max_pending_dials = o[P2P_OPT_MAX_PENDING_DIALS],
         .max_pending_inbound = o[P2P_OPT_MAX_PENDING_INBOUND],
         .max_pending_per_ip = o[P2P_OPT_MAX_PENDING_PER_IP],
@@ -176,7 +174,7 @@ static int init_pm(ep_net *n)
 
 static void add_config_dials(ep_net *n)
 {
-    const p2p_config *c = n->cfg;
+    const ep_net_config *c = &n->cfg;
     for (size_t i = 0; i < c->statics.n; i++) ep_pm_add_dial(&n->pm, &c->statics.v[i], EP_DIAL_STATIC);
     for (size_t i = 0; i < c->trusted.n; i++)
         if (c->trusted.v[i].has_addr && c->trusted.v[i].tcp_port)
@@ -189,6 +187,7 @@ int ep_net_new(const ep_net_params *p, ep_net **out, char *err, size_t errlen)
     ep_net *n = calloc(1, sizeof *n);
     if (!n) return P2P_ERR_NOMEM;
     n->cfg = p->cfg;
+    if (n->cfg.neth_versions > EP_NET_MAX_ETH_VERSIONS) n->cfg.neth_versions = EP_NET_MAX_ETH_VERSIONS;
     n->secp = p->secp;
     n->sk = p->sk;
     n->pub = p->pub;
@@ -225,7 +224,7 @@ int ep_net_new(const ep_net_params *p, ep_net **out, char *err, size_t errlen)
             return P2P_ERR_IO;
         }
     }
-    if (p->cfg->listen_enabled && (rc = open_listener(n, err, errlen)) != 0) {
+    if (p->cfg.listen_enabled && (rc = open_listener(n, err, errlen)) != 0) {
         ep_net_free(n);
         return rc;
     }
@@ -235,7 +234,7 @@ int ep_net_new(const ep_net_params *p, ep_net **out, char *err, size_t errlen)
     }
     add_config_dials(n);
     if (n->listen_fd >= 0)
-        ep_net_log(n, P2P_LOG_INFO, "listening on %s port %u", p->cfg->listen_addr, n->listen_port);
+        ep_net_log(n, P2P_LOG_INFO, "listening on %s port %u", p->cfg.listen_addr, n->listen_port);
     *out = n;
     return 0;
 }
@@ -265,6 +264,13 @@ void ep_net_free(ep_net *n)
     p2p_rlp_writer_free(&n->w);
     free(n->scratch);
     free(n);
+}
+
+int ep_net_nodes_has(const ep_net_nodes *l, const uint8_t id[64])
+{
+    for (size_t i = 0; i < l->n; i++)
+        if (memcmp(l->v[i].pubkey, id, 64) == 0) return 1;
+    return 0;
 }
 
 int ep_net_epoll_fd(const ep_net *n)

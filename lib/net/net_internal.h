@@ -72,7 +72,7 @@ typedef struct ep_conn {
 } ep_conn;
 
 struct ep_net {
-    const p2p_config *cfg;
+    ep_net_config cfg;
     const secp256k1_context *secp;
     const uint8_t *sk, *pub;
     ep_emit_fn emit;
@@ -87,7 +87,7 @@ struct ep_net {
     ep_eth_local local;        /* our chain head for Status */
     uint64_t range_sent_number;/* head number in the last BlockRangeUpdate / Status */
     uint64_t range_sent_earliest; /* its earliest block */
-    ep_cap caps[EP_CFG_MAX_ETH_VERSIONS];
+    ep_cap caps[EP_NET_MAX_ETH_VERSIONS];
     size_t ncaps;
     uint8_t rbuf[65536];
     p2p_rlp_writer w;          /* scratch writer for outgoing eth messages */
