@@ -11,10 +11,8 @@ for t in "$@"; do
   cat "$tmp"
   p=$(sed -n 's/^\[  PASSED  \] \([0-9][0-9]*\) test.*/\1/p' "$tmp" | tail -n 1)
   f=$(sed -n 's/^\[  FAILED  \] \([0-9][0-9]*\) test.*/\1/p' "$tmp" | tail -n 1)
-  p=${p:-0}; f=${f:-0}
-  # CMocka's skip(): "[  SKIPPED ] N test(s), listed below:"
-  cs=$(sed -n 's/^\[  SKIPPED \] \([0-9][0-9]*\) test.*/\1/p' "$tmp" | tail -n 1)
-  skip=$((skip + ${cs:-0}))
+  s=$(sed -n 's/^\[  SKIPPED \] \([0-9][0-9]*\) test.*/\1/p' "$tmp" | tail -n 1)
+  p=${p:-0}; f=${f:-0}; s=${s:-0}; skip=$((skip + s))
   # Python's unittest: "Ran N tests" then "OK" or "FAILED (failures=x, errors=y)"
   ran=$(sed -n 's/^Ran \([0-9][0-9]*\) tests\{0,1\} in .*/\1/p' "$tmp" | tail -n 1)
   if [ -n "$ran" ]; then
@@ -25,7 +23,7 @@ for t in "$@"; do
   fi
   if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
   # a plain script (no CMocka summary) that succeeds counts as one passed test
-  if [ "$rc" -eq 0 ] && [ "$p" -eq 0 ] && [ "$f" -eq 0 ] && [ -z "$cs" ]; then p=1; fi
+  if [ "$rc" -eq 0 ] && [ "$p" -eq 0 ] && [ "$f" -eq 0 ] && [ "$s" -eq 0 ]; then p=1; fi
   pass=$((pass + p)); fail=$((fail + f))
   [ "$rc" -ne 0 ] && failed_bins="$failed_bins $t"
 done

@@ -106,6 +106,7 @@ static void usage(FILE *f, const ex_role *role)
             "--listen IP (127.0.0.1): the devp2p address; a specific one is also the\n"
             "source of outbound connections (e.g. one 127.0.0.x per node of a test net).\n"
             "Without --genesis-hash the genesis block is derived from the chain id.\n"
+            "Node discovery (discv4, UDP on the devp2p port) is on; --nodiscover turns it off.\n"
             "--corrupt-bodies (testing aid) serves block bodies without their last\n"
             "transaction, so that peers' body checks fail.\n"
             "Pool and JSON-RPC: [--min-priority-fee WEI (1000000000)] [--rpc-vhosts HOST,...]\n"
@@ -215,6 +216,10 @@ int ex_parse_args(int argc, char **argv, const ex_role *role, ex_options *o)
         }
         if (!strcmp(argv[i], "--corrupt-bodies")) {
             o->corrupt_bodies = 1;
+            continue;
+        }
+        if (!strcmp(argv[i], "--nodiscover")) {
+            o->nodiscover = 1;
             continue;
         }
         size_t nlen = eq ? (size_t)(eq - argv[i]) : strlen(argv[i]);
@@ -745,6 +750,7 @@ static int configure(ex_node *n, p2p_config *cfg)
     if (!rc && n->opt.log_level >= 0) rc = p2p_config_set_log(cfg, on_lib_log, n, n->opt.log_level);
     for (size_t i = 0; !rc && i < n->opt.n_bootnodes; i++)
         rc = p2p_config_add_boot_node(cfg, n->opt.bootnodes[i]);
+    if (!rc && n->opt.nodiscover) rc = p2p_config_set_discovery(cfg, 0, 0);
     if (!rc) {
         fill_head(n, &head);
         rc = p2p_config_set_head(cfg, &head);

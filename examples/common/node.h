@@ -30,6 +30,7 @@ typedef struct ex_options {
     uint8_t genesis_hash[32];
     int log_level;             /* p2p_log_level */
     int corrupt_bodies;        /* testing aid: serve bodies missing their last transaction */
+    int nodiscover;            /* --nodiscover: no discv4 (only --bootnodes are dialed) */
     uint64_t min_tip;          /* --min-priority-fee WEI (EX_POOL_MIN_TIP) */
     const char *rpc_vhosts;    /* --rpc-vhosts: Host names allowed besides loopback ones */
     const char *rpc_cors;      /* --rpc-cors: Origins allowed (none by default) */

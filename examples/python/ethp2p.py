@@ -162,6 +162,18 @@ class Option(enum.IntEnum):
     MAX_TOTAL_BUFFERED = 23
     MAX_PENDING_PER_IP = 24
     MAX_INBOUND_PER_IP = 25
+    DISC_REFRESH_MS = 26
+    DISC_MAX_CONTACTS = 27
+    DISC_SAVE_INTERVAL_MS = 28
+
+
+class PeerSource(enum.IntEnum):
+    """p2p_peer_source: how a peer was found (P2PPeerInfo.source)."""
+    INBOUND = 0
+    STATIC = 1
+    BOOT = 2
+    DISCOVERED = 3
+    CONNECT = 4
 
 
 class EventType(enum.IntEnum):
@@ -262,7 +274,7 @@ class P2PPeerInfo(Structure):
                 ("bytes_in", c_uint64), ("bytes_out", c_uint64), ("connected_ms", c_uint64),
                 ("head_hash", c_uint8 * 32), ("head_number", c_uint64),
                 ("earliest_block", c_uint64), ("total_difficulty", c_uint8 * 32),
-                ("fork_hash", c_uint8 * 4), ("fork_next", c_uint64)]
+                ("fork_hash", c_uint8 * 4), ("fork_next", c_uint64), ("source", c_int)]
 
 
 class P2PBlockAnnounce(Structure):
@@ -522,6 +534,10 @@ _SIGNATURES = {
     "p2p_get_fd": (c_int, [HandleP]),
     "p2p_next_timeout": (c_int, [HandleP]),
     "p2p_command_room": (c_int, [HandleP, POINTER(c_size_t)]),
+    "p2p_config_set_discovery": (c_int, [ConfigP, c_int, ctypes.c_uint16]),
+    "p2p_discovery_port": (c_int, [HandleP]),
+    "p2p_discovery_table_size": (c_int, [HandleP]),
+    "p2p_enr": (c_int, [HandleP, c_void_p, c_size_t]),
     # commands
     "p2p_submit": (c_int, [HandleP, POINTER(P2PCommand), POINTER(c_uint64)]),
     "p2p_broadcast_block": (c_int, [HandleP, _u8p, c_uint64]),
@@ -1246,6 +1262,10 @@ class Config:
         active from genesis and left out of the fork id."""
         return self._set(lib.p2p_config_set_genesis_time(self._live(), timestamp))
 
+    def set_discovery(self, enabled: bool, udp_port: int = 0) -> "Config":
+        """Node discovery (discv4) on or off; udp_port 0 = the TCP listen port."""
+        return self._set(lib.p2p_config_set_discovery(self._live(), int(bool(enabled)), udp_port))
+
     def set_option(self, opt: int, value: int) -> "Config":
         if not 0 <= int(value) < 1 << 64:
             raise ConfigError(ErrorCode.RANGE, f"option value {value} out of range")
@@ -1651,6 +1671,22 @@ class Node:
     @property
     def listen_port(self) -> int:
         return lib.p2p_listen_port(self._live())
+
+    @property
+    def discovery_port(self) -> int:
+        """The discovery UDP port (0: discovery off)."""
+        return lib.p2p_discovery_port(self._live())
+
+    @property
+    def discovery_table_size(self) -> int:
+        """Nodes in the discovery table (polling thread)."""
+        return lib.p2p_discovery_table_size(self._live())
+
+    def enr(self) -> str:
+        """Our node record, "enr:..." (polling thread)."""
+        buf = ctypes.create_string_buffer(512)
+        n = _check(lib.p2p_enr(self._live(), buf, len(buf)))
+        return buf.raw[:n].decode()
 
     def peer_info(self, peer) -> PeerInfo:
         """Polling thread. Raises Error(NOT_FOUND) if the peer is not connected."""

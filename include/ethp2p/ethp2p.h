@@ -217,9 +217,19 @@ typedef enum p2p_option {
                                              has no such cap. When all MAX_PENDING_INBOUND
                                              slots are taken, a new connection makes room by
                                              dropping a pending one chosen at random */
-    P2P_OPT_MAX_INBOUND_PER_IP = 25     /**< inbound peers from one remote address (4); more
+    P2P_OPT_MAX_INBOUND_PER_IP = 25,    /**< inbound peers from one remote address (4); more
                                              get "too many peers" (0x04) after Hello. Trusted
                                              peers are exempt */
+    P2P_OPT_DISC_REFRESH_MS = 26,       /**< discovery: a lookup for a random target this
+                                             often (30000); besides, one at start and one
+                                             every 5 s while outbound slots are free */
+    P2P_OPT_DISC_MAX_CONTACTS = 27,     /**< discovery: endpoint-proof records (who pinged us,
+                                             whom we pinged) kept at most (1024); the oldest
+                                             gives way, so Pings from many endpoints cost
+                                             bounded memory */
+    P2P_OPT_DISC_SAVE_INTERVAL_MS = 28  /**< discovery: the node table is written to
+                                             DATADIR/nodes this often (300000) and when the
+                                             handle is freed */
 } p2p_option;
 /**@}*/
 
@@ -366,6 +376,15 @@ P2P_EXPORT uint64_t p2p_config_get_option(const p2p_config *cfg, p2p_option opt)
 /* ------------------------------------------------------------------------ */
 /**@{*/
 
+/** How a peer was found (p2p_peer_info::source). */
+typedef enum p2p_peer_source {
+    P2P_SOURCE_INBOUND = 0,    /**< it connected to us */
+    P2P_SOURCE_STATIC = 1,     /**< we dialed it as a static or trusted peer */
+    P2P_SOURCE_BOOT = 2,       /**< we dialed it as a boot node */
+    P2P_SOURCE_DISCOVERED = 3, /**< we dialed it after discovery (discv4) found it */
+    P2P_SOURCE_CONNECT = 4     /**< we dialed it because the host called p2p_connect() */
+} p2p_peer_source;
+
 /** What the library knows about a connected peer. */
 typedef struct p2p_peer_info {
     uint8_t id[64];                       /**< node id (PeerId) */
@@ -385,6 +404,9 @@ typedef struct p2p_peer_info {
     uint8_t total_difficulty[32];         /**< eth/68 TD (zero on eth/69) */
     uint8_t fork_hash[4];                 /**< its Status fork id (EIP-2124): CRC32, big-endian */
     uint64_t fork_next;                   /**< its fork id's next fork block/time (0 = none) */
+    int source;                           /**< how it was found: ::p2p_peer_source (a node
+                                               that is both, e.g. a boot node that dialed
+                                               us, says how this connection came about) */
 } p2p_peer_info;
 /**@}*/
 
@@ -956,6 +978,46 @@ P2P_EXPORT int p2p_get_receipts_from(p2p_handle *h, const uint8_t peer[64], cons
  * before costly work for a reply (reading storage) that it could not queue.
  */
 P2P_EXPORT int p2p_command_room(const p2p_handle *h, size_t *bytes);
+/**@}*/
+
+/* ------------------------------------------------------------------------ */
+/** @name Node discovery (discv4)                                         */
+/* ------------------------------------------------------------------------ */
+/**@{*/
+/**
+ * Node discovery v4 with ENR (EIP-778, EIP-868), on by default when the
+ * handle listens. @p enabled 0 turns it off; @p udp_port is the UDP port
+ * (0: the TCP listen port, or one the system picks when that one is taken
+ * while the TCP port was picked by the system too; see
+ * p2p_discovery_port()). The UDP socket is bound to the listen address
+ * (IPv4 only; discovery stays off for an IPv6 listen address) and served by
+ * the same loop (p2p_poll(), p2p_get_fd(), p2p_next_timeout()).
+ *
+ * With discovery on: boot nodes are also discovery bootstrap nodes; our
+ * record carries ip, tcp, udp and `eth` [[forkHash, forkNext]] (its
+ * sequence number is kept in DATADIR/p2p_enr with a datadir, else it starts
+ * at the current Unix time in milliseconds); discovered nodes whose record's
+ * fork id is compatible with ours (EIP-2124) fill the outbound slots at
+ * random, with the dial backoff; the table is loaded from DATADIR/nodes at
+ * start and written there (temporary file, then rename) every
+ * P2P_OPT_DISC_SAVE_INTERVAL_MS and at p2p_handle_free(). Returns 0 or
+ * P2P_ERR_INVALID.
+ */
+P2P_EXPORT int p2p_config_set_discovery(p2p_config *cfg, int enabled, uint16_t udp_port);
+/** The UDP port discovery uses, or 0 when discovery is off. */
+P2P_EXPORT int p2p_discovery_port(const p2p_handle *h);
+/**
+ * Nodes in the discovery table (endpoint proven, at most 16 per bucket), or
+ * 0 when discovery is off. Polling thread only.
+ */
+P2P_EXPORT int p2p_discovery_table_size(const p2p_handle *h);
+/**
+ * Our signed node record in its text form ("enr:..."), NUL-terminated.
+ * Returns the length, P2P_ERR_NOT_FOUND when discovery is off, or
+ * P2P_ERR_TOO_LARGE when @p len is too small (410 bytes always suffice).
+ * Polling thread only.
+ */
+P2P_EXPORT int p2p_enr(const p2p_handle *h, char *buf, size_t len);
 /**@}*/
 
 #ifdef __cplusplus

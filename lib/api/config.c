@@ -46,6 +46,9 @@ static const opt_info OPTS[EP_OPT_LAST + 1] = {
     [P2P_OPT_MAX_TOTAL_BUFFERED] = {256 * MiB, 256 * 1024, 65536 * MiB, "max total buffered"},
     [P2P_OPT_MAX_PENDING_PER_IP] = {4, 1, 1024, "max pending per ip"},
     [P2P_OPT_MAX_INBOUND_PER_IP] = {4, 1, 100000, "max inbound per ip"},
+    [P2P_OPT_DISC_REFRESH_MS] = {30000, 1000, 3600000, "discovery refresh"},
+    [P2P_OPT_DISC_MAX_CONTACTS] = {1024, 16, 65536, "discovery max contacts"},
+    [P2P_OPT_DISC_SAVE_INTERVAL_MS] = {300000, 1000, 86400000, "discovery save interval"},
 };
 
 int ep_config_fail(const p2p_config *cfg, int code, const char *fmt, ...)
@@ -81,6 +84,7 @@ p2p_config *p2p_config_new(void)
     snprintf(c->client_id, sizeof c->client_id, "libethp2p/v%s", P2P_VERSION_STRING);
     c->log_level = P2P_LOG_NONE;
     c->announcements = 0; /* post-merge: geth and reth drop a peer that announces */
+    c->disc_enabled = 1;
     for (int o = EP_OPT_FIRST; o <= EP_OPT_LAST; o++) c->opts[o] = OPTS[o].def;
     return c;
 }
@@ -354,6 +358,14 @@ int p2p_config_set_announcements(p2p_config *cfg, int enabled)
 {
     if (!cfg) return P2P_ERR_INVALID;
     cfg->announcements = enabled != 0;
+    return ok(cfg);
+}
+
+int p2p_config_set_discovery(p2p_config *cfg, int enabled, uint16_t udp_port)
+{
+    if (!cfg) return P2P_ERR_INVALID;
+    cfg->disc_enabled = enabled != 0;
+    cfg->disc_port = udp_port;
     return ok(cfg);
 }
 

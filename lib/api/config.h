@@ -11,7 +11,7 @@
 #define EP_CFG_MAX_FORKS 64
 #define EP_CFG_MAX_ETH_VERSIONS 4
 #define EP_OPT_FIRST P2P_OPT_HANDSHAKE_TIMEOUT_MS
-#define EP_OPT_LAST P2P_OPT_MAX_INBOUND_PER_IP
+#define EP_OPT_LAST P2P_OPT_DISC_SAVE_INTERVAL_MS
 #define EP_CFG_ERR_MAX 320
 
 /* A bounded list of parsed enode URLs. */
@@ -47,6 +47,8 @@ struct p2p_config {
     int log_level;
     int announcements;
     uint64_t genesis_time;   /* the genesis block's timestamp (fork id) */
+    int disc_enabled;        /* discovery (on by default; needs a listener) */
+    uint16_t disc_port;      /* UDP port; 0: the TCP listen port */
     uint64_t opts[EP_OPT_LAST + 1];
     char err[EP_CFG_ERR_MAX];
 };

@@ -95,6 +95,42 @@ static int load_key(p2p_handle *h, p2p_config *user_cfg)
     return 0;
 }
 
+void ep_handle_net_config(const p2p_config *c, ep_net_config *nc)
+{
+    ep_limits lim;
+    ep_config_limits(c, &lim);
+    memset(nc, 0, sizeof *nc);
+    nc->datadir = c->datadir;
+    nc->client_id = c->client_id;
+    nc->chain_id = c->chain_id;
+    memcpy(nc->genesis, c->genesis, 32);
+    nc->genesis_time = c->genesis_time;
+    nc->fork_blocks = c->fork_blocks;
+    nc->nfork_blocks = c->nfork_blocks;
+    nc->fork_times = c->fork_times;
+    nc->nfork_times = c->nfork_times;
+    nc->head_set = c->head_set;
+    nc->head = c->head;
+    nc->eth_versions = c->eth_versions;
+    nc->neth_versions = c->neth_versions;
+    nc->announcements = c->announcements;
+    nc->listen_addr = c->listen_addr;
+    nc->listen_port = c->listen_port;
+    nc->listen_enabled = c->listen_enabled;
+    nc->disc_enabled = c->disc_enabled;
+    nc->disc_port = c->disc_port;
+    nc->boot = (ep_net_nodes){c->boot.v, c->boot.n};
+    nc->statics = (ep_net_nodes){c->statics.v, c->statics.n};
+    nc->trusted = (ep_net_nodes){c->trusted.v, c->trusted.n};
+    nc->max_peers = lim.max_peers;
+    nc->max_inbound = lim.max_inbound;
+    nc->max_outbound = lim.max_outbound;
+    nc->opts = c->opts;
+    nc->log_fn = c->log_fn;
+    nc->log_ud = c->log_ud;
+    nc->log_level = c->log_level;
+}
+
 static int start_net(p2p_handle *h, p2p_config *user_cfg)
 {
     const uint64_t *o = h->cfg->opts;
@@ -102,9 +138,10 @@ static int start_net(p2p_handle *h, p2p_config *user_cfg)
                          &h->ring);
     if (rc) return ep_config_fail(user_cfg, rc, "command ring: %s", p2p_strerror(rc));
     ep_net_params np = {
-        .cfg = h->cfg, .secp = h->secp, .sk = h->sk, .pub = h->pub, .emit = emit,
+        .secp = h->secp, .sk = h->sk, .pub = h->pub, .emit = emit,
         .emit_ctx = h, .clock = NULL, .clock_ud = NULL, .wake_fd = ep_ring_fd(h->ring),
     };
+    ep_handle_net_config(h->cfg, &np.cfg);
     char err[256] = "";
     rc = ep_net_new(&np, &h->net, err, sizeof err);
     if (rc) return ep_config_fail(user_cfg, rc, "%s", err[0] ? err : p2p_strerror(rc));
@@ -173,8 +210,11 @@ int p2p_enode_url(const p2p_handle *h, char *buf, size_t len)
     /* a wildcard listener is reachable on loopback at least */
     if (strcmp(ip, "0.0.0.0") == 0) ip = "127.0.0.1";
     else if (strcmp(ip, "::") == 0) ip = "::1";
-    int n = snprintf(buf, len, v6 ? "enode://%s@[%s]:%u" : "enode://%s@%s:%u", hex, ip,
-                     (unsigned)ep_net_listen_port(h->net));
+    unsigned tcp = ep_net_listen_port(h->net), udp = ep_net_disc_port(h->net);
+    char disc[24] = "";
+    if (udp && udp != tcp) snprintf(disc, sizeof disc, "?discport=%u", udp);
+    int n = snprintf(buf, len, v6 ? "enode://%s@[%s]:%u%s" : "enode://%s@%s:%u%s", hex, ip, tcp,
+                     disc);
     if (n < 0 || (size_t)n >= len) {
         if (len) buf[0] = 0;
         return P2P_ERR_TOO_LARGE;
@@ -190,6 +230,29 @@ int p2p_peer_count(const p2p_handle *h)
 int p2p_listen_port(const p2p_handle *h)
 {
     return h ? ep_net_listen_port(h->net) : P2P_ERR_INVALID;
+}
+
+int p2p_discovery_port(const p2p_handle *h)
+{
+    return h ? ep_net_disc_port(h->net) : P2P_ERR_INVALID;
+}
+
+int p2p_discovery_table_size(const p2p_handle *h)
+{
+    if (!h) return P2P_ERR_INVALID;
+    size_t k = ep_net_disc_table_size(h->net);
+    return k > INT_MAX ? INT_MAX : (int)k;
+}
+
+int p2p_enr(const p2p_handle *h, char *buf, size_t len)
+{
+    if (!h || !buf) return P2P_ERR_INVALID;
+    return ep_net_enr_text(h->net, buf, len);
+}
+
+struct ep_disc *ep_handle_disc(p2p_handle *h)
+{
+    return ep_net_disc(h->net);
 }
 
 int p2p_get_peer_info(const p2p_handle *h, const uint8_t id[64], p2p_peer_info *out)

@@ -38,14 +38,14 @@ static void set_events(ep_net *n, ep_conn *c, int want_out)
 
 static int make_session(ep_net *n, ep_conn *c, const ep_enode *remote, uint64_t now)
 {
-    const uint64_t *o = n->cfg->opts;
+    const uint64_t *o = n->cfg.opts;
     ep_session_config sc;
     ep_session_config_default(&sc);
     sc.secp = n->secp;
     sc.static_sk = n->sk;
     sc.static_pub = n->pub; /* the handle derived it once */
     sc.remote_pubkey = remote ? remote->pubkey : NULL;
-    sc.client_id = n->cfg->client_id;
+    sc.client_id = n->cfg.client_id;
     sc.caps = n->caps;
     sc.ncaps = n->ncaps;
     sc.listen_port = n->listen_port;
@@ -71,6 +71,7 @@ ep_conn *ep_conn_new(ep_net *n, int fd, int direction, const struct sockaddr *sa
     c->fd = fd;
     c->direction = direction;
     c->disc_reason = -1;
+    c->pm.cls = EP_PM_NONE;
     c->state = direction == P2P_DIR_OUTBOUND ? EP_CONN_CONNECTING : EP_CONN_HANDSHAKE;
     ep_format_addr(sa, c->addr, sizeof c->addr);
     int one = 1;
@@ -79,18 +80,18 @@ ep_conn *ep_conn_new(ep_net *n, int fd, int direction, const struct sockaddr *sa
     if (remote) {
         memcpy(c->id, remote->pubkey, 64);
         c->id_known = 1;
-        c->deadline = now + n->cfg->opts[P2P_OPT_DIAL_TIMEOUT_MS];
+        c->deadline = now + n->cfg.opts[P2P_OPT_DIAL_TIMEOUT_MS];
     }
-    /* inbound ones count against their address's limits (index.c) */
-    if ((direction == P2P_DIR_INBOUND && ep_net_ip_attach(n, c, sa) != 0) ||
+    /* inbound ones count against their address's limits (peermgr.c) */
+    if ((direction == P2P_DIR_INBOUND && ep_pm_attach_inbound(&n->pm, &c->pm, sa) != 0) ||
         make_session(n, c, remote, now) != 0) {
-        ep_ipmap_unref(&n->ips, c->ip);
+        ep_pm_detach(&n->pm, &c->pm);
         free(c);
         return NULL;
     }
     struct epoll_event ev = {.events = EPOLLIN | (remote ? EPOLLOUT : 0), .data.ptr = c};
     if (epoll_ctl(n->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
-        ep_ipmap_unref(&n->ips, c->ip);
+        ep_pm_detach(&n->pm, &c->pm);
         ep_session_free(c->s);
         free(c);
         return NULL;
@@ -112,7 +113,6 @@ void ep_conn_destroy(ep_net *n, ep_conn *c)
             break;
         }
     }
-    if (c->dial && c->dial->busy && !c->disc_reported) c->dial->busy = 0;
     ep_conn_serve_free(n, c);
     ep_net_index_del(n, c);
     if (c->fd >= 0) {
@@ -146,8 +146,10 @@ static void report_dial_failed(ep_net *n, ep_conn *c, int reason, int remote, in
                  p2p_disconnect_reason_str(reason));
     else
         snprintf(msg, sizeof msg, "%s", p2p_strerror(error));
-    uint64_t retry = c->dial ? ep_dial_finished(n, c->dial, 0, reason, remote) : 0;
-    ep_dial_report_failed(n, c->id, c->addr, error, reason, retry, msg);
+    uint64_t retry = 0;
+    if (c->pm.dial) retry = ep_pm_dial_finished(&n->pm, c->pm.dial, ep_net_now(n), 0, reason, remote);
+    c->pm.dial = NULL; /* the record may be forgotten from now on */
+    ep_net_report_dial_failed(n, c->id, c->addr, error, reason, retry, msg);
 }
 
 /* Report the end of a connection exactly once: PEER_DISCONNECTED for a peer
@@ -164,10 +166,11 @@ static void report_end(ep_net *n, ep_conn *c, int reason, int remote, int error,
                         c->why[0] ? c->why : p2p_strerror(error));
         return;
     }
-    if (c->dial) {
+    if (c->pm.dial) {
         uint64_t now = ep_net_now(n);
         uint64_t stayed = now > c->connected_at ? now - c->connected_at : 0;
-        ep_dial_finished(n, c->dial, stayed ? stayed : 1, reason, remote);
+        ep_pm_dial_finished(&n->pm, c->pm.dial, now, stayed ? stayed : 1, reason, remote);
+        c->pm.dial = NULL;
     }
     p2p_event ev;
     memset(&ev, 0, sizeof ev);
@@ -215,13 +218,13 @@ static void flush_out(ep_net *n, ep_conn *c)
             continue;
         }
         if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
-            if (len > n->cfg->opts[P2P_OPT_MAX_SEND_BUFFER]) {
+            if (len > n->cfg.opts[P2P_OPT_MAX_SEND_BUFFER]) {
                 ep_conn_fail(n, c, P2P_DISC_TCP_ERROR, 0, P2P_ERR_TOO_LARGE,
                              "send buffer over its bound");
                 return;
             }
             if (!c->write_deadline)
-                c->write_deadline = ep_net_now(n) + n->cfg->opts[P2P_OPT_IDLE_TIMEOUT_MS];
+                c->write_deadline = ep_net_now(n) + n->cfg.opts[P2P_OPT_IDLE_TIMEOUT_MS];
             set_events(n, c, 1);
             return;
         }
@@ -256,6 +259,24 @@ void ep_conn_disconnect(ep_net *n, ep_conn *c, int reason, int error, const char
     /* The session answers with a DISCONNECTED event, handled by the caller's
      * processing loop (or by ep_conn_process right after a command). */
     ep_session_disconnect(c->s, reason);
+}
+
+/* Is @c (past Hello, id known) acceptable now? 0 or a disconnect reason.
+ * The peer manager decides; a duplicate it prefers ends the older one. */
+static int admit(ep_net *n, ep_conn *c)
+{
+    if (memcmp(c->id, n->pub, 64) == 0) return P2P_DISC_SELF;
+    ep_conn *dup = ep_net_find_id(n, c->id, c, EP_STATE_BIT(EP_CONN_STATUS) | EP_STATE_BIT(EP_CONN_ACTIVE));
+    if (dup) {
+        if (!ep_pm_keep_new(&n->pm, c->id, c->direction, dup->direction, dup->state == EP_CONN_ACTIVE))
+            return P2P_DISC_ALREADY_CONNECTED;
+        ep_conn_disconnect(n, dup, P2P_DISC_ALREADY_CONNECTED, 0, "duplicate connection");
+        ep_conn_process(n, dup);
+    }
+    char why[96];
+    int r = ep_pm_admit(&n->pm, &c->pm, c->direction, c->trusted, why, sizeof why);
+    if (r && why[0]) ep_net_log(n, P2P_LOG_DEBUG, "inbound %s refused: %s", c->addr, why);
+    return r;
 }
 
 static void on_ready(ep_net *n, ep_conn *c, uint64_t now);
@@ -297,7 +318,7 @@ static const ep_shared_cap *pick_eth(const ep_conn *c)
 
 static int start_eth(ep_net *n, ep_conn *c, uint64_t now)
 {
-    const uint64_t *o = n->cfg->opts;
+    const uint64_t *o = n->cfg.opts;
     ep_eth_peer_config ec;
     ep_eth_peer_config_default(&ec);
     ec.version = c->eth_version;
@@ -307,7 +328,7 @@ static int start_eth(ep_net *n, ep_conn *c, uint64_t now)
     ec.max_inflight = (size_t)o[P2P_OPT_MAX_REQUESTS_IN_FLIGHT];
     ec.max_message_size = (size_t)o[P2P_OPT_MAX_ETH_MESSAGE_SIZE];
     ec.max_offences = (uint32_t)o[P2P_OPT_MAX_OFFENCES];
-    ec.announcements = n->cfg->announcements;
+    ec.announcements = n->cfg.announcements;
     ec.soft_limit_bytes = (size_t)o[P2P_OPT_SOFT_RESPONSE_BYTES];
     ec.soft_limit_items = (size_t)o[P2P_OPT_SOFT_RESPONSE_ITEMS];
     ec.max_serving = (size_t)o[P2P_OPT_MAX_SERVING_REQUESTS];
@@ -330,9 +351,9 @@ static void on_ready(ep_net *n, ep_conn *c, uint64_t now)
     c->id_known = 1;
     ep_net_touch(n, c); /* indexed by id before the duplicate check of others */
     if (h) snprintf(c->client_id, sizeof c->client_id, "%s", h->client_id);
-    c->trusted = ep_node_list_has(&n->cfg->trusted, c->id);
-    c->is_static = ep_node_list_has(&n->cfg->statics, c->id);
-    int why = ep_net_admit(n, c);
+    c->trusted = ep_net_nodes_has(&n->cfg.trusted, c->id);
+    c->is_static = ep_net_nodes_has(&n->cfg.statics, c->id);
+    int why = admit(n, c);
     if (why) {
         ep_conn_disconnect(n, c, why, 0, p2p_disconnect_reason_str(why));
         return;
@@ -373,6 +394,7 @@ void ep_conn_fill_info(const ep_net *n, const ep_conn *c, p2p_peer_info *out)
     memcpy(out->total_difficulty, c->remote_status.td, 32);
     memcpy(out->fork_hash, c->remote_status.forkid.hash, 4);
     out->fork_next = c->remote_status.forkid.next;
+    out->source = c->pm.source;
 }
 
 static void on_eth_ready(ep_net *n, ep_conn *c, const ep_eth_msg *m, uint64_t now)
@@ -380,7 +402,7 @@ static void on_eth_ready(ep_net *n, ep_conn *c, const ep_eth_msg *m, uint64_t no
     c->remote_status = m->u.status;
     ep_conn_set_state(n, c, EP_CONN_ACTIVE);
     c->connected_at = now;
-    c->reported = 1; /* the dial's backoff is reset when it ends, if it lasted (dial.c) */
+    c->reported = 1; /* the dial's backoff is reset when it ends, if it lasted (peermgr.c) */
     p2p_event ev;
     memset(&ev, 0, sizeof ev);
     ev.type = P2P_EV_PEER_CONNECTED;

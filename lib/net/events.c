@@ -3,6 +3,7 @@
  * except where the public layout differs from the internal one. */
 #include "net/net_internal.h"
 
+#include <stdio.h>
 #include <string.h>
 
 static void fill_new_block(p2p_event *ev, const ep_eth_msg *m)
@@ -132,5 +133,21 @@ void ep_conn_emit_message(ep_net *n, ep_conn *c, const ep_eth_msg *m)
     ev.type = (p2p_event_type)type;
     memcpy(ev.peer, c->id, 64);
     ev.eth_version = c->eth_version;
+    ep_net_emit(n, &ev);
+}
+
+void ep_net_report_dial_failed(ep_net *n, const uint8_t id[64], const char *addr, int error,
+                               int reason, uint64_t retry, const char *why)
+{
+    p2p_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.type = P2P_EV_DIAL_FAILED;
+    memcpy(ev.peer, id, 64);
+    snprintf(ev.u.dial_failed.address, sizeof ev.u.dial_failed.address, "%s", addr);
+    ev.u.dial_failed.error = error;
+    ev.u.dial_failed.reason = reason;
+    ev.u.dial_failed.retry_in_ms = retry;
+    snprintf(ev.u.dial_failed.message, sizeof ev.u.dial_failed.message, "%s", why);
+    ep_net_log(n, P2P_LOG_WARN, "dial %s failed: %s", addr, why);
     ep_net_emit(n, &ev);
 }

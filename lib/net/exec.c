@@ -69,8 +69,8 @@ static int connect_url(ep_net *n, const char *url)
     int rc = ep_enode_parse(n->secp, url, &e, why, sizeof why);
     if (rc) return rc;
     if (!e.has_addr || !e.family || !e.tcp_port) return P2P_ERR_PARSE;
-    rc = ep_dial_add(n, &e, EP_DIAL_ONCE);
-    if (rc == 0) ep_dial_run(n, ep_net_now(n));
+    rc = ep_pm_add_dial(&n->pm, &e, EP_DIAL_ONCE);
+    if (rc == 0) ep_net_dial_run(n, ep_net_now(n));
     return rc;
 }
 

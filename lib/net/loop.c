@@ -44,7 +44,7 @@ void ep_net_emit(ep_net *n, const p2p_event *ev)
 
 void ep_net_log(const ep_net *n, int level, const char *fmt, ...)
 {
-    const p2p_config *c = n->cfg;
+    const ep_net_config *c = &n->cfg;
     if (!c->log_fn || level > c->log_level) return;
     char line[512];
     va_list ap;
@@ -56,7 +56,7 @@ void ep_net_log(const ep_net *n, int level, const char *fmt, ...)
 
 static int open_listener(ep_net *n, char *err, size_t errlen)
 {
-    const p2p_config *c = n->cfg;
+    const ep_net_config *c = &n->cfg;
     struct sockaddr_storage ss;
     memset(&ss, 0, sizeof ss);
     socklen_t len;
@@ -106,7 +106,7 @@ static int open_listener(ep_net *n, char *err, size_t errlen)
  * node of a test net on 127.0.0.x is seen at its own address. */
 static int source_address(ep_net *n, char *err, size_t errlen)
 {
-    const char *a = n->cfg->listen_addr;
+    const char *a = n->cfg.listen_addr;
     struct sockaddr_in *v4 = (struct sockaddr_in *)&n->src;
     struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&n->src;
     memset(&n->src, 0, sizeof n->src);
@@ -128,7 +128,7 @@ static int source_address(ep_net *n, char *err, size_t errlen)
 
 static int init_local(ep_net *n, char *err, size_t errlen)
 {
-    const p2p_config *c = n->cfg;
+    const ep_net_config *c = &n->cfg;
     int rc = ep_eth_local_init(&n->local, c->chain_id, c->genesis, c->fork_blocks, c->nfork_blocks,
                                c->fork_times, c->nfork_times, c->genesis_time);
     if (rc) {
@@ -152,14 +152,34 @@ static int init_local(ep_net *n, char *err, size_t errlen)
     return 0;
 }
 
+/* The peer manager's settings, resolved from the host's config. */
+static int init_pm(ep_net *n)
+{
+    const ep_net_config *c = &n->cfg;
+    const uint64_t *o = c->opts;
+    ep_pm_config pc = {
+        .max_peers = c->max_peers, .max_inbound = c->max_inbound,
+        .max_outbound = c->max_outbound,
+        .max_pending_dials = o[P2P_OPT_MAX_PENDING_DIALS],
+        .max_pending_inbound = o[P2P_OPT_MAX_PENDING_INBOUND],
+        .max_pending_per_ip = o[P2P_OPT_MAX_PENDING_PER_IP],
+        .max_inbound_per_ip = o[P2P_OPT_MAX_INBOUND_PER_IP],
+        .backoff_min_ms = o[P2P_OPT_DIAL_BACKOFF_MIN_MS],
+        .backoff_max_ms = o[P2P_OPT_DIAL_BACKOFF_MAX_MS],
+        .too_many_peers_backoff_ms = o[P2P_OPT_TOO_MANY_PEERS_BACKOFF_MS],
+        .trusted = c->trusted.v, .ntrusted = c->trusted.n,
+    };
+    return ep_pm_init(&n->pm, &pc, n->pub);
+}
+
 static void add_config_dials(ep_net *n)
 {
-    const p2p_config *c = n->cfg;
-    for (size_t i = 0; i < c->statics.n; i++) ep_dial_add(n, &c->statics.v[i], EP_DIAL_STATIC);
+    const ep_net_config *c = &n->cfg;
+    for (size_t i = 0; i < c->statics.n; i++) ep_pm_add_dial(&n->pm, &c->statics.v[i], EP_DIAL_STATIC);
     for (size_t i = 0; i < c->trusted.n; i++)
         if (c->trusted.v[i].has_addr && c->trusted.v[i].tcp_port)
-            ep_dial_add(n, &c->trusted.v[i], EP_DIAL_TRUSTED);
-    for (size_t i = 0; i < c->boot.n; i++) ep_dial_add(n, &c->boot.v[i], EP_DIAL_BOOT);
+            ep_pm_add_dial(&n->pm, &c->trusted.v[i], EP_DIAL_TRUSTED);
+    for (size_t i = 0; i < c->boot.n; i++) ep_pm_add_dial(&n->pm, &c->boot.v[i], EP_DIAL_BOOT);
 }
 
 int ep_net_new(const ep_net_params *p, ep_net **out, char *err, size_t errlen)
@@ -167,14 +187,15 @@ int ep_net_new(const ep_net_params *p, ep_net **out, char *err, size_t errlen)
     ep_net *n = calloc(1, sizeof *n);
     if (!n) return P2P_ERR_NOMEM;
     n->cfg = p->cfg;
+    if (n->cfg.neth_versions > EP_NET_MAX_ETH_VERSIONS) n->cfg.neth_versions = EP_NET_MAX_ETH_VERSIONS;
     n->secp = p->secp;
     n->sk = p->sk;
     n->pub = p->pub;
     n->emit = p->emit;
     n->emit_ctx = p->emit_ctx;
     ep_net_set_clock(n, p->clock, p->clock_ud);
-    ep_config_limits(p->cfg, &n->lim);
     n->listen_fd = -1;
+    n->udp_fd = -1;
     n->wake_fd = p->wake_fd;
     ep_heap_init(&n->timers);
     ep_heap_init(&n->out_waiting);
@@ -182,10 +203,10 @@ int ep_net_new(const ep_net_params *p, ep_net **out, char *err, size_t errlen)
     ep_idmap_init(&n->ids);
     p2p_rlp_writer_init(&n->w);
     int rc = init_local(n, err, errlen);
-    if (!rc && (rc = ep_net_limits_init(n)) != 0) snprintf(err, errlen, "out of memory");
+    if (!rc && (rc = init_pm(n)) != 0) snprintf(err, errlen, "out of memory");
     if (!rc) rc = source_address(n, err, errlen);
     if (rc) {
-        ep_net_limits_free(n);
+        ep_pm_free(&n->pm);
         free(n);
         return rc;
     }
@@ -203,13 +224,17 @@ int ep_net_new(const ep_net_params *p, ep_net **out, char *err, size_t errlen)
             return P2P_ERR_IO;
         }
     }
-    if (p->cfg->listen_enabled && (rc = open_listener(n, err, errlen)) != 0) {
+    if (p->cfg.listen_enabled && (rc = open_listener(n, err, errlen)) != 0) {
+        ep_net_free(n);
+        return rc;
+    }
+    if ((rc = ep_net_disc_open(n, err, errlen)) != 0) {
         ep_net_free(n);
         return rc;
     }
     add_config_dials(n);
     if (n->listen_fd >= 0)
-        ep_net_log(n, P2P_LOG_INFO, "listening on %s port %u", p->cfg->listen_addr, n->listen_port);
+        ep_net_log(n, P2P_LOG_INFO, "listening on %s port %u", p->cfg.listen_addr, n->listen_port);
     *out = n;
     return 0;
 }
@@ -228,17 +253,24 @@ void ep_net_free(ep_net *n)
         }
         ep_conn_destroy(n, c);
     }
-    ep_dial_free_all(n);
     ep_heap_free(&n->timers);
     ep_heap_free(&n->out_waiting);
     ep_heap_free(&n->held);
     ep_idmap_free(&n->ids);
-    ep_net_limits_free(n);
+    ep_net_disc_close(n);
+    ep_pm_free(&n->pm);
     if (n->listen_fd >= 0) close(n->listen_fd);
     if (n->epfd >= 0) close(n->epfd);
     p2p_rlp_writer_free(&n->w);
     free(n->scratch);
     free(n);
+}
+
+int ep_net_nodes_has(const ep_net_nodes *l, const uint8_t id[64])
+{
+    for (size_t i = 0; i < l->n; i++)
+        if (memcmp(l->v[i].pubkey, id, 64) == 0) return 1;
+    return 0;
 }
 
 int ep_net_epoll_fd(const ep_net *n)
@@ -274,12 +306,20 @@ static void accept_all(ep_net *n)
             return;
         }
         char why[96];
-        if (ep_net_inbound_gate(n, (struct sockaddr *)&ss, why, sizeof why) != 0) {
+        ep_pm_link *evict;
+        if (ep_pm_inbound_gate(&n->pm, (struct sockaddr *)&ss, &evict, why, sizeof why) != 0) {
             char addr[P2P_ADDR_MAX];
             ep_format_addr((struct sockaddr *)&ss, addr, sizeof addr);
             ep_net_log(n, P2P_LOG_DEBUG, "inbound %s refused: %s", addr, why);
             close(fd);
             continue;
+        }
+        if (evict) {
+            ep_conn *v = (ep_conn *)(void *)((char *)evict - offsetof(ep_conn, pm));
+            ep_net_log(n, P2P_LOG_DEBUG,
+                       "pending inbound %s dropped at random: every handshake slot is taken", v->addr);
+            ep_conn_fail(n, v, P2P_DISC_TOO_MANY_PEERS, 0, P2P_ERR_AGAIN,
+                         "dropped at random to make room for a new connection");
         }
         if (!ep_conn_new(n, fd, P2P_DIR_INBOUND, (struct sockaddr *)&ss, len, NULL)) close(fd);
     }
@@ -313,6 +353,10 @@ int ep_net_io(ep_net *n, int timeout_ms)
         if (tag == &TAG_WAKE) continue; /* the api layer drains the ring */
         if (tag == &TAG_LISTEN) {
             accept_all(n);
+            continue;
+        }
+        if (tag == &ep_net_tag_udp) {
+            ep_net_disc_readable(n);
             continue;
         }
         ep_conn *c = tag;
@@ -375,20 +419,23 @@ void ep_net_timers(ep_net *n)
     ep_net_resume_held(n);       /* after replies (commands) and expiries (ticks) */
     ep_net_enforce_buffered(n);
     reap(n);
-    ep_dial_run(n, now);
+    ep_net_disc_timers(n);     /* may offer dial candidates */
+    ep_net_dial_run(n, now);
     reap(n);
 }
 
 int ep_net_next_timeout(const ep_net *n)
 {
     if (ep_net_resumable(n)) return 0;
-    uint64_t now = ep_net_now(n), next = ep_dial_next_deadline(n);
+    uint64_t now = ep_net_now(n), next = ep_pm_next_deadline(&n->pm);
     const ep_heap_node *t = ep_heap_top(&n->timers);
     if (t && t->key < next) next = t->key;
-    if (next == UINT64_MAX) return -1;
+    int disc = ep_net_disc_timeout(n); /* its own (wall) clock: relative */
+    if (next == UINT64_MAX) return disc;
     if (next <= now) return 0;
     uint64_t ms = next - now;
-    return ms > 3600000 ? 3600000 : (int)ms;
+    if (ms > 3600000) ms = 3600000;
+    return disc >= 0 && (uint64_t)disc < ms ? disc : (int)ms;
 }
 
 ep_conn *ep_net_find_active(const ep_net *n, const uint8_t id[64])

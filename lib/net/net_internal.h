@@ -1,5 +1,10 @@
-/* Internal state of the network layer, shared by loop.c, conn.c, dial.c and
- * exec.c. Everything here is touched only by the polling thread. */
+/* Internal state of the network layer, shared by loop.c, conn.c, dial.c,
+ * index.c, serve.c, events.c and exec.c. Everything here is touched only by
+ * the polling thread.
+ *
+ * Calls go one way: loop.c -> exec.c / dial.c -> conn.c -> serve.c /
+ * events.c / index.c -> peermgr.c. The peer manager (peermgr.h) holds the
+ * policy and calls none of them; they act on its answers. */
 #ifndef EP_NET_NET_INTERNAL_H
 #define EP_NET_NET_INTERNAL_H
 #include <netinet/in.h>
@@ -12,6 +17,7 @@
 #include "net/idmap.h"
 #include "net/ipmap.h"
 #include "net/net.h"
+#include "net/peermgr.h"
 #include "net/timer_heap.h"
 #include "rlpx/session.h"
 
@@ -25,24 +31,6 @@ typedef enum ep_conn_state {
     EP_CONN_DEAD            /* to be reaped at the end of the round */
 } ep_conn_state;
 
-typedef enum ep_dial_kind {
-    EP_DIAL_BOOT = 0,
-    EP_DIAL_STATIC,
-    EP_DIAL_TRUSTED,
-    EP_DIAL_ONCE            /* p2p_connect(): one attempt, then forgotten */
-} ep_dial_kind;
-
-/* A node we dial, with its redial schedule. */
-typedef struct ep_dial {
-    ep_enode node;
-    ep_dial_kind kind;
-    uint64_t next_at;       /* earliest next attempt (ms) */
-    uint64_t backoff_ms;    /* the delay used after the last failure (0: none yet) */
-    int busy;               /* a connection to it exists (pending or active) */
-    int done;               /* ONCE dials: attempted; remove */
-    struct ep_dial *next;
-} ep_dial;
-
 typedef struct ep_conn {
     int fd;
     ep_conn_state state;
@@ -55,7 +43,6 @@ typedef struct ep_conn {
     uint32_t eth_version;
     uint64_t eth_offset;
     uint32_t eth_length;
-    ep_dial *dial;          /* the dial record this came from, or NULL */
     int trusted, is_static;
     int want_out;           /* EPOLLOUT is registered */
     uint64_t deadline;      /* CONNECTING: connect deadline; CLOSING: give-up time */
@@ -73,9 +60,7 @@ typedef struct ep_conn {
     ep_heap_node timer;     /* in ep_net.timers, keyed by ep_conn_deadline (index.c) */
     ep_idmap_node by_id;    /* in ep_net.ids once id_known */
     ep_heap_node waiting;   /* in ep_net.out_waiting while output waits (want_out) */
-    ep_ipent *ip;           /* inbound: its remote address's counts (index.c), or NULL */
-    int ip_exempt;          /* inbound from a trusted node's address: no per-address cap */
-    size_t pend_slot;       /* 1 + its place in ep_net.pend while evictable, else 0 */
+    ep_pm_link pm;          /* its entry in the peer manager's books (peermgr.h) */
     /* serve.c: back-pressure */
     int held;               /* not read (no EPOLLIN) until ep_net_resume_held finds it free */
     unsigned events;        /* the epoll events registered now */
@@ -87,24 +72,22 @@ typedef struct ep_conn {
 } ep_conn;
 
 struct ep_net {
-    const p2p_config *cfg;
+    ep_net_config cfg;
     const secp256k1_context *secp;
     const uint8_t *sk, *pub;
     ep_emit_fn emit;
     void *emit_ctx;
     ep_clock_fn clock;
     void *clock_ud;
-    ep_limits lim;
     int epfd;
     int listen_fd;
     uint16_t listen_port;
     int wake_fd;
     ep_conn *conns;
-    ep_dial *dials;
     ep_eth_local local;        /* our chain head for Status */
     uint64_t range_sent_number;/* head number in the last BlockRangeUpdate / Status */
     uint64_t range_sent_earliest; /* its earliest block */
-    ep_cap caps[EP_CFG_MAX_ETH_VERSIONS];
+    ep_cap caps[EP_NET_MAX_ETH_VERSIONS];
     size_t ncaps;
     uint8_t rbuf[65536];
     p2p_rlp_writer w;          /* scratch writer for outgoing eth messages */
@@ -115,13 +98,15 @@ struct ep_net {
     ep_heap timers;            /* live connections by next deadline */
     ep_idmap ids;              /* connections with a known id */
     ep_heap out_waiting;       /* connections whose output waits (all keys 0: a set) */
-    size_t counts[4];          /* by EP_COUNT_* class, kept by ep_conn_set_state */
     int reap_pending;          /* a connection went DEAD since the last reap */
-    /* per-address limits (index.c) */
-    ep_ipmap ips;              /* inbound connections' counts by remote address */
-    ep_conn **pend;            /* evictable pending inbound connections, in no order */
-    size_t npend, pend_cap;
-    uint64_t rng;              /* eviction choice (xorshift, seeded at random) */
+    ep_peermgr pm;             /* limits, admission, dials, backoff (peermgr.c) */
+    /* discovery.c: the discv4 endpoint */
+    int udp_fd;                /* -1 when discovery is off */
+    uint16_t udp_port;
+    struct ep_disc *disc;      /* NULL when discovery is off */
+    ep_forkid disc_eth;        /* the fork id in our record */
+    uint64_t disc_lookup_at;   /* wall ms: when the last slot-filling lookup started */
+    uint64_t disc_save_at;     /* wall ms: next write of DATADIR/nodes */
     struct sockaddr_storage src; /* outbound source address (the listen address) */
     socklen_t src_len;         /* 0: let the system choose (wildcard listen address) */
     /* serve.c: back-pressure and the global buffer bound */
@@ -204,46 +189,23 @@ void ep_net_touch(ep_net *n, ep_conn *c);
 ep_conn *ep_net_find_id(const ep_net *n, const uint8_t id[64], const ep_conn *except,
                         unsigned mask);
 #define EP_STATE_BIT(s) (1u << (s))
-/* Per-address limits: set up with the net (P2P_ERR_NOMEM), freed with it. */
-int ep_net_limits_init(ep_net *n);
-void ep_net_limits_free(ep_net *n);
-/* Before an inbound connection from @sa is made: 0 to take it, or -1 to
- * refuse it (its address is at P2P_OPT_MAX_PENDING_PER_IP, or every pending
- * slot is taken by connections that cannot be evicted). When all
- * P2P_OPT_MAX_PENDING_INBOUND slots are taken, a pending connection chosen
- * at random is dropped to make room. A trusted node's address (one with an
- * address in the trusted list) has no per-address cap and is never
- * evicted. @why says what was refused. */
-int ep_net_inbound_gate(ep_net *n, const struct sockaddr *sa, char *why, size_t whylen);
-/* Count a new inbound connection @c under its address @sa (before
- * ep_net_index_add). P2P_ERR_NOMEM if no entry could be made. */
-int ep_net_ip_attach(ep_net *n, ep_conn *c, const struct sockaddr *sa);
 
-/* dial.c */
-/* One-off dials (p2p_connect) that may wait for a free dial slot. */
-#define EP_MAX_ONCE_DIALS 1024
-/* Add a node to dial; P2P_ERR_AGAIN when EP_MAX_ONCE_DIALS one-off dials
- * already wait. */
-int ep_dial_add(ep_net *n, const ep_enode *node, ep_dial_kind kind);
-void ep_dial_run(ep_net *n, uint64_t now);
-uint64_t ep_dial_next_deadline(const ep_net *n);
-/* A peer must stay this long for its dial's backoff to start over. */
-#define EP_DIAL_STABLE_MS 30000
-/* The least redial delay after we dropped a node for breaking the protocol
- * (0x02, 0x03, 0x10), still capped by P2P_OPT_DIAL_BACKOFF_MAX_MS. */
-#define EP_DIAL_PENALTY_MS 60000
-/* A connection from @d ended: @peer_ms is how long it was a peer (0 if it
- * never was), @reason (-1 if none) and @remote who ended it. Returns the
- * delay before the next attempt (0: not redialed). */
-uint64_t ep_dial_finished(ep_net *n, ep_dial *d, uint64_t peer_ms, int reason, int remote);
-void ep_dial_free_all(ep_net *n);
-/* Emit DIAL_FAILED (and log it) for an attempt to reach @id at @addr. */
-void ep_dial_report_failed(ep_net *n, const uint8_t id[64], const char *addr, int error,
-                           int reason, uint64_t retry, const char *why);
-/* Counting for the limits: peers past Hello, by direction. */
-void ep_net_count(const ep_net *n, const ep_conn *except, size_t *in, size_t *out,
-                  size_t *pending_in, size_t *pending_out);
-/* Is @c (past Hello, id known) acceptable now? 0 or a disconnect reason.
- * May end an older duplicate of it (see resolve_duplicate in dial.c). */
-int ep_net_admit(ep_net *n, const ep_conn *c);
+/* discovery.c: the discv4 endpoint (UDP socket, lib/disc). */
+extern char ep_net_tag_udp;    /* its epoll tag */
+/* After the listener: bind UDP, create the node, load the table, add the
+ * boot nodes. 0 (also when discovery is off) or an error with @err. */
+int ep_net_disc_open(ep_net *n, char *err, size_t errlen);
+/* Save the table and close. */
+void ep_net_disc_close(ep_net *n);
+void ep_net_disc_readable(ep_net *n);
+/* Discovery timers, lookups while outbound slots are free, periodic saves. */
+void ep_net_disc_timers(ep_net *n);
+/* Milliseconds until discovery has work (-1: off). */
+int ep_net_disc_timeout(const ep_net *n);
+
+/* dial.c: the dials the peer manager says are due, as TCP connects. */
+void ep_net_dial_run(ep_net *n, uint64_t now);
+/* events.c: emit DIAL_FAILED (and log it) for an attempt to reach @id at @addr. */
+void ep_net_report_dial_failed(ep_net *n, const uint8_t id[64], const char *addr, int error,
+                               int reason, uint64_t retry, const char *why);
 #endif

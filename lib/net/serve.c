@@ -34,13 +34,13 @@ int ep_conn_decode_held(const ep_net *n, const ep_conn *c)
     if (!c->s || ep_session_is_closed(c->s)) return 0; /* its last event must come out */
     if (c->eth && ep_eth_peer_serving_full(c->eth)) return 1;
     const uint8_t *p;
-    return ep_session_output(c->s, &p) > n->cfg->opts[P2P_OPT_READ_PAUSE_BYTES];
+    return ep_session_output(c->s, &p) > n->cfg.opts[P2P_OPT_READ_PAUSE_BYTES];
 }
 
 int ep_conn_read_held(const ep_net *n, const ep_conn *c)
 {
     if (c->state == EP_CONN_CLOSING) return 0; /* only drained until our Disconnect is out */
-    return ep_conn_decode_held(n, c) || n->buffered >= n->cfg->opts[P2P_OPT_MAX_TOTAL_BUFFERED];
+    return ep_conn_decode_held(n, c) || n->buffered >= n->cfg.opts[P2P_OPT_MAX_TOTAL_BUFFERED];
 }
 
 void ep_conn_hold(ep_net *n, ep_conn *c)
@@ -133,7 +133,7 @@ int ep_net_resumable(const ep_net *n)
 
 void ep_net_enforce_buffered(ep_net *n)
 {
-    uint64_t cap = n->cfg->opts[P2P_OPT_MAX_TOTAL_BUFFERED];
+    uint64_t cap = n->cfg.opts[P2P_OPT_MAX_TOTAL_BUFFERED];
     /* bounded per round: each drop frees at least one byte, usually far more */
     for (int k = 0; k < 64 && n->buffered >= cap; k++) {
         ep_conn *big = NULL;

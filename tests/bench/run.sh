@@ -14,7 +14,7 @@ cpu=$(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | sed 's/.*: //')
 echo "libethp2p benchmarks — $(nproc 2>/dev/null) x ${cpu:-unknown CPU}, $(uname -sr)"
 printf '  %-38s %12s %12s %-9s %7s %-8s %s\n' "figure" "ours" "reference" "unit" "ratio" "goal" "reference is"
 failed=""
-for b in handshake session keccak ring loopback peers serve; do
+for b in handshake session keccak ring loopback peers serve disc; do
     bin="$BUILD/bench/bench_$b"
     if [ ! -x "$bin" ]; then
         echo "  ($b: not built)"

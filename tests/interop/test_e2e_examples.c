@@ -410,7 +410,8 @@ static void test_corrupt_body_caught(void **state)
     char *boot_v[] = {"--bootnodes", validator.enode, "--corrupt-bodies", NULL};
     launch(&bad, "fullnode-bad", bin_fullnode, boot_v);
     wait_head(&bad, PREFILL, 30000);
-    char *boot_bad[] = {"--bootnodes", bad.enode, NULL};
+    /* (no discovery: through the bad node it would find the validator) */
+    char *boot_bad[] = {"--bootnodes", bad.enode, "--nodiscover", NULL};
     launch(&e, "fullnode-e", bin_fullnode, boot_bad);
     /* it asks, gets bodies that do not match the headers, refuses them */
     uint64_t until = deadline(3000);
@@ -614,6 +615,47 @@ static void test_tx_round_trip(void **state)
     stop(&d);
 }
 
+static uint64_t peer_count(const node *n)
+{
+    json_t *r = rpc(n, "net_peerCount", "[]");
+    const char *s = json_string_value(json_object_get(r, "result"));
+    uint64_t v = s ? strtoull(s, NULL, 16) : 0;
+    json_decref(r);
+    return v;
+}
+
+/* Does a discv4 Ping to @enode get a Pong (ethp2p-tool ping)? */
+static int pings(const char *enode, int timeout_ms)
+{
+    char cmd[700];
+    snprintf(cmd, sizeof cmd, "'%s' ping '%s' --timeout-ms %d >/dev/null 2>&1", bin_tool, enode,
+             timeout_ms);
+    return system(cmd) == 0;
+}
+
+/* The examples discover by default: two full nodes that know only the
+ * validator find each other and connect; --nodiscover has no UDP endpoint. */
+static void test_discovery_default(void **state)
+{
+    node f1 = {0}, f2 = {0}, f3 = {0};
+    char *boot_v[] = {"--bootnodes", validator.enode, NULL};
+    launch(&f1, "fullnode-f1", bin_fullnode, boot_v);
+    launch(&f2, "fullnode-f2", bin_fullnode, boot_v);
+    uint64_t until = deadline(30000);
+    while (now_ms() < until && (peer_count(&f1) < 2 || peer_count(&f2) < 2)) nap();
+    if (peer_count(&f1) < 2 || peer_count(&f2) < 2) {
+        dump(f1.err);
+        fail_msg("the full nodes did not find each other");
+    }
+    assert_true(pings(f1.enode, 5000));
+    char *nodisc[] = {"--bootnodes", validator.enode, "--nodiscover", NULL};
+    launch(&f3, "fullnode-f3", bin_fullnode, nodisc);
+    assert_false(pings(f3.enode, 2000));
+    stop(&f3);
+    stop(&f2);
+    stop(&f1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -623,6 +665,7 @@ int main(void)
         cmocka_unit_test(test_corrupt_body_caught),
         cmocka_unit_test(test_other_validator_refused),
         cmocka_unit_test(test_listen_address),
+        cmocka_unit_test(test_discovery_default),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -91,6 +91,7 @@ ENUM_PREFIXES = [
     ("P2P_DISC_BY_", ethp2p.DisconnectSide), ("P2P_DISC_", ethp2p.DisconnectReason),
     ("P2P_ERR_", ethp2p.ErrorCode), ("P2P_LOG_", ethp2p.LogLevel), ("P2P_DIR_", ethp2p.Direction),
     ("P2P_OPT_", ethp2p.Option), ("P2P_EV_", ethp2p.EventType), ("P2P_CMD_", ethp2p.CommandType),
+    ("P2P_SOURCE_", ethp2p.PeerSource),
 ]
 
 

@@ -31,6 +31,20 @@ static void test_self_dial(void **state)
     hn_stop(&a);
 }
 
+/* A peer reached through p2p_connect() says so. */
+static void test_source_connect(void **state)
+{
+    (void)state;
+    hn_node a, b;
+    hn_start(&a, hn_config(1, 1));
+    hn_start(&b, hn_config(1, 1));
+    hn_connect(&a, &b);
+    assert_int_equal(hn_find(&a, P2P_EV_PEER_CONNECTED)->ev.u.peer.source, P2P_SOURCE_CONNECT);
+    assert_int_equal(hn_find(&b, P2P_EV_PEER_CONNECTED)->ev.u.peer.source, P2P_SOURCE_INBOUND);
+    hn_stop(&a);
+    hn_stop(&b);
+}
+
 static void test_duplicate(void **state)
 {
     (void)state;
@@ -291,6 +305,8 @@ static void test_static_redial(void **state)
     hn_wait(nodes, 2, 0, P2P_EV_PEER_CONNECTED, 1);
     hn_wait(nodes, 2, 1, P2P_EV_PEER_CONNECTED, 1);
     assert_int_equal(hn_find(&a, P2P_EV_PEER_CONNECTED)->ev.u.peer.is_static, 1);
+    assert_int_equal(hn_find(&a, P2P_EV_PEER_CONNECTED)->ev.u.peer.source, P2P_SOURCE_STATIC);
+    assert_int_equal(hn_find(&b, P2P_EV_PEER_CONNECTED)->ev.u.peer.source, P2P_SOURCE_INBOUND);
     assert_int_equal(p2p_disconnect(b.h, a.id, P2P_DISC_USELESS_PEER), 0);
     hn_wait(nodes, 2, 0, P2P_EV_PEER_DISCONNECTED, 1);
     const hn_rec *d = hn_find(&a, P2P_EV_PEER_DISCONNECTED);
@@ -319,6 +335,12 @@ static void test_boot_node(void **state)
     hn_wait(nodes, 2, 0, P2P_EV_PEER_CONNECTED, 1);
     hn_wait(nodes, 2, 1, P2P_EV_PEER_CONNECTED, 1);
     assert_memory_equal(hn_find(&a, P2P_EV_PEER_CONNECTED)->ev.peer, b.id, 64);
+    /* how each side found the other */
+    assert_int_equal(hn_find(&a, P2P_EV_PEER_CONNECTED)->ev.u.peer.source, P2P_SOURCE_BOOT);
+    assert_int_equal(hn_find(&b, P2P_EV_PEER_CONNECTED)->ev.u.peer.source, P2P_SOURCE_INBOUND);
+    p2p_peer_info info;
+    assert_int_equal(p2p_get_peer_info(a.h, b.id, &info), 0);
+    assert_int_equal(info.source, P2P_SOURCE_BOOT);
     hn_stop(&a);
     hn_stop(&b);
 }
@@ -393,6 +415,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_self_dial),
+        cmocka_unit_test(test_source_connect),
         cmocka_unit_test(test_duplicate),
         cmocka_unit_test(test_simultaneous_dial),
         cmocka_unit_test(test_network_mismatch),

@@ -29,8 +29,9 @@ static void side_start(net_side *s)
     s->secp = ep_secp_new();
     assert_int_equal(ep_seckey_generate(s->secp, s->sk), 0);
     assert_int_equal(ep_pubkey_from_seckey(s->secp, s->sk, s->pub), 0);
-    ep_net_params p = {.cfg = s->cfg, .secp = s->secp, .sk = s->sk, .pub = s->pub,
+    ep_net_params p = {.secp = s->secp, .sk = s->sk, .pub = s->pub,
                        .emit = side_emit, .emit_ctx = s, .wake_fd = -1};
+    ep_handle_net_config(s->cfg, &p.cfg);
     char err[256] = "";
     int rc = ep_net_new(&p, &s->net, err, sizeof err);
     if (rc) fail_msg("ep_net_new: %s", err);
