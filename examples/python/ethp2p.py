@@ -162,6 +162,8 @@ class Option(enum.IntEnum):
     MAX_TOTAL_BUFFERED = 23
     MAX_PENDING_PER_IP = 24
     MAX_INBOUND_PER_IP = 25
+    KNOWN_BLOCKS = 30
+    KNOWN_TXS = 31
 
 
 class EventType(enum.IntEnum):

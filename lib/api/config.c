@@ -46,6 +46,8 @@ static const opt_info OPTS[EP_OPT_LAST + 1] = {
     [P2P_OPT_MAX_TOTAL_BUFFERED] = {256 * MiB, 256 * 1024, 65536 * MiB, "max total buffered"},
     [P2P_OPT_MAX_PENDING_PER_IP] = {4, 1, 1024, "max pending per ip"},
     [P2P_OPT_MAX_INBOUND_PER_IP] = {4, 1, 100000, "max inbound per ip"},
+    [P2P_OPT_KNOWN_BLOCKS] = {1024, 1, 65536, "known blocks per peer"},
+    [P2P_OPT_KNOWN_TXS] = {32768, 1, 1u << 20, "known transactions per peer"},
 };
 
 int ep_config_fail(const p2p_config *cfg, int code, const char *fmt, ...)

@@ -11,7 +11,7 @@
 #define EP_CFG_MAX_FORKS 64
 #define EP_CFG_MAX_ETH_VERSIONS 4
 #define EP_OPT_FIRST P2P_OPT_HANDSHAKE_TIMEOUT_MS
-#define EP_OPT_LAST P2P_OPT_MAX_INBOUND_PER_IP
+#define EP_OPT_LAST P2P_OPT_KNOWN_TXS
 #define EP_CFG_ERR_MAX 320
 
 /* A bounded list of parsed enode URLs. */

@@ -10,4 +10,8 @@
  * test can move time forward instead of sleeping. NULL restores the system
  * clock. Polling thread only. */
 void ep_handle_set_clock(p2p_handle *h, uint64_t (*fn)(void *ud), void *ud);
+
+/* 1 if the handle's config turned block announcements on (the sync
+ * component's default transport relays stored blocks then). */
+int ep_handle_announcements(const p2p_handle *h);
 #endif

@@ -26,6 +26,7 @@
 #include "../../examples/common/rpc.c"
 #include "../../examples/common/store.c"
 #include "../../examples/common/tx.c"
+#include "../../examples/common/u256.c"
 
 static ex_node node;
 static char dir[64];

@@ -14,6 +14,7 @@
 #include "../../examples/common/hexutil.c"
 #include "../../examples/common/store.c"
 #include "../../examples/common/tx.c"
+#include "../../examples/common/u256.c"
 
 static char dir[64];
 static secp256k1_context *ctx;
