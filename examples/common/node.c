@@ -468,6 +468,11 @@ static void on_peer_txs(ex_node *n, const uint8_t peer[64], const p2p_bytes *ite
         }
         if (added && k < SEND_POOL_MAX) memcpy(hashes[k++], tx.hash, 32);
     }
+    for (size_t i = 0; i < k && k <= 16; i++) { /* one line each (examples/testnet.sh times them) */
+        char hex[65];
+        ex_hex(hashes[i], 32, hex);
+        ex_log(n, P2P_LOG_INFO, "transaction 0x%s pooled from a peer", hex);
+    }
     if (bad) ex_log(n, P2P_LOG_WARN, "dropped %zu invalid transaction(s) from a peer", bad);
     if (over)
         ex_log(n, P2P_LOG_WARN, "dropped %zu transaction(s) from a peer over its budget of %u "

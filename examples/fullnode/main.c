@@ -74,8 +74,9 @@ static int store_block(void *ud, uint64_t number, const uint8_t hash[32], const 
         return rc;
     }
     size_t txs = body_tx_count(body, body_len);
+    /* while following, one line a block (examples/testnet.sh times them) */
     if (!f->syncing)
-        ex_log(n, txs ? P2P_LOG_INFO : P2P_LOG_DEBUG, "imported block %llu 0x%s with %zu transaction(s)",
+        ex_log(n, P2P_LOG_INFO, "imported block %llu 0x%s with %zu transaction(s)",
                (unsigned long long)number, hex, txs);
     return 0;
 }
