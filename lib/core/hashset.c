@@ -15,6 +15,10 @@ void ep_hashset_init(ep_hashset *s, size_t max)
 {
     memset(s, 0, sizeof *s);
     s->max = max > UINT32_MAX / 4 ? UINT32_MAX / 4 : max;
+    if (sodium_init() < 0) { /* cannot happen once a handle exists; keep a fixed key */
+        memset(s->key, 0x5a, sizeof s->key);
+        return;
+    }
     randombytes_buf(s->key, sizeof s->key);
 }
 
