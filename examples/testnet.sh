@@ -61,16 +61,18 @@ DIR=$(mktemp -d "${TMPDIR:-/tmp}/ethp2p-testnet.XXXXXX") || exit 1
 rnd() { od -An -N2 -tu2 /dev/urandom | tr -d ' '; }
 NET="127.$(( $(rnd) % 200 + 20 )).$(( $(rnd) % 250 + 1 ))"
 
+# sh has no local variables: each function below counts with names of its
+# own (_s*, _p*, _w*, _n*), so that it never changes a caller's loop variable.
 stop_pids() { # SIGTERM, then wait (SIGKILL after 10 s)
-    for p in "$@"; do kill -TERM "$p" 2>/dev/null; done
-    for p in "$@"; do
-        i=0
-        while kill -0 "$p" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
-        kill -KILL "$p" 2>/dev/null
-        wait "$p" 2>/dev/null
+    for _sp in "$@"; do kill -TERM "$_sp" 2>/dev/null; done
+    for _sp in "$@"; do
+        _sk=0
+        while kill -0 "$_sp" 2>/dev/null && [ $_sk -lt 100 ]; do sleep 0.1; _sk=$((_sk + 1)); done
+        kill -KILL "$_sp" 2>/dev/null
+        wait "$_sp" 2>/dev/null
     done
 }
-pids() { for i in $(seq 0 $((NODES - 1))); do [ -f "$DIR/n$i.pid" ] && cat "$DIR/n$i.pid"; done; }
+pids() { for _pi in $(seq 0 $((NODES - 1))); do [ -f "$DIR/n$_pi.pid" ] && cat "$DIR/n$_pi.pid"; done; }
 cleanup() {
     # shellcheck disable=SC2046
     stop_pids $(pids)
@@ -90,10 +92,10 @@ fail() {
 
 now_ms() { date +%H:%M:%S.%N | awk -F'[:.]' '{ printf "%d\n", (($1 * 60 + $2) * 60 + $3) * 1000 + substr($4, 1, 3) }'; }
 wait_for() { # FILE PATTERN SECONDS
-    i=0
+    _wk=0
     while ! grep -Eq "$2" "$1" 2>/dev/null; do
-        i=$((i + 1))
-        [ "$i" -gt $(($3 * 10)) ] && return 1
+        _wk=$((_wk + 1))
+        [ "$_wk" -gt $(($3 * 10)) ] && return 1
         sleep 0.1
     done
 }
@@ -103,27 +105,27 @@ rpc() { # URL METHOD PARAMS
 }
 field() { sed -n "s/.*\"$1\":\"\\([^\"]*\\)\".*/\\1/p"; }
 head_of() { # node index -> block number (or -1)
-    h=$(rpc "$(cat "$DIR/n$1.rpc")" eth_blockNumber '[]' | field result)
-    [ -n "$h" ] && printf '%d\n' "$h" || echo -1
+    _hh=$(rpc "$(cat "$DIR/n$1.rpc")" eth_blockNumber '[]' | field result)
+    [ -n "$_hh" ] && printf '%d\n' "$_hh" || echo -1
 }
 
 # start_node I: the validator (0) or a full node told of node $(cat n$I.boot)
 start_node() {
-    i=$1
+    _ni=$1
     port=0   # a node started again keeps its port: the nodes told of it redial that
-    [ -s "$DIR/n$i.enode" ] && port=$(sed 's/.*://' "$DIR/n$i.enode")
-    : >"$DIR/n$i.out"
-    if [ "$i" -eq 0 ]; then
+    [ -s "$DIR/n$_ni.enode" ] && port=$(sed 's/.*://' "$DIR/n$_ni.enode")
+    : >"$DIR/n$_ni.out"
+    if [ "$_ni" -eq 0 ]; then
         echo validator >"$DIR/n0.role"
         "$VALIDATOR" --datadir "$DIR/d0" --chain-id $CHAIN_ID --listen "$NET.1" --port "$port" \
             --rpc-port 0 --block-time "$BLOCK_MS" >"$DIR/n0.out" 2>>"$DIR/n0.log" &
     else
-        echo "full node, told of node $(cat "$DIR/n$i.boot")" >"$DIR/n$i.role"
-        "$FULLNODE" --datadir "$DIR/d$i" --chain-id $CHAIN_ID --listen "$NET.$((i + 1))" --port "$port" \
-            --rpc-port 0 --bootnodes "$(cat "$DIR/n$(cat "$DIR/n$i.boot").enode")" \
-            --validator "$VADDR" >"$DIR/n$i.out" 2>>"$DIR/n$i.log" &
+        echo "full node, told of node $(cat "$DIR/n$_ni.boot")" >"$DIR/n$_ni.role"
+        "$FULLNODE" --datadir "$DIR/d$_ni" --chain-id $CHAIN_ID --listen "$NET.$((_ni + 1))" --port "$port" \
+            --rpc-port 0 --bootnodes "$(cat "$DIR/n$(cat "$DIR/n$_ni.boot").enode")" \
+            --validator "$VADDR" >"$DIR/n$_ni.out" 2>>"$DIR/n$_ni.log" &
     fi
-    echo $! >"$DIR/n$i.pid"
+    echo $! >"$DIR/n$_ni.pid"
 }
 started() { # I: wait for its enode and RPC URL
     wait_for "$DIR/n$1.out" '^rpc: ' 60 || fail "node $1 did not start"
@@ -147,17 +149,17 @@ done
 
 # all in step before the clock starts: every node within a block of the validator
 in_step() { # DEADLINE_S -> 0 when every node is within one block of the validator
-    t=0
-    while [ "$t" -lt $(($1 * 2)) ]; do
+    _st=0
+    while [ "$_st" -lt $(($1 * 2)) ]; do
         v=$(head_of 0)
         behind=""
-        for i in $(seq 1 $((NODES - 1))); do
-            h=$(head_of "$i")
-            [ "$h" -ge $((v - 1)) ] || behind="$behind $i($h)"
+        for _si in $(seq 1 $((NODES - 1))); do
+            _sh=$(head_of "$_si")
+            [ "$_sh" -ge $((v - 1)) ] || behind="$behind $_si($_sh)"
         done
         [ -z "$behind" ] && { echo "testnet: all $NODES nodes within one block of the validator (head $v)"; return 0; }
         sleep 0.5
-        t=$((t + 1))
+        _st=$((_st + 1))
     done
     echo "testnet: behind the validator (head $v):$behind"
     return 1
