@@ -88,7 +88,7 @@ int ex_cchain_load(ex_cchain *c, ex_store *s, const secp256k1_context *ctx, char
     if (rc) return xfail(err, err_len, "store has no head: %s", p2p_strerror(rc));
     ex_read *r = ex_store_read(s);
     if (!r) return xfail(err, err_len, "cannot read the store");
-    rc = ex_read_td(r, c->td);
+    rc = ex_read_head_td(r, c->td);
     ex_store_read_end(r);
     if (rc == P2P_ERR_NOT_FOUND) {
         if (head != 0)

@@ -19,6 +19,7 @@
 #include "hexutil.h"
 #include "node_clique.h"
 #include "tx.h"
+#include "u256.h"
 
 /* Serving bounds (DESIGN.md: at most 1024 items and about 2 MiB per reply). */
 #define SERVE_MAX_ITEMS 1024
@@ -255,20 +256,25 @@ static void load_head(ex_node *n)
     if (ex_read_head(r, &n->head, n->head_hash) == 0 &&
         ex_read_header(r, n->head_hash, &hdr) == 0 && p2p_header_decode(hdr.ptr, hdr.len, &f) == 0)
         n->head_timestamp = f.timestamp;
+    if (ex_read_td(r, n->head_hash, n->head_td) != 0) {
+        /* a store from before totals were kept: difficulty 1 a block */
+        uint64_t td = n->head + 1;
+        memset(n->head_td, 0, 32);
+        for (int i = 31; i >= 24; i--, td >>= 8) n->head_td[i] = (uint8_t)td;
+    }
     ex_store_read_end(r);
 }
 
-/* Status and BlockRangeUpdate: total difficulty is number + 1 (difficulty
- * 1 per block, chain.h). */
+/* Status and BlockRangeUpdate: the total difficulty is the sum of the
+ * headers' difficulties (the store keeps it per block; Clique in-turn
+ * blocks weigh 2, out-of-turn ones 1). */
 static void fill_head(const ex_node *n, p2p_head *head)
 {
     memset(head, 0, sizeof *head);
     memcpy(head->best_hash, n->head_hash, 32);
     head->best_number = n->head;
     head->best_timestamp = n->head_timestamp;
-    uint64_t td = n->head + 1;
-    for (int i = 31; i >= 24; i--, td >>= 8) head->total_difficulty[i] = (uint8_t)td;
-    if (n->cc) memcpy(head->total_difficulty, n->cc->td, 32); /* Clique: the sum of difficulties */
+    memcpy(head->total_difficulty, n->head_td, 32);
 }
 
 static void publish_head(ex_node *n)
@@ -323,7 +329,10 @@ int ex_node_add_block_exec(ex_node *n, uint64_t number, const uint8_t hash[32],
     if (rc) return rc;
     n->head = number;
     memcpy(n->head_hash, hash, 32);
-    if (p2p_header_decode(header, header_len, &f) == 0) n->head_timestamp = f.timestamp;
+    if (p2p_header_decode(header, header_len, &f) == 0) {
+        n->head_timestamp = f.timestamp;
+        ex_u256_add(n->head_td, n->head_td, f.difficulty); /* the store did the same sum */
+    }
     n->head_dirty = 1;
     if (n->pool.count && ex_body_txs(body, body_len, &txs) == 0 && p2p_rlp_iter_init(&it, &txs) == 0)
         while (p2p_rlp_iter_next(&it, &tx) == 1) {
@@ -335,13 +344,32 @@ int ex_node_add_block_exec(ex_node *n, uint64_t number, const uint8_t hash[32],
     return 0;
 }
 
+int ex_node_relay_block(ex_node *n, const uint8_t *header, size_t header_len, const uint8_t *body,
+                        size_t body_len, const uint8_t *td)
+{
+    p2p_rlp_item b;
+    p2p_rlp_writer w;
+    if (p2p_rlp_decode(body, body_len, &b) != 0 || !b.is_list) return P2P_ERR_RLP;
+    p2p_rlp_writer_init(&w);
+    p2p_rlp_list_begin(&w);
+    p2p_rlp_put_raw(&w, header, header_len);
+    p2p_rlp_put_raw(&w, b.data, b.len); /* [header, txs, ommers, ...] */
+    p2p_rlp_list_end(&w);
+    int rc = p2p_rlp_writer_error(&w);
+    if (!rc) rc = p2p_relay_block(n->h, w.buf, w.len, td ? td : n->head_td);
+    p2p_rlp_writer_free(&w);
+    return rc;
+}
+
 /* ------------------------------------------------------------ transactions */
 
 /* One Transactions message of @k items (to a peer, or to all). */
 static void send_tx_msg(ex_node *n, const uint8_t *peer, const p2p_bytes *items, size_t k)
 {
+    /* to all: relayed, in full to about the square root of the peers that
+     * do not know them, announced by hash to the others */
     int rc = peer ? p2p_send_transactions(n->h, peer, items, k)
-                  : p2p_broadcast_transactions(n->h, items, k);
+                  : p2p_relay_transactions(n->h, items, k);
     if (rc) ex_log(n, P2P_LOG_WARN, "sending %zu transaction(s): %s", k, p2p_strerror(rc));
 }
 
@@ -461,6 +489,11 @@ static void on_peer_txs(ex_node *n, const uint8_t peer[64], const p2p_bytes *ite
             continue;
         }
         if (added && k < SEND_POOL_MAX) memcpy(hashes[k++], tx.hash, 32);
+    }
+    for (size_t i = 0; i < k && k <= 16; i++) { /* one line each (examples/testnet.sh times them) */
+        char hex[65];
+        ex_hex(hashes[i], 32, hex);
+        ex_log(n, P2P_LOG_INFO, "transaction 0x%s pooled from a peer", hex);
     }
     if (bad) ex_log(n, P2P_LOG_WARN, "dropped %zu invalid transaction(s) from a peer", bad);
     if (over)

@@ -76,6 +76,7 @@ struct ex_node {
     uint64_t head;              /* last stored block */
     uint8_t head_hash[32];
     uint64_t head_timestamp;
+    uint8_t head_td[32];        /* its total difficulty: the sum of the headers' difficulties */
     int head_dirty;             /* p2p_set_head() due */
     struct ex_cchain *cc;       /* --genesis: the Clique chain's state (else NULL) */
     char enode[P2P_ENODE_MAX];
@@ -109,6 +110,11 @@ int ex_node_add_block_exec(ex_node *n, uint64_t number, const uint8_t hash[32],
                            size_t body_len, const ex_store_exec *x);
 /* Decode, check and pool a raw transaction; when it is new, send it to
  * every peer. 0 (hash in @hash), or an EX_TX_ERR_* / p2p_error; *msg says why. */
+/* Relay a stored block (its header and body RLP) to the peers that do
+ * not know it (p2p_relay_block()), with @td as its total difficulty (NULL:
+ * the head's). 0 or the library's error. */
+int ex_node_relay_block(ex_node *n, const uint8_t *header, size_t header_len, const uint8_t *body,
+                        size_t body_len, const uint8_t *td);
 int ex_node_submit_tx(ex_node *n, const uint8_t *raw, size_t len, uint8_t hash[32],
                       const char **msg);
 /* The node's secret key, read from <datadir>/p2p_key (the validator seals with it). */

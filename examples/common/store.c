@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "ethp2p/ethp2p.h"
+#include "u256.h"
 
 #define MAP_SIZE ((size_t)8 << 30) /* address space only; the file grows as used */
 
@@ -269,6 +270,39 @@ static int put_txs(ex_store *s, MDB_txn *txn, uint64_t number, const uint8_t *bo
     return rc == 0 ? 0 : P2P_ERR_RLP;
 }
 
+/* Total difficulty, kept per block under "t" || hash in the meta table: the
+ * parent's plus the header's difficulty (a parent without one, such as a
+ * genesis known only by its hash, counts as 0). */
+static int put_td(ex_store *s, MDB_txn *txn, const uint8_t hash[32], const uint8_t *header,
+                  size_t header_len)
+{
+    uint8_t k[33], td[32] = {0};
+    p2p_header_fields f;
+    MDB_val v;
+    if (header && p2p_header_decode(header, header_len, &f) == 0) {
+        k[0] = 't';
+        memcpy(k + 1, f.parent_hash, 32);
+        if (get(txn, s->dbi[DB_META], k, 33, &v) == 0 && v.mv_size == 32) memcpy(td, v.mv_data, 32);
+        if (ex_u256_add(td, td, f.difficulty) != 0) return P2P_ERR_RANGE;
+    }
+    k[0] = 't';
+    memcpy(k + 1, hash, 32);
+    return put(txn, s->dbi[DB_META], k, 33, td, 32);
+}
+
+int ex_read_td(ex_read *r, const uint8_t hash[32], uint8_t td[32])
+{
+    uint8_t k[33];
+    MDB_val v;
+    k[0] = 't';
+    memcpy(k + 1, hash, 32);
+    int rc = get(r->txn, r->s->dbi[DB_META], k, 33, &v);
+    if (rc) return rc;
+    if (v.mv_size != 32) return P2P_ERR_IO;
+    memcpy(td, v.mv_data, 32);
+    return 0;
+}
+
 static int put_block(ex_store *s, MDB_txn *txn, uint64_t number, const uint8_t hash[32],
                      const uint8_t *header, size_t header_len, const uint8_t *body,
                      size_t body_len, const ex_sender *senders, size_t n_senders)
@@ -285,6 +319,7 @@ static int put_block(ex_store *s, MDB_txn *txn, uint64_t number, const uint8_t h
     }
     if (!rc) rc = put(txn, s->dbi[DB_NUM2HASH], k, 8, hash, 32);
     if (!rc) rc = put(txn, s->dbi[DB_NUMBERS], hash, 32, k, 8);
+    if (!rc) rc = put_td(s, txn, hash, header, header_len);
     if (!rc) rc = put(txn, s->dbi[DB_META], "head", 4, head, sizeof head);
     return rc;
 }
@@ -333,7 +368,7 @@ int ex_store_init_state(ex_store *s, const ex_account *acc, size_t n, const uint
     return mdb_txn_commit(txn) == 0 ? 0 : P2P_ERR_IO;
 }
 
-int ex_read_td(ex_read *r, uint8_t td[32])
+int ex_read_head_td(ex_read *r, uint8_t td[32])
 {
     MDB_val v;
     int rc = get(r->txn, r->s->dbi[DB_META], "td", 2, &v);

@@ -112,12 +112,18 @@ int ex_read_hash(ex_read *r, uint64_t number, uint8_t hash[32]);
 int ex_read_number(ex_read *r, const uint8_t hash[32], uint64_t *number);
 int ex_read_header(ex_read *r, const uint8_t hash[32], p2p_bytes *header);
 int ex_read_body(ex_read *r, const uint8_t hash[32], p2p_bytes *body);
+/* The total difficulty of a stored block: the sum of the difficulties of
+ * its header and its ancestors' (P2P_ERR_NOT_FOUND for a block stored
+ * before totals were kept). */
+int ex_read_td(ex_read *r, const uint8_t hash[32], uint8_t td[32]);
 int ex_read_tx(ex_read *r, const uint8_t tx_hash[32], uint64_t *number, uint32_t *index);
 /* The sender stored with a transaction (P2P_ERR_NOT_FOUND if none was). */
 int ex_read_tx_sender(ex_read *r, const uint8_t tx_hash[32], uint8_t from[20]);
 
-/* The head's total difficulty (P2P_ERR_NOT_FOUND on a chain without state). */
-int ex_read_td(ex_read *r, uint8_t td[32]);
+/* The head's total difficulty as execution recorded it with the state
+ * (P2P_ERR_NOT_FOUND on a chain without state); equal to ex_read_td() of
+ * the head, which every chain keeps. */
+int ex_read_head_td(ex_read *r, uint8_t td[32]);
 /* A block's receipt list (view, valid until ex_store_read_end). */
 int ex_read_receipts(ex_read *r, const uint8_t hash[32], p2p_bytes *receipts);
 /* An account at the head; P2P_ERR_NOT_FOUND (and *a zero) when absent. */

@@ -90,10 +90,23 @@ static int store_block(void *ud, uint64_t number, const uint8_t hash[32], const 
         return rc;
     }
     size_t txs = body_tx_count(body, body_len);
+    /* while following, one line a block (examples/testnet.sh times them) */
     if (!f->syncing)
-        ex_log(n, txs ? P2P_LOG_INFO : P2P_LOG_DEBUG, "imported block %llu 0x%s with %zu transaction(s)",
+        ex_log(n, P2P_LOG_INFO, "imported block %llu 0x%s with %zu transaction(s)",
                (unsigned long long)number, hex, txs);
     return 0;
+}
+
+/* The sync component relays what it stored from an announcement or at the
+ * end of a catch-up: with this block's total difficulty, which the head
+ * has right after store_block() (the library's default would take the
+ * handle's head, published only after the round). */
+static int relay_block(void *ud, const uint8_t *block, size_t len, uint64_t number,
+                       const uint8_t hash[32])
+{
+    ex_node *n = ud;
+    if (number != n->head || memcmp(hash, n->head_hash, 32) != 0) return P2P_ERR_STATE;
+    return p2p_relay_block(n->h, block, len, n->head_td);
 }
 
 /* --------------------------------------------------------------- progress */
@@ -216,7 +229,9 @@ int main(int argc, char **argv)
         return 1;
     }
     p2p_sync_callbacks cb = {get_head, store_block};
-    if ((rc = p2p_sync_new(node.h, &cb, &node, &f.sync)) != 0) {
+    if ((rc = p2p_sync_new(node.h, &cb, &node, &f.sync)) == 0)
+        rc = p2p_sync_set_relay(f.sync, relay_block, &node);
+    if (rc != 0) {
         fprintf(stderr, "fullnode: cannot start the sync component: %s\n", p2p_strerror(rc));
         ex_node_stop(&node);
         return 1;

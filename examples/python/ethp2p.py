@@ -165,6 +165,8 @@ class Option(enum.IntEnum):
     DISC_REFRESH_MS = 26
     DISC_MAX_CONTACTS = 27
     DISC_SAVE_INTERVAL_MS = 28
+    KNOWN_BLOCKS = 30
+    KNOWN_TXS = 31
 
 
 class PeerSource(enum.IntEnum):
@@ -213,6 +215,8 @@ class CommandType(enum.IntEnum):
     SET_HEAD = 13
     CONNECT = 14
     DISCONNECT = 15
+    RELAY_BLOCK = 17
+    RELAY_TRANSACTIONS = 18
 
 
 class SyncOption(enum.IntEnum):
@@ -225,6 +229,8 @@ class SyncOption(enum.IntEnum):
     REQUEST_TIMEOUT_MS = 7
     ANNOUNCED_BLOCKS = 8
     ANNOUNCED_BYTES = 9
+    RELAY = 10
+    RELAY_DEPTH = 11
 
 
 class SyncState(enum.IntEnum):
@@ -437,7 +443,8 @@ class P2PSyncCallbacks(Structure):
 class P2PSyncProgress(Structure):
     _fields_ = [("current", c_uint64), ("target", c_uint64), ("starting", c_uint64),
                 ("stored", c_uint64), ("blocks_per_sec", c_double), ("peers", c_uint32),
-                ("in_flight", c_uint32), ("state", c_int)]
+                ("in_flight", c_uint32), ("state", c_int), ("stored_new_block", c_uint64),
+                ("stored_fetched", c_uint64), ("relayed", c_uint64), ("relay_failed", c_uint64)]
 
 
 class _OpaqueConfig(Structure):
@@ -542,6 +549,8 @@ _SIGNATURES = {
     "p2p_submit": (c_int, [HandleP, POINTER(P2PCommand), POINTER(c_uint64)]),
     "p2p_broadcast_block": (c_int, [HandleP, _u8p, c_uint64]),
     "p2p_broadcast_new_block": (c_int, [HandleP, _u8p, c_size_t, _u8p]),
+    "p2p_relay_block": (c_int, [HandleP, _u8p, c_size_t, _u8p]),
+    "p2p_relay_transactions": (c_int, [HandleP, POINTER(P2PBytes), c_size_t]),
     "p2p_get_block_headers": (c_int, [HandleP, _u8p, c_uint64, c_uint64, c_uint64, c_int,
                                       POINTER(c_uint64)]),
     "p2p_get_block_headers_by_hash": (c_int, [HandleP, _u8p, _u8p, c_uint64, c_uint64, c_int,
@@ -579,6 +588,7 @@ _SIGNATURES = {
                                             POINTER(SyncP)]),
     "p2p_sync_free": (None, [SyncP]),
     "p2p_sync_set_option": (c_int, [SyncP, c_int, c_uint64]),
+    "p2p_sync_set_relay": (c_int, [SyncP, c_void_p, c_void_p]),
     "p2p_sync_on_event": (c_int, [SyncP, POINTER(P2PEvent)]),
     "p2p_sync_tick": (c_int, [SyncP, c_uint64]),
     "p2p_sync_get_progress": (c_int, [SyncP, POINTER(P2PSyncProgress)]),
@@ -1720,6 +1730,18 @@ class Node:
         b = _as_bytes(block, what="block")
         _check(lib.p2p_broadcast_new_block(self._live(), b, len(b), _int32(total_difficulty)))
 
+    def relay_block(self, block, total_difficulty=None) -> None:
+        """Whole to about sqrt(n) peers that do not know it, by hash to the others
+        (p2p_relay_block); total_difficulty None: the local head's."""
+        b = _as_bytes(block, what="block")
+        td = None if total_difficulty is None else _int32(total_difficulty)
+        _check(lib.p2p_relay_block(self._live(), b, len(b), td))
+
+    def relay_transactions(self, txs: Sequence) -> None:
+        """Whole to about sqrt(n) peers, announced to the others (p2p_relay_transactions)."""
+        arr, n, _keep = _bytes_array(txs)
+        _check(lib.p2p_relay_transactions(self._live(), arr, n))
+
     def get_block_headers(self, peer, number: int, count: int, skip: int = 0,
                           reverse: bool = False) -> int:
         rid = c_uint64()
@@ -1839,6 +1861,10 @@ class SyncProgress:
     peers: int
     in_flight: int
     state: int
+    stored_new_block: int = 0
+    stored_fetched: int = 0
+    relayed: int = 0
+    relay_failed: int = 0
 
 
 class Sync:
@@ -1920,7 +1946,8 @@ class Sync:
         p = P2PSyncProgress()
         _check(lib.p2p_sync_get_progress(self._live(), byref(p)))
         return SyncProgress(p.current, p.target, p.starting, p.stored, p.blocks_per_sec,
-                            p.peers, p.in_flight, _enum_or_int(SyncState, p.state))
+                            p.peers, p.in_flight, _enum_or_int(SyncState, p.state),
+                            p.stored_new_block, p.stored_fetched, p.relayed, p.relay_failed)
 
 
 if __name__ == "__main__":

@@ -169,9 +169,10 @@ static void produce(ex_node *n, validator *v)
         return;
     }
     ex_hex(b.hash, 32, hex);
-    ex_log(n, k ? P2P_LOG_INFO : P2P_LOG_DEBUG, "sealed block %llu 0x%s with %zu transaction(s)",
+    ex_log(n, P2P_LOG_INFO, "sealed block %llu 0x%s with %zu transaction(s)",
            (unsigned long long)b.number, hex, k);
-    rc = p2p_broadcast_block(n->h, b.hash, b.number);
+    /* whole to about the square root of the peers, by hash to the others */
+    rc = ex_node_relay_block(n, b.header, b.header_len, b.body, b.body_len, NULL);
     if (rc && p2p_peer_count(n->h) > 0)
         ex_log(n, P2P_LOG_WARN, "announcing block %llu: %s", (unsigned long long)b.number,
                p2p_strerror(rc));

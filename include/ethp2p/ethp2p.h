@@ -227,9 +227,17 @@ typedef enum p2p_option {
                                              whom we pinged) kept at most (1024); the oldest
                                              gives way, so Pings from many endpoints cost
                                              bounded memory */
-    P2P_OPT_DISC_SAVE_INTERVAL_MS = 28  /**< discovery: the node table is written to
+    P2P_OPT_DISC_SAVE_INTERVAL_MS = 28, /**< discovery: the node table is written to
                                              DATADIR/nodes this often (300000) and when the
                                              handle is freed */
+    P2P_OPT_KNOWN_BLOCKS = 30,          /**< per peer, block hashes remembered as known to it
+                                             (1024, as go-ethereum; 1..65536): those it
+                                             announced or sent us and those we sent it. Broadcasts
+                                             and relays skip a peer that knows the hash; the
+                                             oldest is forgotten first */
+    P2P_OPT_KNOWN_TXS = 31              /**< per peer, transaction hashes remembered as known
+                                             to it, likewise (32768, as go-ethereum; 1..1048576;
+                                             40 bytes each at most, allocated as used) */
 } p2p_option;
 /**@}*/
 
@@ -674,7 +682,9 @@ typedef enum p2p_command_type {
     P2P_CMD_SEND_RECEIPTS = 12,       /**< u.items: Receipts for request_id */
     P2P_CMD_SET_HEAD = 13,            /**< u.head: new local head (BlockRangeUpdate on eth/69) */
     P2P_CMD_CONNECT = 14,             /**< u.connect: dial an enode URL once */
-    P2P_CMD_DISCONNECT = 15           /**< u.disconnect: drop @c peer */
+    P2P_CMD_DISCONNECT = 15,          /**< u.disconnect: drop @c peer */
+    P2P_CMD_RELAY_BLOCK = 17,         /**< u.relay_block: see p2p_relay_block() */
+    P2P_CMD_RELAY_TRANSACTIONS = 18   /**< u.items: see p2p_relay_transactions() */
 } p2p_command_type;
 
 /**
@@ -746,6 +756,13 @@ typedef struct p2p_command {
         struct {
             int reason;             /**< ::p2p_disconnect_reason to send */
         } disconnect;
+        /** RELAY_BLOCK: the block's raw RLP and its total difficulty. */
+        struct {
+            p2p_bytes block;        /**< the block's RLP [header, txs, ommers, ...] */
+            uint8_t total_difficulty[32]; /**< big-endian TD including this block */
+            int td_from_head;       /**< 1: ignore @c total_difficulty, send the local
+                                         head's (the last SET_HEAD) when the command runs */
+        } relay_block;
         /** Room to grow without changing the size of p2p_command. */
         uint8_t reserved_[512];
     } u;                    /**< the payload; @c type says which member */
@@ -776,6 +793,32 @@ P2P_EXPORT int p2p_broadcast_block(p2p_handle *h, const uint8_t hash[32], uint64
  */
 P2P_EXPORT int p2p_broadcast_new_block(p2p_handle *h, const uint8_t *block_rlp, size_t len,
                                        const uint8_t total_difficulty[32]);
+/**
+ * Relay a block the host accepted to the peers that do not know it (see
+ * P2P_OPT_KNOWN_BLOCKS): the whole block (NewBlock) to about the square
+ * root of their number (floor(sqrt(n)), chosen at random), its hash
+ * (NewBlockHashes) to the others, as go-ethereum does. A peer that
+ * announced or sent us the block, or that we sent it to, is skipped, so a
+ * relay never goes back to where the block came from. The library never
+ * relays by itself: the host calls this once it has checked the block.
+ * @p total_difficulty NULL sends the local head's total difficulty as it
+ * is when the command runs (after an earlier p2p_set_head() for this
+ * block, that is the block's). P2P_ERR_STATE while announcements are off
+ * (p2p_config_set_announcements()), P2P_ERR_RLP for a block that is not
+ * [header, transactions, ommers, ...].
+ */
+P2P_EXPORT int p2p_relay_block(p2p_handle *h, const uint8_t *block_rlp, size_t len,
+                               const uint8_t total_difficulty[32]);
+/**
+ * Relay transactions the host accepted (raw, as on the wire: a legacy RLP
+ * list or a typed envelope in an RLP string) to the peers that do not know
+ * them (see P2P_OPT_KNOWN_TXS): in full (Transactions) to about the square
+ * root of those peers, announced (eth/68+ NewPooledTransactionHashes with
+ * type, size and hash) to the others, each peer only the ones it does not
+ * know, at most 4096 per message. P2P_ERR_INVALID for an item that is no
+ * transaction.
+ */
+P2P_EXPORT int p2p_relay_transactions(p2p_handle *h, const p2p_bytes *txs, size_t n);
 /** Request @p count headers from @p number on, every skip+1 blocks, optionally reversed. */
 P2P_EXPORT int p2p_get_block_headers(p2p_handle *h, const uint8_t peer[64], uint64_t number,
                                      uint64_t count, uint64_t skip, int reverse,

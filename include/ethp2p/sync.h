@@ -56,6 +56,16 @@
  * batch below, has those headers (its own, or the batch below's) fetched
  * again, so that nobody waits for bodies no peer has.
  *
+ * Relaying: the component passes on each block it stored that came in a
+ * NewBlock, or that it fetched after an announcement or at the end of a
+ * catch-up (see p2p_sync_set_relay()); with a handle whose announcements
+ * are on this is p2p_relay_block(): the whole block to about the square
+ * root of the peers that do not know it, the hash to the others, never
+ * back to a peer that sent or announced it. It relays no transactions
+ * (the host relays those it accepts: p2p_relay_transactions()).
+ * p2p_sync_progress counts how stored blocks arrived and how many were
+ * relayed.
+ *
  * Bounds: headers and bodies are buffered for at most WINDOW_BATCHES *
  * BATCH_SIZE blocks ahead of the head; NewBlock blocks at most
  * ANNOUNCED_BLOCKS ahead of the head, at most ANNOUNCED_BLOCKS of them and
@@ -210,6 +220,11 @@ typedef struct p2p_sync_progress {
     uint32_t peers;         /**< connected peers the component knows */
     uint32_t in_flight;     /**< its requests waiting for replies */
     int state;              /**< ::p2p_sync_state */
+    uint64_t stored_new_block; /**< of @c stored: blocks that came whole in a NewBlock */
+    uint64_t stored_fetched;   /**< of @c stored: blocks fetched (headers, then bodies),
+                                    after a NewBlockHashes, a peer's head or a catch-up */
+    uint64_t relayed;       /**< stored blocks handed to the relay (p2p_sync_set_relay()) */
+    uint64_t relay_failed;  /**< ... for which the relay function returned an error */
 } p2p_sync_progress;
 
 /** Tunables for p2p_sync_set_option(); each shows its default. */
@@ -222,9 +237,25 @@ typedef enum p2p_sync_option {
     P2P_SYNC_OPT_WINDOW_BATCHES = 6,    /**< batches buffered ahead of the head (4) */
     P2P_SYNC_OPT_REQUEST_TIMEOUT_MS = 7,/**< own deadline for a reply (20000) */
     P2P_SYNC_OPT_ANNOUNCED_BLOCKS = 8,  /**< NewBlock blocks buffered ahead (64; at most 256) */
-    P2P_SYNC_OPT_ANNOUNCED_BYTES = 9    /**< header + body bytes of the NewBlock blocks
+    P2P_SYNC_OPT_ANNOUNCED_BYTES = 9,   /**< header + body bytes of the NewBlock blocks
                                              buffered ahead (32 MiB; at most 1 GiB) */
+    P2P_SYNC_OPT_RELAY = 10,            /**< 1: relay stored blocks through the relay function
+                                             (see p2p_sync_set_relay()), 0: do not (1; only
+                                             this option takes 0) */
+    P2P_SYNC_OPT_RELAY_DEPTH = 11       /**< a fetched block is relayed only when it is at
+                                             most this many blocks below the highest head
+                                             known among peers (16; 1..1024), so the blocks
+                                             of a long sync are not; a NewBlock one always */
 } p2p_sync_option;
+
+/**
+ * Relays a block the component stored: @p block is its RLP [header,
+ * transactions, ommers, ...] rebuilt from the header and body handed to
+ * store_block(), valid during the call only. Return 0, or a negative error
+ * (counted in p2p_sync_progress.relay_failed; nothing else happens).
+ */
+typedef int (*p2p_sync_relay_fn)(void *ctx, const uint8_t *block, size_t len, uint64_t number,
+                                 const uint8_t hash[32]);
 
 /**
  * Create a sync component that sends its requests through @p h (the
@@ -245,6 +276,21 @@ P2P_EXPORT int p2p_sync_new_with_transport(const p2p_sync_transport *t,
  * before returning.
  */
 P2P_EXPORT void p2p_sync_free(p2p_sync *s);
+/**
+ * What the component relays: after store_block() accepted a block (it
+ * returned 0), the block is passed to @p fn when it came whole in a
+ * NewBlock, or when it was fetched (after a NewBlockHashes, or at the end
+ * of a catch-up) and is at most P2P_SYNC_OPT_RELAY_DEPTH blocks below the
+ * highest head known among peers; the blocks of a long sync are not
+ * relayed. The host thus decides validity (store_block) and the component
+ * passes on only what the host took. p2p_sync_new() sets this to
+ * p2p_relay_block() with the local head's total difficulty when the
+ * handle has announcements on (p2p_config_set_announcements()): set the
+ * head with p2p_set_head() from store_block(), so that the NewBlock
+ * carries the block's total difficulty. @p fn NULL stops relaying;
+ * P2P_SYNC_OPT_RELAY = 0 pauses it. P2P_ERR_INVALID for a NULL @p s.
+ */
+P2P_EXPORT int p2p_sync_set_relay(p2p_sync *s, p2p_sync_relay_fn fn, void *ctx);
 /** Set a tunable; P2P_ERR_INVALID for an unknown option, P2P_ERR_RANGE for a bad value. */
 P2P_EXPORT int p2p_sync_set_option(p2p_sync *s, p2p_sync_option opt, uint64_t value);
 

@@ -108,7 +108,13 @@ int ep_cmd_payload_size(const p2p_command *c, size_t limit, size_t *out)
         if (!c->u.pooled_hashes.types || !c->u.pooled_hashes.sizes) return P2P_ERR_INVALID;
         return hashes_size(c->u.pooled_hashes.hashes, c->u.pooled_hashes.count,
                            32 + sizeof(uint32_t) + 1, limit, out);
+    case P2P_CMD_RELAY_BLOCK:
+        if (!c->u.relay_block.block.ptr || !c->u.relay_block.block.len) return P2P_ERR_INVALID;
+        if (c->u.relay_block.block.len > limit) return P2P_ERR_TOO_LARGE;
+        *out = c->u.relay_block.block.len;
+        return 0;
     case P2P_CMD_TRANSACTIONS:
+    case P2P_CMD_RELAY_TRANSACTIONS:
         if (c->u.items.count == 0) return P2P_ERR_INVALID;
         return items_size(c->u.items.items, c->u.items.count, limit, out);
     case P2P_CMD_SEND_BLOCK_HEADERS:
@@ -145,6 +151,10 @@ static void copy_payload(p2p_command *c, uint8_t *st)
         memcpy(st, c->u.new_block.block.ptr, c->u.new_block.block.len);
         c->u.new_block.block.ptr = st;
         break;
+    case P2P_CMD_RELAY_BLOCK:
+        memcpy(st, c->u.relay_block.block.ptr, c->u.relay_block.block.len);
+        c->u.relay_block.block.ptr = st;
+        break;
     case P2P_CMD_GET_BLOCK_BODIES:
     case P2P_CMD_GET_POOLED_TRANSACTIONS:
     case P2P_CMD_GET_RECEIPTS:
@@ -162,6 +172,7 @@ static void copy_payload(p2p_command *c, uint8_t *st)
         c->u.pooled_hashes.types = st + n * 36;
         break;
     case P2P_CMD_TRANSACTIONS:
+    case P2P_CMD_RELAY_TRANSACTIONS:
     case P2P_CMD_SEND_BLOCK_HEADERS:
     case P2P_CMD_SEND_BLOCK_BODIES:
     case P2P_CMD_SEND_POOLED_TRANSACTIONS:

@@ -49,6 +49,8 @@ static const opt_info OPTS[EP_OPT_LAST + 1] = {
     [P2P_OPT_DISC_REFRESH_MS] = {30000, 1000, 3600000, "discovery refresh"},
     [P2P_OPT_DISC_MAX_CONTACTS] = {1024, 16, 65536, "discovery max contacts"},
     [P2P_OPT_DISC_SAVE_INTERVAL_MS] = {300000, 1000, 86400000, "discovery save interval"},
+    [P2P_OPT_KNOWN_BLOCKS] = {1024, 1, 65536, "known blocks per peer"},
+    [P2P_OPT_KNOWN_TXS] = {32768, 1, 1u << 20, "known transactions per peer"},
 };
 
 int ep_config_fail(const p2p_config *cfg, int code, const char *fmt, ...)

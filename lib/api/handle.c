@@ -267,6 +267,11 @@ int p2p_get_peers(const p2p_handle *h, p2p_peer_info *out, size_t max)
     return ep_net_peers(h->net, out, max);
 }
 
+int ep_handle_announcements(const p2p_handle *h)
+{
+    return h && h->cfg->announcements;
+}
+
 int p2p_get_fd(const p2p_handle *h)
 {
     return h ? ep_net_epoll_fd(h->net) : P2P_ERR_INVALID;
@@ -345,6 +350,8 @@ static int needs_peer(const p2p_command *c)
         return !c->all_peers;
     case P2P_CMD_SET_HEAD:
     case P2P_CMD_CONNECT:
+    case P2P_CMD_RELAY_BLOCK:
+    case P2P_CMD_RELAY_TRANSACTIONS:
         return 0;
     default:
         return 1;
@@ -378,7 +385,8 @@ static int check_items(const p2p_command *c)
 {
     uint64_t id;
     switch (c->type) {
-    case P2P_CMD_TRANSACTIONS: id = EP_ETH_TRANSACTIONS; break;
+    case P2P_CMD_TRANSACTIONS:
+    case P2P_CMD_RELAY_TRANSACTIONS: id = EP_ETH_TRANSACTIONS; break;
     case P2P_CMD_SEND_POOLED_TRANSACTIONS: id = EP_ETH_POOLED_TXS; break;
     case P2P_CMD_SEND_BLOCK_HEADERS: id = EP_ETH_BLOCK_HEADERS; break;
     case P2P_CMD_SEND_BLOCK_BODIES: id = EP_ETH_BLOCK_BODIES; break;
@@ -416,6 +424,8 @@ static int check_values(const p2p_command *c)
     case P2P_CMD_GET_POOLED_TRANSACTIONS:
         /* only GetReceipts has a start index (eth/70) */
         return c->u.hashes.first_receipt_index ? P2P_ERR_INVALID : 0;
+    case P2P_CMD_RELAY_BLOCK:
+        return check_block(c->u.relay_block.block);
     default:
         return 0;
     }
@@ -430,7 +440,8 @@ static int check_command(p2p_handle *h, const p2p_command *c)
                                                       : h->cfg->opts[P2P_OPT_MAX_ETH_MESSAGE_SIZE];
     int rc = ep_cmd_payload_size(c, limit > SIZE_MAX ? SIZE_MAX : (size_t)limit, &sz);
     if (rc) return rc;
-    if (!h->cfg->announcements && (c->type == P2P_CMD_NEW_BLOCK || c->type == P2P_CMD_NEW_BLOCK_HASHES))
+    if (!h->cfg->announcements && (c->type == P2P_CMD_NEW_BLOCK || c->type == P2P_CMD_NEW_BLOCK_HASHES ||
+                                   c->type == P2P_CMD_RELAY_BLOCK))
         return P2P_ERR_STATE;
     if ((rc = check_values(c)) != 0) return rc;
     if (c->type == P2P_CMD_CONNECT) {
@@ -486,6 +497,16 @@ int p2p_broadcast_new_block(p2p_handle *h, const uint8_t *block_rlp, size_t len,
     return p2p_submit(h, &c, NULL);
 }
 
+int p2p_relay_block(p2p_handle *h, const uint8_t *block_rlp, size_t len,
+                    const uint8_t total_difficulty[32])
+{
+    p2p_command c = new_cmd(P2P_CMD_RELAY_BLOCK, NULL);
+    c.u.relay_block.block = (p2p_bytes){block_rlp, len};
+    if (total_difficulty) memcpy(c.u.relay_block.total_difficulty, total_difficulty, 32);
+    else c.u.relay_block.td_from_head = 1;
+    return p2p_submit(h, &c, NULL);
+}
+
 static int get_headers(p2p_handle *h, const uint8_t *peer, const uint8_t *hash, uint64_t number,
                        uint64_t count, uint64_t skip, int reverse, uint64_t *rid)
 {
@@ -531,6 +552,11 @@ static int with_items(p2p_handle *h, p2p_command_type t, const uint8_t *peer, ui
     c.u.items.items = items;
     c.u.items.count = n;
     return p2p_submit(h, &c, NULL);
+}
+
+int p2p_relay_transactions(p2p_handle *h, const p2p_bytes *txs, size_t n)
+{
+    return with_items(h, P2P_CMD_RELAY_TRANSACTIONS, NULL, 0, txs, n);
 }
 
 /* A reply (SEND_*) or a message to one named peer. */

@@ -18,4 +18,8 @@ void ep_handle_set_clock(p2p_handle *h, uint64_t (*fn)(void *ud), void *ud);
 /* The handle's discovery node (lib/disc), NULL when discovery is off: tests
  * read its counters and bounds. Polling thread only. */
 struct ep_disc *ep_handle_disc(p2p_handle *h);
+
+/* 1 if the handle's config turned block announcements on (the sync
+ * component's default transport relays stored blocks then). */
+int ep_handle_announcements(const p2p_handle *h);
 #endif

@@ -73,6 +73,7 @@ ep_conn *ep_conn_new(ep_net *n, int fd, int direction, const struct sockaddr *sa
     c->disc_reason = -1;
     c->pm.cls = EP_PM_NONE;
     c->state = direction == P2P_DIR_OUTBOUND ? EP_CONN_CONNECTING : EP_CONN_HANDSHAKE;
+    ep_known_init(n, c);
     ep_format_addr(sa, c->addr, sizeof c->addr);
     int one = 1;
     /* Frames go out as separate writes; Nagle would add a delayed-ACK stall to each. */
@@ -121,6 +122,7 @@ void ep_conn_destroy(ep_net *n, ep_conn *c)
     }
     ep_eth_peer_free(c->eth);
     ep_session_free(c->s);
+    ep_known_free(c);
     free(c);
 }
 
@@ -603,6 +605,7 @@ int ep_conn_send_eth(ep_net *n, ep_conn *c, ep_eth_msg *m)
     p2p_rlp_writer_reset(&n->w);
     int rc = ep_eth_peer_send(c->eth, m, ep_net_now(n), &n->w, NULL);
     if (rc == 0) rc = ep_session_send(c->s, c->eth_offset + m->id, n->w.buf, n->w.len);
+    if (rc == 0) ep_known_note(c, m);
     if (rc == 0) ep_conn_flush(n, c);
     return rc;
 }

@@ -123,6 +123,7 @@ void ep_conn_emit_message(ep_net *n, ep_conn *c, const ep_eth_msg *m)
         c->remote_status.latest = m->u.range.latest;
         memcpy(c->remote_status.head, m->u.range.latest_hash, 32);
     }
+    ep_known_note(c, m); /* what it sent us, it has: never relayed back to it */
     p2p_event ev;
     memset(&ev, 0, sizeof ev);
     int type = fill(n, &ev, m);

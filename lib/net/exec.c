@@ -5,12 +5,14 @@
 #include <string.h>
 
 /* Send to every peer that completed the eth handshake; a failure on one
- * peer (e.g. announcements refused for it) does not stop the others. */
-static int broadcast(ep_net *n, ep_eth_msg *m)
+ * peer (e.g. announcements refused for it) does not stop the others. A
+ * block announcement skips the peers that know the block (@known). */
+static int broadcast_known(ep_net *n, ep_eth_msg *m, const uint8_t *known)
 {
     for (ep_conn *c = n->conns; c; c = c->next) {
         if (c->state != EP_CONN_ACTIVE) continue;
         if (m->id == EP_ETH_BLOCK_RANGE_UPDATE && c->eth_version < 69) continue;
+        if (known && ep_hashset_has(&c->known_blocks, known)) continue;
         int rc = ep_conn_send_eth(n, c, m);
         if (rc) ep_net_log(n, P2P_LOG_DEBUG, "%s to %s: %s", ep_eth_msg_name(m->id), c->addr,
                            p2p_strerror(rc));
@@ -18,9 +20,33 @@ static int broadcast(ep_net *n, ep_eth_msg *m)
     return 0;
 }
 
+static int broadcast(ep_net *n, ep_eth_msg *m)
+{
+    return broadcast_known(n, m, NULL);
+}
+
+/* The hash of the block a NewBlock or NewBlockHashes broadcast is about. */
+static const uint8_t *block_of(const ep_eth_msg *m, uint8_t buf[32])
+{
+    p2p_bytes hdr;
+    if (m->id == EP_ETH_NEW_BLOCK_HASHES) return m->u.refs.v[0].hash;
+    if (m->id != EP_ETH_NEW_BLOCK) return NULL;
+    if (p2p_block_header(m->u.new_block.block.ptr, m->u.new_block.block.len, &hdr) != 0)
+        return NULL;
+    p2p_header_hash(hdr.ptr, hdr.len, buf);
+    return buf;
+}
+
 static int to_peer_or_all(ep_net *n, const p2p_command *cmd, ep_eth_msg *m)
 {
-    if (cmd->all_peers) return broadcast(n, m);
+    uint8_t h[32];
+    if (cmd->all_peers && m->id == EP_ETH_TRANSACTIONS)
+        return ep_net_relay_txs(n, m->u.items.v, m->u.items.count, 2);
+    if (cmd->all_peers && m->id == EP_ETH_NEW_POOLED_TX_HASHES)
+        return ep_net_announce_txs(n, m->u.pooled_hashes.types.ptr, m->u.pooled_hashes.sizes,
+                                   (const uint8_t *)m->u.pooled_hashes.hashes,
+                                   m->u.pooled_hashes.count);
+    if (cmd->all_peers) return broadcast_known(n, m, block_of(m, h));
     ep_conn *c = ep_net_find_active(n, cmd->peer);
     return c ? ep_conn_send_eth(n, c, m) : P2P_ERR_NOT_FOUND;
 }
@@ -183,6 +209,13 @@ int ep_net_exec(ep_net *n, const p2p_command *cmd)
         return connect_url(n, cmd->u.connect.url);
     case P2P_CMD_DISCONNECT:
         return disconnect_peer(n, cmd);
+    case P2P_CMD_RELAY_BLOCK:
+        return ep_net_relay_block(n, &cmd->u.relay_block.block,
+                                  cmd->u.relay_block.td_from_head
+                                      ? NULL
+                                      : cmd->u.relay_block.total_difficulty);
+    case P2P_CMD_RELAY_TRANSACTIONS:
+        return ep_net_relay_txs(n, cmd->u.items.items, cmd->u.items.count, 1);
     default:
         return P2P_ERR_INVALID;
     }

@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 
 #include "core/enode.h"
+#include "core/hashset.h"
 #include "eth/eth_peer.h"
 #include "eth/status.h"
 #include "net/idmap.h"
@@ -68,6 +69,9 @@ typedef struct ep_conn {
     uint8_t *stash;         /* bytes read that the session could not take while held */
     size_t stash_len;
     size_t buffered;        /* this connection's share of ep_net.buffered */
+    /* relay.c: hashes this peer knows (it sent or announced them, or we did) */
+    ep_hashset known_blocks;
+    ep_hashset known_txs;
     struct ep_conn *next;
 } ep_conn;
 
@@ -173,6 +177,25 @@ int ep_net_resumable(const ep_net *n);
 /* While the total is at or over P2P_OPT_MAX_TOTAL_BUFFERED, drop the
  * connection holding the most. */
 void ep_net_enforce_buffered(ep_net *n);
+
+/* relay.c: per-peer known hashes and relaying. */
+void ep_known_init(ep_net *n, ep_conn *c);
+void ep_known_free(ep_conn *c);
+/* Record what message @m (sent to or received from @c) shows @c knows. */
+void ep_known_note(ep_conn *c, const ep_eth_msg *m);
+/* A wire transaction's hash, type and announced size; P2P_ERR_RLP if it is none. */
+int ep_tx_wire_info(p2p_bytes item, uint8_t hash[32], uint8_t *type, uint32_t *size);
+/* How many of @n peers get a relayed block or transaction in full: floor(sqrt(n)). */
+size_t ep_relay_direct_count(size_t n);
+/* NewBlock to about sqrt of the peers that do not know the block,
+ * NewBlockHashes to the rest. @td NULL: the local head's total difficulty. */
+int ep_net_relay_block(ep_net *n, const p2p_bytes *block, const uint8_t *td);
+/* Transactions to peers, each peer only those it does not know: mode 1 in
+ * full to about sqrt of them and announced to the rest, 2 all in full. */
+int ep_net_relay_txs(ep_net *n, const p2p_bytes *items, size_t count, int mode);
+/* NewPooledTransactionHashes to every peer, each only the hashes it does not know. */
+int ep_net_announce_txs(ep_net *n, const uint8_t *types, const uint32_t *sizes,
+                        const uint8_t *hashes, size_t count);
 
 /* index.c: the loop's indexes over connections. */
 /* Every state change goes through here, so the counts stay exact. */

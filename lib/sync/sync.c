@@ -41,6 +41,8 @@ P2P_EXPORT int p2p_sync_new_with_transport(const p2p_sync_transport *t,
     s->timeout_ms = 20000;
     s->ann_max = 64;
     s->ann_max_bytes = SYNC_ANN_BYTES_DEFAULT;
+    s->relay_on = 1;
+    s->relay_depth = 16;
     s->ann = calloc(SYNC_MAX_ANNOUNCED + 1, sizeof *s->ann);
     if (!s->ann) {
         free(s);
@@ -78,6 +80,11 @@ P2P_EXPORT void p2p_sync_free(p2p_sync *s)
 P2P_EXPORT int p2p_sync_set_option(p2p_sync *s, p2p_sync_option opt, uint64_t v)
 {
     if (!s) return P2P_ERR_INVALID;
+    if (opt == P2P_SYNC_OPT_RELAY) {
+        if (v > 1) return P2P_ERR_RANGE;
+        s->relay_on = (int)v;
+        return 0;
+    }
     if (v == 0) return P2P_ERR_RANGE;
     switch (opt) {
     case P2P_SYNC_OPT_BATCH_SIZE:
@@ -113,6 +120,12 @@ P2P_EXPORT int p2p_sync_set_option(p2p_sync *s, p2p_sync_option opt, uint64_t v)
         if (v > SYNC_ANN_BYTES_MAX) return P2P_ERR_RANGE;
         s->ann_max_bytes = v;
         return 0;
+    case P2P_SYNC_OPT_RELAY_DEPTH:
+        if (v > 1024) return P2P_ERR_RANGE;
+        s->relay_depth = (uint32_t)v;
+        return 0;
+    case P2P_SYNC_OPT_RELAY:
+        break;
     }
     return P2P_ERR_INVALID;
 }
@@ -391,7 +404,13 @@ P2P_EXPORT int p2p_sync_on_event(p2p_sync *s, const p2p_event *ev)
     case P2P_EV_BLOCK_HEADERS:
     case P2P_EV_BLOCK_BODIES: rc = on_reply(s, ev); break;
     case P2P_EV_REQUEST_TIMEOUT: rc = on_failed(s, ev->u.timeout.request_id, 1); break;
-    case P2P_EV_COMMAND_FAILED: rc = on_failed(s, ev->u.command_failed.request_id, 0); break;
+    case P2P_EV_COMMAND_FAILED:
+        /* only its own requests: a failed reply or broadcast of the host's
+         * carries a request id too (the peer's), which may equal one of ours */
+        if (ev->u.command_failed.command == P2P_CMD_GET_BLOCK_HEADERS ||
+            ev->u.command_failed.command == P2P_CMD_GET_BLOCK_BODIES)
+            rc = on_failed(s, ev->u.command_failed.request_id, 0);
+        break;
     default: return leave(s, 0);
     }
     pump(s);
@@ -444,5 +463,17 @@ P2P_EXPORT int p2p_sync_get_progress(const p2p_sync *s, p2p_sync_progress *out)
     for (size_t i = 0; i < s->np; i++) out->peers += !s->peers[i].dropped;
     out->in_flight = (uint32_t)s->nr;
     out->state = s->syncing ? P2P_SYNC_SYNCING : out->peers ? P2P_SYNC_FOLLOWING : P2P_SYNC_IDLE;
+    out->stored_new_block = s->stored_new_block;
+    out->stored_fetched = s->stored_fetched;
+    out->relayed = s->relayed;
+    out->relay_failed = s->relay_failed;
+    return 0;
+}
+
+P2P_EXPORT int p2p_sync_set_relay(p2p_sync *s, p2p_sync_relay_fn fn, void *ctx)
+{
+    if (!s) return P2P_ERR_INVALID;
+    s->relay_fn = fn;
+    s->relay_ctx = ctx;
     return 0;
 }

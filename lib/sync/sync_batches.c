@@ -437,6 +437,30 @@ static void front_advance(p2p_sync *s, const uint8_t hash[32])
     s->nb--;
 }
 
+/* Hand a stored block to the relay hook: one that came whole in a NewBlock,
+ * or a fetched one within relay_depth of the best head known (an
+ * announced block, or the last ones of a catch-up; not a long sync's). */
+static void relay(p2p_sync *s, int announced, uint64_t number, const uint8_t hash[32],
+                  const uint8_t *header, size_t hlen, const uint8_t *body, size_t blen)
+{
+    if (!s->relay_fn || !s->relay_on) return;
+    uint64_t target = ep_sync_target(s);
+    if (!announced && target > number && target - number > s->relay_depth) return;
+    p2p_rlp_item b;
+    p2p_rlp_writer w;
+    if (p2p_rlp_decode(body, blen, &b) != 0 || !b.is_list) return;
+    p2p_rlp_writer_init(&w);
+    p2p_rlp_list_begin(&w);
+    p2p_rlp_put_raw(&w, header, hlen);
+    p2p_rlp_put_raw(&w, b.data, b.len);     /* the body's parts follow the header */
+    p2p_rlp_list_end(&w);
+    int rc = p2p_rlp_writer_error(&w);
+    if (rc == 0) rc = s->relay_fn(s->relay_ctx, w.buf, w.len, number, hash);
+    p2p_rlp_writer_free(&w);
+    if (rc == 0) s->relayed++;
+    else s->relay_failed++;
+}
+
 void ep_sync_deliver(p2p_sync *s)
 {
     sblock *k;
@@ -461,6 +485,11 @@ void ep_sync_deliver(p2p_sync *s)
         s->head = number;
         memcpy(s->head_hash, hash, 32);
         s->stored++;
+        if (a) s->stored_new_block++;
+        else s->stored_fetched++;
+        relay(s, a != NULL, number, hash, k ? k->header : a->header, k ? k->hlen : a->hlen,
+              k ? k->body : a->body, k ? k->blen : a->blen);
+        if (s->free_pending) return;
         front_advance(s, hash);
         ann_prune(s);
     }

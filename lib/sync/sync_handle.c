@@ -3,6 +3,8 @@
  * using their own transport do not pull the handle in. */
 #include "ethp2p/sync.h"
 
+#include "api/handle.h"
+
 static int h_headers(void *ctx, const uint8_t peer[64], uint64_t number, uint64_t count,
                      uint64_t *request_id)
 {
@@ -26,6 +28,14 @@ static int h_disconnect(void *ctx, const uint8_t peer[64], int reason)
     return p2p_disconnect(ctx, peer, reason);
 }
 
+/* The block was just stored and the host set its head to it, so the head's
+ * total difficulty (taken when the command runs) is the block's. */
+static int h_relay(void *ctx, const uint8_t *block, size_t len, uint64_t number,
+                   const uint8_t hash[32])
+{
+    return p2p_relay_block(ctx, block, len, NULL);
+}
+
 P2P_EXPORT int p2p_sync_new(p2p_handle *h, const p2p_sync_callbacks *cb, void *user_data,
                             p2p_sync **out)
 {
@@ -34,5 +44,7 @@ P2P_EXPORT int p2p_sync_new(p2p_handle *h, const p2p_sync_callbacks *cb, void *u
         return P2P_ERR_INVALID;
     }
     p2p_sync_transport t = {h, h_headers, h_header_by_hash, h_bodies, h_disconnect};
-    return p2p_sync_new_with_transport(&t, cb, user_data, out);
+    int rc = p2p_sync_new_with_transport(&t, cb, user_data, out);
+    if (rc == 0 && ep_handle_announcements(h)) rc = p2p_sync_set_relay(*out, h_relay, h);
+    return rc;
 }

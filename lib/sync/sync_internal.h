@@ -110,8 +110,14 @@ struct p2p_sync {
     /* a call from the host is running (re-entry refused); p2p_sync_free()
      * from a callback only sets free_pending, the outermost call frees */
     int busy, free_pending;
+    /* relaying stored blocks (p2p_sync_set_relay) */
+    p2p_sync_relay_fn relay_fn;
+    void *relay_ctx;
+    int relay_on;
+    uint32_t relay_depth;
     /* progress */
     uint64_t now, stored, starting;
+    uint64_t stored_new_block, stored_fetched, relayed, relay_failed;
     int syncing, caught_up;
     uint64_t rate_t[SYNC_RATE_SAMPLES], rate_n[SYNC_RATE_SAMPLES];
     size_t rate_count;

@@ -4,7 +4,8 @@
 # references are measured in the same run; nothing here fails on speed, so a
 # benchmark that cannot run (no node, no examples yet) is reported and
 # skipped. Environment: BENCH_SECONDS (per timed loop, default 2),
-# BENCH_SYNC_BLOCKS (default 20000), BENCH_PEERS (default 1000).
+# BENCH_SYNC_BLOCKS (default 20000), BENCH_PEERS (default 1000),
+# BENCH_TESTNET_SECONDS (default 30: the 25-node test net's run).
 BUILD=${1:-build}
 dir=$(dirname "$0")
 log=$(mktemp "${TMPDIR:-/tmp}/ethp2p-bench.XXXXXX")
@@ -36,6 +37,19 @@ if [ -x "$dir/sync.sh" ] || [ -f "$dir/sync.sh" ]; then
     grep '^bench ' "$log.one" >> "$log"
     [ $rc -eq 0 ] || failed="$failed sync"
     rm -f "$log.one"
+fi
+# 25 nodes of the example programs in a multi-hop test net (examples/testnet.sh)
+if [ -x "$BUILD/validator" ] && [ -x "$BUILD/fullnode" ]; then
+    echo "[testnet]"
+    sh "$dir/../../examples/testnet.sh" --build "$BUILD" --nodes 25 \
+        --seconds "${BENCH_TESTNET_SECONDS:-30}" --bench --quiet > "$log.one" 2>&1
+    rc=$?
+    grep -v '^bench ' "$log.one" | grep -E '^  |^propagation|^transactions|FAILED'
+    grep '^bench ' "$log.one" >> "$log"
+    [ $rc -eq 0 ] || failed="$failed testnet"
+    rm -f "$log.one"
+else
+    echo "  (testnet: the example programs are not built)"
 fi
 echo
 echo "machine-readable:"

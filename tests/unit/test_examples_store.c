@@ -14,6 +14,7 @@
 #include "../../examples/common/hexutil.c"
 #include "../../examples/common/store.c"
 #include "../../examples/common/tx.c"
+#include "../../examples/common/u256.c"
 
 static char dir[64];
 static secp256k1_context *ctx;
@@ -66,6 +67,68 @@ static void make_block(const uint8_t parent[32], uint64_t number, size_t k, ex_b
     ex_demo_key(15, sk);
     assert_int_equal(ex_build_block(ctx, sk, &p, b), 0);
     for (size_t i = 0; i < k; i++) free(raws[i]);
+}
+
+/* A header on @parent with @difficulty (Clique: 2 in turn, 1 out of turn). */
+static p2p_bytes td_header(const uint8_t parent[32], uint64_t number, uint64_t difficulty,
+                           uint8_t hash[32])
+{
+    static const uint8_t zero[256];
+    p2p_rlp_writer w;
+    p2p_rlp_writer_init(&w);
+    p2p_rlp_list_begin(&w);
+    p2p_rlp_put_bytes(&w, parent, 32);
+    for (int i = 0; i < 5; i++) p2p_rlp_put_bytes(&w, zero, i == 1 ? 20 : 32);
+    p2p_rlp_put_bytes(&w, zero, 256);
+    p2p_rlp_put_uint(&w, difficulty);
+    p2p_rlp_put_uint(&w, number);
+    p2p_rlp_put_uint(&w, 30000000);
+    p2p_rlp_put_uint(&w, 0);
+    p2p_rlp_put_uint(&w, number);
+    p2p_rlp_put_bytes(&w, NULL, 0);
+    p2p_rlp_put_bytes(&w, zero, 32);
+    p2p_rlp_put_bytes(&w, zero, 8);
+    p2p_rlp_list_end(&w);
+    uint8_t *out;
+    size_t len;
+    assert_int_equal(p2p_rlp_writer_take(&w, &out, &len), 0);
+    p2p_header_hash(out, len, hash);
+    return (p2p_bytes){out, len};
+}
+
+/* The total difficulty kept per block is the sum of the headers'
+ * difficulties (Status carries it), not number + 1. */
+static void test_total_difficulty(void **state)
+{
+    (void)state;
+    ex_store *s = open_store();
+    ex_block g;
+    static const uint8_t body[] = {0xc2, 0xc0, 0xc0};
+    static const uint64_t diff[] = {2, 1, 2, 2};
+    uint8_t hash[5][32], td[32], want[32] = {0};
+    assert_int_equal(ex_genesis(7, &g), 0);
+    assert_int_equal(ex_store_init_genesis(s, g.hash, g.header, g.header_len, g.body, g.body_len), 0);
+    memcpy(hash[0], g.hash, 32);
+    uint64_t sum = 1; /* the example genesis has difficulty 1 */
+    for (uint64_t i = 1; i <= 4; i++) {
+        p2p_bytes h = td_header(hash[i - 1], i, diff[i - 1], hash[i]);
+        assert_int_equal(ex_store_append(s, i, hash[i], h.ptr, h.len, body, sizeof body), 0);
+        free((void *)h.ptr);
+    }
+    ex_read *r = ex_store_read(s);
+    for (uint64_t i = 0; i <= 4; i++) {
+        if (i) sum += diff[i - 1];
+        want[31] = (uint8_t)sum;
+        assert_int_equal(ex_read_td(r, hash[i], td), 0);
+        assert_memory_equal(td, want, 32);
+    }
+    assert_int_equal(sum, 8); /* not 4 + 1 */
+    uint8_t unknown[32];
+    memset(unknown, 0xee, 32);
+    assert_int_equal(ex_read_td(r, unknown, td), P2P_ERR_NOT_FOUND);
+    ex_store_read_end(r);
+    ex_block_free(&g);
+    ex_store_close(s);
 }
 
 static void test_chain_round_trip(void **state)
@@ -289,6 +352,7 @@ static void test_open_errors(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_total_difficulty, setup, teardown),
         cmocka_unit_test_setup_teardown(test_chain_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_genesis_by_hash, setup, teardown),
         cmocka_unit_test_setup_teardown(test_batch, setup, teardown),

@@ -205,6 +205,125 @@ static void test_command_failed(void **state)
     fx_net_free(&n);
 }
 
+/* A COMMAND_FAILED for a command that is none of its requests (the host's
+ * reply or broadcast failed) is not taken for its own request, even when
+ * the request id (the peer's, for a reply) equals one of its ids: the
+ * request stays in flight and its reply is still taken. */
+static void test_command_failed_other_kind(void **state)
+{
+    (void)state;
+    net n;
+    host h;
+    fx_net_init(&n, &h, g_chain, 1);
+    fx_sync_new(&n);
+    fx_connect(&n, &n.peers[0]);
+    assert_true(n.nq > 0);
+    uint64_t id = n.q[0].id;
+    uint32_t before = fx_progress(&n).in_flight;
+    size_t queued = n.nq;
+    static const int others[] = {P2P_CMD_SEND_BLOCK_HEADERS, P2P_CMD_SEND_BLOCK_BODIES,
+                                 P2P_CMD_SEND_POOLED_TRANSACTIONS, P2P_CMD_TRANSACTIONS,
+                                 P2P_CMD_NEW_BLOCK, P2P_CMD_RELAY_BLOCK};
+    for (size_t i = 0; i < sizeof others / sizeof others[0]; i++) {
+        p2p_event ev;
+        memset(&ev, 0, sizeof ev);
+        ev.type = P2P_EV_COMMAND_FAILED;
+        memcpy(ev.peer, n.peers[0].id, 64);
+        ev.u.command_failed.command = others[i];
+        ev.u.command_failed.error = P2P_ERR_NOT_FOUND;
+        ev.u.command_failed.request_id = id;
+        assert_int_equal(p2p_sync_on_event(n.s, &ev), 0);
+    }
+    assert_int_equal(fx_progress(&n).in_flight, before);
+    assert_int_equal(n.nq, queued);                /* nothing asked again */
+    fx_run(&n, 100000);                            /* the reply to @id is taken */
+    assert_int_equal(h.head, 1200);
+    assert_int_equal(n.disconnects, 0);
+    fx_net_free(&n);
+}
+
+typedef struct relayed {
+    uint64_t count, first, last;
+    const chain *c;
+} relayed;
+
+/* Every relayed block must be the stored one, whole: its header hashes to
+ * @hash and its body matches the header. */
+static int count_relay(void *ctx, const uint8_t *block, size_t len, uint64_t number,
+                       const uint8_t hash[32])
+{
+    relayed *r = ctx;
+    p2p_bytes hdr;
+    uint8_t got[32];
+    assert_int_equal(p2p_block_header(block, len, &hdr), 0);
+    p2p_header_hash(hdr.ptr, hdr.len, got);
+    assert_memory_equal(got, hash, 32);
+    assert_memory_equal(got, r->c->hash[number], 32);
+    if (!r->count) r->first = number;
+    r->last = number;
+    r->count++;
+    return 0;
+}
+
+/* A long sync relays only its last RELAY_DEPTH + 1 blocks; a NewBlock that
+ * extends the head is stored and relayed; progress counts both kinds;
+ * RELAY 0 pauses relaying. */
+static void test_relay_stored(void **state)
+{
+    (void)state;
+    net n;
+    host h;
+    relayed r = {0, 0, 0, g_chain};
+    fx_net_init(&n, &h, g_chain, 1);
+    fx_sync_new(&n);
+    assert_int_equal(p2p_sync_set_relay(n.s, count_relay, &r), 0);
+    assert_int_equal(p2p_sync_set_option(n.s, P2P_SYNC_OPT_RELAY_DEPTH, 16), 0);
+    assert_int_equal(p2p_sync_set_option(n.s, P2P_SYNC_OPT_RELAY, 2), P2P_ERR_RANGE);
+    assert_int_equal(p2p_sync_set_option(n.s, P2P_SYNC_OPT_RELAY_DEPTH, 0), P2P_ERR_RANGE);
+    fx_connect(&n, &n.peers[0]);
+    fx_run(&n, 100000);
+    assert_int_equal(h.head, 1200);
+    assert_int_equal(r.count, 17);
+    assert_int_equal(r.first, 1184);
+    assert_int_equal(r.last, 1200);
+    p2p_sync_progress p = fx_progress(&n);
+    assert_int_equal(p.stored_fetched, 1200);
+    assert_int_equal(p.stored_new_block, 0);
+    assert_int_equal(p.relayed, 17);
+    fx_net_free(&n);
+
+    /* a peer at genesis sends NewBlock 1 and 2: stored at once, relayed */
+    fx_net_init(&n, &h, g_chain, 1);
+    n.peers[0].head = 0;
+    fx_sync_new(&n);
+    memset(&r, 0, sizeof r);
+    r.c = g_chain;
+    assert_int_equal(p2p_sync_set_relay(n.s, count_relay, &r), 0);
+    fx_connect(&n, &n.peers[0]);
+    for (size_t i = 1; i <= 2; i++) {
+        if (i == 2) assert_int_equal(p2p_sync_set_option(n.s, P2P_SYNC_OPT_RELAY, 0), 0);
+        uint8_t *blk;
+        size_t blen;
+        fx_block(g_chain, i, g_chain->body[i], g_chain->blen[i], &blk, &blen);
+        p2p_event ev;
+        memset(&ev, 0, sizeof ev);
+        ev.type = P2P_EV_NEW_BLOCK;
+        memcpy(ev.peer, n.peers[0].id, 64);
+        ev.u.new_block.block = (p2p_bytes){blk, blen};
+        memcpy(ev.u.new_block.hash, g_chain->hash[i], 32);
+        ev.u.new_block.number = i;
+        assert_int_equal(p2p_sync_on_event(n.s, &ev), 0);
+        free(blk);
+    }
+    assert_int_equal(h.head, 2);
+    assert_int_equal(r.count, 1);                  /* the second came with RELAY 0 */
+    assert_int_equal(r.first, 1);
+    p = fx_progress(&n);
+    assert_int_equal(p.stored_new_block, 2);
+    assert_int_equal(p.relayed, 1);
+    fx_net_free(&n);
+}
+
 /* Replies that break the rules: more headers than asked, the wrong first
  * number, more bodies than asked, and a body that belongs to no header. */
 static void test_protocol_violations(void **state)
@@ -643,6 +762,8 @@ int main(void)
         cmocka_unit_test(test_shanghai_chain),
         cmocka_unit_test(test_transport_and_host_failures),
         cmocka_unit_test(test_command_failed),
+        cmocka_unit_test(test_command_failed_other_kind),
+        cmocka_unit_test(test_relay_stored),
         cmocka_unit_test(test_protocol_violations),
         cmocka_unit_test(test_body_violations),
         cmocka_unit_test(test_announced_bound),
