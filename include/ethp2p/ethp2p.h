@@ -529,8 +529,12 @@ typedef struct p2p_event {
                                          p2p_send_block_headers()) */
             uint64_t request_id;    /**< the request's id, or 0 */
         } command_failed;
-        /** Room to grow without changing the size of p2p_event. */
-        uint8_t reserved_[512];
+        /**
+         * Room to grow without changing the size of p2p_event: the union is
+         * exactly this big, and the library checks at build time that every
+         * member fits (p2p_peer_info, the largest, is about half of it).
+         */
+        uint8_t reserved_[1024];
     } u;                    /**< the payload; @c type says which member */
 } p2p_event;
 
@@ -584,15 +588,41 @@ P2P_EXPORT int p2p_peer_count(const p2p_handle *h);
 /** The TCP port we listen on (the chosen one if configured as 0); 0 if not listening. */
 P2P_EXPORT int p2p_listen_port(const p2p_handle *h);
 /**
- * Information about one connected peer. Polling thread only (or from the
- * event callback). P2P_ERR_NOT_FOUND if it is not connected.
+ * The layout of ::p2p_peer_info this header describes. The structs the
+ * caller allocates and the library fills or reads (::p2p_peer_info,
+ * ::p2p_header_fields, ::p2p_sync_callbacks, ::p2p_sync_progress) are
+ * passed with the version of their layout the caller was compiled with, as
+ * ngtcp2 does: a field appended later raises the version, and the library
+ * then writes (or reads) only the fields of the caller's version. The
+ * macros p2p_get_peer_info(), p2p_get_peers(), p2p_header_decode(),
+ * p2p_sync_new(), p2p_sync_new_with_transport() and p2p_sync_get_progress()
+ * pass the version for you; bindings call the *_versioned functions. An
+ * unknown version gives P2P_ERR_INVALID.
  */
-P2P_EXPORT int p2p_get_peer_info(const p2p_handle *h, const uint8_t id[64], p2p_peer_info *out);
+#define P2P_PEER_INFO_VERSION 1
+
 /**
- * Fill up to @p max infos of connected peers; returns how many peers are
- * connected (may be more than @p max). Polling thread only.
+ * Information about one connected peer. Polling thread only (or from the
+ * event callback). Returns 0, P2P_ERR_NOT_FOUND if it is not connected,
+ * P2P_ERR_INVALID for a NULL argument or an unknown @p info_version. Use
+ * the p2p_get_peer_info() macro.
  */
-P2P_EXPORT int p2p_get_peers(const p2p_handle *h, p2p_peer_info *out, size_t max);
+P2P_EXPORT int p2p_get_peer_info_versioned(const p2p_handle *h, const uint8_t id[64],
+                                           int info_version, p2p_peer_info *out);
+/** p2p_get_peer_info_versioned() for this header's ::p2p_peer_info. */
+#define p2p_get_peer_info(h, id, out)                                                          \
+    p2p_get_peer_info_versioned((h), (id), P2P_PEER_INFO_VERSION, (out))
+/**
+ * Fill up to @p max infos of connected peers (an array of the caller's
+ * @p info_version layout); returns how many peers are connected (may be
+ * more than @p max), or P2P_ERR_INVALID for a NULL handle, a NULL @p out
+ * with @p max > 0, or an unknown version. Polling thread only. Use the
+ * p2p_get_peers() macro.
+ */
+P2P_EXPORT int p2p_get_peers_versioned(const p2p_handle *h, int info_version, p2p_peer_info *out,
+                                       size_t max);
+/** p2p_get_peers_versioned() for this header's ::p2p_peer_info. */
+#define p2p_get_peers(h, out, max) p2p_get_peers_versioned((h), P2P_PEER_INFO_VERSION, (out), (max))
 
 /**
  * One round of work: wait up to @p timeout_ms (0 = do not wait, -1 = until
@@ -703,7 +733,10 @@ typedef struct p2p_command {
         struct {
             int reason;             /**< ::p2p_disconnect_reason to send */
         } disconnect;
-        /** Room to grow without changing the size of p2p_command. */
+        /**
+         * Room to grow without changing the size of p2p_command: the union
+         * is exactly this big (checked at build time for every member).
+         */
         uint8_t reserved_[512];
     } u;                    /**< the payload; @c type says which member */
 } p2p_command;
@@ -858,11 +891,20 @@ typedef struct p2p_header_fields {
     uint8_t requests_hash[32];      /**< hash of the execution-layer requests */
 } p2p_header_fields;
 
+/** The layout of ::p2p_header_fields this header describes (see P2P_PEER_INFO_VERSION). */
+#define P2P_HEADER_FIELDS_VERSION 1
+
 /**
  * Decode a header's RLP. Unknown trailing fields of future forks are
- * accepted and ignored. P2P_ERR_RLP if it is not a header.
+ * accepted and ignored. Returns 0, P2P_ERR_RLP if it is not a header,
+ * P2P_ERR_INVALID for a NULL argument or an unknown @p fields_version. Use
+ * the p2p_header_decode() macro.
  */
-P2P_EXPORT int p2p_header_decode(const uint8_t *rlp, size_t len, p2p_header_fields *out);
+P2P_EXPORT int p2p_header_decode_versioned(const uint8_t *rlp, size_t len, int fields_version,
+                                           p2p_header_fields *out);
+/** p2p_header_decode_versioned() for this header's ::p2p_header_fields. */
+#define p2p_header_decode(rlp, len, out)                                                       \
+    p2p_header_decode_versioned((rlp), (len), P2P_HEADER_FIELDS_VERSION, (out))
 /**
  * A header's hash: keccak256 of its RLP. Does nothing when @p out is NULL,
  * or when @p rlp is NULL with @p len > 0.

@@ -226,18 +226,36 @@ typedef enum p2p_sync_option {
                                              buffered ahead (32 MiB; at most 1 GiB) */
 } p2p_sync_option;
 
+/** The layout of ::p2p_sync_callbacks this header describes (see P2P_PEER_INFO_VERSION). */
+#define P2P_SYNC_CALLBACKS_VERSION 1
+/** The layout of ::p2p_sync_progress this header describes (see P2P_PEER_INFO_VERSION). */
+#define P2P_SYNC_PROGRESS_VERSION 1
+
 /**
  * Create a sync component that sends its requests through @p h (the
  * default transport: p2p_get_block_headers(), p2p_get_block_headers_by_hash(),
  * p2p_get_block_bodies(), p2p_disconnect()). It reads the host's head at
- * once. P2P_ERR_INVALID for a NULL argument or missing callback.
+ * once. Returns 0, P2P_ERR_INVALID for a NULL argument, a missing callback
+ * or an unknown @p cb_version, P2P_ERR_NOMEM. The callbacks are copied.
+ * Use the p2p_sync_new() macro.
  */
-P2P_EXPORT int p2p_sync_new(p2p_handle *h, const p2p_sync_callbacks *cb, void *user_data,
-                            p2p_sync **out);
-/** The same with a transport of the host's (tests, other networking). The transport is copied. */
-P2P_EXPORT int p2p_sync_new_with_transport(const p2p_sync_transport *t,
-                                           const p2p_sync_callbacks *cb, void *user_data,
-                                           p2p_sync **out);
+P2P_EXPORT int p2p_sync_new_versioned(p2p_handle *h, int cb_version, const p2p_sync_callbacks *cb,
+                                      void *user_data, p2p_sync **out);
+/** p2p_sync_new_versioned() for this header's ::p2p_sync_callbacks. */
+#define p2p_sync_new(h, cb, user_data, out)                                                    \
+    p2p_sync_new_versioned((h), P2P_SYNC_CALLBACKS_VERSION, (cb), (user_data), (out))
+/**
+ * The same with a transport of the host's (tests, other networking). The
+ * transport is copied. Same return codes. Use the
+ * p2p_sync_new_with_transport() macro.
+ */
+P2P_EXPORT int p2p_sync_new_with_transport_versioned(const p2p_sync_transport *t, int cb_version,
+                                                     const p2p_sync_callbacks *cb,
+                                                     void *user_data, p2p_sync **out);
+/** p2p_sync_new_with_transport_versioned() for this header's ::p2p_sync_callbacks. */
+#define p2p_sync_new_with_transport(t, cb, user_data, out)                                     \
+    p2p_sync_new_with_transport_versioned((t), P2P_SYNC_CALLBACKS_VERSION, (cb), (user_data),  \
+                                          (out))
 /**
  * Free the component and everything it buffered (NULL is allowed). Called
  * from one of its own callbacks, it is deferred: no further callback is
@@ -269,8 +287,16 @@ P2P_EXPORT int p2p_sync_on_event(p2p_sync *s, const p2p_event *ev);
  * nothing done) when called from one of the component's own callbacks.
  */
 P2P_EXPORT int p2p_sync_tick(p2p_sync *s, uint64_t now_ms);
-/** Fill @p out with the current progress. */
-P2P_EXPORT int p2p_sync_get_progress(const p2p_sync *s, p2p_sync_progress *out);
+/**
+ * Fill @p out (of the caller's @p progress_version layout) with the current
+ * progress. Returns 0, or P2P_ERR_INVALID for a NULL argument or an unknown
+ * version. Use the p2p_sync_get_progress() macro.
+ */
+P2P_EXPORT int p2p_sync_get_progress_versioned(const p2p_sync *s, int progress_version,
+                                               p2p_sync_progress *out);
+/** p2p_sync_get_progress_versioned() for this header's ::p2p_sync_progress. */
+#define p2p_sync_get_progress(s, out)                                                          \
+    p2p_sync_get_progress_versioned((s), P2P_SYNC_PROGRESS_VERSION, (out))
 /**@}*/
 
 #ifdef __cplusplus

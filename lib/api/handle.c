@@ -1,6 +1,7 @@
 /* p2p_handle: the node key, the command ring, event delivery to the host,
  * and the poll round that ties the network layer together. */
 #include "api/handle.h"
+#include "core/abi.h"
 
 #include <limits.h>
 #include <pthread.h>
@@ -192,16 +193,31 @@ int p2p_listen_port(const p2p_handle *h)
     return h ? ep_net_listen_port(h->net) : P2P_ERR_INVALID;
 }
 
-int p2p_get_peer_info(const p2p_handle *h, const uint8_t id[64], p2p_peer_info *out)
+int p2p_get_peer_info_versioned(const p2p_handle *h, const uint8_t id[64], int info_version,
+                                p2p_peer_info *out)
 {
-    if (!h || !id || !out) return P2P_ERR_INVALID;
-    return ep_net_peer_info(h->net, id, out);
+    size_t size = ep_peer_info_size(info_version);
+    if (!h || !id || !out || !size) return P2P_ERR_INVALID;
+    if (size == sizeof(p2p_peer_info)) return ep_net_peer_info(h->net, id, out);
+    p2p_peer_info full;
+    int rc = ep_net_peer_info(h->net, id, &full);
+    if (rc == 0) memcpy(out, &full, size);
+    return rc;
 }
 
-int p2p_get_peers(const p2p_handle *h, p2p_peer_info *out, size_t max)
+int p2p_get_peers_versioned(const p2p_handle *h, int info_version, p2p_peer_info *out, size_t max)
 {
-    if (!h || (max && !out)) return P2P_ERR_INVALID;
-    return ep_net_peers(h->net, out, max);
+    size_t size = ep_peer_info_size(info_version);
+    if (!h || (max && !out) || !size) return P2P_ERR_INVALID;
+    if (size == sizeof(p2p_peer_info) || max == 0) return ep_net_peers(h->net, out, max);
+    /* an older, shorter layout: fill full infos, then copy each one's prefix */
+    p2p_peer_info *full = calloc(max, sizeof *full);
+    if (!full) return P2P_ERR_NOMEM;
+    int count = ep_net_peers(h->net, full, max);
+    for (size_t i = 0; count > 0 && i < max && i < (size_t)count; i++)
+        memcpy((uint8_t *)out + i * size, &full[i], size);
+    free(full);
+    return count;
 }
 
 int p2p_get_fd(const p2p_handle *h)

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/abi.h"
 #include "sync/sync_internal.h"
 
 static int refresh_head(p2p_sync *s)
@@ -19,13 +20,18 @@ static int refresh_head(p2p_sync *s)
     return 0;
 }
 
-P2P_EXPORT int p2p_sync_new_with_transport(const p2p_sync_transport *t,
-                                           const p2p_sync_callbacks *cb, void *user_data,
-                                           p2p_sync **out)
+P2P_EXPORT int p2p_sync_new_with_transport_versioned(const p2p_sync_transport *t, int cb_version,
+                                                     const p2p_sync_callbacks *cb_in,
+                                                     void *user_data, p2p_sync **out)
 {
     if (out) *out = NULL;
-    if (!t || !cb || !out || !cb->get_head || !cb->store_block || !t->get_headers ||
-        !t->get_header_by_hash || !t->get_bodies)
+    size_t cb_size = ep_sync_callbacks_size(cb_version);
+    if (!t || !cb_in || !out || !cb_size) return P2P_ERR_INVALID;
+    /* a caller of an older layout has none of the callbacks added since: they stay NULL */
+    p2p_sync_callbacks cb_buf = {0}, *cb = &cb_buf;
+    memcpy(&cb_buf, cb_in, cb_size);
+    if (!cb->get_head || !cb->store_block || !t->get_headers || !t->get_header_by_hash ||
+        !t->get_bodies)
         return P2P_ERR_INVALID;
     p2p_sync *s = calloc(1, sizeof *s);
     if (!s) return P2P_ERR_NOMEM;
@@ -431,9 +437,8 @@ P2P_EXPORT int p2p_sync_tick(p2p_sync *s, uint64_t now_ms)
     return leave(s, 0);
 }
 
-P2P_EXPORT int p2p_sync_get_progress(const p2p_sync *s, p2p_sync_progress *out)
+static void get_progress(const p2p_sync *s, p2p_sync_progress *out)
 {
-    if (!s || !out) return P2P_ERR_INVALID;
     memset(out, 0, sizeof *out);
     out->current = s->head;
     uint64_t target = ep_sync_target(s);
@@ -444,5 +449,15 @@ P2P_EXPORT int p2p_sync_get_progress(const p2p_sync *s, p2p_sync_progress *out)
     for (size_t i = 0; i < s->np; i++) out->peers += !s->peers[i].dropped;
     out->in_flight = (uint32_t)s->nr;
     out->state = s->syncing ? P2P_SYNC_SYNCING : out->peers ? P2P_SYNC_FOLLOWING : P2P_SYNC_IDLE;
+}
+
+P2P_EXPORT int p2p_sync_get_progress_versioned(const p2p_sync *s, int progress_version,
+                                               p2p_sync_progress *out)
+{
+    size_t size = ep_sync_progress_size(progress_version);
+    if (!s || !out || !size) return P2P_ERR_INVALID;
+    p2p_sync_progress full;
+    get_progress(s, &full);
+    memcpy(out, &full, size);
     return 0;
 }

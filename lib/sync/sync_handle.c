@@ -26,13 +26,13 @@ static int h_disconnect(void *ctx, const uint8_t peer[64], int reason)
     return p2p_disconnect(ctx, peer, reason);
 }
 
-P2P_EXPORT int p2p_sync_new(p2p_handle *h, const p2p_sync_callbacks *cb, void *user_data,
-                            p2p_sync **out)
+P2P_EXPORT int p2p_sync_new_versioned(p2p_handle *h, int cb_version, const p2p_sync_callbacks *cb,
+                                      void *user_data, p2p_sync **out)
 {
     if (!h) {
         if (out) *out = NULL;
         return P2P_ERR_INVALID;
     }
     p2p_sync_transport t = {h, h_headers, h_header_by_hash, h_bodies, h_disconnect};
-    return p2p_sync_new_with_transport(&t, cb, user_data, out);
+    return p2p_sync_new_with_transport_versioned(&t, cb_version, cb, user_data, out);
 }
