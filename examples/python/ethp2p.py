@@ -61,7 +61,7 @@ __all__ = [
     "rlp_encode", "rlp_decode", "rlp_decode_prefix", "rlp_to_int", "keccak256",
     "HeaderFields", "header_decode", "header_hash", "block_header", "BodyRoots",
     "empty_trie_root", "trie_root", "ordered_trie_root", "ommers_hash", "body_get_roots",
-    "body_check", "strerror", "disconnect_reason_str", "version", "version_number",
+    "body_check", "strerror", "is_fatal", "disconnect_reason_str", "version", "version_number",
     "generate_secret_key", "public_key", "check_secret_key", "is_valid_public_key", "Enode",
     "parse_enode", "format_enode", "check_enode", "load_library", "lib",
 ]
@@ -219,6 +219,7 @@ class SyncOption(enum.IntEnum):
     REQUEST_TIMEOUT_MS = 7
     ANNOUNCED_BLOCKS = 8
     ANNOUNCED_BYTES = 9
+    STOP_AT = 12
 
 
 class SyncState(enum.IntEnum):
@@ -450,6 +451,7 @@ SyncP = POINTER(_OpaqueSync)
 
 EVENT_FN = CFUNCTYPE(None, c_void_p, POINTER(P2PEvent), c_void_p)
 LOG_FN = CFUNCTYPE(None, c_void_p, c_int, c_char_p)
+CLOCK_FN = CFUNCTYPE(c_uint64, c_void_p)
 
 # --------------------------------------------------------- library loading
 
@@ -460,6 +462,7 @@ _u8out = c_void_p        # uint8_t * outputs: a ctypes buffer
 _SIGNATURES = {
     # types.h
     "p2p_strerror": (c_char_p, [c_int]),
+    "p2p_is_fatal": (c_int, [c_int]),
     "p2p_disconnect_reason_str": (c_char_p, [c_int]),
     "p2p_keccak256": (None, [_u8p, c_size_t, _u8out]),
     # rlp.h
@@ -509,6 +512,7 @@ _SIGNATURES = {
     "p2p_config_set_eth_versions": (c_int, [ConfigP, POINTER(c_uint32), c_size_t]),
     "p2p_config_set_client_id": (c_int, [ConfigP, c_char_p]),
     "p2p_config_set_log": (c_int, [ConfigP, LOG_FN, c_void_p, c_int]),
+    "p2p_config_set_clock": (c_int, [ConfigP, CLOCK_FN, c_void_p]),
     "p2p_config_set_announcements": (c_int, [ConfigP, c_int]),
     "p2p_config_set_genesis_time": (c_int, [ConfigP, c_uint64]),
     "p2p_config_set_option": (c_int, [ConfigP, c_int, c_uint64]),
@@ -523,6 +527,8 @@ _SIGNATURES = {
     "p2p_get_peer_info_versioned": (c_int, [HandleP, _u8p, c_int, POINTER(P2PPeerInfo)]),
     "p2p_get_peers_versioned": (c_int, [HandleP, c_int, POINTER(P2PPeerInfo), c_size_t]),
     "p2p_poll": (c_int, [HandleP, c_int]),
+    "p2p_now_ms": (c_uint64, [HandleP]),
+    "p2p_last_error": (c_char_p, [HandleP]),
     "p2p_get_fd": (c_int, [HandleP]),
     "p2p_next_timeout": (c_int, [HandleP]),
     "p2p_command_room": (c_int, [HandleP, POINTER(c_size_t)]),
@@ -569,6 +575,8 @@ _SIGNATURES = {
     "p2p_sync_set_option": (c_int, [SyncP, c_int, c_uint64]),
     "p2p_sync_on_event": (c_int, [SyncP, POINTER(P2PEvent)]),
     "p2p_sync_tick": (c_int, [SyncP, c_uint64]),
+    "p2p_sync_next_timeout": (c_int, [SyncP, c_uint64]),
+    "p2p_sync_state_name": (c_char_p, [c_int]),
     "p2p_sync_get_progress_versioned": (c_int, [SyncP, c_int, POINTER(P2PSyncProgress)]),
 }
 
@@ -620,6 +628,11 @@ lib = load_library()
 def strerror(code: int) -> str:
     """p2p_strerror(): a short English text for an error code."""
     return lib.p2p_strerror(int(code)).decode()
+
+
+def is_fatal(code: int) -> bool:
+    """p2p_is_fatal(): the host's environment failed (IO, NOMEM): free the node."""
+    return bool(lib.p2p_is_fatal(int(code)))
 
 
 def disconnect_reason_str(reason: int) -> str:
@@ -1649,6 +1662,11 @@ class Node:
     @property
     def listen_port(self) -> int:
         return lib.p2p_listen_port(self._live())
+
+    @property
+    def last_error(self) -> str:
+        """p2p_last_error(): why this thread's last failed command on the node failed."""
+        return lib.p2p_last_error(self._live()).decode()
 
     def peer_info(self, peer) -> PeerInfo:
         """Polling thread. Raises Error(NOT_FOUND) if the peer is not connected."""

@@ -164,7 +164,12 @@ typedef enum p2p_option {
     P2P_OPT_SOFT_RESPONSE_BYTES = 9,    /**< p2p_send_* replies are cut to about (2 MiB) */
     P2P_OPT_SOFT_RESPONSE_ITEMS = 10,   /**< ... and to at most this many items (1024); a peer's
                                              request for more is cut to this many in its event */
-    P2P_OPT_MAX_REQUESTS_IN_FLIGHT = 11,/**< per peer; more gives P2P_ERR_AGAIN (64) */
+    P2P_OPT_MAX_REQUESTS_IN_FLIGHT = 11,/**< our requests per peer awaiting a reply (64).
+                                             The call that asks for one more still returns
+                                             0 (the count is known on the polling thread
+                                             only); the request is not sent and
+                                             P2P_EV_COMMAND_FAILED follows with
+                                             P2P_ERR_AGAIN and its request_id */
     P2P_OPT_MAX_PENDING_DIALS = 12,     /**< outbound connections not yet ready (16) */
     P2P_OPT_MAX_PENDING_INBOUND = 13,   /**< inbound connections not yet ready (32) */
     P2P_OPT_COMMAND_RING_SIZE = 14,     /**< commands queued before P2P_ERR_AGAIN (1024) */
@@ -628,15 +633,32 @@ P2P_EXPORT int p2p_get_peers_versioned(const p2p_handle *h, int info_version, p2
  * One round of work: wait up to @p timeout_ms (0 = do not wait, -1 = until
  * something happens) for socket activity, commands or timers; then do all
  * pending I/O, run expired timers, execute queued commands and deliver the
- * resulting events to the callback. Returns the number of events delivered,
- * or a negative error (P2P_ERR_STATE if called from the callback,
- * P2P_ERR_INVALID for a timeout below -1).
+ * resulting events to the callback. Returns the number of events delivered
+ * (0 or more), or a negative error:
+ *  - P2P_ERR_INVALID: @p h is NULL or @p timeout_ms is below -1;
+ *  - P2P_ERR_STATE: called from the event callback (nothing was done);
+ *  - P2P_ERR_IO: waiting for the sockets failed (epoll_wait with another
+ *    error than EINTR, which is retried as a round with no I/O). The round's
+ *    commands and timers still ran and their events were delivered, so the
+ *    handle is consistent: it may be queried, sent commands and freed, and
+ *    the next call waits again; but an I/O error here means its descriptor
+ *    is unusable (closed or replaced behind the library's back), so it will
+ *    most likely fail the same way: p2p_is_fatal() says 1, and the host
+ *    should free the handle and make a new one.
+ * P2P_ERR_AGAIN is never returned.
  */
 P2P_EXPORT int p2p_poll(p2p_handle *h, int timeout_ms);
 /**
  * A file descriptor that becomes readable when p2p_poll() has work to do
  * (sockets, submitted commands). For hosts with their own event loop: wait
- * on it (and at most p2p_next_timeout() ms), then call p2p_poll(h, 0).
+ * on it for readability (POLLIN / EPOLLIN is enough, nothing else is ever
+ * signalled) and at most p2p_next_timeout() ms, then call p2p_poll(h, 0).
+ * The descriptor is the same for the handle's whole life (register it once;
+ * it is closed by p2p_handle_free()), and level-triggered: one p2p_poll(h, 0)
+ * does all the work ready at that moment, and whatever it left (more than one
+ * round's share of commands or sockets) keeps the descriptor readable and
+ * p2p_next_timeout() at 0, so such a loop never sleeps on pending work. Do
+ * not read from it or close it. P2P_ERR_INVALID for a NULL handle.
  */
 P2P_EXPORT int p2p_get_fd(const p2p_handle *h);
 /**
@@ -755,6 +777,18 @@ typedef struct p2p_command {
  * P2P_EV_COMMAND_FAILED event.
  */
 P2P_EXPORT int p2p_submit(p2p_handle *h, const p2p_command *cmd, uint64_t *request_id);
+
+/**
+ * Why the calling thread's last failed command on @p h failed, in words
+ * ("GET_BLOCK_HEADERS: count 0 (ask for at least one header)", "TRANSACTIONS:
+ * item 3 is malformed ..."), or "" when its last command call on @p h
+ * succeeded or it made none. Covers p2p_submit() and every command function
+ * built on it (p2p_get_block_headers(), p2p_send_*, p2p_broadcast_*,
+ * p2p_connect(), ...), except the NULL-argument checks they make before
+ * queueing. The text is kept per thread (commands come from any thread),
+ * valid until that thread's next command call. Never NULL.
+ */
+P2P_EXPORT const char *p2p_last_error(const p2p_handle *h);
 
 /** Announce a block (NewBlockHashes [hash, number]) to every eth peer. */
 P2P_EXPORT int p2p_broadcast_block(p2p_handle *h, const uint8_t hash[32], uint64_t number);
@@ -945,6 +979,34 @@ P2P_EXPORT int p2p_config_set_genesis_time(p2p_config *cfg, uint64_t timestamp);
  * before costly work for a reply (reading storage) that it could not queue.
  */
 P2P_EXPORT int p2p_command_room(const p2p_handle *h, size_t *bytes);
+/**@}*/
+
+/* ------------------------------------------------------------------------ */
+/** @name Time                                                             */
+/* ------------------------------------------------------------------------ */
+/**@{*/
+/**
+ * A clock: milliseconds on a monotonic scale (any origin; it must never go
+ * backwards). Called on the polling thread, from p2p_handle_new() on.
+ */
+typedef uint64_t (*p2p_clock_fn)(void *user_data);
+/**
+ * Use @p fn instead of CLOCK_MONOTONIC for every deadline and interval of
+ * the handle (handshake, Status, request and serving timeouts, pings, idle
+ * peers, redial backoff, peer ages). NULL restores the system clock. A host
+ * running a deterministic simulation moves its clock forward instead of
+ * sleeping (p2p_poll() still waits on the sockets for real, so pass 0 as
+ * its timeout). p2p_now_ms() reads the handle's clock, so a sync component
+ * ticked with it shares the same time. Returns 0, or P2P_ERR_INVALID for a
+ * NULL config.
+ */
+P2P_EXPORT int p2p_config_set_clock(p2p_config *cfg, p2p_clock_fn fn, void *user_data);
+/**
+ * The handle's clock now, in milliseconds: the system's monotonic clock or
+ * the one set with p2p_config_set_clock(). 0 for a NULL handle. Polling
+ * thread (the host clock is called from there only).
+ */
+P2P_EXPORT uint64_t p2p_now_ms(const p2p_handle *h);
 /**@}*/
 
 #ifdef __cplusplus

@@ -15,13 +15,28 @@
  * @code
  *   static void on_event(p2p_handle *h, const p2p_event *ev, void *app) {
  *       struct app *a = app;
- *       if (p2p_sync_on_event(a->sync, ev) == 1) return;  // a reply it asked for
+ *       // the handle exists (and may deliver events) before the sync
+ *       // component that needs it: until p2p_sync_new() returns, a->sync is NULL
+ *       if (a->sync && p2p_sync_on_event(a->sync, ev) == 1) return;  // its own reply
  *       ... serve requests, handle transactions ...
  *   }
  *   p2p_sync_callbacks cb = { my_get_head, my_store_block };
+ *   app->sync = NULL;
+ *   p2p_handle_new(cfg, on_event, app, &handle);
  *   p2p_sync_new(handle, &cb, app, &app->sync);
- *   for (;;) { p2p_poll(handle, 100); p2p_sync_tick(app->sync, now_ms()); }
+ *   while (running) {
+ *       p2p_poll(handle, 100);
+ *       p2p_sync_tick(app->sync, p2p_now_ms(handle));  // one clock for both
+ *   }
+ *   p2p_sync_free(app->sync);     // first: its transport sends through the handle
+ *   p2p_handle_free(handle);
  * @endcode
+ *
+ * Free order: the component made by p2p_sync_new() keeps the handle and
+ * calls it (requests, disconnects) from p2p_sync_on_event() and
+ * p2p_sync_tick(); free it before the handle, or at least call neither of
+ * those after p2p_handle_free(). Freeing the handle first is otherwise safe
+ * (the component holds no resource of the handle's).
  *
  * All functions of one ::p2p_sync must be called from one thread (the one
  * that polls the handle). None of them blocks. From inside a callback
@@ -206,11 +221,21 @@ typedef struct p2p_sync_progress {
     uint64_t target;        /**< highest head number known among peers */
     uint64_t starting;      /**< the head when this run of syncing began */
     uint64_t stored;        /**< blocks handed to store_block since creation */
-    double blocks_per_sec;  /**< recent storing rate (over the last seconds) */
+    double blocks_per_sec;  /**< storing rate of the current run of syncing (or of the
+                                 last one, once caught up): blocks stored since it began
+                                 divided by the time since it began (until it ended),
+                                 on the clock given to p2p_sync_tick(); 0 before any run */
     uint32_t peers;         /**< connected peers the component knows */
     uint32_t in_flight;     /**< its requests waiting for replies */
-    int state;              /**< ::p2p_sync_state */
+    int state;              /**< a ::p2p_sync_state (an int for the ABI's sake);
+                                 p2p_sync_state_name() names it */
 } p2p_sync_progress;
+
+/**
+ * A short lower-case name for a ::p2p_sync_state ("idle", "syncing",
+ * "following"), or "unknown" for another value. Never NULL.
+ */
+P2P_EXPORT const char *p2p_sync_state_name(int state);
 
 /** Tunables for p2p_sync_set_option(); each shows its default. */
 typedef enum p2p_sync_option {
@@ -222,8 +247,15 @@ typedef enum p2p_sync_option {
     P2P_SYNC_OPT_WINDOW_BATCHES = 6,    /**< batches buffered ahead of the head (4) */
     P2P_SYNC_OPT_REQUEST_TIMEOUT_MS = 7,/**< own deadline for a reply (20000) */
     P2P_SYNC_OPT_ANNOUNCED_BLOCKS = 8,  /**< NewBlock blocks buffered ahead (64; at most 256) */
-    P2P_SYNC_OPT_ANNOUNCED_BYTES = 9    /**< header + body bytes of the NewBlock blocks
+    P2P_SYNC_OPT_ANNOUNCED_BYTES = 9,   /**< header + body bytes of the NewBlock blocks
                                              buffered ahead (32 MiB; at most 1 GiB) */
+    P2P_SYNC_OPT_STOP_AT = 12           /**< the last block to fetch and store (no limit:
+                                             UINT64_MAX, which restores it). Nothing above
+                                             it is asked for or handed to store_block, NewBlock
+                                             ones included; once the head reaches it the
+                                             state is FOLLOWING (or IDLE without peers) and
+                                             the sync stays there. For a node that replays
+                                             a chain to a known block, or a test */
 } p2p_sync_option;
 
 /** The layout of ::p2p_sync_callbacks this header describes (see P2P_PEER_INFO_VERSION). */
@@ -282,11 +314,23 @@ P2P_EXPORT int p2p_sync_set_option(p2p_sync *s, p2p_sync_option opt, uint64_t va
  */
 P2P_EXPORT int p2p_sync_on_event(p2p_sync *s, const p2p_event *ev);
 /**
- * Drive timers and send requests; call it regularly (every 100 ms to 1 s)
- * with a monotonic clock in milliseconds. Returns 0; P2P_ERR_STATE (and
- * nothing done) when called from one of the component's own callbacks.
+ * Drive timers and send requests; call it regularly (every 100 ms to 1 s,
+ * or when p2p_sync_next_timeout() says) with a monotonic clock in
+ * milliseconds. With a handle, pass p2p_now_ms(handle): the component and
+ * the handle then share one time source (the system's monotonic clock, or
+ * the host's from p2p_config_set_clock()). Returns 0; P2P_ERR_INVALID for
+ * a NULL component; P2P_ERR_STATE (and nothing done) when called from one
+ * of the component's own callbacks.
  */
 P2P_EXPORT int p2p_sync_tick(p2p_sync *s, uint64_t now_ms);
+/**
+ * Milliseconds from @p now_ms (same clock as p2p_sync_tick()) until the
+ * component needs its next p2p_sync_tick(): the earliest deadline of its
+ * requests (0 if one has passed), and never more than 1000 (it then reads
+ * the host's head again and samples progress). A host with its own loop
+ * sleeps at most min(p2p_next_timeout(), this). P2P_ERR_INVALID for NULL.
+ */
+P2P_EXPORT int p2p_sync_next_timeout(const p2p_sync *s, uint64_t now_ms);
 /**
  * Fill @p out (of the caller's @p progress_version layout) with the current
  * progress. Returns 0, or P2P_ERR_INVALID for a NULL argument or an unknown

@@ -421,3 +421,11 @@ int ep_node_list_has(const ep_node_list *l, const uint8_t id[64])
         if (memcmp(l->v[i].pubkey, id, 64) == 0) return 1;
     return 0;
 }
+
+int p2p_config_set_clock(p2p_config *cfg, p2p_clock_fn fn, void *user_data)
+{
+    if (!cfg) return P2P_ERR_INVALID;
+    cfg->clock_fn = fn;
+    cfg->clock_ud = fn ? user_data : NULL;
+    return ok(cfg);
+}

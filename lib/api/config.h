@@ -49,6 +49,8 @@ struct p2p_config {
     uint64_t genesis_time;   /* the genesis block's timestamp (fork id) */
     uint64_t opts[EP_OPT_LAST + 1];
     char err[EP_CFG_ERR_MAX];
+    p2p_clock_fn clock_fn;   /* NULL: CLOCK_MONOTONIC (p2p_config_set_clock) */
+    void *clock_ud;
 };
 
 /* Effective peer limits after applying the documented defaults. */
