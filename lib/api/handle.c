@@ -262,7 +262,7 @@ static void run_commands(p2p_handle *h)
             memset(&ev, 0, sizeof ev);
             ev.type = P2P_EV_COMMAND_FAILED;
             memcpy(ev.peer, c.cmd.peer, 64);
-            ev.u.command_failed.command = c.cmd.type;
+            ev.u.command_failed.command = (int)c.cmd.type;
             ev.u.command_failed.error = rc;
             ev.u.command_failed.request_id = c.cmd.request_id;
             emit(h, &ev);
