@@ -259,7 +259,8 @@ P2P_EXPORT const char *p2p_config_last_error(const p2p_config *cfg);
 P2P_EXPORT int p2p_config_set_secret_key(p2p_config *cfg, const uint8_t sk[32]);
 /**
  * Keep the node key in @p dir/p2p_key (64 hex digits); created with mode 0600
- * (and the directory with it) when absent, loaded otherwise. The file is read
+ * when absent (missing directories are created with mode 0700; an existing
+ * directory is left as it is), loaded otherwise. The file is read
  * by p2p_handle_new(). Ignored when a secret key was set. An existing key
  * file that group or others may access, or a symlink, is refused
  * (P2P_ERR_KEYFILE, the message says how to fix it: chmod 600 FILE).
@@ -799,7 +800,17 @@ P2P_EXPORT int p2p_broadcast_block(p2p_handle *h, const uint8_t hash[32], uint64
  */
 P2P_EXPORT int p2p_broadcast_new_block(p2p_handle *h, const uint8_t *block_rlp, size_t len,
                                        const uint8_t total_difficulty[32]);
-/** Request @p count headers from @p number on, every skip+1 blocks, optionally reversed. */
+/**
+ * Request @p count headers from @p number on, every skip+1 blocks, optionally
+ * reversed. Returns 0 and sets *request_id (only then; may be NULL), or
+ * P2P_ERR_INVALID (NULL argument, @p count 0), P2P_ERR_NOT_FOUND (peer not
+ * connected), P2P_ERR_AGAIN (command ring full); p2p_last_error() says
+ * which. The reply (P2P_EV_BLOCK_HEADERS with that id) may hold fewer
+ * headers than asked, none included, when the peer has fewer or cuts its
+ * reply; more than asked is an offence (P2P_OPT_MAX_OFFENCES). No reply in
+ * time gives P2P_EV_REQUEST_TIMEOUT; a request over
+ * P2P_OPT_MAX_REQUESTS_IN_FLIGHT gives P2P_EV_COMMAND_FAILED.
+ */
 P2P_EXPORT int p2p_get_block_headers(p2p_handle *h, const uint8_t peer[64], uint64_t number,
                                      uint64_t count, uint64_t skip, int reverse,
                                      uint64_t *request_id);
