@@ -40,6 +40,16 @@ PKG_CFLAGS = $(shell pkg-config --cflags $(DEP_PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(DEP_PKGS) 2>/dev/null)
 TEST_CFLAGS = $(shell pkg-config --cflags $(TEST_PKGS) 2>/dev/null)
 TEST_LIBS = $(shell pkg-config --libs $(TEST_PKGS) 2>/dev/null)
+# The $(shell) calls above stay quiet (make deps must run without them), so
+# a missing dependency is reported here, in pkg-config's words, before
+# anything is compiled, instead of as a missing header or symbol later.
+.PHONY: check-pkgs check-test-pkgs
+check-pkgs:
+	@pkg-config --exists --print-errors $(DEP_PKGS) || \
+	  { echo "pkg-config cannot find: $(DEP_PKGS) (make deps installs them)" >&2; exit 1; }
+check-test-pkgs:
+	@pkg-config --exists --print-errors $(TEST_PKGS) || \
+	  { echo "pkg-config cannot find: $(TEST_PKGS) (make deps installs them)" >&2; exit 1; }
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 # Hardening by default, as distributions build: checked libc calls (FORTIFY,
@@ -49,7 +59,10 @@ HARDEN_CFLAGS := $(if $(filter -O1 -O2 -O3 -Os -Og -Ofast,$(OPT)),-U_FORTIFY_SOU
                  -fstack-protector-strong
 HARDEN_LDFLAGS := -Wl,-z,relro,-z,now
 BASE_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(OPT) -g $(HARDEN_CFLAGS) $(SANFLAGS) -Iinclude -Ilib
-LIB_CFLAGS = $(BASE_CFLAGS) -fPIC -fvisibility=hidden -DP2P_BUILDING_LIBRARY $(PKG_CFLAGS) $(CFLAGS)
+# The library is also kept free of these (prototypes for every global
+# function, no implicit narrowing or sign change): gcc and clang alike.
+LIB_WARN := -Wmissing-prototypes -Wconversion
+LIB_CFLAGS = $(BASE_CFLAGS) $(LIB_WARN) -fPIC -fvisibility=hidden -DP2P_BUILDING_LIBRARY $(PKG_CFLAGS) $(CFLAGS)
 APP_CFLAGS = $(BASE_CFLAGS) $(PKG_CFLAGS) $(CFLAGS)
 LDLIBS_ALL = $(PKG_LIBS) -lpthread $(HARDEN_LDFLAGS)
 
@@ -88,7 +101,7 @@ lib: $(STATIC_LIB) $(BUILD)/libethp2p.so $(BUILD)/libethp2p.pc
 tool: $(TOOL)
 tests: $(UNIT_BINS) $(INTEROP_BINS)
 
-$(BUILD)/obj/%.o: %.c
+$(BUILD)/obj/%.o: %.c | check-pkgs
 	@mkdir -p $(dir $@)
 	$(CC) $(LIB_CFLAGS) -MMD -MP -c $< -o $@
 
@@ -116,7 +129,7 @@ $(BUILD)/app/%.o: %.c
 $(TOOL): $(TOOL_SRCS:%.c=$(BUILD)/app/%.o) $(STATIC_LIB)
 	$(CC) $(SANFLAGS) -o $@ $(filter %.o,$^) $(STATIC_LIB) $(LDLIBS_ALL)
 
-$(TESTUTIL_OBJ): tests/unit/testutil.c tests/unit/testutil.h
+$(TESTUTIL_OBJ): tests/unit/testutil.c tests/unit/testutil.h | check-test-pkgs
 	@mkdir -p $(dir $@)
 	$(CC) $(APP_CFLAGS) $(TEST_CFLAGS) -MMD -MP -c $< -o $@
 

@@ -890,7 +890,10 @@ int ex_node_run(ex_node *n)
          * poll() is noticed quickly. */
         wait_for_work(n, min_timeout(next, 250));
         int rc = p2p_poll(n->h, 0);
-        if (rc < 0 && rc != P2P_ERR_AGAIN) ex_log(n, P2P_LOG_ERROR, "p2p_poll: %s", p2p_strerror(rc));
+        if (rc < 0) { /* P2P_ERR_IO: the handle cannot wait on its sockets any more */
+            ex_log(n, P2P_LOG_ERROR, "p2p_poll: %s", p2p_strerror(rc));
+            if (p2p_is_fatal(rc)) return 1;
+        }
         if (n->rpc) ex_rpc_run(n->rpc);
         next = n->role->tick ? n->role->tick(n, ex_now_ms()) : -1;
         publish_head(n);

@@ -61,7 +61,7 @@ __all__ = [
     "rlp_encode", "rlp_decode", "rlp_decode_prefix", "rlp_to_int", "keccak256",
     "HeaderFields", "header_decode", "header_hash", "block_header", "BodyRoots",
     "empty_trie_root", "trie_root", "ordered_trie_root", "ommers_hash", "body_get_roots",
-    "body_check", "strerror", "disconnect_reason_str", "version", "version_number",
+    "body_check", "strerror", "is_fatal", "disconnect_reason_str", "version", "version_number",
     "generate_secret_key", "public_key", "check_secret_key", "is_valid_public_key", "Enode",
     "parse_enode", "format_enode", "check_enode", "load_library", "lib",
 ]
@@ -72,6 +72,12 @@ ADDR_MAX = 64
 CLIENT_ID_MAX = 256
 ENODE_MAX = 256
 RLP_MAX_DEPTH = 32
+# The struct layout versions the mirrors below follow (P2P_*_VERSION in the C headers);
+# the *_versioned functions are called with them.
+PEER_INFO_VERSION = 1
+HEADER_FIELDS_VERSION = 1
+SYNC_CALLBACKS_VERSION = 1
+SYNC_PROGRESS_VERSION = 1
 
 # ----------------------------------------------------------------- constants
 
@@ -231,6 +237,7 @@ class SyncOption(enum.IntEnum):
     ANNOUNCED_BYTES = 9
     RELAY = 10
     RELAY_DEPTH = 11
+    STOP_AT = 12
 
 
 class SyncState(enum.IntEnum):
@@ -348,7 +355,7 @@ class _EventUnion(Union):
                 ("response", _EvResponse), ("transactions", _EvTransactions),
                 ("pooled_hashes", _PooledHashes), ("block_range", _EvBlockRange),
                 ("timeout", _EvTimeout), ("dial_failed", _EvDialFailed),
-                ("command_failed", _EvCommandFailed), ("reserved_", c_uint8 * 512)]
+                ("command_failed", _EvCommandFailed), ("reserved_", c_uint8 * 1024)]
 
 
 class P2PEvent(Structure):
@@ -465,6 +472,7 @@ SyncP = POINTER(_OpaqueSync)
 
 EVENT_FN = CFUNCTYPE(None, c_void_p, POINTER(P2PEvent), c_void_p)
 LOG_FN = CFUNCTYPE(None, c_void_p, c_int, c_char_p)
+CLOCK_FN = CFUNCTYPE(c_uint64, c_void_p)
 
 # --------------------------------------------------------- library loading
 
@@ -475,6 +483,7 @@ _u8out = c_void_p        # uint8_t * outputs: a ctypes buffer
 _SIGNATURES = {
     # types.h
     "p2p_strerror": (c_char_p, [c_int]),
+    "p2p_is_fatal": (c_int, [c_int]),
     "p2p_disconnect_reason_str": (c_char_p, [c_int]),
     "p2p_keccak256": (None, [_u8p, c_size_t, _u8out]),
     # rlp.h
@@ -524,6 +533,7 @@ _SIGNATURES = {
     "p2p_config_set_eth_versions": (c_int, [ConfigP, POINTER(c_uint32), c_size_t]),
     "p2p_config_set_client_id": (c_int, [ConfigP, c_char_p]),
     "p2p_config_set_log": (c_int, [ConfigP, LOG_FN, c_void_p, c_int]),
+    "p2p_config_set_clock": (c_int, [ConfigP, CLOCK_FN, c_void_p]),
     "p2p_config_set_announcements": (c_int, [ConfigP, c_int]),
     "p2p_config_set_genesis_time": (c_int, [ConfigP, c_uint64]),
     "p2p_config_set_option": (c_int, [ConfigP, c_int, c_uint64]),
@@ -535,9 +545,11 @@ _SIGNATURES = {
     "p2p_enode_url": (c_int, [HandleP, c_void_p, c_size_t]),
     "p2p_peer_count": (c_int, [HandleP]),
     "p2p_listen_port": (c_int, [HandleP]),
-    "p2p_get_peer_info": (c_int, [HandleP, _u8p, POINTER(P2PPeerInfo)]),
-    "p2p_get_peers": (c_int, [HandleP, POINTER(P2PPeerInfo), c_size_t]),
+    "p2p_get_peer_info_versioned": (c_int, [HandleP, _u8p, c_int, POINTER(P2PPeerInfo)]),
+    "p2p_get_peers_versioned": (c_int, [HandleP, c_int, POINTER(P2PPeerInfo), c_size_t]),
     "p2p_poll": (c_int, [HandleP, c_int]),
+    "p2p_now_ms": (c_uint64, [HandleP]),
+    "p2p_last_error": (c_char_p, [HandleP]),
     "p2p_get_fd": (c_int, [HandleP]),
     "p2p_next_timeout": (c_int, [HandleP]),
     "p2p_command_room": (c_int, [HandleP, POINTER(c_size_t)]),
@@ -572,7 +584,7 @@ _SIGNATURES = {
     "p2p_connect": (c_int, [HandleP, c_char_p]),
     "p2p_disconnect": (c_int, [HandleP, _u8p, c_int]),
     # header helpers
-    "p2p_header_decode": (c_int, [_u8p, c_size_t, POINTER(P2PHeaderFields)]),
+    "p2p_header_decode_versioned": (c_int, [_u8p, c_size_t, c_int, POINTER(P2PHeaderFields)]),
     "p2p_header_hash": (None, [_u8p, c_size_t, _u8out]),
     "p2p_block_header": (c_int, [c_void_p, c_size_t, POINTER(P2PBytes)]),
     # sync.h
@@ -582,16 +594,19 @@ _SIGNATURES = {
     "p2p_ommers_hash": (c_int, [POINTER(P2PBytes), c_size_t, _u8out]),
     "p2p_body_get_roots": (c_int, [_u8p, c_size_t, POINTER(P2PBodyRoots)]),
     "p2p_body_check": (c_int, [_u8p, c_size_t, _u8p, c_size_t]),
-    "p2p_sync_new": (c_int, [HandleP, POINTER(P2PSyncCallbacks), c_void_p, POINTER(SyncP)]),
-    "p2p_sync_new_with_transport": (c_int, [POINTER(P2PSyncTransport),
-                                            POINTER(P2PSyncCallbacks), c_void_p,
-                                            POINTER(SyncP)]),
+    "p2p_sync_new_versioned": (c_int, [HandleP, c_int, POINTER(P2PSyncCallbacks), c_void_p,
+                                       POINTER(SyncP)]),
+    "p2p_sync_new_with_transport_versioned": (c_int, [POINTER(P2PSyncTransport), c_int,
+                                                      POINTER(P2PSyncCallbacks), c_void_p,
+                                                      POINTER(SyncP)]),
     "p2p_sync_free": (None, [SyncP]),
     "p2p_sync_set_option": (c_int, [SyncP, c_int, c_uint64]),
     "p2p_sync_set_relay": (c_int, [SyncP, c_void_p, c_void_p]),
     "p2p_sync_on_event": (c_int, [SyncP, POINTER(P2PEvent)]),
     "p2p_sync_tick": (c_int, [SyncP, c_uint64]),
-    "p2p_sync_get_progress": (c_int, [SyncP, POINTER(P2PSyncProgress)]),
+    "p2p_sync_next_timeout": (c_int, [SyncP, c_uint64]),
+    "p2p_sync_state_name": (c_char_p, [c_int]),
+    "p2p_sync_get_progress_versioned": (c_int, [SyncP, c_int, POINTER(P2PSyncProgress)]),
 }
 
 # Functions of sync.h: a library built without the sync component still loads.
@@ -642,6 +657,11 @@ lib = load_library()
 def strerror(code: int) -> str:
     """p2p_strerror(): a short English text for an error code."""
     return lib.p2p_strerror(int(code)).decode()
+
+
+def is_fatal(code: int) -> bool:
+    """p2p_is_fatal(): the host's environment failed (IO, NOMEM): free the node."""
+    return bool(lib.p2p_is_fatal(int(code)))
 
 
 def disconnect_reason_str(reason: int) -> str:
@@ -850,7 +870,7 @@ def header_decode(rlp) -> HeaderFields:
     """p2p_header_decode(): the common fields of a block header's RLP."""
     b = _as_bytes(rlp, what="header")
     f = P2PHeaderFields()
-    _check(lib.p2p_header_decode(b, len(b), byref(f)))
+    _check(lib.p2p_header_decode_versioned(b, len(b), HEADER_FIELDS_VERSION, byref(f)))
     return HeaderFields(
         hash=bytes(f.hash), parent_hash=bytes(f.parent_hash), ommers_hash=bytes(f.ommers_hash),
         coinbase=bytes(f.coinbase), state_root=bytes(f.state_root),
@@ -1698,10 +1718,15 @@ class Node:
         n = _check(lib.p2p_enr(self._live(), buf, len(buf)))
         return buf.raw[:n].decode()
 
+    def last_error(self) -> str:
+        """p2p_last_error(): why this thread's last failed command on the node failed."""
+        return lib.p2p_last_error(self._live()).decode()
+
     def peer_info(self, peer) -> PeerInfo:
         """Polling thread. Raises Error(NOT_FOUND) if the peer is not connected."""
         info = P2PPeerInfo()
-        _check(lib.p2p_get_peer_info(self._live(), _peer_id(peer), byref(info)))
+        _check(lib.p2p_get_peer_info_versioned(self._live(), _peer_id(peer), PEER_INFO_VERSION,
+                                                   byref(info)))
         return PeerInfo.from_c(info)
 
     @property
@@ -1711,7 +1736,7 @@ class Node:
         cap = 16
         while True:
             arr = (P2PPeerInfo * cap)()
-            n = _check(lib.p2p_get_peers(h, arr, cap))
+            n = _check(lib.p2p_get_peers_versioned(h, PEER_INFO_VERSION, arr, cap))
             if n <= cap:
                 return [PeerInfo.from_c(arr[i]) for i in range(n)]
             cap = n  # more connected than we had room for: retry with enough
@@ -1882,7 +1907,8 @@ class Sync:
                                     _STORE_BLOCK_FN(self._store_thunk))
         self._node = node
         s = SyncP()
-        _check(lib.p2p_sync_new(node._live(), byref(self._cb), None, byref(s)))
+        _check(lib.p2p_sync_new_versioned(node._live(), SYNC_CALLBACKS_VERSION, byref(self._cb),
+                                          None, byref(s)))
         self._s = s
         node._syncs.append(self)  # the node forwards every raw event to us
 
@@ -1944,7 +1970,7 @@ class Sync:
 
     def progress(self) -> SyncProgress:
         p = P2PSyncProgress()
-        _check(lib.p2p_sync_get_progress(self._live(), byref(p)))
+        _check(lib.p2p_sync_get_progress_versioned(self._live(), SYNC_PROGRESS_VERSION, byref(p)))
         return SyncProgress(p.current, p.target, p.starting, p.stored, p.blocks_per_sec,
                             p.peers, p.in_flight, _enum_or_int(SyncState, p.state),
                             p.stored_new_block, p.stored_fetched, p.relayed, p.relay_failed)

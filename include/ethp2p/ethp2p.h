@@ -164,7 +164,12 @@ typedef enum p2p_option {
     P2P_OPT_SOFT_RESPONSE_BYTES = 9,    /**< p2p_send_* replies are cut to about (2 MiB) */
     P2P_OPT_SOFT_RESPONSE_ITEMS = 10,   /**< ... and to at most this many items (1024); a peer's
                                              request for more is cut to this many in its event */
-    P2P_OPT_MAX_REQUESTS_IN_FLIGHT = 11,/**< per peer; more gives P2P_ERR_AGAIN (64) */
+    P2P_OPT_MAX_REQUESTS_IN_FLIGHT = 11,/**< our requests per peer awaiting a reply (64).
+                                             The call that asks for one more still returns
+                                             0 (the count is known on the polling thread
+                                             only); the request is not sent and
+                                             P2P_EV_COMMAND_FAILED follows with
+                                             P2P_ERR_AGAIN and its request_id */
     P2P_OPT_MAX_PENDING_DIALS = 12,     /**< outbound connections not yet ready (16) */
     P2P_OPT_MAX_PENDING_INBOUND = 13,   /**< inbound connections not yet ready (32) */
     P2P_OPT_COMMAND_RING_SIZE = 14,     /**< commands queued before P2P_ERR_AGAIN (1024) */
@@ -272,7 +277,8 @@ P2P_EXPORT const char *p2p_config_last_error(const p2p_config *cfg);
 P2P_EXPORT int p2p_config_set_secret_key(p2p_config *cfg, const uint8_t sk[32]);
 /**
  * Keep the node key in @p dir/p2p_key (64 hex digits); created with mode 0600
- * (and the directory with it) when absent, loaded otherwise. The file is read
+ * when absent (missing directories are created with mode 0700; an existing
+ * directory is left as it is), loaded otherwise. The file is read
  * by p2p_handle_new(). Ignored when a secret key was set. An existing key
  * file that group or others may access, or a symlink, is refused
  * (P2P_ERR_KEYFILE, the message says how to fix it: chmod 600 FILE).
@@ -574,8 +580,12 @@ typedef struct p2p_event {
                                          p2p_send_block_headers()) */
             uint64_t request_id;    /**< the request's id, or 0 */
         } command_failed;
-        /** Room to grow without changing the size of p2p_event. */
-        uint8_t reserved_[512];
+        /**
+         * Room to grow without changing the size of p2p_event: the union is
+         * exactly this big, and the library checks at build time that every
+         * member fits (p2p_peer_info, the largest, is about half of it).
+         */
+        uint8_t reserved_[1024];
     } u;                    /**< the payload; @c type says which member */
 } p2p_event;
 
@@ -629,29 +639,72 @@ P2P_EXPORT int p2p_peer_count(const p2p_handle *h);
 /** The TCP port we listen on (the chosen one if configured as 0); 0 if not listening. */
 P2P_EXPORT int p2p_listen_port(const p2p_handle *h);
 /**
- * Information about one connected peer. Polling thread only (or from the
- * event callback). P2P_ERR_NOT_FOUND if it is not connected.
+ * The layout of ::p2p_peer_info this header describes. The structs the
+ * caller allocates and the library fills or reads (::p2p_peer_info,
+ * ::p2p_header_fields, ::p2p_sync_callbacks, ::p2p_sync_progress) are
+ * passed with the version of their layout the caller was compiled with, as
+ * ngtcp2 does: a field appended later raises the version, and the library
+ * then writes (or reads) only the fields of the caller's version. The
+ * macros p2p_get_peer_info(), p2p_get_peers(), p2p_header_decode(),
+ * p2p_sync_new(), p2p_sync_new_with_transport() and p2p_sync_get_progress()
+ * pass the version for you; bindings call the *_versioned functions. An
+ * unknown version gives P2P_ERR_INVALID.
  */
-P2P_EXPORT int p2p_get_peer_info(const p2p_handle *h, const uint8_t id[64], p2p_peer_info *out);
+#define P2P_PEER_INFO_VERSION 1
+
 /**
- * Fill up to @p max infos of connected peers; returns how many peers are
- * connected (may be more than @p max). Polling thread only.
+ * Information about one connected peer. Polling thread only (or from the
+ * event callback). Returns 0, P2P_ERR_NOT_FOUND if it is not connected,
+ * P2P_ERR_INVALID for a NULL argument or an unknown @p info_version. Use
+ * the p2p_get_peer_info() macro.
  */
-P2P_EXPORT int p2p_get_peers(const p2p_handle *h, p2p_peer_info *out, size_t max);
+P2P_EXPORT int p2p_get_peer_info_versioned(const p2p_handle *h, const uint8_t id[64],
+                                           int info_version, p2p_peer_info *out);
+/** p2p_get_peer_info_versioned() for this header's ::p2p_peer_info. */
+#define p2p_get_peer_info(h, id, out)                                                          \
+    p2p_get_peer_info_versioned((h), (id), P2P_PEER_INFO_VERSION, (out))
+/**
+ * Fill up to @p max infos of connected peers (an array of the caller's
+ * @p info_version layout); returns how many peers are connected (may be
+ * more than @p max), or P2P_ERR_INVALID for a NULL handle, a NULL @p out
+ * with @p max > 0, or an unknown version. Polling thread only. Use the
+ * p2p_get_peers() macro.
+ */
+P2P_EXPORT int p2p_get_peers_versioned(const p2p_handle *h, int info_version, p2p_peer_info *out,
+                                       size_t max);
+/** p2p_get_peers_versioned() for this header's ::p2p_peer_info. */
+#define p2p_get_peers(h, out, max) p2p_get_peers_versioned((h), P2P_PEER_INFO_VERSION, (out), (max))
 
 /**
  * One round of work: wait up to @p timeout_ms (0 = do not wait, -1 = until
  * something happens) for socket activity, commands or timers; then do all
  * pending I/O, run expired timers, execute queued commands and deliver the
- * resulting events to the callback. Returns the number of events delivered,
- * or a negative error (P2P_ERR_STATE if called from the callback,
- * P2P_ERR_INVALID for a timeout below -1).
+ * resulting events to the callback. Returns the number of events delivered
+ * (0 or more), or a negative error:
+ *  - P2P_ERR_INVALID: @p h is NULL or @p timeout_ms is below -1;
+ *  - P2P_ERR_STATE: called from the event callback (nothing was done);
+ *  - P2P_ERR_IO: waiting for the sockets failed (epoll_wait with another
+ *    error than EINTR, which is retried as a round with no I/O). The round's
+ *    commands and timers still ran and their events were delivered, so the
+ *    handle is consistent: it may be queried, sent commands and freed, and
+ *    the next call waits again; but an I/O error here means its descriptor
+ *    is unusable (closed or replaced behind the library's back), so it will
+ *    most likely fail the same way: p2p_is_fatal() says 1, and the host
+ *    should free the handle and make a new one.
+ * P2P_ERR_AGAIN is never returned.
  */
 P2P_EXPORT int p2p_poll(p2p_handle *h, int timeout_ms);
 /**
  * A file descriptor that becomes readable when p2p_poll() has work to do
  * (sockets, submitted commands). For hosts with their own event loop: wait
- * on it (and at most p2p_next_timeout() ms), then call p2p_poll(h, 0).
+ * on it for readability (POLLIN / EPOLLIN is enough, nothing else is ever
+ * signalled) and at most p2p_next_timeout() ms, then call p2p_poll(h, 0).
+ * The descriptor is the same for the handle's whole life (register it once;
+ * it is closed by p2p_handle_free()), and level-triggered: one p2p_poll(h, 0)
+ * does all the work ready at that moment, and whatever it left (more than one
+ * round's share of commands or sockets) keeps the descriptor readable and
+ * p2p_next_timeout() at 0, so such a loop never sleeps on pending work. Do
+ * not read from it or close it. P2P_ERR_INVALID for a NULL handle.
  */
 P2P_EXPORT int p2p_get_fd(const p2p_handle *h);
 /**
@@ -763,7 +816,10 @@ typedef struct p2p_command {
             int td_from_head;       /**< 1: ignore @c total_difficulty, send the local
                                          head's (the last SET_HEAD) when the command runs */
         } relay_block;
-        /** Room to grow without changing the size of p2p_command. */
+        /**
+         * Room to grow without changing the size of p2p_command: the union
+         * is exactly this big (checked at build time for every member).
+         */
         uint8_t reserved_[512];
     } u;                    /**< the payload; @c type says which member */
 } p2p_command;
@@ -783,6 +839,18 @@ typedef struct p2p_command {
  * P2P_EV_COMMAND_FAILED event.
  */
 P2P_EXPORT int p2p_submit(p2p_handle *h, const p2p_command *cmd, uint64_t *request_id);
+
+/**
+ * Why the calling thread's last failed command on @p h failed, in words
+ * ("GET_BLOCK_HEADERS: count 0 (ask for at least one header)", "TRANSACTIONS:
+ * item 3 is malformed ..."), or "" when its last command call on @p h
+ * succeeded or it made none. Covers p2p_submit() and every command function
+ * built on it (p2p_get_block_headers(), p2p_send_*, p2p_broadcast_*,
+ * p2p_connect(), ...), except the NULL-argument checks they make before
+ * queueing. The text is kept per thread (commands come from any thread),
+ * valid until that thread's next command call. Never NULL.
+ */
+P2P_EXPORT const char *p2p_last_error(const p2p_handle *h);
 
 /** Announce a block (NewBlockHashes [hash, number]) to every eth peer. */
 P2P_EXPORT int p2p_broadcast_block(p2p_handle *h, const uint8_t hash[32], uint64_t number);
@@ -819,7 +887,17 @@ P2P_EXPORT int p2p_relay_block(p2p_handle *h, const uint8_t *block_rlp, size_t l
  * transaction.
  */
 P2P_EXPORT int p2p_relay_transactions(p2p_handle *h, const p2p_bytes *txs, size_t n);
-/** Request @p count headers from @p number on, every skip+1 blocks, optionally reversed. */
+/**
+ * Request @p count headers from @p number on, every skip+1 blocks, optionally
+ * reversed. Returns 0 and sets *request_id (only then; may be NULL), or
+ * P2P_ERR_INVALID (NULL argument, @p count 0), P2P_ERR_NOT_FOUND (peer not
+ * connected), P2P_ERR_AGAIN (command ring full); p2p_last_error() says
+ * which. The reply (P2P_EV_BLOCK_HEADERS with that id) may hold fewer
+ * headers than asked, none included, when the peer has fewer or cuts its
+ * reply; more than asked is an offence (P2P_OPT_MAX_OFFENCES). No reply in
+ * time gives P2P_EV_REQUEST_TIMEOUT; a request over
+ * P2P_OPT_MAX_REQUESTS_IN_FLIGHT gives P2P_EV_COMMAND_FAILED.
+ */
 P2P_EXPORT int p2p_get_block_headers(p2p_handle *h, const uint8_t peer[64], uint64_t number,
                                      uint64_t count, uint64_t skip, int reverse,
                                      uint64_t *request_id);
@@ -963,11 +1041,20 @@ typedef struct p2p_header_fields {
     uint8_t requests_hash[32];      /**< hash of the execution-layer requests */
 } p2p_header_fields;
 
+/** The layout of ::p2p_header_fields this header describes (see P2P_PEER_INFO_VERSION). */
+#define P2P_HEADER_FIELDS_VERSION 1
+
 /**
  * Decode a header's RLP. Unknown trailing fields of future forks are
- * accepted and ignored. P2P_ERR_RLP if it is not a header.
+ * accepted and ignored. Returns 0, P2P_ERR_RLP if it is not a header,
+ * P2P_ERR_INVALID for a NULL argument or an unknown @p fields_version. Use
+ * the p2p_header_decode() macro.
  */
-P2P_EXPORT int p2p_header_decode(const uint8_t *rlp, size_t len, p2p_header_fields *out);
+P2P_EXPORT int p2p_header_decode_versioned(const uint8_t *rlp, size_t len, int fields_version,
+                                           p2p_header_fields *out);
+/** p2p_header_decode_versioned() for this header's ::p2p_header_fields. */
+#define p2p_header_decode(rlp, len, out)                                                       \
+    p2p_header_decode_versioned((rlp), (len), P2P_HEADER_FIELDS_VERSION, (out))
 /**
  * A header's hash: keccak256 of its RLP. Does nothing when @p out is NULL,
  * or when @p rlp is NULL with @p len > 0.
@@ -1061,6 +1148,34 @@ P2P_EXPORT int p2p_discovery_table_size(const p2p_handle *h);
  * Polling thread only.
  */
 P2P_EXPORT int p2p_enr(const p2p_handle *h, char *buf, size_t len);
+/**@}*/
+
+/* ------------------------------------------------------------------------ */
+/** @name Time                                                             */
+/* ------------------------------------------------------------------------ */
+/**@{*/
+/**
+ * A clock: milliseconds on a monotonic scale (any origin; it must never go
+ * backwards). Called on the polling thread, from p2p_handle_new() on.
+ */
+typedef uint64_t (*p2p_clock_fn)(void *user_data);
+/**
+ * Use @p fn instead of CLOCK_MONOTONIC for every deadline and interval of
+ * the handle (handshake, Status, request and serving timeouts, pings, idle
+ * peers, redial backoff, peer ages). NULL restores the system clock. A host
+ * running a deterministic simulation moves its clock forward instead of
+ * sleeping (p2p_poll() still waits on the sockets for real, so pass 0 as
+ * its timeout). p2p_now_ms() reads the handle's clock, so a sync component
+ * ticked with it shares the same time. Returns 0, or P2P_ERR_INVALID for a
+ * NULL config.
+ */
+P2P_EXPORT int p2p_config_set_clock(p2p_config *cfg, p2p_clock_fn fn, void *user_data);
+/**
+ * The handle's clock now, in milliseconds: the system's monotonic clock or
+ * the one set with p2p_config_set_clock(). 0 for a NULL handle. Polling
+ * thread (the host clock is called from there only).
+ */
+P2P_EXPORT uint64_t p2p_now_ms(const p2p_handle *h);
 /**@}*/
 
 #ifdef __cplusplus

@@ -15,13 +15,28 @@
  * @code
  *   static void on_event(p2p_handle *h, const p2p_event *ev, void *app) {
  *       struct app *a = app;
- *       if (p2p_sync_on_event(a->sync, ev) == 1) return;  // a reply it asked for
+ *       // the handle exists (and may deliver events) before the sync
+ *       // component that needs it: until p2p_sync_new() returns, a->sync is NULL
+ *       if (a->sync && p2p_sync_on_event(a->sync, ev) == 1) return;  // its own reply
  *       ... serve requests, handle transactions ...
  *   }
  *   p2p_sync_callbacks cb = { my_get_head, my_store_block };
+ *   app->sync = NULL;
+ *   p2p_handle_new(cfg, on_event, app, &handle);
  *   p2p_sync_new(handle, &cb, app, &app->sync);
- *   for (;;) { p2p_poll(handle, 100); p2p_sync_tick(app->sync, now_ms()); }
+ *   while (running) {
+ *       p2p_poll(handle, 100);
+ *       p2p_sync_tick(app->sync, p2p_now_ms(handle));  // one clock for both
+ *   }
+ *   p2p_sync_free(app->sync);     // first: its transport sends through the handle
+ *   p2p_handle_free(handle);
  * @endcode
+ *
+ * Free order: the component made by p2p_sync_new() keeps the handle and
+ * calls it (requests, disconnects) from p2p_sync_on_event() and
+ * p2p_sync_tick(); free it before the handle, or at least call neither of
+ * those after p2p_handle_free(). Freeing the handle first is otherwise safe
+ * (the component holds no resource of the handle's).
  *
  * All functions of one ::p2p_sync must be called from one thread (the one
  * that polls the handle). None of them blocks. From inside a callback
@@ -216,16 +231,26 @@ typedef struct p2p_sync_progress {
     uint64_t target;        /**< highest head number known among peers */
     uint64_t starting;      /**< the head when this run of syncing began */
     uint64_t stored;        /**< blocks handed to store_block since creation */
-    double blocks_per_sec;  /**< recent storing rate (over the last seconds) */
+    double blocks_per_sec;  /**< storing rate of the current run of syncing (or of the
+                                 last one, once caught up): blocks stored since it began
+                                 divided by the time since it began (until it ended),
+                                 on the clock given to p2p_sync_tick(); 0 before any run */
     uint32_t peers;         /**< connected peers the component knows */
     uint32_t in_flight;     /**< its requests waiting for replies */
-    int state;              /**< ::p2p_sync_state */
+    int state;              /**< a ::p2p_sync_state (an int for the ABI's sake);
+                                 p2p_sync_state_name() names it */
     uint64_t stored_new_block; /**< of @c stored: blocks that came whole in a NewBlock */
     uint64_t stored_fetched;   /**< of @c stored: blocks fetched (headers, then bodies),
                                     after a NewBlockHashes, a peer's head or a catch-up */
     uint64_t relayed;       /**< stored blocks handed to the relay (p2p_sync_set_relay()) */
     uint64_t relay_failed;  /**< ... for which the relay function returned an error */
 } p2p_sync_progress;
+
+/**
+ * A short lower-case name for a ::p2p_sync_state ("idle", "syncing",
+ * "following"), or "unknown" for another value. Never NULL.
+ */
+P2P_EXPORT const char *p2p_sync_state_name(int state);
 
 /** Tunables for p2p_sync_set_option(); each shows its default. */
 typedef enum p2p_sync_option {
@@ -242,11 +267,23 @@ typedef enum p2p_sync_option {
     P2P_SYNC_OPT_RELAY = 10,            /**< 1: relay stored blocks through the relay function
                                              (see p2p_sync_set_relay()), 0: do not (1; only
                                              this option takes 0) */
-    P2P_SYNC_OPT_RELAY_DEPTH = 11       /**< a fetched block is relayed only when it is at
+    P2P_SYNC_OPT_RELAY_DEPTH = 11,      /**< a fetched block is relayed only when it is at
                                              most this many blocks below the highest head
                                              known among peers (16; 1..1024), so the blocks
                                              of a long sync are not; a NewBlock one always */
+    P2P_SYNC_OPT_STOP_AT = 12           /**< the last block to fetch and store (no limit:
+                                             UINT64_MAX, which restores it). Nothing above
+                                             it is asked for or handed to store_block, NewBlock
+                                             ones included; once the head reaches it the
+                                             state is FOLLOWING (or IDLE without peers) and
+                                             the sync stays there. For a node that replays
+                                             a chain to a known block, or a test */
 } p2p_sync_option;
+
+/** The layout of ::p2p_sync_callbacks this header describes (see P2P_PEER_INFO_VERSION). */
+#define P2P_SYNC_CALLBACKS_VERSION 1
+/** The layout of ::p2p_sync_progress this header describes (see P2P_PEER_INFO_VERSION). */
+#define P2P_SYNC_PROGRESS_VERSION 1
 
 /**
  * Relays a block the component stored: @p block is its RLP [header,
@@ -261,14 +298,27 @@ typedef int (*p2p_sync_relay_fn)(void *ctx, const uint8_t *block, size_t len, ui
  * Create a sync component that sends its requests through @p h (the
  * default transport: p2p_get_block_headers(), p2p_get_block_headers_by_hash(),
  * p2p_get_block_bodies(), p2p_disconnect()). It reads the host's head at
- * once. P2P_ERR_INVALID for a NULL argument or missing callback.
+ * once. Returns 0, P2P_ERR_INVALID for a NULL argument, a missing callback
+ * or an unknown @p cb_version, P2P_ERR_NOMEM. The callbacks are copied.
+ * Use the p2p_sync_new() macro.
  */
-P2P_EXPORT int p2p_sync_new(p2p_handle *h, const p2p_sync_callbacks *cb, void *user_data,
-                            p2p_sync **out);
-/** The same with a transport of the host's (tests, other networking). The transport is copied. */
-P2P_EXPORT int p2p_sync_new_with_transport(const p2p_sync_transport *t,
-                                           const p2p_sync_callbacks *cb, void *user_data,
-                                           p2p_sync **out);
+P2P_EXPORT int p2p_sync_new_versioned(p2p_handle *h, int cb_version, const p2p_sync_callbacks *cb,
+                                      void *user_data, p2p_sync **out);
+/** p2p_sync_new_versioned() for this header's ::p2p_sync_callbacks. */
+#define p2p_sync_new(h, cb, user_data, out)                                                    \
+    p2p_sync_new_versioned((h), P2P_SYNC_CALLBACKS_VERSION, (cb), (user_data), (out))
+/**
+ * The same with a transport of the host's (tests, other networking). The
+ * transport is copied. Same return codes. Use the
+ * p2p_sync_new_with_transport() macro.
+ */
+P2P_EXPORT int p2p_sync_new_with_transport_versioned(const p2p_sync_transport *t, int cb_version,
+                                                     const p2p_sync_callbacks *cb,
+                                                     void *user_data, p2p_sync **out);
+/** p2p_sync_new_with_transport_versioned() for this header's ::p2p_sync_callbacks. */
+#define p2p_sync_new_with_transport(t, cb, user_data, out)                                     \
+    p2p_sync_new_with_transport_versioned((t), P2P_SYNC_CALLBACKS_VERSION, (cb), (user_data),  \
+                                          (out))
 /**
  * Free the component and everything it buffered (NULL is allowed). Called
  * from one of its own callbacks, it is deferred: no further callback is
@@ -310,13 +360,33 @@ P2P_EXPORT int p2p_sync_set_option(p2p_sync *s, p2p_sync_option opt, uint64_t va
  */
 P2P_EXPORT int p2p_sync_on_event(p2p_sync *s, const p2p_event *ev);
 /**
- * Drive timers and send requests; call it regularly (every 100 ms to 1 s)
- * with a monotonic clock in milliseconds. Returns 0; P2P_ERR_STATE (and
- * nothing done) when called from one of the component's own callbacks.
+ * Drive timers and send requests; call it regularly (every 100 ms to 1 s,
+ * or when p2p_sync_next_timeout() says) with a monotonic clock in
+ * milliseconds. With a handle, pass p2p_now_ms(handle): the component and
+ * the handle then share one time source (the system's monotonic clock, or
+ * the host's from p2p_config_set_clock()). Returns 0; P2P_ERR_INVALID for
+ * a NULL component; P2P_ERR_STATE (and nothing done) when called from one
+ * of the component's own callbacks.
  */
 P2P_EXPORT int p2p_sync_tick(p2p_sync *s, uint64_t now_ms);
-/** Fill @p out with the current progress. */
-P2P_EXPORT int p2p_sync_get_progress(const p2p_sync *s, p2p_sync_progress *out);
+/**
+ * Milliseconds from @p now_ms (same clock as p2p_sync_tick()) until the
+ * component needs its next p2p_sync_tick(): the earliest deadline of its
+ * requests (0 if one has passed), and never more than 1000 (it then reads
+ * the host's head again and samples progress). A host with its own loop
+ * sleeps at most min(p2p_next_timeout(), this). P2P_ERR_INVALID for NULL.
+ */
+P2P_EXPORT int p2p_sync_next_timeout(const p2p_sync *s, uint64_t now_ms);
+/**
+ * Fill @p out (of the caller's @p progress_version layout) with the current
+ * progress. Returns 0, or P2P_ERR_INVALID for a NULL argument or an unknown
+ * version. Use the p2p_sync_get_progress() macro.
+ */
+P2P_EXPORT int p2p_sync_get_progress_versioned(const p2p_sync *s, int progress_version,
+                                               p2p_sync_progress *out);
+/** p2p_sync_get_progress_versioned() for this header's ::p2p_sync_progress. */
+#define p2p_sync_get_progress(s, out)                                                          \
+    p2p_sync_get_progress_versioned((s), P2P_SYNC_PROGRESS_VERSION, (out))
 /**@}*/
 
 #ifdef __cplusplus

@@ -55,6 +55,17 @@ typedef enum p2p_error {
 /** A short, static, English description of an error code (never NULL). */
 P2P_EXPORT const char *p2p_strerror(int code);
 
+/**
+ * 1 if @p code says the host's environment failed rather than an argument
+ * or a peer: P2P_ERR_IO (an operating-system call failed, e.g. the
+ * handle's epoll fd was closed behind its back) and P2P_ERR_NOMEM. A
+ * handle whose p2p_poll() returned such a code stays safe to call and to
+ * free, but may make no progress: log it, p2p_handle_free() it and make a
+ * new one. 0 for every other code (retry, fix the argument, or it was one
+ * peer's fault) and for success or counts (code >= 0).
+ */
+P2P_EXPORT int p2p_is_fatal(int code);
+
 /** Disconnect reasons as they appear on the wire (devp2p rlpx.md). */
 typedef enum p2p_disconnect_reason {
     P2P_DISC_REQUESTED = 0x00,            /**< disconnect requested */

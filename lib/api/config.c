@@ -9,6 +9,7 @@
 
 #include <secp256k1.h>
 
+#include "core/defaults.h"
 #include "core/secp.h"
 
 #define MiB (1024ull * 1024ull)
@@ -20,37 +21,36 @@ typedef struct opt_info {
 } opt_info;
 
 static const opt_info OPTS[EP_OPT_LAST + 1] = {
-    [P2P_OPT_HANDSHAKE_TIMEOUT_MS] = {5000, 50, 600000, "handshake timeout"},
-    [P2P_OPT_STATUS_TIMEOUT_MS] = {5000, 50, 600000, "status timeout"},
-    [P2P_OPT_REQUEST_TIMEOUT_MS] = {10000, 10, 600000, "request timeout"},
-    [P2P_OPT_PING_INTERVAL_MS] = {15000, 50, 3600000, "ping interval"},
-    [P2P_OPT_IDLE_TIMEOUT_MS] = {30000, 50, 3600000, "idle timeout"},
-    [P2P_OPT_DIAL_TIMEOUT_MS] = {5000, 50, 600000, "dial timeout"},
-    /* RLPx frame sizes are 24-bit, so 16 MiB - 1 is the protocol's own ceiling. */
-    [P2P_OPT_MAX_MESSAGE_SIZE] = {16 * MiB - 1, 4096, 16 * MiB - 1, "max message size"},
-    [P2P_OPT_MAX_ETH_MESSAGE_SIZE] = {10 * MiB, 4096, 16 * MiB - 1, "max eth message size"},
-    [P2P_OPT_SOFT_RESPONSE_BYTES] = {2 * MiB, 1024, 10 * MiB, "soft response bytes"},
-    [P2P_OPT_SOFT_RESPONSE_ITEMS] = {1024, 1, 65536, "soft response items"},
-    [P2P_OPT_MAX_REQUESTS_IN_FLIGHT] = {64, 1, 4096, "max requests in flight"},
-    [P2P_OPT_MAX_PENDING_DIALS] = {16, 1, 1024, "max pending dials"},
-    [P2P_OPT_MAX_PENDING_INBOUND] = {32, 1, 1024, "max pending inbound"},
-    [P2P_OPT_COMMAND_RING_SIZE] = {1024, 2, 1u << 20, "command ring size"},
-    [P2P_OPT_COMMAND_RING_BYTES] = {64 * MiB, 64 * 1024, 4096 * MiB, "command ring bytes"},
-    [P2P_OPT_DIAL_BACKOFF_MIN_MS] = {1000, 10, 3600000, "dial backoff min"},
-    [P2P_OPT_DIAL_BACKOFF_MAX_MS] = {300000, 10, 86400000, "dial backoff max"},
-    [P2P_OPT_TOO_MANY_PEERS_BACKOFF_MS] = {30000, 10, 86400000, "too-many-peers backoff"},
-    [P2P_OPT_MAX_OFFENCES] = {0, 0, 1u << 20, "max offences"},
-    [P2P_OPT_MAX_SEND_BUFFER] = {32 * MiB, 64 * 1024, 4096 * MiB, "max send buffer"},
-    [P2P_OPT_MAX_SERVING_REQUESTS] = {4, 1, 64, "max serving requests"},
-    [P2P_OPT_READ_PAUSE_BYTES] = {4 * MiB, 64 * 1024, 4096 * MiB, "read pause bytes"},
-    [P2P_OPT_MAX_TOTAL_BUFFERED] = {256 * MiB, 256 * 1024, 65536 * MiB, "max total buffered"},
-    [P2P_OPT_MAX_PENDING_PER_IP] = {4, 1, 1024, "max pending per ip"},
-    [P2P_OPT_MAX_INBOUND_PER_IP] = {4, 1, 100000, "max inbound per ip"},
-    [P2P_OPT_DISC_REFRESH_MS] = {30000, 1000, 3600000, "discovery refresh"},
-    [P2P_OPT_DISC_MAX_CONTACTS] = {1024, 16, 65536, "discovery max contacts"},
-    [P2P_OPT_DISC_SAVE_INTERVAL_MS] = {300000, 1000, 86400000, "discovery save interval"},
-    [P2P_OPT_KNOWN_BLOCKS] = {1024, 1, 65536, "known blocks per peer"},
-    [P2P_OPT_KNOWN_TXS] = {32768, 1, 1u << 20, "known transactions per peer"},
+    [P2P_OPT_HANDSHAKE_TIMEOUT_MS] = {EP_DEF_HANDSHAKE_TIMEOUT_MS, 50, 600000, "handshake timeout"},
+    [P2P_OPT_STATUS_TIMEOUT_MS] = {EP_DEF_STATUS_TIMEOUT_MS, 50, 600000, "status timeout"},
+    [P2P_OPT_REQUEST_TIMEOUT_MS] = {EP_DEF_REQUEST_TIMEOUT_MS, 10, 600000, "request timeout"},
+    [P2P_OPT_PING_INTERVAL_MS] = {EP_DEF_PING_INTERVAL_MS, 50, 3600000, "ping interval"},
+    [P2P_OPT_IDLE_TIMEOUT_MS] = {EP_DEF_IDLE_TIMEOUT_MS, 50, 3600000, "idle timeout"},
+    [P2P_OPT_DIAL_TIMEOUT_MS] = {EP_DEF_DIAL_TIMEOUT_MS, 50, 600000, "dial timeout"},
+    [P2P_OPT_MAX_MESSAGE_SIZE] = {EP_DEF_MAX_MESSAGE_SIZE, 4096, 16 * MiB - 1, "max message size"},
+    [P2P_OPT_MAX_ETH_MESSAGE_SIZE] = {EP_DEF_MAX_ETH_MESSAGE_SIZE, 4096, 16 * MiB - 1, "max eth message size"},
+    [P2P_OPT_SOFT_RESPONSE_BYTES] = {EP_DEF_SOFT_RESPONSE_BYTES, 1024, 10 * MiB, "soft response bytes"},
+    [P2P_OPT_SOFT_RESPONSE_ITEMS] = {EP_DEF_SOFT_RESPONSE_ITEMS, 1, 65536, "soft response items"},
+    [P2P_OPT_MAX_REQUESTS_IN_FLIGHT] = {EP_DEF_MAX_REQUESTS_IN_FLIGHT, 1, 4096, "max requests in flight"},
+    [P2P_OPT_MAX_PENDING_DIALS] = {EP_DEF_MAX_PENDING_DIALS, 1, 1024, "max pending dials"},
+    [P2P_OPT_MAX_PENDING_INBOUND] = {EP_DEF_MAX_PENDING_INBOUND, 1, 1024, "max pending inbound"},
+    [P2P_OPT_COMMAND_RING_SIZE] = {EP_DEF_COMMAND_RING_SIZE, 2, 1u << 20, "command ring size"},
+    [P2P_OPT_COMMAND_RING_BYTES] = {EP_DEF_COMMAND_RING_BYTES, 64 * 1024, 4096 * MiB, "command ring bytes"},
+    [P2P_OPT_DIAL_BACKOFF_MIN_MS] = {EP_DEF_DIAL_BACKOFF_MIN_MS, 10, 3600000, "dial backoff min"},
+    [P2P_OPT_DIAL_BACKOFF_MAX_MS] = {EP_DEF_DIAL_BACKOFF_MAX_MS, 10, 86400000, "dial backoff max"},
+    [P2P_OPT_TOO_MANY_PEERS_BACKOFF_MS] = {EP_DEF_TOO_MANY_PEERS_BACKOFF_MS, 10, 86400000, "too-many-peers backoff"},
+    [P2P_OPT_MAX_OFFENCES] = {EP_DEF_MAX_OFFENCES, 0, 1u << 20, "max offences"},
+    [P2P_OPT_MAX_SEND_BUFFER] = {EP_DEF_MAX_SEND_BUFFER, 64 * 1024, 4096 * MiB, "max send buffer"},
+    [P2P_OPT_MAX_SERVING_REQUESTS] = {EP_DEF_MAX_SERVING_REQUESTS, 1, 64, "max serving requests"},
+    [P2P_OPT_READ_PAUSE_BYTES] = {EP_DEF_READ_PAUSE_BYTES, 64 * 1024, 4096 * MiB, "read pause bytes"},
+    [P2P_OPT_MAX_TOTAL_BUFFERED] = {EP_DEF_MAX_TOTAL_BUFFERED, 256 * 1024, 65536 * MiB, "max total buffered"},
+    [P2P_OPT_MAX_PENDING_PER_IP] = {EP_DEF_MAX_PENDING_PER_IP, 1, 1024, "max pending per ip"},
+    [P2P_OPT_MAX_INBOUND_PER_IP] = {EP_DEF_MAX_INBOUND_PER_IP, 1, 100000, "max inbound per ip"},
+    [P2P_OPT_DISC_REFRESH_MS] = {EP_DEF_DISC_REFRESH_MS, 1000, 3600000, "discovery refresh"},
+    [P2P_OPT_DISC_MAX_CONTACTS] = {EP_DEF_DISC_MAX_CONTACTS, 16, 65536, "discovery max contacts"},
+    [P2P_OPT_DISC_SAVE_INTERVAL_MS] = {EP_DEF_DISC_SAVE_INTERVAL_MS, 1000, 86400000, "discovery save interval"},
+    [P2P_OPT_KNOWN_BLOCKS] = {EP_DEF_KNOWN_BLOCKS, 1, 65536, "known blocks per peer"},
+    [P2P_OPT_KNOWN_TXS] = {EP_DEF_KNOWN_TXS, 1, 1u << 20, "known transactions per peer"},
 };
 
 int ep_config_fail(const p2p_config *cfg, int code, const char *fmt, ...)
@@ -85,8 +85,8 @@ p2p_config *p2p_config_new(void)
     c->neth_versions = 3;
     snprintf(c->client_id, sizeof c->client_id, "libethp2p/v%s", P2P_VERSION_STRING);
     c->log_level = P2P_LOG_NONE;
-    c->announcements = 0; /* post-merge: geth and reth drop a peer that announces */
-    c->disc_enabled = 1;
+    c->announcements = EP_DEF_ANNOUNCEMENTS;
+    c->disc_enabled = EP_DEF_DISCOVERY;
     for (int o = EP_OPT_FIRST; o <= EP_OPT_LAST; o++) c->opts[o] = OPTS[o].def;
     return c;
 }
@@ -435,4 +435,12 @@ int ep_node_list_has(const ep_node_list *l, const uint8_t id[64])
     for (size_t i = 0; i < l->n; i++)
         if (memcmp(l->v[i].pubkey, id, 64) == 0) return 1;
     return 0;
+}
+
+int p2p_config_set_clock(p2p_config *cfg, p2p_clock_fn fn, void *user_data)
+{
+    if (!cfg) return P2P_ERR_INVALID;
+    cfg->clock_fn = fn;
+    cfg->clock_ud = fn ? user_data : NULL;
+    return ok(cfg);
 }

@@ -51,6 +51,8 @@ struct p2p_config {
     uint16_t disc_port;      /* UDP port; 0: the TCP listen port */
     uint64_t opts[EP_OPT_LAST + 1];
     char err[EP_CFG_ERR_MAX];
+    p2p_clock_fn clock_fn;   /* NULL: CLOCK_MONOTONIC (p2p_config_set_clock) */
+    void *clock_ud;
 };
 
 /* Effective peer limits after applying the documented defaults. */

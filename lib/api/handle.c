@@ -1,8 +1,10 @@
 /* p2p_handle: the node key, the command ring, event delivery to the host,
  * and the poll round that ties the network layer together. */
 #include "api/handle.h"
+#include "core/abi.h"
 
 #include <limits.h>
+#include <stdarg.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -139,7 +141,7 @@ static int start_net(p2p_handle *h, p2p_config *user_cfg)
     if (rc) return ep_config_fail(user_cfg, rc, "command ring: %s", p2p_strerror(rc));
     ep_net_params np = {
         .secp = h->secp, .sk = h->sk, .pub = h->pub, .emit = emit,
-        .emit_ctx = h, .clock = NULL, .clock_ud = NULL, .wake_fd = ep_ring_fd(h->ring),
+        .emit_ctx = h, .clock = h->cfg->clock_fn, .clock_ud = h->cfg->clock_ud, .wake_fd = ep_ring_fd(h->ring),
     };
     ep_handle_net_config(h->cfg, &np.cfg);
     char err[256] = "";
@@ -191,6 +193,11 @@ void p2p_handle_free(p2p_handle *h)
 void ep_handle_set_clock(p2p_handle *h, uint64_t (*fn)(void *ud), void *ud)
 {
     ep_net_set_clock(h->net, fn, ud);
+}
+
+uint64_t p2p_now_ms(const p2p_handle *h)
+{
+    return h ? ep_net_now(h->net) : 0;
 }
 
 /* ---- queries ---- */
@@ -255,16 +262,31 @@ struct ep_disc *ep_handle_disc(p2p_handle *h)
     return ep_net_disc(h->net);
 }
 
-int p2p_get_peer_info(const p2p_handle *h, const uint8_t id[64], p2p_peer_info *out)
+int p2p_get_peer_info_versioned(const p2p_handle *h, const uint8_t id[64], int info_version,
+                                p2p_peer_info *out)
 {
-    if (!h || !id || !out) return P2P_ERR_INVALID;
-    return ep_net_peer_info(h->net, id, out);
+    size_t size = ep_peer_info_size(info_version);
+    if (!h || !id || !out || !size) return P2P_ERR_INVALID;
+    if (size == sizeof(p2p_peer_info)) return ep_net_peer_info(h->net, id, out);
+    p2p_peer_info full;
+    int rc = ep_net_peer_info(h->net, id, &full);
+    if (rc == 0) memcpy(out, &full, size);
+    return rc;
 }
 
-int p2p_get_peers(const p2p_handle *h, p2p_peer_info *out, size_t max)
+int p2p_get_peers_versioned(const p2p_handle *h, int info_version, p2p_peer_info *out, size_t max)
 {
-    if (!h || (max && !out)) return P2P_ERR_INVALID;
-    return ep_net_peers(h->net, out, max);
+    size_t size = ep_peer_info_size(info_version);
+    if (!h || (max && !out) || !size) return P2P_ERR_INVALID;
+    if (size == sizeof(p2p_peer_info) || max == 0) return ep_net_peers(h->net, out, max);
+    /* an older, shorter layout: fill full infos, then copy each one's prefix */
+    p2p_peer_info *full = calloc(max, sizeof *full);
+    if (!full) return P2P_ERR_NOMEM;
+    int count = ep_net_peers(h->net, full, max);
+    for (size_t i = 0; count > 0 && i < max && i < (size_t)count; i++)
+        memcpy((uint8_t *)out + i * size, &full[i], size);
+    free(full);
+    return count;
 }
 
 int ep_handle_announcements(const p2p_handle *h)
@@ -308,7 +330,7 @@ static void run_commands(p2p_handle *h)
             memset(&ev, 0, sizeof ev);
             ev.type = P2P_EV_COMMAND_FAILED;
             memcpy(ev.peer, c.cmd.peer, 64);
-            ev.u.command_failed.command = c.cmd.type;
+            ev.u.command_failed.command = (int)c.cmd.type;
             ev.u.command_failed.error = rc;
             ev.u.command_failed.request_id = c.cmd.request_id;
             emit(h, &ev);
@@ -431,28 +453,116 @@ static int check_values(const p2p_command *c)
     }
 }
 
+/* ---- the handle's last command error ----
+ * Commands may come from any thread, so the text is kept per thread: a
+ * thread reads back the reason of its own last failed call on a handle. */
+static _Thread_local const p2p_handle *last_err_handle;
+static _Thread_local char last_err[192];
+
+static int cmd_fail(const p2p_handle *h, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int cmd_fail(const p2p_handle *h, int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(last_err, sizeof last_err, fmt, ap);
+    va_end(ap);
+    last_err_handle = h;
+    return code;
+}
+
+static int cmd_ok(const p2p_handle *h, int rc)
+{
+    if (rc == 0 && last_err_handle == h) last_err_handle = NULL;
+    return rc;
+}
+
+const char *p2p_last_error(const p2p_handle *h)
+{
+    return h && last_err_handle == h ? last_err : "";
+}
+
+static const char *cmd_name(p2p_command_type t)
+{
+    static const char *const names[] = {
+        [P2P_CMD_NEW_BLOCK_HASHES] = "NEW_BLOCK_HASHES",
+        [P2P_CMD_NEW_BLOCK] = "NEW_BLOCK",
+        [P2P_CMD_GET_BLOCK_HEADERS] = "GET_BLOCK_HEADERS",
+        [P2P_CMD_SEND_BLOCK_HEADERS] = "SEND_BLOCK_HEADERS",
+        [P2P_CMD_GET_BLOCK_BODIES] = "GET_BLOCK_BODIES",
+        [P2P_CMD_SEND_BLOCK_BODIES] = "SEND_BLOCK_BODIES",
+        [P2P_CMD_TRANSACTIONS] = "TRANSACTIONS",
+        [P2P_CMD_NEW_POOLED_TX_HASHES] = "NEW_POOLED_TX_HASHES",
+        [P2P_CMD_GET_POOLED_TRANSACTIONS] = "GET_POOLED_TRANSACTIONS",
+        [P2P_CMD_SEND_POOLED_TRANSACTIONS] = "SEND_POOLED_TRANSACTIONS",
+        [P2P_CMD_GET_RECEIPTS] = "GET_RECEIPTS",
+        [P2P_CMD_SEND_RECEIPTS] = "SEND_RECEIPTS",
+        [P2P_CMD_SET_HEAD] = "SET_HEAD",
+        [P2P_CMD_CONNECT] = "CONNECT",
+        [P2P_CMD_DISCONNECT] = "DISCONNECT",
+    };
+    unsigned i = (unsigned)t;
+    return i < sizeof names / sizeof names[0] && names[i] ? names[i] : "unknown command";
+}
+
+/* Which item of a reply or transaction list the peer would refuse, or -1. */
+static long bad_item(const p2p_command *c)
+{
+    for (size_t i = 0; i < c->u.items.count; i++) {
+        p2p_command one = *c;
+        one.u.items.items = &c->u.items.items[i];
+        one.u.items.count = 1;
+        if (check_items(&one)) return (long)i;
+    }
+    return -1;
+}
+
 static int check_command(p2p_handle *h, const p2p_command *c)
 {
     size_t sz;
+    const char *name = cmd_name(c->type);
     /* a reply of receipts may hold more than one message: eth/70 pages a
      * block's receipts over several (bounded by the command ring's bytes) */
-    uint64_t limit = c->type == P2P_CMD_SEND_RECEIPTS ? h->cfg->opts[P2P_OPT_COMMAND_RING_BYTES]
-                                                      : h->cfg->opts[P2P_OPT_MAX_ETH_MESSAGE_SIZE];
-    int rc = ep_cmd_payload_size(c, limit > SIZE_MAX ? SIZE_MAX : (size_t)limit, &sz);
-    if (rc) return rc;
+    uint64_t lim = c->type == P2P_CMD_SEND_RECEIPTS ? h->cfg->opts[P2P_OPT_COMMAND_RING_BYTES]
+                                                    : h->cfg->opts[P2P_OPT_MAX_ETH_MESSAGE_SIZE];
+    size_t limit = lim > SIZE_MAX ? SIZE_MAX : (size_t)lim;
+    int rc = ep_cmd_payload_size(c, limit, &sz);
+    if (rc == P2P_ERR_TOO_LARGE)
+        return cmd_fail(h, rc, "%s: payload over the %s limit (%zu bytes)", name,
+                        c->type == P2P_CMD_SEND_RECEIPTS ? "command ring's" : "eth message", limit);
+    if (rc && c->type == P2P_CMD_GET_BLOCK_HEADERS)
+        return cmd_fail(h, rc, "%s: count 0 (ask for at least one header)", name);
+    if (rc)
+        return cmd_fail(h, rc, "%s: %s", name,
+                        !strcmp(name, "unknown command")
+                            ? "no such command type"
+                            : "a NULL pointer, an empty list or an unterminated URL");
     if (!h->cfg->announcements && (c->type == P2P_CMD_NEW_BLOCK || c->type == P2P_CMD_NEW_BLOCK_HASHES ||
                                    c->type == P2P_CMD_RELAY_BLOCK))
-        return P2P_ERR_STATE;
-    if ((rc = check_values(c)) != 0) return rc;
+        return cmd_fail(h, P2P_ERR_STATE,
+                        "%s: block announcements are off (p2p_config_set_announcements)", name);
+    if ((rc = check_values(c)) != 0)
+        return cmd_fail(h, rc, "%s: %s", name,
+                        c->type == P2P_CMD_DISCONNECT ? "the reason is not 0..255"
+                        : c->type == P2P_CMD_SET_HEAD ? "zero best hash, or earliest_block above best_number"
+                        : c->type == P2P_CMD_GET_BLOCK_BODIES || c->type == P2P_CMD_GET_POOLED_TRANSACTIONS
+                            ? "a first receipt index is for GET_RECEIPTS only"
+                            : "the block is not [header, txs, ommers, ...]");
     if (c->type == P2P_CMD_CONNECT) {
         ep_enode e;
         char why[128];
         rc = ep_enode_parse(h->secp, c->u.connect.url, &e, why, sizeof why);
-        if (rc) return rc;
-        if (!e.has_addr || !e.family || !e.tcp_port) return P2P_ERR_PARSE;
+        if (rc) return cmd_fail(h, rc, "%s: %s", name, why);
+        if (!e.has_addr || !e.family || !e.tcp_port)
+            return cmd_fail(h, P2P_ERR_PARSE, "%s: the URL has no address to dial", name);
     }
-    if (needs_peer(c) && !ids_has(h, c->peer)) return P2P_ERR_NOT_FOUND;
-    return check_items(c); /* the walk over the items last: the cheap checks first */
+    if (needs_peer(c) && !ids_has(h, c->peer))
+        return cmd_fail(h, P2P_ERR_NOT_FOUND, "%s: the peer is not connected", name);
+    /* the walk over the items last: the cheap checks first */
+    if ((rc = check_items(c)) != 0)
+        return cmd_fail(h, rc, "%s: item %ld is malformed (peers would drop us over it)", name,
+                        bad_item(c));
+    return 0;
 }
 
 int p2p_submit(p2p_handle *h, const p2p_command *cmd, uint64_t *request_id)
@@ -460,12 +570,21 @@ int p2p_submit(p2p_handle *h, const p2p_command *cmd, uint64_t *request_id)
     if (!h || !cmd) return P2P_ERR_INVALID;
     int rc = check_command(h, cmd);
     if (rc) return rc;
-    if (!is_request(cmd->type)) return ep_ring_push(h->ring, cmd);
+    if (!is_request(cmd->type)) {
+        rc = ep_ring_push(h->ring, cmd);
+        if (rc == P2P_ERR_AGAIN)
+            return cmd_fail(h, rc, "%s: the command ring is full (retry after p2p_poll)",
+                            cmd_name(cmd->type));
+        return cmd_ok(h, rc);
+    }
     p2p_command c = *cmd;
     c.request_id = atomic_fetch_add(&h->next_request_id, 1);
     rc = ep_ring_push(h->ring, &c);
+    if (rc == P2P_ERR_AGAIN)
+        return cmd_fail(h, rc, "%s: the command ring is full (retry after p2p_poll)",
+                        cmd_name(cmd->type));
     if (rc == 0 && request_id) *request_id = c.request_id;
-    return rc;
+    return cmd_ok(h, rc);
 }
 
 static p2p_command new_cmd(p2p_command_type t, const uint8_t *peer)

@@ -3,6 +3,7 @@
  * fields later forks appended, in their fixed order. */
 #include <string.h>
 
+#include "core/abi.h"
 #include "core/keccak.h"
 #include "ethp2p/ethp2p.h"
 
@@ -93,9 +94,8 @@ static int decode_optional(p2p_rlp_iter *it, p2p_header_fields *h)
     return 0; /* later fields of future forks are ignored */
 }
 
-int p2p_header_decode(const uint8_t *rlp, size_t len, p2p_header_fields *out)
+static int header_decode(const uint8_t *rlp, size_t len, p2p_header_fields *out)
 {
-    if (!rlp || !out) return P2P_ERR_INVALID;
     memset(out, 0, sizeof *out);
     p2p_rlp_item top;
     p2p_rlp_iter it;
@@ -108,6 +108,18 @@ int p2p_header_decode(const uint8_t *rlp, size_t len, p2p_header_fields *out)
     }
     ep_keccak256(rlp, len, out->hash);
     return 0;
+}
+
+int p2p_header_decode_versioned(const uint8_t *rlp, size_t len, int fields_version,
+                                p2p_header_fields *out)
+{
+    size_t size = ep_header_fields_size(fields_version);
+    if (!rlp || !out || !size) return P2P_ERR_INVALID;
+    if (size == sizeof *out) return header_decode(rlp, len, out);
+    p2p_header_fields full;
+    int rc = header_decode(rlp, len, &full);
+    memcpy(out, &full, size);
+    return rc;
 }
 
 int p2p_block_header(const uint8_t *block, size_t len, p2p_bytes *header)

@@ -61,3 +61,9 @@ const char *p2p_disconnect_reason_str(int reason)
     default: return "unknown reason";
     }
 }
+
+int p2p_is_fatal(int code)
+{
+    /* the host's environment failed, not an argument or a peer */
+    return code == P2P_ERR_IO || code == P2P_ERR_NOMEM;
+}

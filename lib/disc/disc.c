@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "core/defaults.h"
 #include "core/hex.h"
 #include "core/keccak.h"
 #include "core/secp.h"
@@ -179,11 +180,11 @@ void ep_disc_config_default(ep_disc_config *c)
     c->expiration_s = 20;
     c->reply_timeout_ms = 1000;
     c->bond_wait_ms = 500;
-    c->refresh_interval_ms = 30000;
+    c->refresh_interval_ms = EP_DEF_DISC_REFRESH_MS;
     c->revalidate_interval_ms = 5000;
     c->alpha = 3;
     c->max_pending = 256;
-    c->max_contacts = 1024;
+    c->max_contacts = EP_DEF_DISC_MAX_CONTACTS;
     c->max_bootnodes = 32;
     c->max_seeds = 1024;
     c->max_out = 256;

@@ -13,6 +13,7 @@
  *    the first, as geth's request tracker): P2P_DISC_PROTOCOL_BREACH;
  *  - no Status in time: P2P_DISC_TIMEOUT. */
 #include "eth/eth_peer.h"
+#include "core/defaults.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -69,17 +70,18 @@ void ep_eth_peer_config_default(ep_eth_peer_config *c)
 {
     memset(c, 0, sizeof *c);
     c->version = EP_ETH_VERSION_69;
-    c->status_timeout_ms = 5000;
-    c->request_timeout_ms = 10000;
-    c->max_inflight = 16;
-    c->max_message_size = 10u * 1024 * 1024;
-    c->max_offences = 0;
-    c->announcements = 0;
-    c->soft_limit_bytes = 2u * 1024 * 1024;
-    c->soft_limit_items = 1024;
+    /* the values of the public options' defaults (core/defaults.h) */
+    c->status_timeout_ms = EP_DEF_STATUS_TIMEOUT_MS;
+    c->request_timeout_ms = EP_DEF_REQUEST_TIMEOUT_MS;
+    c->max_inflight = EP_DEF_MAX_REQUESTS_IN_FLIGHT;
+    c->max_message_size = (size_t)EP_DEF_MAX_ETH_MESSAGE_SIZE;
+    c->max_offences = EP_DEF_MAX_OFFENCES;
+    c->announcements = EP_DEF_ANNOUNCEMENTS;
+    c->soft_limit_bytes = (size_t)EP_DEF_SOFT_RESPONSE_BYTES;
+    c->soft_limit_items = EP_DEF_SOFT_RESPONSE_ITEMS;
     c->max_announced_items = EP_ETH_MAX_ANNOUNCED_ITEMS;
-    c->max_serving = 4;
-    c->serve_timeout_ms = 10000;
+    c->max_serving = EP_DEF_MAX_SERVING_REQUESTS;
+    c->serve_timeout_ms = EP_DEF_SERVE_TIMEOUT_MS;
 }
 
 static int config_ok(const ep_eth_peer_config *c)

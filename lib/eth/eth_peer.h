@@ -29,7 +29,7 @@ typedef struct ep_eth_peer_config {
     ep_eth_local local;           /* our chain (copied at creation) */
     uint64_t status_timeout_ms;   /* remote Status deadline (default 5000) */
     uint64_t request_timeout_ms;  /* per request (default 10000) */
-    size_t max_inflight;          /* our requests awaiting a reply (default 16, max 4096) */
+    size_t max_inflight;          /* our requests awaiting a reply (default 64, max 4096) */
     size_t max_message_size;      /* incoming and outgoing payloads (default 10 MiB) */
     uint32_t max_offences;        /* unsolicited/mismatched/oversized responses tolerated
                                      (default 0: the first disconnects, as geth); late

@@ -5,6 +5,7 @@
 #include "rlpx/session.h"
 #include <stdlib.h>
 #include <string.h>
+#include "core/defaults.h"
 #include "core/secp.h"
 #include "ethp2p/rlp.h"
 #include "ethp2p/types.h"
@@ -13,10 +14,11 @@
 #include "rlpx/p2p_msg.h"
 #include "rlpx/snappy.h"
 
-#define DEF_HANDSHAKE_TIMEOUT 5000
-#define DEF_PING_INTERVAL 15000
-#define DEF_IDLE_TIMEOUT 30000
-#define DEF_MAX_MESSAGE (16u * 1024 * 1024)
+/* the public options' defaults (core/defaults.h) */
+#define DEF_HANDSHAKE_TIMEOUT EP_DEF_HANDSHAKE_TIMEOUT_MS
+#define DEF_PING_INTERVAL EP_DEF_PING_INTERVAL_MS
+#define DEF_IDLE_TIMEOUT EP_DEF_IDLE_TIMEOUT_MS
+#define DEF_MAX_MESSAGE ((size_t)EP_DEF_MAX_MESSAGE_SIZE)
 #define SHRINK_ABOVE (1u << 20) /* give back buffers above this once idle */
 
 typedef enum { ST_HANDSHAKE, ST_HELLO, ST_READY, ST_CLOSED } st_state;

@@ -36,7 +36,7 @@ typedef struct ep_session_config {
     uint64_t handshake_timeout_ms;  /* handshake + Hello deadline (default 5000) */
     uint64_t ping_interval_ms;      /* default 15000 */
     uint64_t idle_timeout_ms;       /* nothing read for this long -> disconnect (default 30000) */
-    size_t max_message_size;        /* after decompression (default 16 MiB) */
+    size_t max_message_size;        /* after decompression (default 16 MiB - 1) */
     size_t max_handshake_size;      /* auth / ack (default 2048) */
     size_t max_hello_size;          /* default 2048 */
 } ep_session_config;

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/abi.h"
 #include "sync/sync_internal.h"
 
 static int refresh_head(p2p_sync *s)
@@ -19,13 +20,18 @@ static int refresh_head(p2p_sync *s)
     return 0;
 }
 
-P2P_EXPORT int p2p_sync_new_with_transport(const p2p_sync_transport *t,
-                                           const p2p_sync_callbacks *cb, void *user_data,
-                                           p2p_sync **out)
+P2P_EXPORT int p2p_sync_new_with_transport_versioned(const p2p_sync_transport *t, int cb_version,
+                                                     const p2p_sync_callbacks *cb_in,
+                                                     void *user_data, p2p_sync **out)
 {
     if (out) *out = NULL;
-    if (!t || !cb || !out || !cb->get_head || !cb->store_block || !t->get_headers ||
-        !t->get_header_by_hash || !t->get_bodies)
+    size_t cb_size = ep_sync_callbacks_size(cb_version);
+    if (!t || !cb_in || !out || !cb_size) return P2P_ERR_INVALID;
+    /* a caller of an older layout has none of the callbacks added since: they stay NULL */
+    p2p_sync_callbacks cb_buf = {0}, *cb = &cb_buf;
+    memcpy(&cb_buf, cb_in, cb_size);
+    if (!cb->get_head || !cb->store_block || !t->get_headers || !t->get_header_by_hash ||
+        !t->get_bodies)
         return P2P_ERR_INVALID;
     p2p_sync *s = calloc(1, sizeof *s);
     if (!s) return P2P_ERR_NOMEM;
@@ -43,6 +49,7 @@ P2P_EXPORT int p2p_sync_new_with_transport(const p2p_sync_transport *t,
     s->ann_max_bytes = SYNC_ANN_BYTES_DEFAULT;
     s->relay_on = 1;
     s->relay_depth = 16;
+    s->stop_at = UINT64_MAX;
     s->ann = calloc(SYNC_MAX_ANNOUNCED + 1, sizeof *s->ann);
     if (!s->ann) {
         free(s);
@@ -126,6 +133,9 @@ P2P_EXPORT int p2p_sync_set_option(p2p_sync *s, p2p_sync_option opt, uint64_t v)
         return 0;
     case P2P_SYNC_OPT_RELAY:
         break;
+    case P2P_SYNC_OPT_STOP_AT:
+        s->stop_at = v;
+        return 0;
     }
     return P2P_ERR_INVALID;
 }
@@ -351,7 +361,13 @@ static void update_state(p2p_sync *s)
 {
     uint64_t target = ep_sync_target(s);
     int syncing = target > s->head && !(s->caught_up && target - s->head <= s->batch_size);
-    if (syncing && !s->syncing) s->starting = s->head;
+    if (syncing && !s->syncing) {
+        s->starting = s->head;
+        s->run_t0 = s->now;
+        s->run_n0 = s->stored;
+        s->run_seen = 1;
+    }
+    if (!syncing && s->syncing) s->run_t1 = s->now;
     s->syncing = syncing;
     if (target <= s->head && target > 0) s->caught_up = 1;
 }
@@ -417,19 +433,6 @@ P2P_EXPORT int p2p_sync_on_event(p2p_sync *s, const p2p_event *ev)
     return leave(s, rc);
 }
 
-static void rate_sample(p2p_sync *s)
-{
-    size_t last = (s->rate_count + SYNC_RATE_SAMPLES - 1) % SYNC_RATE_SAMPLES;
-    if (s->rate_count && s->now - s->rate_t[last] < 500) return;
-    size_t slot = s->rate_count % SYNC_RATE_SAMPLES;
-    s->rate_t[slot] = s->now;
-    s->rate_n[slot] = s->stored;
-    s->rate_count++;
-    size_t oldest = s->rate_count > SYNC_RATE_SAMPLES ? s->rate_count % SYNC_RATE_SAMPLES : 0;
-    uint64_t dt = s->now - s->rate_t[oldest];
-    s->bps = dt ? (double)(s->stored - s->rate_n[oldest]) * 1000.0 / (double)dt : 0.0;
-}
-
 P2P_EXPORT int p2p_sync_tick(p2p_sync *s, uint64_t now_ms)
 {
     if (!s) return P2P_ERR_INVALID;
@@ -445,21 +448,24 @@ P2P_EXPORT int p2p_sync_tick(p2p_sync *s, uint64_t now_ms)
     }
     /* the host may have stored blocks itself (e.g. it produces them) */
     if (s->nb == 0 || !s->head_ok) refresh_head(s);
-    rate_sample(s);
     pump(s);
     return leave(s, 0);
 }
 
-P2P_EXPORT int p2p_sync_get_progress(const p2p_sync *s, p2p_sync_progress *out)
+static void get_progress(const p2p_sync *s, p2p_sync_progress *out)
 {
-    if (!s || !out) return P2P_ERR_INVALID;
     memset(out, 0, sizeof *out);
     out->current = s->head;
     uint64_t target = ep_sync_target(s);
     out->target = target > s->head ? target : s->head;
     out->starting = s->starting;
     out->stored = s->stored;
-    out->blocks_per_sec = s->bps;
+    if (s->run_seen) {
+        uint64_t end = s->syncing ? s->now : s->run_t1;
+        uint64_t ms = end > s->run_t0 ? end - s->run_t0 : 0;
+        /* a run shorter than one clock step still stored its blocks in about 1 ms */
+        out->blocks_per_sec = (double)(s->stored - s->run_n0) * 1000.0 / (double)(ms ? ms : 1);
+    }
     for (size_t i = 0; i < s->np; i++) out->peers += !s->peers[i].dropped;
     out->in_flight = (uint32_t)s->nr;
     out->state = s->syncing ? P2P_SYNC_SYNCING : out->peers ? P2P_SYNC_FOLLOWING : P2P_SYNC_IDLE;
@@ -467,7 +473,6 @@ P2P_EXPORT int p2p_sync_get_progress(const p2p_sync *s, p2p_sync_progress *out)
     out->stored_fetched = s->stored_fetched;
     out->relayed = s->relayed;
     out->relay_failed = s->relay_failed;
-    return 0;
 }
 
 P2P_EXPORT int p2p_sync_set_relay(p2p_sync *s, p2p_sync_relay_fn fn, void *ctx)
@@ -476,4 +481,37 @@ P2P_EXPORT int p2p_sync_set_relay(p2p_sync *s, p2p_sync_relay_fn fn, void *ctx)
     s->relay_fn = fn;
     s->relay_ctx = ctx;
     return 0;
+}
+
+P2P_EXPORT int p2p_sync_get_progress_versioned(const p2p_sync *s, int progress_version,
+                                               p2p_sync_progress *out)
+{
+    size_t size = ep_sync_progress_size(progress_version);
+    if (!s || !out || !size) return P2P_ERR_INVALID;
+    p2p_sync_progress full;
+    get_progress(s, &full);
+    memcpy(out, &full, size);
+    return 0;
+}
+
+P2P_EXPORT int p2p_sync_next_timeout(const p2p_sync *s, uint64_t now_ms)
+{
+    if (!s) return P2P_ERR_INVALID;
+    uint64_t wait = SYNC_TICK_MAX_MS;
+    for (size_t i = 0; i < s->nr; i++) {
+        uint64_t d = s->reqs[i].deadline;
+        uint64_t left = d > now_ms ? d - now_ms : 0;
+        if (left < wait) wait = left;
+    }
+    return (int)wait;
+}
+
+P2P_EXPORT const char *p2p_sync_state_name(int state)
+{
+    switch (state) {
+    case P2P_SYNC_IDLE: return "idle";
+    case P2P_SYNC_SYNCING: return "syncing";
+    case P2P_SYNC_FOLLOWING: return "following";
+    default: return "unknown";
+    }
 }

@@ -467,6 +467,7 @@ void ep_sync_deliver(p2p_sync *s)
     sannounced *a;
     while (s->head_ok && !s->free_pending && next_block(s, &k, &a)) {
         const ep_hdr *h = k ? &k->h : &a->h;
+        if (h->number > s->stop_at) return; /* P2P_SYNC_OPT_STOP_AT */
         uint8_t hash[32];
         memcpy(hash, h->hash, 32);
         uint64_t number = h->number;

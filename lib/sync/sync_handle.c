@@ -36,15 +36,15 @@ static int h_relay(void *ctx, const uint8_t *block, size_t len, uint64_t number,
     return p2p_relay_block(ctx, block, len, NULL);
 }
 
-P2P_EXPORT int p2p_sync_new(p2p_handle *h, const p2p_sync_callbacks *cb, void *user_data,
-                            p2p_sync **out)
+P2P_EXPORT int p2p_sync_new_versioned(p2p_handle *h, int cb_version, const p2p_sync_callbacks *cb,
+                                      void *user_data, p2p_sync **out)
 {
     if (!h) {
         if (out) *out = NULL;
         return P2P_ERR_INVALID;
     }
     p2p_sync_transport t = {h, h_headers, h_header_by_hash, h_bodies, h_disconnect};
-    int rc = p2p_sync_new_with_transport(&t, cb, user_data, out);
+    int rc = p2p_sync_new_with_transport_versioned(&t, cb_version, cb, user_data, out);
     if (rc == 0 && ep_handle_announcements(h)) rc = p2p_sync_set_relay(*out, h_relay, h);
     return rc;
 }

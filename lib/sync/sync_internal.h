@@ -11,11 +11,11 @@
 
 #define SYNC_MAX_PEERS 256
 #define SYNC_RETIRED 64     /* ids of requests we gave up on, still recognised */
-#define SYNC_RATE_SAMPLES 8
 #define SYNC_MAX_ANNOUNCED 256  /* upper bound of the ANNOUNCED_BLOCKS option */
 #define SYNC_ANN_PER_NUMBER 4   /* NewBlock candidates kept for one number */
 #define SYNC_ANN_BYTES_DEFAULT (32u << 20)  /* ANNOUNCED_BYTES */
 #define SYNC_ANN_BYTES_MAX (1ull << 30)
+#define SYNC_TICK_MAX_MS 1000   /* p2p_sync_next_timeout() never says more */
 #define SYNC_REFUSED 32         /* hashes of NewBlocks the host refused, remembered */
 
 enum { REQ_HEADERS = 1, REQ_BODIES = 2, REQ_LOOKUP = 3 };
@@ -119,9 +119,11 @@ struct p2p_sync {
     uint64_t now, stored, starting;
     uint64_t stored_new_block, stored_fetched, relayed, relay_failed;
     int syncing, caught_up;
-    uint64_t rate_t[SYNC_RATE_SAMPLES], rate_n[SYNC_RATE_SAMPLES];
-    size_t rate_count;
-    double bps;
+    /* the storing rate of the current (or last) run of syncing: blocks
+     * stored since it began over the time since it began (until it ended) */
+    uint64_t run_t0, run_t1, run_n0;
+    int run_seen;
+    uint64_t stop_at;       /* P2P_SYNC_OPT_STOP_AT: nothing above it is fetched or stored */
 };
 
 /* sync_batches.c */

@@ -12,7 +12,7 @@ uint64_t ep_sync_target(const p2p_sync *s)
     for (size_t i = 0; i < s->np; i++)
         if (!s->peers[i].dropped && s->peers[i].head_known && s->peers[i].head > t)
             t = s->peers[i].head;
-    return t;
+    return t < s->stop_at ? t : s->stop_at;
 }
 
 static int can_send(const p2p_sync *s, const speer *p)

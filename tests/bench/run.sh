@@ -15,10 +15,15 @@ cpu=$(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | sed 's/.*: //')
 echo "libethp2p benchmarks — $(nproc 2>/dev/null) x ${cpu:-unknown CPU}, $(uname -sr)"
 printf '  %-38s %12s %12s %-9s %7s %-8s %s\n' "figure" "ours" "reference" "unit" "ratio" "goal" "reference is"
 failed=""
-for b in handshake session keccak ring loopback peers serve disc; do
+# Every benchmark source has its binary (bench_<name>.c -> $BUILD/bench/bench_<name>):
+# a new one is run without editing this list, and one not built is reported.
+for src in "$dir"/bench_*.c; do
+    b=$(basename "$src" .c)
+    b=${b#bench_}
     bin="$BUILD/bench/bench_$b"
     if [ ! -x "$bin" ]; then
         echo "  ($b: not built)"
+        failed="$failed $b"
         continue
     fi
     echo "[$b]"

@@ -38,8 +38,33 @@ def field_paths(cls, prefix="", base=0):
             yield from field_paths(ftype, path + ".", off)
 
 
+# C macro -> the binding's value: the fixed sizes and struct layout versions the
+# mirrors follow, and the size promises the library checks with static asserts.
+MACROS = {
+    "P2P_ID_LEN": ethp2p.ID_LEN, "P2P_HASH_LEN": ethp2p.HASH_LEN,
+    "P2P_ADDR_MAX": ethp2p.ADDR_MAX, "P2P_CLIENT_ID_MAX": ethp2p.CLIENT_ID_MAX,
+    "P2P_ENODE_MAX": ethp2p.ENODE_MAX,
+    "P2P_PEER_INFO_VERSION": ethp2p.PEER_INFO_VERSION,
+    "P2P_HEADER_FIELDS_VERSION": ethp2p.HEADER_FIELDS_VERSION,
+    "P2P_SYNC_CALLBACKS_VERSION": ethp2p.SYNC_CALLBACKS_VERSION,
+    "P2P_SYNC_PROGRESS_VERSION": ethp2p.SYNC_PROGRESS_VERSION,
+}
+
+
 def layout_program() -> tuple:
     lines, expect = [], {}
+    for name, value in MACROS.items():
+        lines.append(f'    printf("sizeof {name} %zu\\n", (size_t)({name}));')
+        expect[f"sizeof {name}"] = value
+    # each union is exactly its reserve, and every member fits in it
+    for cls, cname in ((ethp2p.P2PEvent, "p2p_event"), (ethp2p.P2PCommand, "p2p_command")):
+        union = dict(cls._fields_)["u"]
+        reserve = union.reserved_.size
+        for name, ftype in union._fields_:
+            assert ctypes.sizeof(ftype) <= reserve, f"{cname}.u.{name} outgrows reserved_"
+        key = f"sizeof {cname}.u"
+        lines.append(f'    printf("{key} %zu\\n", sizeof((({cname} *)0)->u));')
+        expect[key] = reserve
     for cls, cname in MIRRORS.items():
         key = f"sizeof {cname}"
         lines.append(f'    printf("{key} %zu\\n", sizeof({cname}));')

@@ -947,6 +947,25 @@ static void test_sync_bad(void **state)
         EXPECT(p2p_sync_new_with_transport(&bad, &cb, NULL, &s), P2P_ERR_INVALID);
     }
     assert_null(s);
+    /* a struct layout version the library does not know is refused, and nothing is made */
+    EXPECT(p2p_sync_new_versioned(a.h, 0, &cb, NULL, &s), P2P_ERR_INVALID);
+    EXPECT(p2p_sync_new_versioned(a.h, P2P_SYNC_CALLBACKS_VERSION + 1, &cb, NULL, &s),
+           P2P_ERR_INVALID);
+    EXPECT(p2p_sync_new_with_transport_versioned(&t, -1, &cb, NULL, &s), P2P_ERR_INVALID);
+    assert_null(s);
+    {
+        p2p_peer_info infos[2];
+        EXPECT(p2p_get_peers_versioned(a.h, 0, infos, 2), P2P_ERR_INVALID);
+        EXPECT(p2p_get_peers_versioned(a.h, P2P_PEER_INFO_VERSION + 1, infos, 2), P2P_ERR_INVALID);
+        EXPECT(p2p_get_peers(a.h, infos, 2), 0);
+        uint8_t id[64] = {1};
+        EXPECT(p2p_get_peer_info_versioned(a.h, id, 99, &infos[0]), P2P_ERR_INVALID);
+        EXPECT(p2p_get_peer_info(a.h, id, &infos[0]), P2P_ERR_NOT_FOUND);
+        p2p_header_fields f;
+        const uint8_t not_header[1] = {0xc0};
+        EXPECT(p2p_header_decode_versioned(not_header, 1, 2, &f), P2P_ERR_INVALID);
+        EXPECT(p2p_header_decode(not_header, 1, &f), P2P_ERR_RLP);
+    }
     p2p_sync_transport no_disc = t; /* disconnect is optional */
     no_disc.disconnect = NULL;
     EXPECT(p2p_sync_new_with_transport(&no_disc, &cb, NULL, &s), 0);
@@ -963,6 +982,10 @@ static void test_sync_bad(void **state)
     p2p_sync_tick(NULL, 0);
 
     assert_int_equal(p2p_sync_new(a.h, &cb, NULL, &s), 0);
+    EXPECT(p2p_sync_get_progress_versioned(s, 0, &prog), P2P_ERR_INVALID);
+    EXPECT(p2p_sync_get_progress_versioned(s, P2P_SYNC_PROGRESS_VERSION + 1, &prog),
+           P2P_ERR_INVALID);
+    EXPECT(p2p_sync_get_progress(s, &prog), 0);
     EXPECT(p2p_sync_set_option(s, (p2p_sync_option)0, 10), P2P_ERR_INVALID);
     EXPECT(p2p_sync_set_option(s, (p2p_sync_option)999, 10), P2P_ERR_INVALID);
     EXPECT(p2p_sync_set_option(s, P2P_SYNC_OPT_BATCH_SIZE, 0), P2P_ERR_RANGE);

@@ -4,7 +4,9 @@
 #include "testutil.h"
 
 #include "api/config.h"
+#include "eth/eth_peer.h"
 #include "ethp2p/ethp2p.h"
+#include "rlpx/session.h"
 
 static p2p_config *cfg_new(void)
 {
@@ -301,10 +303,41 @@ static void test_clone(void **state)
     json_decref(v);
 }
 
+/* One defaults table: a session or eth peer made with its layer's own
+ * defaults (as the unit tests of those layers do) runs with the public
+ * options' defaults, not values production never uses. */
+static void test_layer_defaults_match(void **state)
+{
+    (void)state;
+    p2p_config *c = cfg_new();
+    ep_eth_peer_config e;
+    ep_eth_peer_config_default(&e);
+    assert_int_equal(e.status_timeout_ms, p2p_config_get_option(c, P2P_OPT_STATUS_TIMEOUT_MS));
+    assert_int_equal(e.request_timeout_ms, p2p_config_get_option(c, P2P_OPT_REQUEST_TIMEOUT_MS));
+    assert_int_equal(e.max_inflight, p2p_config_get_option(c, P2P_OPT_MAX_REQUESTS_IN_FLIGHT));
+    assert_int_equal(e.max_message_size, p2p_config_get_option(c, P2P_OPT_MAX_ETH_MESSAGE_SIZE));
+    assert_int_equal(e.max_offences, p2p_config_get_option(c, P2P_OPT_MAX_OFFENCES));
+    assert_int_equal(e.announcements, c->announcements);
+    assert_int_equal(e.soft_limit_bytes, p2p_config_get_option(c, P2P_OPT_SOFT_RESPONSE_BYTES));
+    assert_int_equal(e.soft_limit_items, p2p_config_get_option(c, P2P_OPT_SOFT_RESPONSE_ITEMS));
+    assert_int_equal(e.max_serving, p2p_config_get_option(c, P2P_OPT_MAX_SERVING_REQUESTS));
+    uint64_t serve = p2p_config_get_option(c, P2P_OPT_REQUEST_TIMEOUT_MS);
+    uint64_t half_idle = p2p_config_get_option(c, P2P_OPT_IDLE_TIMEOUT_MS) / 2;
+    assert_int_equal(e.serve_timeout_ms, serve < half_idle ? serve : half_idle);
+    ep_session_config sc;
+    ep_session_config_default(&sc);
+    assert_int_equal(sc.handshake_timeout_ms, p2p_config_get_option(c, P2P_OPT_HANDSHAKE_TIMEOUT_MS));
+    assert_int_equal(sc.ping_interval_ms, p2p_config_get_option(c, P2P_OPT_PING_INTERVAL_MS));
+    assert_int_equal(sc.idle_timeout_ms, p2p_config_get_option(c, P2P_OPT_IDLE_TIMEOUT_MS));
+    assert_int_equal(sc.max_message_size, p2p_config_get_option(c, P2P_OPT_MAX_MESSAGE_SIZE));
+    p2p_config_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_layer_defaults_match),
         cmocka_unit_test(test_null_config),
         cmocka_unit_test(test_secret_key),
         cmocka_unit_test(test_listen),
