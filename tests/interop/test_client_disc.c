@@ -141,11 +141,14 @@ static void test_client_finds_us(void **state)
 
     char dir[] = "/tmp/ethp2p_ejs_XXXXXX";
     assert_non_null(mkdtemp(dir));
-    char port[16];
+    char port[16], logfile[sizeof dir + 16];
     snprintf(port, sizeof port, "%u", free_port());
+    /* its file log in our temporary directory ("--logFile false" names a
+     * file "false" in the working directory, i.e. the repository) */
+    snprintf(logfile, sizeof logfile, "%s/client.log", dir);
     const char *argv[] = {CLIENT, "--gethGenesis", GENESIS, "--dataDir", dir, "--port", port,
                           "--extIP", "127.0.0.1", "--bootnodes", us->enode, "--discV4",
-                          "--logLevel", "info", "--logFile", "false", "--maxPeers", "5", NULL};
+                          "--logLevel", "info", "--logFile", logfile, "--maxPeers", "5", NULL};
     static up_proc client;
     uint64_t t0 = ul_now_ms();
     assert_int_equal(up_spawn(&client, (char *const *)argv), 0);
