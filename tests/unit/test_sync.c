@@ -4,21 +4,7 @@
  * block is the next one of the real chain, exactly once. */
 #include "test_sync_fixture.h"
 
-static chain *g_chain;      /* 2001 London blocks, built once */
-
-static int group_setup(void **state)
-{
-    (void)state;
-    g_chain = fx_chain(2001, 0, 0, 0);
-    return 0;
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    fx_chain_free(g_chain);
-    return 0;
-}
+FX_GROUP_CHAIN(2001) /* g_chain: 2001 London blocks, built once */
 
 /* 2,000 blocks from one peer: in order, each once, in batches of at most
  * 512 headers and 128 bodies, never more than the window ahead. */

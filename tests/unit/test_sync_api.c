@@ -6,21 +6,7 @@
 
 #include "test_sync_fixture.h"
 
-static chain *g_chain; /* 2001 London blocks */
-
-static int group_setup(void **state)
-{
-    (void)state;
-    g_chain = fx_chain(2001, 0, 0, 0);
-    return 0;
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    fx_chain_free(g_chain);
-    return 0;
-}
+FX_GROUP_CHAIN(2001) /* g_chain: 2001 London blocks */
 
 /* Stopping at 700: nothing above it is asked for or stored, the state
  * settles; lifting the stop lets the sync go on to the peers' head. */

@@ -176,6 +176,24 @@ static inline void fx_chain_free(chain *c)
     free(c);
 }
 
+/* One chain of N London blocks built once for a test group: defines
+ * g_chain and the group_setup/group_teardown to pass to
+ * cmocka_run_group_tests(). */
+#define FX_GROUP_CHAIN(N)                                                                      \
+    static chain *g_chain;                                                                     \
+    static int group_setup(void **state)                                                       \
+    {                                                                                          \
+        (void)state;                                                                           \
+        g_chain = fx_chain((N), 0, 0, 0);                                                      \
+        return 0;                                                                              \
+    }                                                                                          \
+    static int group_teardown(void **state)                                                    \
+    {                                                                                          \
+        (void)state;                                                                           \
+        fx_chain_free(g_chain);                                                                \
+        return 0;                                                                              \
+    }
+
 static inline long fx_find(const chain *c, const uint8_t hash[32])
 {
     for (size_t i = 0; i < c->n; i++)

@@ -140,21 +140,7 @@ static void stop(server *sv, client *cl)
     p2p_handle_free(sv->h);
 }
 
-static chain *g_chain;
-
-static int group_setup(void **state)
-{
-    (void)state;
-    g_chain = fx_chain(1621, 0, 0, 0);
-    return 0;
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    fx_chain_free(g_chain);
-    return 0;
-}
+FX_GROUP_CHAIN(1621)
 
 static void test_sync_over_handles(void **state)
 {

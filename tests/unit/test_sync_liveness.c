@@ -7,21 +7,7 @@
  * component from a callback is refused. */
 #include "test_sync_fixture.h"
 
-static chain *g_chain;      /* 1201 London blocks: the honest chain */
-
-static int group_setup(void **state)
-{
-    (void)state;
-    g_chain = fx_chain(1201, 0, 0, 0);
-    return 0;
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    fx_chain_free(g_chain);
-    return 0;
-}
+FX_GROUP_CHAIN(1201) /* g_chain: 1201 London blocks: the honest chain */
 
 /* Peer `p` relays block `k` of chain `c` as a NewBlock. */
 static void new_block(net *n, const fx_peer *p, const chain *c, size_t k)
