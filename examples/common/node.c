@@ -347,17 +347,12 @@ int ex_node_add_block_exec(ex_node *n, uint64_t number, const uint8_t hash[32],
 int ex_node_relay_block(ex_node *n, const uint8_t *header, size_t header_len, const uint8_t *body,
                         size_t body_len, const uint8_t *td)
 {
-    p2p_rlp_item b;
-    p2p_rlp_writer w;
-    if (p2p_rlp_decode(body, body_len, &b) != 0 || !b.is_list) return P2P_ERR_RLP;
-    p2p_rlp_writer_init(&w);
-    p2p_rlp_list_begin(&w);
-    p2p_rlp_put_raw(&w, header, header_len);
-    p2p_rlp_put_raw(&w, b.data, b.len); /* [header, txs, ommers, ...] */
-    p2p_rlp_list_end(&w);
-    int rc = p2p_rlp_writer_error(&w);
-    if (!rc) rc = p2p_relay_block(n->h, w.buf, w.len, td ? td : n->head_td);
-    p2p_rlp_writer_free(&w);
+    uint8_t *block;
+    size_t len;
+    int rc = ex_block_rlp(header, header_len, body, body_len, &block, &len);
+    if (rc) return rc;
+    rc = p2p_relay_block(n->h, block, len, td ? td : n->head_td);
+    free(block);
     return rc;
 }
 
