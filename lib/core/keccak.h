@@ -35,13 +35,19 @@ typedef enum ep_keccakf_impl {
 /** A permutation: lane (x, y) of the state is st[x + 5y], in host order. */
 typedef void (*ep_keccakf_fn)(uint64_t st[25]);
 
+/** The environment variable that forces the automatic choice: set to a name
+ * of ep_keccakf_name ("plain", "complement", "bmi2", "nettle"), that
+ * permutation is used if this CPU can run it; other values are ignored. */
+#define EP_KECCAKF_ENV "ETHP2P_KECCAKF"
+
 /** Apply the selected permutation (chosen on first use; thread-safe). */
 void ep_keccakf(uint64_t st[25]);
 /** 1 if @impl is built in and this CPU can run it (never for AUTO). */
 int ep_keccakf_available(ep_keccakf_impl impl);
 /** A short name for @impl ("nettle", "plain", "complement", "bmi2", "auto"). */
 const char *ep_keccakf_name(ep_keccakf_impl impl);
-/** The permutation in use (makes the automatic choice if none was made). */
+/** The permutation in use (makes the automatic choice if none was made:
+ * the one EP_KECCAKF_ENV names, else the fastest this CPU runs). */
 ep_keccakf_impl ep_keccakf_selected(void);
 /** Use @impl from now on, in every thread (AUTO: the automatic choice again).
  * For tests and benchmarks; -1 if @impl is not available, else 0. */

@@ -14,13 +14,16 @@
  * Nettle's sha3_permute stays as the reference and the fallback.
  *
  * The permutation in use is chosen once, on first use, by a fixed preference
- * (the order below, measured with `make bench`: tests/bench/README.md); its
+ * (the order below, measured with `make bench`: tests/bench/README.md), or
+ * as the environment variable ETHP2P_KECCAKF names it (env_choice); its
  * index is kept in an atomic int, so threads that race on the first use each
  * compute the same choice and any of them may store it. */
 #include "core/keccak.h"
 
 #include <stdatomic.h>
 #include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include <nettle/sha3.h>
 
@@ -109,8 +112,25 @@ const char *ep_keccakf_name(ep_keccakf_impl impl)
     return impls[impl].name;
 }
 
+/* ETHP2P_KECCAKF=<name> in the environment forces that permutation as the
+ * automatic choice (to run whole programs and test suites on the portable
+ * one, as on a CPU without BMI2); a name that is unknown or that this CPU
+ * cannot run is ignored. getenv runs only while a choice is made: on first
+ * use and in ep_keccakf_select(EP_KECCAKF_AUTO). */
+static ep_keccakf_impl env_choice(void)
+{
+    const char *want = getenv(EP_KECCAKF_ENV);
+    if (!want) return EP_KECCAKF_AUTO;
+    for (int i = EP_KECCAKF_AUTO + 1; i < EP_KECCAKF_COUNT; i++)
+        if (strcmp(want, impls[i].name) == 0 && ep_keccakf_available((ep_keccakf_impl)i))
+            return (ep_keccakf_impl)i;
+    return EP_KECCAKF_AUTO;
+}
+
 static ep_keccakf_impl auto_choice(void)
 {
+    ep_keccakf_impl forced = env_choice();
+    if (forced != EP_KECCAKF_AUTO) return forced;
     for (size_t i = 0; i < sizeof preference / sizeof preference[0]; i++)
         if (ep_keccakf_available(preference[i])) return preference[i];
     return EP_KECCAKF_NETTLE;

@@ -3,7 +3,7 @@
  * each under every Keccak-f[1600] permutation this CPU can run; the
  * permutations alone against the Keccak team's values and against Nettle's
  * sha3_permute on random states; the run-time choice, also while other
- * threads hash. */
+ * threads hash, and as the environment variable ETHP2P_KECCAKF forces it. */
 #include "testutil.h"
 
 #include <pthread.h>
@@ -11,6 +11,8 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <nettle/sha3.h>
 
@@ -344,8 +346,6 @@ static void *hash_loop(void *arg)
 static void test_switch_while_hashing(void **state)
 {
     (void)state;
-    tu_hex_fixed("4e03657aea45a94fc7d47ba826c8d667c0d1e6e33a64a036ec44f58fa12d6c45", abc_digest,
-                 32);
     pthread_t th[3];
     atomic_long counts[3];
     atomic_store(&stop_hashing, 0);
@@ -372,9 +372,76 @@ static void test_switch_while_hashing(void **state)
     assert_int_equal(ep_keccakf_select(EP_KECCAKF_AUTO), 0);
 }
 
+/* The choice the library makes by itself with EP_KECCAKF_ENV unset. */
+static ep_keccakf_impl unforced_choice(void)
+{
+    assert_int_equal(unsetenv(EP_KECCAKF_ENV), 0);
+    assert_int_equal(ep_keccakf_select(EP_KECCAKF_AUTO), 0);
+    return ep_keccakf_selected();
+}
+
+/* ETHP2P_KECCAKF names the automatic choice: each available permutation by
+ * its name; unknown names, "auto", the empty string and a permutation this
+ * CPU cannot run leave the library's own choice. */
+static void test_env_choice(void **state)
+{
+    (void)state;
+    ep_keccakf_impl own = unforced_choice();
+    static const char *const ignored[] = {"", "auto", "AVX2", "plain ", "Plain", "?"};
+    for (size_t i = 0; i < sizeof ignored / sizeof ignored[0]; i++) {
+        assert_int_equal(setenv(EP_KECCAKF_ENV, ignored[i], 1), 0);
+        assert_int_equal(ep_keccakf_select(EP_KECCAKF_AUTO), 0);
+        assert_int_equal(ep_keccakf_selected(), own);
+    }
+    for (int impl = EP_KECCAKF_AUTO + 1; impl < EP_KECCAKF_COUNT; impl++) {
+        assert_int_equal(setenv(EP_KECCAKF_ENV, ep_keccakf_name((ep_keccakf_impl)impl), 1), 0);
+        assert_int_equal(ep_keccakf_select(EP_KECCAKF_AUTO), 0);
+        ep_keccakf_impl want = ep_keccakf_available((ep_keccakf_impl)impl)
+                                   ? (ep_keccakf_impl)impl : own;
+        assert_int_equal(ep_keccakf_selected(), want);
+        uint8_t got[32];
+        ep_keccak256((const uint8_t *)"abc", 3, got);
+        assert_memory_equal(got, abc_digest, 32);
+        /* an explicit choice still overrides the variable */
+        assert_int_equal(ep_keccakf_select(EP_KECCAKF_NETTLE), 0);
+        assert_int_equal(ep_keccakf_selected(), EP_KECCAKF_NETTLE);
+    }
+    assert_int_equal(unforced_choice(), own);
+}
+
+/* The same on the real first use: a child process that has not hashed yet
+ * (forked before any other test) reads the variable when it first needs a
+ * permutation. Exit status: the permutation chosen, 100 + it if its digest
+ * of "abc" was wrong. */
+static void test_env_first_use(void **state)
+{
+    (void)state;
+    for (int impl = EP_KECCAKF_AUTO + 1; impl < EP_KECCAKF_COUNT; impl++) {
+        if (!ep_keccakf_available((ep_keccakf_impl)impl)) continue;
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+            if (setenv(EP_KECCAKF_ENV, ep_keccakf_name((ep_keccakf_impl)impl), 1)) _exit(99);
+            uint8_t got[32];
+            ep_keccak256((const uint8_t *)"abc", 3, got);
+            int chosen = (int)ep_keccakf_selected();
+            _exit(memcmp(got, abc_digest, 32) ? 100 + chosen : chosen);
+        }
+        int st;
+        assert_int_equal(waitpid(pid, &st, 0), pid);
+        assert_true(WIFEXITED(st));
+        assert_int_equal(WEXITSTATUS(st), impl);
+    }
+}
+
 int main(void)
 {
+    tu_hex_fixed("4e03657aea45a94fc7d47ba826c8d667c0d1e6e33a64a036ec44f58fa12d6c45", abc_digest,
+                 32);
+    /* the tests below check the library's own choice: not the caller's */
+    unsetenv(EP_KECCAKF_ENV);
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_env_first_use), /* first: no permutation chosen yet */
         cmocka_unit_test(test_vectors),
         cmocka_unit_test(test_split_everywhere),
         cmocka_unit_test(test_three_part_and_bytewise),
@@ -383,6 +450,7 @@ int main(void)
         cmocka_unit_test(test_against_nettle),
         cmocka_unit_test(test_selection),
         cmocka_unit_test(test_switch_while_hashing),
+        cmocka_unit_test(test_env_choice),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
