@@ -275,7 +275,7 @@ valgrind: deps all tests
 # The threaded tests (the command ring between host threads and the polling
 # thread, handles driven from several threads) under ThreadSanitizer, built
 # in build-tsan. Any reported race fails the run.
-TSAN_TESTS := test_handle_threads test_command_ring
+TSAN_TESTS := test_handle_threads test_command_ring test_examples_verify
 .PHONY: tsan
 tsan: deps
 	$(MAKE) SANITIZE=thread BUILD=build-tsan $(TSAN_TESTS:%=build-tsan/tests/%)
