@@ -259,6 +259,16 @@ int main(int argc, char **argv)
     rc = ex_node_run(&node);
     if (f.line_open) printf("\n");
     p2p_sync_free(f.sync);
+    if (node.verify) {
+        ex_verify_stats st;
+        ex_verify_get_stats(node.verify, &st);
+        ex_log(&node, P2P_LOG_INFO,
+               "seal recovery: %llu queued, %llu by workers, %llu inline (no worker yet), "
+               "%llu waits, %llu not queued, %llu unused",
+               (unsigned long long)st.submitted, (unsigned long long)st.by_workers,
+               (unsigned long long)st.by_caller, (unsigned long long)st.waited,
+               (unsigned long long)st.missed, (unsigned long long)(st.submitted - st.taken));
+    }
     ex_verify_stop(node.verify);
     node.verify = NULL;
     ex_node_stop(&node);
