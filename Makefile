@@ -276,7 +276,7 @@ valgrind: deps all tests
 # thread, handles driven from several threads, the Keccak permutation switched
 # while threads hash) under ThreadSanitizer, built
 # in build-tsan. Any reported race fails the run.
-TSAN_TESTS := test_handle_threads test_command_ring test_keccak
+TSAN_TESTS := test_handle_threads test_command_ring test_keccak test_examples_verify
 .PHONY: tsan
 tsan: deps
 	$(MAKE) SANITIZE=thread BUILD=build-tsan $(TSAN_TESTS:%=build-tsan/tests/%)

