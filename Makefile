@@ -89,7 +89,7 @@ export EP_BUILD := $(BUILD)
 # load a sanitized library without preloading the runtime: both run only in
 # the plain build.
 ifneq ($(SANITIZE),1)
-PLAIN_CHECKS := tests/package/check.sh tests/python/run.sh tests/package/docs.sh
+PLAIN_CHECKS := tests/package/check.sh tests/python/run.sh tests/package/docs.sh tests/package/readme.sh
 endif
 export ETHP2P_LIB := $(abspath $(BUILD))/libethp2p.so
 

@@ -37,9 +37,7 @@ import ctypes
 import ctypes.util
 import dataclasses
 import enum
-import ipaddress
 import os
-import secrets
 import select
 import sys
 import time
@@ -426,6 +424,11 @@ class P2PBodyRoots(Structure):
                 ("tx_count", c_size_t)]
 
 
+class P2PEnode(Structure):
+    _fields_ = [("id", c_uint8 * 64), ("has_addr", c_int), ("host", ctypes.c_char * 256),
+                ("tcp_port", ctypes.c_uint16), ("udp_port", ctypes.c_uint16)]
+
+
 _GET_HEADERS_FN = CFUNCTYPE(c_int, c_void_p, c_void_p, c_uint64, c_uint64, POINTER(c_uint64))
 _GET_HEADER_BY_HASH_FN = CFUNCTYPE(c_int, c_void_p, c_void_p, c_void_p, POINTER(c_uint64))
 _GET_BODIES_FN = CFUNCTYPE(c_int, c_void_p, c_void_p, c_void_p, c_size_t, POINTER(c_uint64))
@@ -594,6 +597,10 @@ _SIGNATURES = {
     "p2p_ommers_hash": (c_int, [POINTER(P2PBytes), c_size_t, _u8out]),
     "p2p_body_get_roots": (c_int, [_u8p, c_size_t, POINTER(P2PBodyRoots)]),
     "p2p_body_check": (c_int, [_u8p, c_size_t, _u8p, c_size_t]),
+    "p2p_key_generate": (c_int, [_u8out, _u8out]),
+    "p2p_key_node_id": (c_int, [_u8p, _u8out]),
+    "p2p_enode_parse": (c_int, [c_char_p, POINTER(P2PEnode), c_void_p, c_size_t]),
+    "p2p_enode_format": (c_int, [POINTER(P2PEnode), c_void_p, c_size_t]),
     "p2p_sync_new_versioned": (c_int, [HandleP, c_int, POINTER(P2PSyncCallbacks), c_void_p,
                                        POINTER(SyncP)]),
     "p2p_sync_new_with_transport_versioned": (c_int, [POINTER(P2PSyncTransport), c_int,
@@ -958,48 +965,17 @@ def body_check(header, body) -> None:
     _check(lib.p2p_body_check(h, len(h), b, len(b)))
 
 # ------------------------------------------------------------- key helpers
-# Node ids are public keys, which need secp256k1 point multiplication. The
-# standard library has none, so this is a small affine implementation: fine
-# for deriving a handful of ids (it is not constant time; never use it to
-# sign). Secret keys are checked by the library itself (check_secret_key).
+# Keys come from the library (p2p_key_generate, p2p_key_node_id); node ids
+# are public keys (64 bytes X || Y).
 
 _P = 2 ** 256 - 2 ** 32 - 977
-_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
-_G = (0x79BE667EF9DCBBAC55A06295CE870B07029BFCDB2DCE28D959F2815B16F81798,
-      0x483ADA7726A3C4655DA4FBFC0E1108A8FD17B448A68554199C47D08FFB10D4B8)
-
-
-def _ec_add(a, b):
-    if a is None:
-        return b
-    if b is None:
-        return a
-    if a[0] == b[0] and (a[1] + b[1]) % _P == 0:
-        return None  # a + (-a)
-    if a == b:
-        slope = 3 * a[0] * a[0] * pow(2 * a[1], -1, _P)
-    else:
-        slope = (b[1] - a[1]) * pow(b[0] - a[0], -1, _P)
-    x = (slope * slope - a[0] - b[0]) % _P
-    return x, (slope * (a[0] - x) - a[1]) % _P
-
-
-def _ec_mul(k: int, pt):
-    acc = None
-    while k:
-        if k & 1:
-            acc = _ec_add(acc, pt)
-        pt = _ec_add(pt, pt)
-        k >>= 1
-    return acc
 
 
 def generate_secret_key() -> bytes:
-    """A fresh random secp256k1 secret key (32 bytes, 0 < k < n)."""
-    while True:
-        k = secrets.token_bytes(32)
-        if 0 < int.from_bytes(k, "big") < _N:
-            return k
+    """A fresh random secp256k1 secret key (32 bytes, 0 < k < n): p2p_key_generate()."""
+    sk = ctypes.create_string_buffer(32)
+    _check(lib.p2p_key_generate(sk, None))
+    return sk.raw
 
 
 def check_secret_key(sk) -> None:
@@ -1013,11 +989,13 @@ def check_secret_key(sk) -> None:
 
 def public_key(sk) -> bytes:
     """The 64-byte public key (X || Y) of a secret key: the node id it gives."""
-    k = int.from_bytes(_as_bytes(sk, 32, "secret key"), "big")
-    if not 0 < k < _N:
+    key = _as_bytes(sk, 32, "secret key")
+    pub = ctypes.create_string_buffer(64)
+    rc = lib.p2p_key_node_id(key, pub)
+    if rc == ErrorCode.CRYPTO:
         raise Error(ErrorCode.CRYPTO, "secret key is zero or not below the curve order")
-    x, y = _ec_mul(k, _G)
-    return x.to_bytes(32, "big") + y.to_bytes(32, "big")
+    _check(rc)
+    return pub.raw
 
 
 def is_valid_public_key(pub) -> bool:
@@ -1051,52 +1029,21 @@ class Enode:
         return self.url
 
 
-def _parse_port(text: str, what: str) -> int:
-    if not text.isdigit() or len(text) > 5 or int(text) > 65535:
-        raise Error(ErrorCode.PARSE, f"invalid {what} {text!r}")
-    return int(text)
-
-
 def parse_enode(url: str) -> Enode:
-    """Parse an enode URL (the host may be an IP literal or a DNS name). Raises
-    Error(PARSE) for a malformed URL and Error(CRYPTO) for a key off the curve."""
-    prefix = "enode://"
-    if not isinstance(url, str) or not url.startswith(prefix):
+    """Parse an enode URL (the host may be an IP literal or a DNS name) with the
+    library's p2p_enode_parse(). Raises Error(PARSE) for a malformed URL and
+    Error(CRYPTO) for a key off the curve, with the library's reason."""
+    if not isinstance(url, str):
         raise Error(ErrorCode.PARSE, "missing enode:// prefix")
-    rest = url[len(prefix):]
-    key_hex, at, addr = rest.partition("@")
-    if len(key_hex) != 128:
-        raise Error(ErrorCode.PARSE, "invalid public key (wrong length, want 128 hex chars)")
-    try:
-        pub = bytes.fromhex(key_hex)
-    except ValueError:
-        raise Error(ErrorCode.PARSE, "invalid public key (not hex)") from None
-    if not is_valid_public_key(pub):
-        raise Error(ErrorCode.CRYPTO, "invalid public key (not on the curve)")
-    if not at:
+    e = P2PEnode()
+    why = ctypes.create_string_buffer(160)
+    rc = lib.p2p_enode_parse(url.encode("utf-8", "surrogateescape"), byref(e), why, len(why))
+    if rc != 0:
+        raise Error(rc, why.value.decode("utf-8", "replace"))
+    pub = bytes(e.id)
+    if not e.has_addr:
         return Enode(pub)
-    addr, _, query = addr.partition("?")
-    if addr.startswith("["):
-        host, close, port_part = addr[1:].partition("]")
-        if not close or not port_part.startswith(":"):
-            raise Error(ErrorCode.PARSE, "invalid IPv6 address")
-        try:
-            ipaddress.IPv6Address(host)
-        except ValueError:
-            raise Error(ErrorCode.PARSE, f"invalid IPv6 address {host!r}") from None
-        port_text = port_part[1:]
-    else:
-        host, colon, port_text = addr.rpartition(":")
-        if not colon or not host:
-            raise Error(ErrorCode.PARSE, "missing host:port")
-    tcp = _parse_port(port_text, "port")
-    udp = tcp
-    if query:
-        name, eq, value = query.partition("=")
-        if name != "discport" or not eq:
-            raise Error(ErrorCode.PARSE, f"unknown query {query!r}")
-        udp = _parse_port(value, "discport in query")
-    return Enode(pub, host, tcp, udp)
+    return Enode(pub, e.host.decode("utf-8", "replace"), e.tcp_port, e.udp_port)
 
 
 def format_enode(pubkey, host: Optional[str] = None, tcp_port: int = 0,

@@ -42,7 +42,7 @@ static const struct subcommand commands[] = {
     {"disc-listen", cmd_disc_listen, "disc-listen [--ip IP] [--port N] [--datadir DIR] [--seconds S]   serve discv4"},
     {"enr", cmd_enr, "enr ENR|--datadir DIR                    decode a record, or print ours"},
     {"eth-test", cmd_eth_test, "eth-test ENODE --chain-id N --genesis HEX   eth conformance checks, PASS/FAIL per line"},
-    {"genesis", cmd_genesis, "genesis --genesis FILE                   genesis.json: hash, state root, signers (JSON)"},
+    {"genesis", cmd_genesis, "genesis --genesis FILE | --chain-id N     genesis hash, state root (JSON)"},
 };
 
 static void usage(FILE *f)

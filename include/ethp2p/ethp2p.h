@@ -284,9 +284,12 @@ P2P_EXPORT int p2p_config_set_secret_key(p2p_config *cfg, const uint8_t sk[32]);
  * (P2P_ERR_KEYFILE, the message says how to fix it: chmod 600 FILE).
  */
 P2P_EXPORT int p2p_config_set_datadir(p2p_config *cfg, const char *dir);
-/** The network id sent in Status (must match the peer's). Default 1. */
+/** The network id sent in Status (must match the peer's). Default 1. Returns 0, or P2P_ERR_INVALID for a NULL config. */
 P2P_EXPORT int p2p_config_set_chain_id(p2p_config *cfg, uint64_t chain_id);
-/** The genesis block hash (must match the peer's; also seeds the fork id). Required. */
+/**
+ * The genesis block hash (must match the peer's; also seeds the fork id).
+ * Required. Returns 0, or P2P_ERR_INVALID for a NULL argument.
+ */
 P2P_EXPORT int p2p_config_set_genesis_hash(p2p_config *cfg, const uint8_t hash[32]);
 /**
  * Listen on @p addr (an IPv4 or IPv6 literal; NULL or "" = "0.0.0.0") and
@@ -303,7 +306,7 @@ P2P_EXPORT int p2p_config_set_genesis_hash(p2p_config *cfg, const uint8_t hash[3
  * reported as P2P_EV_DIAL_FAILED.
  */
 P2P_EXPORT int p2p_config_set_listen(p2p_config *cfg, const char *addr, uint16_t port);
-/** Whether to accept inbound connections at all (default 1). */
+/** Whether to accept inbound connections at all (default 1). Returns 0, or P2P_ERR_INVALID for a NULL config. */
 P2P_EXPORT int p2p_config_set_listen_enabled(p2p_config *cfg, int enabled);
 /**
  * Add a boot node, dialed when the handle starts and redialed with backoff
@@ -321,6 +324,8 @@ P2P_EXPORT int p2p_config_add_static_peer(p2p_config *cfg, const char *enode_url
  * Add a trusted peer: accepted and dialed even when the peer limits are
  * reached. The URL may omit "@host:port" (`enode://<128 hex>`) when the peer
  * only ever dials us; with an address it is also dialed like a static peer.
+ * Returns what p2p_config_add_boot_node() does, and P2P_ERR_PARSE for a
+ * host that is not an IP literal.
  */
 P2P_EXPORT int p2p_config_add_trusted_peer(p2p_config *cfg, const char *enode_url);
 
@@ -334,6 +339,8 @@ P2P_EXPORT int p2p_config_add_trusted_peer(p2p_config *cfg, const char *enode_ur
  * max_peers minus it. Trusted peers count towards the totals but are never
  * refused. Inbound connections over the limit are sent Disconnect
  * "too many peers" (0x04). max_peers may be 0 (only trusted peers).
+ * Each returns 0, P2P_ERR_INVALID for a NULL config or P2P_ERR_RANGE for a
+ * limit over 100000.
  */
 P2P_EXPORT int p2p_config_set_max_peers(p2p_config *cfg, uint32_t max_peers);
 /** See p2p_config_set_max_peers(). */
@@ -349,20 +356,31 @@ P2P_EXPORT int p2p_config_set_head(p2p_config *cfg, const p2p_head *head);
 /**
  * Block numbers of the chain's forks, for the EIP-2124 fork id (any order;
  * zeros and duplicates are ignored as the EIP says). Replaces earlier values.
- * At most 64.
+ * At most 64. Returns 0, P2P_ERR_INVALID for a NULL config (or NULL @p blocks
+ * with @p n > 0), P2P_ERR_TOO_LARGE for more than 64.
  */
 P2P_EXPORT int p2p_config_set_fork_blocks(p2p_config *cfg, const uint64_t *blocks, size_t n);
-/** Timestamps of time-based forks (Shanghai and later), as for blocks. At most 64. */
+/** Timestamps of time-based forks (Shanghai and later), as for blocks (same return codes). At most 64. */
 P2P_EXPORT int p2p_config_set_fork_times(p2p_config *cfg, const uint64_t *times, size_t n);
 /**
  * The eth versions to offer (any of 68, 69 and 70; default all three). The
  * highest version both sides share is used: eth/70 with current go-ethereum,
  * eth/69 with reth, eth/68 with the EthereumJS devp2p package (npm).
+ * Returns 0, or P2P_ERR_INVALID for a NULL argument, an empty or too long
+ * list, or a version other than 68, 69 and 70.
  */
 P2P_EXPORT int p2p_config_set_eth_versions(p2p_config *cfg, const uint32_t *versions, size_t n);
-/** The client id sent in Hello (printable ASCII, < 256 bytes). Default `"libethp2p/v<version>"`. */
+/**
+ * The client id sent in Hello (printable ASCII, < 256 bytes). Default
+ * `"libethp2p/v<version>"`. Returns 0, or P2P_ERR_INVALID for a NULL
+ * argument, an empty or too long id or a byte that is not printable ASCII.
+ */
 P2P_EXPORT int p2p_config_set_client_id(p2p_config *cfg, const char *client_id);
-/** Log through @p fn at @p level and above (default: nothing is logged). */
+/**
+ * Log through @p fn at @p level and above (default: nothing is logged).
+ * Returns 0, P2P_ERR_INVALID for a NULL config, P2P_ERR_RANGE for a level
+ * that is no ::p2p_log_level.
+ */
 P2P_EXPORT int p2p_config_set_log(p2p_config *cfg, p2p_log_fn fn, void *user_data, int level);
 /**
  * Whether block announcements (NewBlockHashes, NewBlock) are used. Off by
@@ -372,7 +390,8 @@ P2P_EXPORT int p2p_config_set_log(p2p_config *cfg, p2p_log_fn fn, void *user_dat
  * p2p_submit() of NEW_BLOCK / NEW_BLOCK_HASHES return P2P_ERR_STATE. Turn
  * them on (1) for a proof-of-authority network of one's own nodes: they
  * then work on every eth version (eth/69 and later included, though
- * go-ethereum would drop an eth/69+ peer for them).
+ * go-ethereum would drop an eth/69+ peer for them). Returns 0, or
+ * P2P_ERR_INVALID for a NULL config.
  */
 P2P_EXPORT int p2p_config_set_announcements(p2p_config *cfg, int enabled);
 /**
@@ -381,7 +400,7 @@ P2P_EXPORT int p2p_config_set_announcements(p2p_config *cfg, int enabled);
  * unreasonable value.
  */
 P2P_EXPORT int p2p_config_set_option(p2p_config *cfg, p2p_option opt, uint64_t value);
-/** Read back an option's current value (0 for an unknown option). */
+/** Read back an option's current value (0 for an unknown option or a NULL config). */
 P2P_EXPORT uint64_t p2p_config_get_option(const p2p_config *cfg, p2p_option opt);
 /**@}*/
 
@@ -448,7 +467,10 @@ typedef enum p2p_event_type {
     P2P_EV_BLOCK_RANGE_UPDATE = 15,   /**< u.block_range: eth/69 BlockRangeUpdate */
     P2P_EV_REQUEST_TIMEOUT = 16,      /**< u.timeout: one of our requests got no reply */
     P2P_EV_DIAL_FAILED = 17,          /**< u.dial_failed: an outbound attempt did not connect */
-    P2P_EV_COMMAND_FAILED = 18        /**< u.command_failed: a queued command could not run */
+    P2P_EV_COMMAND_FAILED = 18        /**< u.command_failed: a queued command could not run,
+                                           or a request of ours ended unanswered because
+                                           its peer left (error NOT_FOUND, after that
+                                           peer's PEER_DISCONNECTED) */
 } p2p_event_type;
 
 /** One announced block (NewBlockHashes entry). */
@@ -470,10 +492,12 @@ typedef enum p2p_disconnect_side {
  */
 typedef struct p2p_event {
     p2p_event_type type;    /**< which event, hence which member of @c u is set */
-    uint8_t peer[64];       /**< the peer the event is about */
+    uint8_t peer[64];       /**< the node id (only the id) of the peer the event is
+                                 about; pass it to the p2p_send_* and request calls */
     uint32_t eth_version;   /**< that peer's eth version (0 if none) */
     union {
-        /** PEER_CONNECTED: the new peer. */
+        /** PEER_CONNECTED: the new peer's whole info (not an id: the id is the
+         *  event's own @c peer, also at @c u.peer.id). Only set in this event. */
         p2p_peer_info peer;
         /** PEER_DISCONNECTED. */
         struct {
@@ -499,8 +523,10 @@ typedef struct p2p_event {
             int by_hash;            /**< 1: start at @c hash; 0: at @c number */
             uint8_t hash[32];       /**< first block's hash (when @c by_hash) */
             uint64_t number;        /**< first block's number (unless @c by_hash) */
-            uint64_t limit;         /**< how many headers (at most; a larger ask is
-                                         cut to P2P_OPT_SOFT_RESPONSE_ITEMS) */
+            uint64_t limit;         /**< how many headers the peer wants at most (its
+                                         GetBlockHeaders "amount"; a larger ask is cut to
+                                         P2P_OPT_SOFT_RESPONSE_ITEMS). The command we send
+                                         calls the same field @c count */
             uint64_t skip;          /**< gap between consecutive headers */
             int reverse;            /**< 1: towards genesis */
         } get_block_headers;
@@ -634,9 +660,12 @@ P2P_EXPORT void p2p_local_id(const p2p_handle *h, uint8_t id[64]);
  * (P2P_ENODE_MAX always suffices).
  */
 P2P_EXPORT int p2p_enode_url(const p2p_handle *h, char *buf, size_t len);
-/** Connected eth peers (reported PEER_CONNECTED, not yet DISCONNECTED); any thread. */
+/** Connected eth peers (reported PEER_CONNECTED, not yet DISCONNECTED); any thread. P2P_ERR_INVALID for a NULL handle. */
 P2P_EXPORT int p2p_peer_count(const p2p_handle *h);
-/** The TCP port we listen on (the chosen one if configured as 0); 0 if not listening. */
+/**
+ * The TCP port we listen on (the chosen one if configured as 0); 0 if not
+ * listening; P2P_ERR_INVALID for a NULL handle.
+ */
 P2P_EXPORT int p2p_listen_port(const p2p_handle *h);
 /**
  * The layout of ::p2p_peer_info this header describes. The structs the
@@ -709,7 +738,8 @@ P2P_EXPORT int p2p_poll(p2p_handle *h, int timeout_ms);
 P2P_EXPORT int p2p_get_fd(const p2p_handle *h);
 /**
  * Milliseconds until the next timer (handshake or request deadline, ping,
- * redial) is due: 0 if work is pending now, -1 if no timer is armed.
+ * redial) is due: 0 if work is pending now, -1 if no timer is armed,
+ * P2P_ERR_INVALID (-1 too) for a NULL handle.
  */
 P2P_EXPORT int p2p_next_timeout(const p2p_handle *h);
 /**@}*/
@@ -768,7 +798,8 @@ typedef struct p2p_command {
             int by_hash;            /**< 1: start at @c hash; 0: at @c number */
             uint8_t hash[32];       /**< first block's hash (when @c by_hash) */
             uint64_t number;        /**< first block's number (unless @c by_hash) */
-            uint64_t count;         /**< how many headers at most */
+            uint64_t count;         /**< how many headers at most (1 or more; the
+                                         peer's side sees it as the event's @c limit) */
             uint64_t skip;          /**< gap between consecutive headers */
             int reverse;            /**< 1: towards genesis */
         } get_block_headers;
@@ -852,7 +883,11 @@ P2P_EXPORT int p2p_submit(p2p_handle *h, const p2p_command *cmd, uint64_t *reque
  */
 P2P_EXPORT const char *p2p_last_error(const p2p_handle *h);
 
-/** Announce a block (NewBlockHashes [hash, number]) to every eth peer. */
+/**
+ * Announce a block (NewBlockHashes [hash, number]) to every eth peer.
+ * Returns 0, P2P_ERR_STATE when announcements are off
+ * (p2p_config_set_announcements()), or as p2p_submit().
+ */
 P2P_EXPORT int p2p_broadcast_block(p2p_handle *h, const uint8_t hash[32], uint64_t number);
 /**
  * Send a whole block (NewBlock) to every eth peer. The block must be
@@ -896,12 +931,16 @@ P2P_EXPORT int p2p_relay_transactions(p2p_handle *h, const p2p_bytes *txs, size_
  * headers than asked, none included, when the peer has fewer or cuts its
  * reply; more than asked is an offence (P2P_OPT_MAX_OFFENCES). No reply in
  * time gives P2P_EV_REQUEST_TIMEOUT; a request over
- * P2P_OPT_MAX_REQUESTS_IN_FLIGHT gives P2P_EV_COMMAND_FAILED.
+ * P2P_OPT_MAX_REQUESTS_IN_FLIGHT gives P2P_EV_COMMAND_FAILED (P2P_ERR_AGAIN);
+ * the peer leaving before it answers gives, after its
+ * P2P_EV_PEER_DISCONNECTED, P2P_EV_COMMAND_FAILED (P2P_ERR_NOT_FOUND). Each
+ * request thus ends with exactly one of: its reply, REQUEST_TIMEOUT,
+ * COMMAND_FAILED. The same holds for every request function below.
  */
 P2P_EXPORT int p2p_get_block_headers(p2p_handle *h, const uint8_t peer[64], uint64_t number,
                                      uint64_t count, uint64_t skip, int reverse,
                                      uint64_t *request_id);
-/** Request headers starting at the block with @p hash. */
+/** Request headers starting at the block with @p hash (return codes and events as p2p_get_block_headers()). */
 P2P_EXPORT int p2p_get_block_headers_by_hash(p2p_handle *h, const uint8_t peer[64],
                                              const uint8_t hash[32], uint64_t count,
                                              uint64_t skip, int reverse, uint64_t *request_id);
@@ -931,34 +970,44 @@ P2P_EXPORT int p2p_get_block_headers_by_hash(p2p_handle *h, const uint8_t peer[6
  */
 P2P_EXPORT int p2p_send_block_headers(p2p_handle *h, const uint8_t peer[64], uint64_t request_id,
                                       const p2p_bytes *headers, size_t n);
-/** Request the bodies of @p n blocks (@p hashes: n * 32 bytes). */
+/**
+ * Request the bodies of @p n blocks (@p hashes: n * 32 bytes). Return codes
+ * and events as p2p_get_block_headers() (P2P_ERR_INVALID for @p n 0); the
+ * reply may hold fewer bodies than asked, in the order asked.
+ */
 P2P_EXPORT int p2p_get_block_bodies(p2p_handle *h, const uint8_t peer[64], const uint8_t *hashes,
                                     size_t n, uint64_t *request_id);
-/** Answer a GET_BLOCK_BODIES event: @p n raw RLP bodies. */
+/** Answer a GET_BLOCK_BODIES event: @p n raw RLP bodies (return codes and events as p2p_send_block_headers()). */
 P2P_EXPORT int p2p_send_block_bodies(p2p_handle *h, const uint8_t peer[64], uint64_t request_id,
                                      const p2p_bytes *bodies, size_t n);
-/** Send raw transactions (Transactions) to every eth peer. */
+/**
+ * Send raw transactions (Transactions) to every eth peer. Returns 0,
+ * P2P_ERR_INVALID for an item that is no transaction (nothing is sent;
+ * p2p_last_error() says which item), or as p2p_submit().
+ */
 P2P_EXPORT int p2p_broadcast_transactions(p2p_handle *h, const p2p_bytes *txs, size_t n);
-/** Send raw transactions to one peer. */
+/** Send raw transactions to one peer (return codes as p2p_broadcast_transactions(), and P2P_ERR_NOT_FOUND for a peer not connected). */
 P2P_EXPORT int p2p_send_transactions(p2p_handle *h, const uint8_t peer[64], const p2p_bytes *txs,
                                      size_t n);
 /**
  * Announce pooled transactions (NewPooledTransactionHashes: types, sizes,
- * hashes) to @p peer, or to every eth peer when @p peer is NULL.
+ * hashes) to @p peer, or to every eth peer when @p peer is NULL. Returns 0,
+ * P2P_ERR_NOT_FOUND for a peer not connected, or as p2p_submit().
  */
 P2P_EXPORT int p2p_announce_pooled_transactions(p2p_handle *h, const uint8_t *peer,
                                                 const uint8_t *types, const uint32_t *sizes,
                                                 const uint8_t *hashes, size_t n);
-/** Request pooled transactions by hash. */
+/** Request pooled transactions by hash (return codes and events as p2p_get_block_headers()). */
 P2P_EXPORT int p2p_get_pooled_transactions(p2p_handle *h, const uint8_t peer[64],
                                            const uint8_t *hashes, size_t n, uint64_t *request_id);
-/** Answer a GET_POOLED_TRANSACTIONS event. */
+/** Answer a GET_POOLED_TRANSACTIONS event (return codes and events as p2p_send_block_headers()). */
 P2P_EXPORT int p2p_send_pooled_transactions(p2p_handle *h, const uint8_t peer[64],
                                             uint64_t request_id, const p2p_bytes *txs, size_t n);
 /**
  * Request the receipts of @p n blocks by hash (each block's whole list; on
  * eth/70 a RECEIPTS event with last_incomplete set says the last list was
- * cut: continue with p2p_get_receipts_from()).
+ * cut: continue with p2p_get_receipts_from()). Return codes and events as
+ * p2p_get_block_headers().
  */
 P2P_EXPORT int p2p_get_receipts(p2p_handle *h, const uint8_t peer[64], const uint8_t *hashes,
                                 size_t n, uint64_t *request_id);
@@ -1060,8 +1109,40 @@ P2P_EXPORT int p2p_header_decode_versioned(const uint8_t *rlp, size_t len, int f
  * or when @p rlp is NULL with @p len > 0.
  */
 P2P_EXPORT void p2p_header_hash(const uint8_t *rlp, size_t len, uint8_t out[32]);
-/** The header inside a block's RLP ([header, txs, ...]) as a view into @p block. */
+/**
+ * The header inside a block's RLP ([header, txs, ...]) as a view into
+ * @p block. Returns 0, P2P_ERR_INVALID for a NULL argument, P2P_ERR_RLP if
+ * it is not a block.
+ */
 P2P_EXPORT int p2p_block_header(const uint8_t *block, size_t len, p2p_bytes *header);
+
+/** The roots a block body commits to, as computed by p2p_body_get_roots(). */
+typedef struct p2p_body_roots {
+    uint8_t transactions_root[32]; /**< root of the body's transactions */
+    uint8_t ommers_hash[32];      /**< keccak256 of the RLP ommers list */
+    int has_withdrawals;          /**< 1 if the body has a withdrawals list */
+    uint8_t withdrawals_root[32]; /**< valid when has_withdrawals */
+    size_t tx_count;              /**< transactions in the body */
+} p2p_body_roots;
+
+/**
+ * Compute the roots of a body's RLP, [txs, ommers] or [txs, ommers,
+ * withdrawals], where each transaction is a legacy RLP list or a typed
+ * envelope wrapped in an RLP string (as in blocks and BlockBodies).
+ * P2P_ERR_RLP if it is not such a body.
+ */
+P2P_EXPORT int p2p_body_get_roots(const uint8_t *body, size_t len, p2p_body_roots *out);
+
+/**
+ * Check a body against its header: the transactions root (header field 4),
+ * the ommers hash (field 1) and, when the header has field 16 (Shanghai and
+ * later), the withdrawals root; a body has a withdrawals list exactly when
+ * its header has the root. Works for any header layout from Frontier on.
+ * Returns 0 if they match, P2P_ERR_RLP if either is malformed, and
+ * P2P_ERR_PROTOCOL if the body does not belong to the header.
+ */
+P2P_EXPORT int p2p_body_check(const uint8_t *header, size_t header_len, const uint8_t *body,
+                              size_t body_len);
 /**@}*/
 
 /* ------------------------------------------------------------------------ */
@@ -1075,7 +1156,8 @@ P2P_EXPORT int p2p_block_header(const uint8_t *block, size_t len, p2p_bytes *hea
  * and go-ethereum's fork id say, left out of the fork id checksum; a chain
  * whose shanghaiTime equals its genesis time (common on devnets) is only
  * accepted by go-ethereum and reth peers when this is set. When no head is
- * configured, the head's timestamp starts at this value.
+ * configured, the head's timestamp starts at this value. Returns 0, or
+ * P2P_ERR_INVALID for a NULL config.
  */
 P2P_EXPORT int p2p_config_set_genesis_time(p2p_config *cfg, uint64_t timestamp);
 /**
@@ -1134,11 +1216,12 @@ P2P_EXPORT int p2p_command_room(const p2p_handle *h, size_t *bytes);
  * P2P_ERR_INVALID.
  */
 P2P_EXPORT int p2p_config_set_discovery(p2p_config *cfg, int enabled, uint16_t udp_port);
-/** The UDP port discovery uses, or 0 when discovery is off. */
+/** The UDP port discovery uses, or 0 when discovery is off; P2P_ERR_INVALID for a NULL handle. */
 P2P_EXPORT int p2p_discovery_port(const p2p_handle *h);
 /**
  * Nodes in the discovery table (endpoint proven, at most 16 per bucket), or
- * 0 when discovery is off. Polling thread only.
+ * 0 when discovery is off; P2P_ERR_INVALID for a NULL handle. Polling
+ * thread only.
  */
 P2P_EXPORT int p2p_discovery_table_size(const p2p_handle *h);
 /**
@@ -1148,6 +1231,54 @@ P2P_EXPORT int p2p_discovery_table_size(const p2p_handle *h);
  * Polling thread only.
  */
 P2P_EXPORT int p2p_enr(const p2p_handle *h, char *buf, size_t len);
+/**@}*/
+
+/* ------------------------------------------------------------------------ */
+/** @name Keys and enode URLs                                              */
+/* ------------------------------------------------------------------------ */
+/**@{*/
+/**
+ * A fresh random secp256k1 secret key (libsodium randomness) in @p sk and,
+ * when @p id is not NULL, its node id (the 64-byte public key). Pass @p sk
+ * to p2p_config_set_secret_key(), or let p2p_config_set_datadir() keep one
+ * in a key file. Returns 0, P2P_ERR_INVALID for a NULL @p sk, P2P_ERR_NOMEM
+ * or P2P_ERR_CRYPTO if no key could be made. Any thread.
+ */
+P2P_EXPORT int p2p_key_generate(uint8_t sk[32], uint8_t id[64]);
+/**
+ * The node id (64-byte public key) of secret key @p sk. Returns 0,
+ * P2P_ERR_INVALID for a NULL argument, P2P_ERR_CRYPTO for a zero key or
+ * one not below the curve order. Any thread.
+ */
+P2P_EXPORT int p2p_key_node_id(const uint8_t sk[32], uint8_t id[64]);
+
+/** An enode URL, `enode://<128 hex id>@<host>:<tcp port>[?discport=N]`. */
+typedef struct p2p_enode {
+    uint8_t id[P2P_ID_LEN]; /**< node id: a valid curve point */
+    int has_addr;           /**< 0 for `enode://<id>` alone: host and ports are then empty */
+    char host[256];         /**< IPv4/IPv6 literal (no brackets) or DNS name, NUL-terminated */
+    uint16_t tcp_port;      /**< RLPx port */
+    uint16_t udp_port;      /**< discovery port: the discport, else @c tcp_port */
+} p2p_enode;
+
+/**
+ * Parse an enode URL with the rules p2p_config_add_boot_node() applies
+ * (the id must be a point on the curve). Returns 0; P2P_ERR_INVALID for a
+ * NULL @p url or @p out; P2P_ERR_PARSE for a malformed URL and
+ * P2P_ERR_CRYPTO for an id that is not a curve point, with the reason in
+ * @p err (NUL-terminated, cut to @p errlen; @p err may be NULL). On error
+ * @p out is zeroed. Any thread.
+ */
+P2P_EXPORT int p2p_enode_parse(const char *url, p2p_enode *out, char *err, size_t errlen);
+/**
+ * Format @p n as an enode URL (IPv6 in brackets, `?discport` only when it
+ * differs from the TCP port) into @p buf. Returns the URL's length
+ * (without the NUL; P2P_ENODE_MAX suffices for an IP host), P2P_ERR_INVALID for a
+ * NULL argument or a host that is neither an IP literal nor a DNS name,
+ * P2P_ERR_TOO_LARGE if @p len is too small (@p buf then holds ""). Any
+ * thread.
+ */
+P2P_EXPORT int p2p_enode_format(const p2p_enode *n, char *buf, size_t len);
 /**@}*/
 
 /* ------------------------------------------------------------------------ */
@@ -1172,7 +1303,8 @@ typedef uint64_t (*p2p_clock_fn)(void *user_data);
 P2P_EXPORT int p2p_config_set_clock(p2p_config *cfg, p2p_clock_fn fn, void *user_data);
 /**
  * The handle's clock now, in milliseconds: the system's monotonic clock or
- * the one set with p2p_config_set_clock(). 0 for a NULL handle. Polling
+ * the one set with p2p_config_set_clock(). 0 for a NULL handle (this
+ * function returns no error codes). Polling
  * thread (the host clock is called from there only).
  */
 P2P_EXPORT uint64_t p2p_now_ms(const p2p_handle *h);

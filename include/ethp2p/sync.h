@@ -124,39 +124,20 @@ P2P_EXPORT int p2p_trie_root(const p2p_bytes *keys, const p2p_bytes *values, siz
  * the list element's bytes as the root needs them: a legacy transaction
  * is its RLP list, a typed transaction its envelope (type byte || payload),
  * a withdrawal its RLP list. An empty list gives p2p_empty_trie_root().
+ * Returns 0, P2P_ERR_INVALID for a NULL @p out (or NULL @p items with
+ * @p n > 0), P2P_ERR_TOO_LARGE for a list too long to index, P2P_ERR_NOMEM.
  */
 P2P_EXPORT int p2p_ordered_trie_root(const p2p_bytes *items, size_t n, uint8_t out[32]);
 
-/** Ommers hash: keccak256 of the RLP list of the (raw RLP) ommer headers. */
+/**
+ * Ommers hash: keccak256 of the RLP list of the (raw RLP) ommer headers.
+ * Returns 0, P2P_ERR_INVALID for a NULL @p out (or NULL @p ommers with
+ * @p n > 0), P2P_ERR_NOMEM.
+ */
 P2P_EXPORT int p2p_ommers_hash(const p2p_bytes *ommers, size_t n, uint8_t out[32]);
 
-/** The roots a block body commits to, as computed by p2p_body_get_roots(). */
-typedef struct p2p_body_roots {
-    uint8_t transactions_root[32]; /**< root of the body's transactions */
-    uint8_t ommers_hash[32];      /**< keccak256 of the RLP ommers list */
-    int has_withdrawals;          /**< 1 if the body has a withdrawals list */
-    uint8_t withdrawals_root[32]; /**< valid when has_withdrawals */
-    size_t tx_count;              /**< transactions in the body */
-} p2p_body_roots;
-
-/**
- * Compute the roots of a body's RLP, [txs, ommers] or [txs, ommers,
- * withdrawals], where each transaction is a legacy RLP list or a typed
- * envelope wrapped in an RLP string (as in blocks and BlockBodies).
- * P2P_ERR_RLP if it is not such a body.
- */
-P2P_EXPORT int p2p_body_get_roots(const uint8_t *body, size_t len, p2p_body_roots *out);
-
-/**
- * Check a body against its header: the transactions root (header field 4),
- * the ommers hash (field 1) and, when the header has field 16 (Shanghai and
- * later), the withdrawals root; a body has a withdrawals list exactly when
- * its header has the root. Works for any header layout from Frontier on.
- * Returns 0 if they match, P2P_ERR_RLP if either is malformed, and
- * P2P_ERR_PROTOCOL if the body does not belong to the header.
- */
-P2P_EXPORT int p2p_body_check(const uint8_t *header, size_t header_len, const uint8_t *body,
-                              size_t body_len);
+/* p2p_body_roots, p2p_body_get_roots() and p2p_body_check() are declared
+ * in ethp2p.h, beside the header helpers: a plain fetcher needs them too. */
 /**@}*/
 
 /* ------------------------------------------------------------------------ */

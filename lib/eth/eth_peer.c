@@ -14,6 +14,8 @@
  *  - no Status in time: P2P_DISC_TIMEOUT. */
 #include "eth/eth_peer.h"
 #include "core/defaults.h"
+#include "core/hex.h"
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -64,6 +66,7 @@ struct ep_eth_peer {
     size_t nserving;
     served_done done[EP_ETH_SERVED_IDS];    /* a ring of the last answered/expired */
     size_t ndone, done_pos;
+    char why[192];         /* the detail of a refused Status (both genesis hashes) */
 };
 
 void ep_eth_peer_config_default(ep_eth_peer_config *c)
@@ -167,8 +170,8 @@ static void reset_event(ep_eth_peer *p, ep_eth_event *ev)
     ev->reason = -1;
 }
 
-/* Close the handler and report why (@detail: static text for the log, or
- * NULL); returns @error for the caller to pass on. */
+/* Close the handler and report why (@detail: text for the log, static or in
+ * the peer, or NULL); returns @error for the caller to pass on. */
 static int disconnect_why(ep_eth_peer *p, ep_eth_event *ev, int reason, int error,
                           const char *detail)
 {
@@ -298,7 +301,16 @@ static int on_status(ep_eth_peer *p, const uint8_t *data, size_t len, ep_eth_eve
     ep_status_verdict v = ep_status_validate(&p->cfg.local, p->cfg.version, &m.u.status);
     if (v != EP_STATUS_OK) {
         ev->status = v;
-        return disconnect(p, ev, ep_status_disconnect_reason(v), P2P_ERR_PROTOCOL);
+        const char *detail = NULL;
+        if (v == EP_STATUS_GENESIS_MISMATCH) { /* both hashes: which chain each is on */
+            char theirs[65], ours[65];
+            ep_hex_encode(m.u.status.genesis, 32, theirs);
+            ep_hex_encode(p->cfg.local.genesis, 32, ours);
+            snprintf(p->why, sizeof p->why, "the peer's genesis is 0x%s, ours 0x%s", theirs,
+                     ours);
+            detail = p->why;
+        }
+        return disconnect_why(p, ev, ep_status_disconnect_reason(v), P2P_ERR_PROTOCOL, detail);
     }
     p->remote = m.u.status;
     p->state = ST_READY;
@@ -629,6 +641,16 @@ const ep_eth_status *ep_eth_peer_remote_status(const ep_eth_peer *p)
 size_t ep_eth_peer_inflight(const ep_eth_peer *p)
 {
     return p ? p->ninflight : 0;
+}
+
+int ep_eth_peer_take_inflight(ep_eth_peer *p, uint64_t *id, uint64_t *msg)
+{
+    if (!p || !p->ninflight) return 0;
+    pending_req *r = &p->reqs[p->ninflight - 1];
+    *id = r->id;
+    *msg = r->msg;
+    p->ninflight--;
+    return 1;
 }
 
 size_t ep_eth_peer_serving(const ep_eth_peer *p)

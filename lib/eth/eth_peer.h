@@ -80,7 +80,8 @@ typedef struct ep_eth_event {
     int reason;               /* DISCONNECT: p2p_disconnect_reason */
     int error;                /* DISCONNECT: the p2p_error behind it */
     ep_status_verdict status; /* DISCONNECT after a refused Status: why */
-    const char *detail;       /* DISCONNECT: static text saying what the peer did, or NULL */
+    const char *detail;       /* DISCONNECT: text saying what the peer did (static, or kept
+                                 by the peer until its next call), or NULL */
 } ep_eth_event;
 
 typedef struct ep_eth_peer ep_eth_peer;
@@ -148,6 +149,9 @@ uint32_t ep_eth_peer_version(const ep_eth_peer *p);
  * BlockRangeUpdate messages. */
 const ep_eth_status *ep_eth_peer_remote_status(const ep_eth_peer *p);
 size_t ep_eth_peer_inflight(const ep_eth_peer *p);
+/* Forget one of our requests awaiting a reply, for a connection that ended:
+ * 1 with its id and message id, 0 when none is left. */
+int ep_eth_peer_take_inflight(ep_eth_peer *p, uint64_t *id, uint64_t *msg);
 /* The peer's requests handed up and not yet answered or expired. */
 size_t ep_eth_peer_serving(const ep_eth_peer *p);
 /* 1 when max_serving of them wait: pass no more input until one is answered

@@ -133,12 +133,21 @@ static void emit_for(ep_net *n, const ep_conn *c, p2p_event *ev)
     ep_net_emit(n, ev);
 }
 
+/* The host's command for one of our eth requests (by message id). */
+static int request_command(uint64_t msg)
+{
+    return msg == EP_ETH_GET_BLOCK_HEADERS ? P2P_CMD_GET_BLOCK_HEADERS
+         : msg == EP_ETH_GET_BLOCK_BODIES ? P2P_CMD_GET_BLOCK_BODIES
+         : msg == EP_ETH_GET_POOLED_TXS ? P2P_CMD_GET_POOLED_TRANSACTIONS
+                                        : P2P_CMD_GET_RECEIPTS;
+}
+
 /* An outbound attempt ended before the host saw a peer. The reason is only
  * reported when a Disconnect carried it (the host is told -1 otherwise). */
 static void report_dial_failed(ep_net *n, ep_conn *c, int reason, int remote, int error,
                                int exchanged)
 {
-    char msg[128];
+    char msg[256]; /* the log line says it all; the event's message keeps 127 bytes */
     error = error ? error : P2P_ERR_CLOSED;
     if (!exchanged) reason = -1;
     if (c->why[0])
@@ -183,6 +192,18 @@ static void report_end(ep_net *n, ep_conn *c, int reason, int remote, int error,
     ep_net_log(n, P2P_LOG_INFO, "peer %s left: %s (%s)", c->addr,
                p2p_disconnect_reason_str(ev.u.disconnected.reason), remote ? "remote" : "local");
     emit_for(n, c, &ev);
+    /* Our requests it had not answered end too, after the disconnect (so a
+     * host, or the sync component, no longer picks that peer for a retry):
+     * one COMMAND_FAILED each, error NOT_FOUND, with the request's id. */
+    uint64_t rid, msg;
+    while (c->eth && ep_eth_peer_take_inflight(c->eth, &rid, &msg)) {
+        memset(&ev, 0, sizeof ev);
+        ev.type = P2P_EV_COMMAND_FAILED;
+        ev.u.command_failed.command = request_command(msg);
+        ev.u.command_failed.error = P2P_ERR_NOT_FOUND;
+        ev.u.command_failed.request_id = rid;
+        emit_for(n, c, &ev);
+    }
 }
 
 void ep_conn_fail(ep_net *n, ep_conn *c, int reason, int remote, int error, const char *why)
@@ -429,10 +450,7 @@ static void handle_eth_event(ep_net *n, ep_conn *c, ep_eth_event *e, uint64_t no
         memset(&ev, 0, sizeof ev);
         ev.type = P2P_EV_REQUEST_TIMEOUT;
         ev.u.timeout.request_id = e->request_id;
-        ev.u.timeout.command = e->request_msg == EP_ETH_GET_BLOCK_HEADERS ? P2P_CMD_GET_BLOCK_HEADERS
-                             : e->request_msg == EP_ETH_GET_BLOCK_BODIES ? P2P_CMD_GET_BLOCK_BODIES
-                             : e->request_msg == EP_ETH_GET_POOLED_TXS ? P2P_CMD_GET_POOLED_TRANSACTIONS
-                                                                        : P2P_CMD_GET_RECEIPTS;
+        ev.u.timeout.command = request_command(e->request_msg);
         emit_for(n, c, &ev);
         break;
     }
@@ -442,7 +460,7 @@ static void handle_eth_event(ep_net *n, ep_conn *c, ep_eth_event *e, uint64_t no
                    ep_eth_msg_name(e->request_msg), (unsigned long long)e->request_id, c->addr);
         break;
     case EP_ETH_EV_DISCONNECT: {
-        char why[160];
+        char why[320];
         snprintf(why, sizeof why, "eth: %s%s%s%s%s", p2p_strerror(e->error),
                  e->status ? ", " : "", e->status ? ep_status_verdict_str(e->status) : "",
                  e->detail ? ": " : "", e->detail ? e->detail : "");

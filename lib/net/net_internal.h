@@ -55,7 +55,7 @@ typedef struct ep_conn {
     int disc_reason;        /* the reason that ended it, -1 if none yet */
     int disc_remote;
     int disc_error;
-    char why[128];          /* human-readable cause for DIAL_FAILED / logs */
+    char why[256];          /* human-readable cause for DIAL_FAILED / logs */
     ep_eth_status remote_status;
     char client_id[P2P_CLIENT_ID_MAX];
     ep_heap_node timer;     /* in ep_net.timers, keyed by ep_conn_deadline (index.c) */

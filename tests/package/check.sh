@@ -14,6 +14,15 @@ make -s install BUILD="$build" PREFIX=$prefix DESTDIR="$stage" >/dev/null
 export PKG_CONFIG_PATH="$stage$prefix/lib/pkgconfig"
 export PKG_CONFIG_SYSROOT_DIR="$stage"
 ver=$(pkg-config --modversion libethp2p)
+# The README (Linking) says a staged install needs PKG_CONFIG_SYSROOT_DIR:
+# without it the flags name the final prefix, with it the stage.
+case "$(env -u PKG_CONFIG_SYSROOT_DIR pkg-config --cflags libethp2p)" in
+  *"$stage"*) echo "package: flags reach the stage without PKG_CONFIG_SYSROOT_DIR (README out of date)"; exit 1 ;;
+esac
+case "$(pkg-config --cflags libethp2p)" in
+  "-I$stage$prefix/include"*) ;;
+  *) echo "package: PKG_CONFIG_SYSROOT_DIR did not point the flags at the stage"; exit 1 ;;
+esac
 echo "package: staged libethp2p $ver"
 for f in lib/libethp2p.so lib/libethp2p.so.0 lib/libethp2p.a include/ethp2p/ethp2p.h include/ethp2p/rlp.h include/ethp2p/types.h include/ethp2p/sync.h lib/pkgconfig/libethp2p.pc; do
   [ -e "$stage$prefix/$f" ] || { echo "package: missing $f after install"; exit 1; }

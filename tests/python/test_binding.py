@@ -24,6 +24,7 @@ MIRRORS = {
     ethp2p.P2PBlockAnnounce: "p2p_block_announce", ethp2p.P2PEvent: "p2p_event",
     ethp2p.P2PCommand: "p2p_command", ethp2p.P2PHeaderFields: "p2p_header_fields",
     ethp2p.P2PBodyRoots: "p2p_body_roots", ethp2p.P2PSyncTransport: "p2p_sync_transport",
+    ethp2p.P2PEnode: "p2p_enode",
     ethp2p.P2PSyncCallbacks: "p2p_sync_callbacks", ethp2p.P2PSyncProgress: "p2p_sync_progress",
 }
 
