@@ -4,6 +4,7 @@
  * peer's bounded sets; broadcasts and relays skip peers that know a hash,
  * so nothing is echoed back to where it came from. */
 #include "net/net_internal.h"
+#include "core/mem.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@ void ep_known_init(ep_net *n, ep_conn *c)
 {
     ep_hashset_init(&c->known_blocks, (size_t)n->cfg.opts[P2P_OPT_KNOWN_BLOCKS]);
     ep_hashset_init(&c->known_txs, (size_t)n->cfg.opts[P2P_OPT_KNOWN_TXS]);
+    c->known_blocks.mem = c->known_txs.mem = n->mem;
 }
 
 void ep_known_free(ep_conn *c)
@@ -101,7 +103,7 @@ static long peers_shuffled(ep_net *n, ep_conn ***out)
 {
     size_t k = 0;
     for (ep_conn *c = n->conns; c; c = c->next) k += c->state == EP_CONN_ACTIVE && c->eth;
-    ep_conn **v = malloc((k ? k : 1) * sizeof *v);
+    ep_conn **v = ep_malloc(n->mem, (k ? k : 1) * sizeof *v);
     if (!v) return P2P_ERR_NOMEM;
     k = 0;
     for (ep_conn *c = n->conns; c; c = c->next)
@@ -156,7 +158,7 @@ int ep_net_relay_block(ep_net *n, const p2p_bytes *block, const uint8_t *td)
     }
     ep_net_log(n, P2P_LOG_DEBUG, "relayed block %llu: %zu whole, %zu announced, %zu knew it",
                (unsigned long long)f.number, direct, m - direct, (size_t)k - m);
-    free(v);
+    ep_free(n->mem, v);
     return 0;
 }
 
@@ -209,10 +211,10 @@ static int txs_to_peers(ep_net *n, const p2p_bytes *items, const txinfo *ti, siz
     ep_conn **v;
     long k = peers_shuffled(n, &v);
     if (k < 0) return (int)k;
-    p2p_bytes *ib = malloc(count * sizeof *ib);
-    uint8_t *types = malloc(count);
-    uint32_t *sizes = malloc(count * sizeof *sizes);
-    uint8_t(*hashes)[32] = malloc(count * 32);
+    p2p_bytes *ib = ep_malloc(n->mem, count * sizeof *ib);
+    uint8_t *types = ep_malloc(n->mem, count);
+    uint32_t *sizes = ep_malloc(n->mem, count * sizeof *sizes);
+    uint8_t(*hashes)[32] = ep_malloc(n->mem, count * 32);
     int rc = ib && types && sizes && hashes ? 0 : P2P_ERR_NOMEM;
     /* peers that know every one of them are left out of the split */
     size_t m = 0;
@@ -224,33 +226,33 @@ static int txs_to_peers(ep_net *n, const p2p_bytes *items, const txinfo *ti, siz
     size_t direct = mode == 1 ? ep_relay_direct_count(m) : mode == 2 ? m : 0;
     for (size_t i = 0; rc == 0 && i < m; i++)
         send_txs(n, v[i], items, ti, count, i < direct, ib, types, sizes, hashes);
-    free(ib);
-    free(types);
-    free(sizes);
-    free(hashes);
-    free(v);
+    ep_free(n->mem, ib);
+    ep_free(n->mem, types);
+    ep_free(n->mem, sizes);
+    ep_free(n->mem, hashes);
+    ep_free(n->mem, v);
     return rc;
 }
 
 int ep_net_relay_txs(ep_net *n, const p2p_bytes *items, size_t count, int mode)
 {
-    txinfo *ti = malloc((count ? count : 1) * sizeof *ti);
+    txinfo *ti = ep_malloc(n->mem, (count ? count : 1) * sizeof *ti);
     if (!ti) return P2P_ERR_NOMEM;
     for (size_t i = 0; i < count; i++) {
         if (ep_tx_wire_info(items[i], ti[i].hash, &ti[i].type, &ti[i].size) != 0) {
-            free(ti);
+            ep_free(n->mem, ti);
             return P2P_ERR_RLP;
         }
     }
     int rc = txs_to_peers(n, items, ti, count, mode);
-    free(ti);
+    ep_free(n->mem, ti);
     return rc;
 }
 
 int ep_net_announce_txs(ep_net *n, const uint8_t *types, const uint32_t *sizes,
                         const uint8_t *hashes, size_t count)
 {
-    txinfo *ti = malloc((count ? count : 1) * sizeof *ti);
+    txinfo *ti = ep_malloc(n->mem, (count ? count : 1) * sizeof *ti);
     if (!ti) return P2P_ERR_NOMEM;
     for (size_t i = 0; i < count; i++) {
         memcpy(ti[i].hash, hashes + 32 * i, 32);
@@ -259,6 +261,6 @@ int ep_net_announce_txs(ep_net *n, const uint8_t *types, const uint32_t *sizes,
     }
     /* items are only read for full sends, and there are none */
     int rc = txs_to_peers(n, NULL, ti, count, 3);
-    free(ti);
+    ep_free(n->mem, ti);
     return rc;
 }

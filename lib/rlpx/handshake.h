@@ -34,6 +34,12 @@ int ep_handshake_new(const secp256k1_context *ctx, const uint8_t static_sk[32],
 int ep_handshake_new_ex(const secp256k1_context *ctx, const uint8_t static_sk[32],
                         const uint8_t *static_pub, const uint8_t *remote_pub,
                         size_t max_packet, ep_handshake **out);
+struct p2p_mem;
+/* The same, allocating through @mem (NULL: the default), which must outlive
+ * the handshake. */
+int ep_handshake_new_mem(const struct p2p_mem *mem, const secp256k1_context *ctx,
+                         const uint8_t static_sk[32], const uint8_t *static_pub,
+                         const uint8_t *remote_pub, size_t max_packet, ep_handshake **out);
 void ep_handshake_free(ep_handshake *hs);
 
 /* Test hook: replace the random ephemeral key and nonce (call right after
