@@ -260,13 +260,14 @@ static int ann_room(p2p_sync *s, const sannounced *a)
  * number (a newer one replaces it). A block that can be stored right away
  * (it extends the head) is always taken; the pump that follows stores it
  * or, if the host refuses it, drops it. */
-static void on_new_block(p2p_sync *s, const p2p_event *ev)
+static int on_new_block(p2p_sync *s, const p2p_event *ev)
 {
     sannounced a;
     memset(&a, 0, sizeof a);
     int rc = block_split(s, &ev->u.new_block.block, &a);
     if (rc == P2P_ERR_RLP || rc == P2P_ERR_PROTOCOL) ep_sync_offence(s, ev->peer);
-    if (rc != 0) return;
+    /* out of memory the block is dropped, and the host told so */
+    if (rc != 0) return rc == P2P_ERR_NOMEM ? rc : 0;
     int keep = !ep_sync_was_refused(s, a.h.hash) && !ep_sync_was_refused(s, a.h.parent);
     speer *p = ep_sync_peer(s, ev->peer);
     if (keep && !p && s->np < SYNC_MAX_PEERS) {
@@ -295,11 +296,12 @@ static void on_new_block(p2p_sync *s, const p2p_event *ev)
     if (!keep) {
         ep_free(&s->mem, a.header);
         ep_free(&s->mem, a.body);
-        return;
+        return 0;
     }
     memcpy(a.from, ev->peer, 64);
     s->ann[s->nann++] = a;
     s->ann_bytes += ann_size(&a);
+    return 0;
 }
 
 /* ------------------------------------------------------------ replies */
@@ -408,8 +410,7 @@ static int on_announce(p2p_sync *s, const p2p_event *ev)
         peer_head(p, ev->u.block_range.latest, ev->u.block_range.latest_hash);
         p->earliest = ev->u.block_range.earliest;
     }
-    if (ev->type == P2P_EV_NEW_BLOCK) on_new_block(s, ev);
-    return 0;
+    return ev->type == P2P_EV_NEW_BLOCK ? on_new_block(s, ev) : 0;
 }
 
 /* Leaves a call from the host: a p2p_sync_free() from one of its callbacks
