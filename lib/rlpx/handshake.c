@@ -565,6 +565,7 @@ void ep_handshake_free(ep_handshake *hs)
     ep_free(mem, hs);
 }
 
+#ifdef EP_TEST_HOOKS
 int ep_handshake_set_ephemeral(ep_handshake *hs, const uint8_t eph_sk[32], const uint8_t nonce[32])
 {
     if (!hs || !eph_sk || !nonce)
@@ -591,6 +592,7 @@ int ep_handshake_replace_output(ep_handshake *hs, const uint8_t *pkt, size_t len
     set_sent(hs, copy, len);
     return hs->done ? derive_secrets(hs) : 0;
 }
+#endif /* EP_TEST_HOOKS */
 
 size_t ep_handshake_output(const ep_handshake *hs, const uint8_t **data)
 {
