@@ -1211,11 +1211,12 @@ P2P_EXPORT uint64_t p2p_now_ms(const p2p_handle *h);
  *   p2p_set_default_mem(). A host that wants every allocation in one place
  *   sets both.
  *
- * The crypto and compression libraries the library links keep their own
- * allocators and are not routed through this hook: libsecp256k1 (a context
- * per handle, from malloc(3)), nettle and libsodium (no heap use on the
- * paths the library calls) and snappy (its compressor's work memory, from
- * the C++ heap, per compressed message).
+ * The libraries the library links keep their own allocators: nettle and
+ * libsodium (no heap use on the paths the library calls) and snappy (its
+ * compressor's work memory, from the C++ heap, per compressed message).
+ * libsecp256k1's context (one per handle) is the exception: it is made in
+ * memory from the handle's allocator, which must therefore return blocks
+ * aligned as malloc(3)'s are.
  */
 typedef struct p2p_mem {
     void *user;                                             /**< passed to every function */

@@ -25,6 +25,7 @@ struct p2p_handle {
     p2p_mem mem;                /* the allocator of everything below (p2p_config_set_mem) */
     p2p_config *cfg;            /* our own copy */
     secp256k1_context *secp;
+    void *secp_block;           /* the context's memory (ep_secp_new_mem) */
     uint8_t sk[32];
     uint8_t pub[64];
     ep_ring *ring;
@@ -172,7 +173,7 @@ int p2p_handle_new(p2p_config *cfg, p2p_event_fn on_event, void *user_data, p2p_
     int rc = ep_config_clone(cfg, &h->cfg);
     if (rc) {
         ep_config_fail(cfg, rc, "out of memory");
-    } else if (!(h->secp = ep_secp_new())) {
+    } else if (!(h->secp = ep_secp_new_mem(&h->mem, &h->secp_block))) {
         rc = ep_config_fail(cfg, P2P_ERR_NOMEM, "secp256k1 context");
     } else if ((rc = load_key(h, cfg)) == 0 && (rc = start_net(h, cfg)) == 0) {
         cfg->err[0] = 0;
@@ -188,7 +189,7 @@ void p2p_handle_free(p2p_handle *h)
     if (!h || h->in_callback) return;
     ep_net_free(h->net);
     ep_ring_free(h->ring);
-    if (h->secp) ep_secp_free(h->secp);
+    ep_secp_free_mem(&h->mem, h->secp, h->secp_block);
     ep_wipe(h->sk, sizeof h->sk);
     p2p_config_free(h->cfg);
     ep_idset_free(&h->ids);
