@@ -118,11 +118,16 @@ static long peers_shuffled(ep_net *n, ep_conn ***out)
     return (long)k;
 }
 
-static void send_logged(ep_net *n, ep_conn *c, ep_eth_msg *m)
+/* Send one relayed message. A peer that cannot take it (closing, over its
+ * buffer bound) is only logged; running out of memory is returned, so that
+ * the command is reported as failed (P2P_EV_COMMAND_FAILED) instead of
+ * looking sent. */
+static int send_logged(ep_net *n, ep_conn *c, ep_eth_msg *m)
 {
     int rc = ep_conn_send_eth(n, c, m);
-    if (rc) ep_net_log(n, P2P_LOG_DEBUG, "relay %s to %s: %s", ep_eth_msg_name(m->id), c->addr,
-                       p2p_strerror(rc));
+    if (rc) ep_net_log(n, rc == P2P_ERR_NOMEM ? P2P_LOG_WARN : P2P_LOG_DEBUG, "relay %s to %s: %s",
+                       ep_eth_msg_name(m->id), c->addr, p2p_strerror(rc));
+    return rc == P2P_ERR_NOMEM ? rc : 0;
 }
 
 int ep_net_relay_block(ep_net *n, const p2p_bytes *block, const uint8_t *td)
@@ -142,6 +147,7 @@ int ep_net_relay_block(ep_net *n, const p2p_bytes *block, const uint8_t *td)
     ep_eth_block_ref ref;
     memcpy(ref.hash, f.hash, 32);
     ref.number = f.number;
+    int nomem = 0;
     for (size_t i = 0; i < m; i++) {
         ep_eth_msg msg;
         memset(&msg, 0, sizeof msg);
@@ -154,12 +160,12 @@ int ep_net_relay_block(ep_net *n, const p2p_bytes *block, const uint8_t *td)
             msg.u.refs.v = &ref;
             msg.u.refs.count = 1;
         }
-        send_logged(n, v[i], &msg);
+        if (send_logged(n, v[i], &msg)) nomem = P2P_ERR_NOMEM;
     }
     ep_net_log(n, P2P_LOG_DEBUG, "relayed block %llu: %zu whole, %zu announced, %zu knew it",
                (unsigned long long)f.number, direct, m - direct, (size_t)k - m);
     ep_free(n->mem, v);
-    return 0;
+    return nomem;
 }
 
 typedef struct txinfo {
@@ -170,11 +176,12 @@ typedef struct txinfo {
 
 /* Send @c the transactions of @idx (k of them) it does not know, in full
  * or as announcements, in messages of at most RELAY_CHUNK entries. */
-static void send_txs(ep_net *n, ep_conn *c, const p2p_bytes *items, const txinfo *ti,
-                     size_t count, int full, p2p_bytes *ib, uint8_t *types, uint32_t *sizes,
-                     uint8_t (*hashes)[32])
+static int send_txs(ep_net *n, ep_conn *c, const p2p_bytes *items, const txinfo *ti,
+                    size_t count, int full, p2p_bytes *ib, uint8_t *types, uint32_t *sizes,
+                    uint8_t (*hashes)[32])
 {
     size_t k = 0;
+    int nomem = 0;
     for (size_t i = 0; i <= count; i++) {
         if (i < count && !ep_hashset_has(&c->known_txs, ti[i].hash)) {
             if (items) ib[k] = items[i];
@@ -198,9 +205,10 @@ static void send_txs(ep_net *n, ep_conn *c, const p2p_bytes *items, const txinfo
             m.u.pooled_hashes.hashes = (const uint8_t(*)[32])hashes;
             m.u.pooled_hashes.count = k;
         }
-        send_logged(n, c, &m);
+        if (send_logged(n, c, &m)) nomem = P2P_ERR_NOMEM;
         k = 0;
     }
+    return nomem;
 }
 
 /* mode: 1 relay (sqrt split), 2 everyone in full, 3 everyone announced
@@ -224,8 +232,11 @@ static int txs_to_peers(ep_net *n, const p2p_bytes *items, const txinfo *ti, siz
         if (j < count) v[m++] = v[i];
     }
     size_t direct = mode == 1 ? ep_relay_direct_count(m) : mode == 2 ? m : 0;
+    int nomem = 0;
     for (size_t i = 0; rc == 0 && i < m; i++)
-        send_txs(n, v[i], items, ti, count, i < direct, ib, types, sizes, hashes);
+        if (send_txs(n, v[i], items, ti, count, i < direct, ib, types, sizes, hashes))
+            nomem = P2P_ERR_NOMEM;
+    if (rc == 0) rc = nomem;
     ep_free(n->mem, ib);
     ep_free(n->mem, types);
     ep_free(n->mem, sizes);

@@ -9,7 +9,8 @@
  *
  * Scenarios: an RLPx session pair in memory (handshake, Hello, frames both
  * ways, Snappy, Disconnect); two handles over loopback (dial, handshake,
- * Hello, Status, a header request and its reply, the command ring);
+ * Hello, Status, a header request and its reply, relayed transactions, the
+ * command ring);
  * discovery v4 nodes exchanging packets in memory (ping, pong, findnode,
  * neighbors, a saved table loaded back); the sync component on a scripted
  * transport (header and body batches, a NewBlock announcement). */
@@ -279,10 +280,11 @@ static void test_session_pair(void **state)
 typedef struct hnode {
     p2p_handle *h;
     uint8_t id[64];
-    int connected, disconnected, dial_failed, cmd_failed, headers, served;
+    int connected, disconnected, dial_failed, cmd_failed, headers, served, txs;
 } hnode;
 
 static p2p_bytes reply_header;
+static p2p_bytes txs[2];
 
 static void h_event(p2p_handle *h, const p2p_event *ev, void *ud)
 {
@@ -293,6 +295,7 @@ static void h_event(p2p_handle *h, const p2p_event *ev, void *ud)
     case P2P_EV_DIAL_FAILED: x->dial_failed++; break;
     case P2P_EV_COMMAND_FAILED: x->cmd_failed++; break;
     case P2P_EV_BLOCK_HEADERS: x->headers += (int)ev->u.response.count; break;
+    case P2P_EV_TRANSACTIONS: x->txs += (int)ev->u.transactions.count; break;
     case P2P_EV_GET_BLOCK_HEADERS:
         if (p2p_send_block_headers(h, ev->peer, ev->u.get_block_headers.request_id,
                                    &reply_header, 1) != 0)
@@ -347,7 +350,7 @@ static int sc_handles(void)
     char url[P2P_ENODE_MAX];
     if (p2p_enode_url(b.h, url, sizeof url) < 0 || p2p_connect(a.h, url) != 0) goto out;
     uint64_t rid = 0, deadline = mono_ms() + 8000;
-    int asked = 0;
+    int asked = 0, relayed = 0;
     while (!done && !err) {
         if (mono_ms() > deadline) {
             if (getenv("ALLOC_FAIL_VERBOSE"))
@@ -368,7 +371,11 @@ static int sc_handles(void)
             asked = 1;
             if (p2p_get_block_headers(a.h, b.id, 0, 1, 0, 0, &rid) != 0) err = 1;
         }
-        if (a.headers == 1 && b.served == 1) done = 1;
+        if (!err && a.headers == 1 && !relayed) {
+            relayed = 1; /* the relay path: known-hash sets, Transactions to the peer */
+            if (p2p_relay_transactions(a.h, txs, 2) != 0) err = 1;
+        }
+        if (a.headers == 1 && b.served == 1 && b.txs == 2) done = 1;
     }
 out:
     p2p_handle_free(a.h);
@@ -382,7 +389,8 @@ static void test_handles(void **state)
 {
     (void)state;
     handle_stalls = 0;
-    sweep_result r = sweep("handles (dial, handshake, Hello, Status, GetBlockHeaders, reply)",
+    sweep_result r = sweep("handles (dial, handshake, Hello, Status, GetBlockHeaders, reply, "
+                           "transactions relayed)",
                            sc_handles, 20000);
     assert_true(r.sites >= 50);
     assert_true(r.errors >= 1);
@@ -646,6 +654,15 @@ static int setup(void **state)
     fx_block(sync_chain, SYNC_BLOCKS - 1, sync_chain->body[SYNC_BLOCKS - 1],
              sync_chain->blen[SYNC_BLOCKS - 1], &blk, &head_block.len);
     head_block.ptr = blk;
+    for (int i = 0; i < 2; i++) {
+        p2p_rlp_writer w;
+        fx_tx(&w, 5, i, 0, 0);
+        uint8_t *t = malloc(w.len);
+        if (!t) return -1;
+        memcpy(t, w.buf, w.len);
+        txs[i] = (p2p_bytes){t, w.len};
+        p2p_rlp_writer_free(&w);
+    }
     reply_header.ptr = sync_chain->hdr[0];
     reply_header.len = sync_chain->hlen[0];
     return 0;
@@ -655,6 +672,7 @@ static int teardown(void **state)
 {
     (void)state;
     free((void *)head_block.ptr);
+    for (int i = 0; i < 2; i++) free((void *)txs[i].ptr);
     fx_chain_free(sync_chain);
     free(big_msg);
     ep_secp_free(ctx);
