@@ -47,10 +47,14 @@ static void ids_update(p2p_handle *h, const uint8_t id[64], int add)
 {
     pthread_mutex_lock(&h->mu);
     /* Out of memory the id is missing, and commands to that peer are refused
-     * with NOT_FOUND, as the array did when it could not grow. */
-    if (add) (void)ep_idset_add(&h->ids, id);
-    else ep_idset_del(&h->ids, id);
+     * with NOT_FOUND, as the array did when it could not grow: said in the log. */
+    int rc = add ? ep_idset_add(&h->ids, id) : 0;
+    if (!add) ep_idset_del(&h->ids, id);
     pthread_mutex_unlock(&h->mu);
+    const p2p_config *c = h->cfg;
+    if (rc && c->log_fn && c->log_level >= P2P_LOG_ERROR)
+        c->log_fn(c->log_ud, P2P_LOG_ERROR,
+                  "out of memory: a new peer is not in the id set; commands to it fail (not found)");
 }
 
 static int ids_has(p2p_handle *h, const uint8_t id[64])
