@@ -72,6 +72,15 @@ STATIC_LIB := $(BUILD)/libethp2p.a
 SHARED_REAL := $(BUILD)/libethp2p.so.$(VERSION)
 SHARED_SONAME := libethp2p.so.$(VERSION_MAJOR)
 
+# Test-only hooks (#ifdef EP_TEST_HOOKS in lib/: the key-file fault hook, a
+# fixed frame MAC, a chosen handshake ephemeral key / output) exist only in a
+# test copy of the objects that have them, linked into the test programs as
+# libethp2p-test.a; the shipped libethp2p.a / .so never contain them.
+TEST_HOOKS := -DEP_TEST_HOOKS
+TEST_HOOK_SRCS := lib/core/keyfile.c lib/rlpx/frame.c lib/rlpx/handshake.c
+TEST_HOOK_OBJS := $(TEST_HOOK_SRCS:%.c=$(BUILD)/obj-test/%.o)
+TEST_LIB := $(BUILD)/libethp2p-test.a
+
 TOOL_SRCS := $(sort $(wildcard examples/tool/*.c))
 TOOL := $(BUILD)/ethp2p-tool
 
@@ -110,6 +119,15 @@ $(STATIC_LIB): $(LIB_OBJS)
 	rm -f $@
 	$(AR) rcs $@ $^
 
+$(BUILD)/obj-test/%.o: %.c | check-pkgs
+	@mkdir -p $(dir $@)
+	$(CC) $(LIB_CFLAGS) $(TEST_HOOKS) -MMD -MP -c $< -o $@
+
+$(TEST_LIB): $(filter-out $(TEST_HOOK_SRCS:%.c=$(BUILD)/obj/%.o),$(LIB_OBJS)) $(TEST_HOOK_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@
+	$(AR) rcs $@ $^
+
 $(SHARED_REAL): $(LIB_OBJS)
 	$(CC) -shared -Wl,-soname,$(SHARED_SONAME) -Wl,--no-undefined $(SANFLAGS) -o $@ $^ $(LDLIBS_ALL)
 
@@ -131,20 +149,20 @@ $(TOOL): $(TOOL_SRCS:%.c=$(BUILD)/app/%.o) $(STATIC_LIB)
 
 $(TESTUTIL_OBJ): tests/unit/testutil.c tests/unit/testutil.h | check-test-pkgs
 	@mkdir -p $(dir $@)
-	$(CC) $(APP_CFLAGS) $(TEST_CFLAGS) -MMD -MP -c $< -o $@
+	$(CC) $(APP_CFLAGS) $(TEST_HOOKS) $(TEST_CFLAGS) -MMD -MP -c $< -o $@
 
-$(BUILD)/tests/%: tests/unit/%.c $(TESTUTIL_OBJ) $(STATIC_LIB)
+$(BUILD)/tests/%: tests/unit/%.c $(TESTUTIL_OBJ) $(TEST_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(APP_CFLAGS) $(TEST_CFLAGS) -Itests/unit -o $@ $< $(TESTUTIL_OBJ) $(STATIC_LIB) $(TEST_LIBS) $(LDLIBS_ALL)
+	$(CC) $(APP_CFLAGS) $(TEST_HOOKS) $(TEST_CFLAGS) -Itests/unit -o $@ $< $(TESTUTIL_OBJ) $(TEST_LIB) $(TEST_LIBS) $(LDLIBS_ALL)
 
 .SECONDARY: $(INTEROP_UTIL_OBJS) $(TESTUTIL_OBJ)
 $(BUILD)/obj/tests/util_%.o: tests/interop/util_%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(APP_CFLAGS) $(TEST_CFLAGS) -Itests/unit -Itests/interop -MMD -MP -c $< -o $@
+	$(CC) $(APP_CFLAGS) $(TEST_HOOKS) $(TEST_CFLAGS) -Itests/unit -Itests/interop -MMD -MP -c $< -o $@
 
-$(BUILD)/tests/%: tests/interop/%.c $(TESTUTIL_OBJ) $(INTEROP_UTIL_OBJS) $(STATIC_LIB)
+$(BUILD)/tests/%: tests/interop/%.c $(TESTUTIL_OBJ) $(INTEROP_UTIL_OBJS) $(TEST_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(APP_CFLAGS) $(TEST_CFLAGS) -Itests/unit -Itests/interop -o $@ $< $(TESTUTIL_OBJ) $(INTEROP_UTIL_OBJS) $(STATIC_LIB) $(TEST_LIBS) $(LDLIBS_ALL)
+	$(CC) $(APP_CFLAGS) $(TEST_HOOKS) $(TEST_CFLAGS) -Itests/unit -Itests/interop -o $@ $< $(TESTUTIL_OBJ) $(INTEROP_UTIL_OBJS) $(TEST_LIB) $(TEST_LIBS) $(LDLIBS_ALL)
 
 # Debian packages the build, the tests and the examples need; installs only what is missing.
 DEB_PKGS := build-essential pkg-config clang valgrind doxygen libsecp256k1-dev nettle-dev libsodium-dev \
@@ -178,10 +196,11 @@ test: deps
 	$(MAKE) npm-deps
 	@sh tests/run.sh all $(UNIT_BINS) $(INTEROP_BINS) $(PLAIN_CHECKS)
 
-check-exports: $(BUILD)/libethp2p.so
+check-exports: $(BUILD)/libethp2p.so $(STATIC_LIB)
 	@bad=$$(nm -D --defined-only $(SHARED_REAL) | awk '$$2 ~ /^[TDBRVW]$$/ {print $$3}' | grep -v '^p2p_' || true); \
 	if [ -n "$$bad" ]; then echo "non-p2p_ symbols exported:"; echo "$$bad"; exit 1; fi; \
 	echo "check-exports: only p2p_ symbols exported"
+	@sh tests/package/no_test_hooks.sh $(SHARED_REAL) $(STATIC_LIB)
 
 check-docs:
 	@sh tests/package/docs.sh
@@ -219,7 +238,7 @@ FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(FUZZ_BUILD)/%)
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_LIB_OBJS := $(LIB_SRCS:%.c=$(FUZZ_BUILD)/obj/%.o)
-FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -g -O1 $(FUZZ_SAN) -Iinclude -Ilib $(PKG_CFLAGS)
+FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -g -O1 $(FUZZ_SAN) -Iinclude -Ilib $(TEST_HOOKS) $(PKG_CFLAGS)
 
 $(FUZZ_BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)

@@ -475,6 +475,17 @@ SyncP = POINTER(_OpaqueSync)
 
 EVENT_FN = CFUNCTYPE(None, c_void_p, POINTER(P2PEvent), c_void_p)
 LOG_FN = CFUNCTYPE(None, c_void_p, c_int, c_char_p)
+
+
+class P2PMem(Structure):
+    """p2p_mem: an allocator for p2p_set_default_mem() / p2p_config_set_mem()."""
+    _fields_ = [
+        ("user", c_void_p),
+        ("malloc", CFUNCTYPE(c_void_p, c_size_t, c_void_p)),
+        ("free", CFUNCTYPE(None, c_void_p, c_void_p)),
+        ("calloc", CFUNCTYPE(c_void_p, c_size_t, c_size_t, c_void_p)),
+        ("realloc", CFUNCTYPE(c_void_p, c_void_p, c_size_t, c_void_p)),
+    ]
 CLOCK_FN = CFUNCTYPE(c_uint64, c_void_p)
 
 # --------------------------------------------------------- library loading
@@ -552,6 +563,8 @@ _SIGNATURES = {
     "p2p_get_peers_versioned": (c_int, [HandleP, c_int, POINTER(P2PPeerInfo), c_size_t]),
     "p2p_poll": (c_int, [HandleP, c_int]),
     "p2p_now_ms": (c_uint64, [HandleP]),
+    "p2p_set_default_mem": (c_int, [POINTER(P2PMem)]),
+    "p2p_config_set_mem": (c_int, [ConfigP, POINTER(P2PMem)]),
     "p2p_last_error": (c_char_p, [HandleP]),
     "p2p_get_fd": (c_int, [HandleP]),
     "p2p_next_timeout": (c_int, [HandleP]),

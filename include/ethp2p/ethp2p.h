@@ -1310,6 +1310,77 @@ P2P_EXPORT int p2p_config_set_clock(p2p_config *cfg, p2p_clock_fn fn, void *user
 P2P_EXPORT uint64_t p2p_now_ms(const p2p_handle *h);
 /**@}*/
 
+/* ------------------------------------------------------------------------ */
+/** @name Memory                                                           */
+/* ------------------------------------------------------------------------ */
+/**@{*/
+/**
+ * A memory allocator: the four functions with the C library's meaning, each
+ * given @c user as its last argument (as nghttp2_mem). @c malloc, @c realloc
+ * and @c free are required; @c calloc may be NULL (the library then calls
+ * @c malloc and clears the block, refusing sizes whose product overflows).
+ * The library never calls @c free with NULL nor @c malloc / @c realloc with
+ * size 0. Every function may be called from any thread that calls into the
+ * library (the command functions of a handle run on the host's threads), so
+ * they must be thread-safe if the host uses several threads. A function that
+ * returns NULL makes the call that needed the memory fail cleanly: a setter
+ * or command returns P2P_ERR_NOMEM, a constructor returns NULL or
+ * P2P_ERR_NOMEM, and a connection that cannot get memory for a message is
+ * closed (P2P_DISC_SUBPROTOCOL) with a log line, without disturbing others.
+ *
+ * Which allocator serves what:
+ * - A handle made by p2p_handle_new(), everything it owns (listener,
+ *   connections, handshakes, sessions, eth peers, discovery, its command
+ *   ring and its copy of the config) and the sync component made on it by
+ *   p2p_sync_new(): the allocator set on its config with
+ *   p2p_config_set_mem(), else the process default.
+ * - Everything used without a handle: configs themselves (p2p_config_new(),
+ *   the lists and strings the setters copy), every ::p2p_rlp_writer buffer
+ *   (the writer has no allocator field, so this includes the encoding
+ *   buffers a handle uses internally for messages it sends), the header and
+ *   body helpers (p2p_body_get_roots() and the like), and a sync component
+ *   made by p2p_sync_new_with_transport(): the process default, set with
+ *   p2p_set_default_mem(). A host that wants every allocation in one place
+ *   sets both.
+ *
+ * The libraries the library links keep their own allocators: nettle and
+ * libsodium (no heap use on the paths the library calls) and snappy (its
+ * compressor's work memory, from the C++ heap, per compressed message).
+ * libsecp256k1's context (one per handle) is the exception: it is made in
+ * memory from the handle's allocator, which must therefore return blocks
+ * aligned as malloc(3)'s are.
+ */
+typedef struct p2p_mem {
+    void *user;                                             /**< passed to every function */
+    void *(*malloc)(size_t size, void *user);               /**< as malloc(3) */
+    void (*free)(void *ptr, void *user);                    /**< as free(3) */
+    void *(*calloc)(size_t nmemb, size_t size, void *user); /**< as calloc(3), or NULL */
+    void *(*realloc)(void *ptr, size_t size, void *user);   /**< as realloc(3) */
+} p2p_mem;
+/**
+ * Set the process default allocator (see ::p2p_mem for what uses it); NULL
+ * restores the C library's. The functions are copied. Call it once at start,
+ * before any other library call and from one thread: memory is always freed
+ * through the allocator current at the time, so changing it while a config,
+ * writer buffer or sync component it allocated is alive is undefined (the
+ * one exception: a host may switch between allocators that can free each
+ * other's blocks). A buffer handed out by p2p_rlp_writer_take() comes from
+ * this allocator: free it with its @c free (free(3) when none was set).
+ * Returns 0, or P2P_ERR_INVALID (nothing changed) when @c malloc, @c realloc
+ * or @c free is NULL.
+ */
+P2P_EXPORT int p2p_set_default_mem(const p2p_mem *mem);
+/**
+ * The allocator for a handle made from @p cfg and everything it owns,
+ * including a sync component made on it by p2p_sync_new() (see ::p2p_mem).
+ * The functions are copied; NULL returns to the process default as it is
+ * when the handle is made. The config itself keeps using the allocator that
+ * made it. Returns 0, or P2P_ERR_INVALID for a NULL config or a @p mem
+ * whose @c malloc, @c realloc or @c free is NULL.
+ */
+P2P_EXPORT int p2p_config_set_mem(p2p_config *cfg, const p2p_mem *mem);
+/**@}*/
+
 #ifdef __cplusplus
 }
 #endif

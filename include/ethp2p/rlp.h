@@ -49,8 +49,9 @@ P2P_EXPORT void p2p_rlp_writer_reset(p2p_rlp_writer *w);
 /** The first error met (0 if none; P2P_ERR_STATE if lists are still open). */
 P2P_EXPORT int p2p_rlp_writer_error(const p2p_rlp_writer *w);
 /**
- * Hand the buffer to the caller (free it with free()); the writer becomes
- * empty. Fails with P2P_ERR_STATE while lists are open.
+ * Hand the buffer to the caller (free it with free(), or with the @c free of
+ * the allocator given to p2p_set_default_mem() if one was set); the writer
+ * becomes empty. Fails with P2P_ERR_STATE while lists are open.
  */
 P2P_EXPORT int p2p_rlp_writer_take(p2p_rlp_writer *w, uint8_t **out, size_t *out_len);
 

@@ -332,7 +332,9 @@ P2P_EXPORT int p2p_sync_set_option(p2p_sync *s, p2p_sync_option opt, uint64_t va
  * stored), and consumes the replies and timeouts of its own requests.
  * Returns 1 if the event was a reply, timeout or failure of one of its own
  * requests (the host should not handle it further), else 0; negative only
- * for NULL arguments. A peer whose replies are wrong (or that times out)
+ * for NULL arguments, and P2P_ERR_NOMEM when a NEW_BLOCK could not be kept
+ * for lack of memory (the block is dropped; it is fetched as any other once
+ * a peer announces a head past it). A peer whose replies are wrong (or that times out)
  * MAX_OFFENCES times is no longer used and is disconnected through the
  * transport with P2P_DISC_USELESS_PEER. A peer first seen by its NewBlock
  * (connected before the component was made) is followed from then on.

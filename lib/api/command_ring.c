@@ -2,6 +2,7 @@
  * outside the lock, so producers only contend for the few instructions that
  * link an entry in; a lock keeps "no loss, no duplicate" obvious. */
 #include "api/command_ring.h"
+#include "core/mem.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -16,20 +17,22 @@ struct ep_ring {
     size_t cap, head, count;  /* head: oldest entry */
     size_t bytes, max_bytes;  /* payload bytes queued, and their bound */
     int efd;
+    const p2p_mem *mem;       /* allocator of the ring and the payload copies */
 };
 
-int ep_ring_new(size_t capacity, size_t max_bytes, ep_ring **out)
+int ep_ring_new(const p2p_mem *mem, size_t capacity, size_t max_bytes, ep_ring **out)
 {
     if (!out || capacity == 0) return P2P_ERR_INVALID;
-    ep_ring *r = calloc(1, sizeof *r);
+    ep_ring *r = ep_calloc(mem, 1, sizeof *r);
     if (!r) return P2P_ERR_NOMEM;
-    r->slots = calloc(capacity, sizeof *r->slots);
+    r->mem = mem;
+    r->slots = ep_calloc(mem, capacity, sizeof *r->slots);
     r->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (!r->slots || r->efd < 0 || pthread_mutex_init(&r->mu, NULL) != 0) {
         int rc = r->slots ? P2P_ERR_IO : P2P_ERR_NOMEM;
         if (r->efd >= 0) close(r->efd);
-        free(r->slots);
-        free(r);
+        ep_free(mem, r->slots);
+        ep_free(mem, r);
         return rc;
     }
     r->cap = capacity;
@@ -45,8 +48,8 @@ void ep_ring_free(ep_ring *r)
     while (ep_ring_pop(r, &c)) ep_cmd_release(&c);
     pthread_mutex_destroy(&r->mu);
     close(r->efd);
-    free(r->slots);
-    free(r);
+    ep_free(r->mem, r->slots);
+    ep_free(r->mem, r);
 }
 
 /* a + b, failing (returning 0 in *ok) on overflow or when over @limit. */
@@ -198,16 +201,16 @@ int ep_ring_push(ep_ring *r, const p2p_command *cmd)
     size_t need;
     int rc = ep_cmd_payload_size(cmd, r->max_bytes, &need);
     if (rc) return rc;
-    ep_cmd e = {.cmd = *cmd, .storage = NULL, .storage_len = need};
+    ep_cmd e = {.cmd = *cmd, .storage = NULL, .storage_len = need, .mem = r->mem};
     if (need) {
-        e.storage = malloc(need);
+        e.storage = ep_malloc(r->mem, need);
         if (!e.storage) return P2P_ERR_NOMEM;
         copy_payload(&e.cmd, e.storage);
     }
     pthread_mutex_lock(&r->mu);
     if (r->count == r->cap || need > r->max_bytes - r->bytes) {
         pthread_mutex_unlock(&r->mu);
-        free(e.storage);
+        ep_free(r->mem, e.storage);
         return P2P_ERR_AGAIN;
     }
     /* Only the push that makes the ring non-empty wakes the loop: while
@@ -243,7 +246,7 @@ int ep_ring_pop(ep_ring *r, ep_cmd *out)
 void ep_cmd_release(ep_cmd *c)
 {
     if (!c) return;
-    free(c->storage);
+    ep_free(c->mem, c->storage);
     c->storage = NULL;
     c->storage_len = 0;
 }

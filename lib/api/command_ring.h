@@ -17,12 +17,14 @@ typedef struct ep_cmd {
     p2p_command cmd;
     uint8_t *storage;
     size_t storage_len;
+    const struct p2p_mem *mem;  /* what allocated @storage */
 } ep_cmd;
 
 typedef struct ep_ring ep_ring;
 
-/* @capacity commands and @max_bytes payload bytes in total. */
-int ep_ring_new(size_t capacity, size_t max_bytes, ep_ring **out);
+/* @capacity commands and @max_bytes payload bytes in total, allocated
+ * through @mem (NULL: the default), which must outlive the ring. */
+int ep_ring_new(const struct p2p_mem *mem, size_t capacity, size_t max_bytes, ep_ring **out);
 /* Frees the ring and every command still queued. */
 void ep_ring_free(ep_ring *r);
 /* Validate and copy @cmd in. Returns 0; P2P_ERR_AGAIN when full (by count or

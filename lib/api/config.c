@@ -10,6 +10,7 @@
 #include <secp256k1.h>
 
 #include "core/defaults.h"
+#include "core/mem.h"
 #include "core/secp.h"
 
 #define MiB (1024ull * 1024ull)
@@ -72,8 +73,9 @@ static int ok(p2p_config *cfg)
 
 p2p_config *p2p_config_new(void)
 {
-    p2p_config *c = calloc(1, sizeof *c);
+    p2p_config *c = ep_calloc(NULL, 1, sizeof *c);
     if (!c) return NULL;
+    c->own = *ep_mem_default();
     c->chain_id = 1;
     strcpy(c->listen_addr, "0.0.0.0");
     c->listen_port = 30303;
@@ -91,9 +93,9 @@ p2p_config *p2p_config_new(void)
     return c;
 }
 
-static void node_list_free(ep_node_list *l)
+static void node_list_free(const p2p_mem *m, ep_node_list *l)
 {
-    free(l->v);
+    ep_free(m, l->v);
     l->v = NULL;
     l->n = 0;
 }
@@ -102,11 +104,12 @@ void p2p_config_free(p2p_config *cfg)
 {
     if (!cfg) return;
     ep_wipe(cfg->sk, sizeof cfg->sk);
-    free(cfg->datadir);
-    node_list_free(&cfg->boot);
-    node_list_free(&cfg->statics);
-    node_list_free(&cfg->trusted);
-    free(cfg);
+    p2p_mem own = cfg->own;
+    ep_free(&own, cfg->datadir);
+    node_list_free(&own, &cfg->boot);
+    node_list_free(&own, &cfg->statics);
+    node_list_free(&own, &cfg->trusted);
+    ep_free(&own, cfg);
 }
 
 const char *p2p_config_last_error(const p2p_config *cfg)
@@ -129,9 +132,9 @@ int p2p_config_set_datadir(p2p_config *cfg, const char *dir)
     if (!cfg) return P2P_ERR_INVALID;
     if (!dir || !dir[0]) return ep_config_fail(cfg, P2P_ERR_INVALID, "datadir: empty path");
     if (strlen(dir) > 4000) return ep_config_fail(cfg, P2P_ERR_TOO_LARGE, "datadir: path too long");
-    char *copy = strdup(dir);
+    char *copy = ep_strdup(&cfg->own, dir);
     if (!copy) return ep_config_fail(cfg, P2P_ERR_NOMEM, "datadir: out of memory");
-    free(cfg->datadir);
+    ep_free(&cfg->own, cfg->datadir);
     cfg->datadir = copy;
     return ok(cfg);
 }
@@ -188,7 +191,7 @@ static int add_node(p2p_config *cfg, ep_node_list *l, const char *url, int need_
     if (need_addr && (!n.has_addr || n.family == 0 || n.tcp_port == 0))
         return ep_config_fail(cfg, P2P_ERR_PARSE, "%s \"%.200s\": needs @ip:port with an IP literal",
                               what, url);
-    ep_enode *v = realloc(l->v, (l->n + 1) * sizeof *v);
+    ep_enode *v = ep_reallocarray(&cfg->own, l->v, l->n + 1, sizeof *v);
     if (!v) return ep_config_fail(cfg, P2P_ERR_NOMEM, "%s: out of memory", what);
     v[l->n++] = n;
     l->v = v;
@@ -400,12 +403,12 @@ uint64_t p2p_config_get_option(const p2p_config *cfg, p2p_option opt)
     return cfg->opts[opt];
 }
 
-static int clone_list(const ep_node_list *src, ep_node_list *dst)
+static int clone_list(const p2p_mem *m, const ep_node_list *src, ep_node_list *dst)
 {
     dst->v = NULL;
     dst->n = 0;
     if (!src->n) return 0;
-    dst->v = malloc(src->n * sizeof *dst->v);
+    dst->v = ep_mallocarray(m, src->n, sizeof *dst->v);
     if (!dst->v) return P2P_ERR_NOMEM;
     memcpy(dst->v, src->v, src->n * sizeof *dst->v);
     dst->n = src->n;
@@ -414,15 +417,20 @@ static int clone_list(const ep_node_list *src, ep_node_list *dst)
 
 int ep_config_clone(const p2p_config *src, p2p_config **out)
 {
-    p2p_config *c = malloc(sizeof *c);
+    /* The copy belongs to the handle: made by the handle's allocator. */
+    const p2p_mem *m = src->has_mem ? &src->mem : ep_mem_default();
+    p2p_config *c = ep_malloc(m, sizeof *c);
     if (!c) return P2P_ERR_NOMEM;
     *c = *src;
+    c->own = *m;
+    c->mem = *m;
+    c->has_mem = 1;
     c->datadir = NULL;
     c->boot.v = c->statics.v = c->trusted.v = NULL;
     c->boot.n = c->statics.n = c->trusted.n = 0;
-    if ((src->datadir && !(c->datadir = strdup(src->datadir))) ||
-        clone_list(&src->boot, &c->boot) || clone_list(&src->statics, &c->statics) ||
-        clone_list(&src->trusted, &c->trusted)) {
+    if ((src->datadir && !(c->datadir = ep_strdup(m, src->datadir))) ||
+        clone_list(m, &src->boot, &c->boot) || clone_list(m, &src->statics, &c->statics) ||
+        clone_list(m, &src->trusted, &c->trusted)) {
         p2p_config_free(c);
         return P2P_ERR_NOMEM;
     }
@@ -442,5 +450,19 @@ int p2p_config_set_clock(p2p_config *cfg, p2p_clock_fn fn, void *user_data)
     if (!cfg) return P2P_ERR_INVALID;
     cfg->clock_fn = fn;
     cfg->clock_ud = fn ? user_data : NULL;
+    return ok(cfg);
+}
+
+int p2p_config_set_mem(p2p_config *cfg, const p2p_mem *mem)
+{
+    if (!cfg) return P2P_ERR_INVALID;
+    if (!mem) {
+        cfg->has_mem = 0;
+        return ok(cfg);
+    }
+    if (ep_mem_check(mem))
+        return ep_config_fail(cfg, P2P_ERR_INVALID, "allocator: malloc, realloc and free are required");
+    cfg->mem = *mem;
+    cfg->has_mem = 1;
     return ok(cfg);
 }

@@ -53,6 +53,9 @@ struct p2p_config {
     char err[EP_CFG_ERR_MAX];
     p2p_clock_fn clock_fn;   /* NULL: CLOCK_MONOTONIC (p2p_config_set_clock) */
     void *clock_ud;
+    p2p_mem own;             /* the allocator that made this config and its lists */
+    int has_mem;             /* p2p_config_set_mem: @mem serves the handle */
+    p2p_mem mem;
 };
 
 /* Effective peer limits after applying the documented defaults. */

@@ -15,14 +15,17 @@
 #include "api/config.h"
 #include "core/hex.h"
 #include "core/keyfile.h"
+#include "core/mem.h"
 #include "core/secp.h"
 #include "eth/eth_msg.h"
 #include "net/idmap.h"
 #include "net/net.h"
 
 struct p2p_handle {
+    p2p_mem mem;                /* the allocator of everything below (p2p_config_set_mem) */
     p2p_config *cfg;            /* our own copy */
     secp256k1_context *secp;
+    void *secp_block;           /* the context's memory (ep_secp_new_mem) */
     uint8_t sk[32];
     uint8_t pub[64];
     ep_ring *ring;
@@ -44,10 +47,14 @@ static void ids_update(p2p_handle *h, const uint8_t id[64], int add)
 {
     pthread_mutex_lock(&h->mu);
     /* Out of memory the id is missing, and commands to that peer are refused
-     * with NOT_FOUND, as the array did when it could not grow. */
-    if (add) (void)ep_idset_add(&h->ids, id);
-    else ep_idset_del(&h->ids, id);
+     * with NOT_FOUND, as the array did when it could not grow: said in the log. */
+    int rc = add ? ep_idset_add(&h->ids, id) : 0;
+    if (!add) ep_idset_del(&h->ids, id);
     pthread_mutex_unlock(&h->mu);
+    const p2p_config *c = h->cfg;
+    if (rc && c->log_fn && c->log_level >= P2P_LOG_ERROR)
+        c->log_fn(c->log_ud, P2P_LOG_ERROR,
+                  "out of memory: a new peer is not in the id set; commands to it fail (not found)");
 }
 
 static int ids_has(p2p_handle *h, const uint8_t id[64])
@@ -136,12 +143,13 @@ void ep_handle_net_config(const p2p_config *c, ep_net_config *nc)
 static int start_net(p2p_handle *h, p2p_config *user_cfg)
 {
     const uint64_t *o = h->cfg->opts;
-    int rc = ep_ring_new((size_t)o[P2P_OPT_COMMAND_RING_SIZE], (size_t)o[P2P_OPT_COMMAND_RING_BYTES],
-                         &h->ring);
+    int rc = ep_ring_new(&h->mem, (size_t)o[P2P_OPT_COMMAND_RING_SIZE],
+                         (size_t)o[P2P_OPT_COMMAND_RING_BYTES], &h->ring);
     if (rc) return ep_config_fail(user_cfg, rc, "command ring: %s", p2p_strerror(rc));
     ep_net_params np = {
         .secp = h->secp, .sk = h->sk, .pub = h->pub, .emit = emit,
         .emit_ctx = h, .clock = h->cfg->clock_fn, .clock_ud = h->cfg->clock_ud, .wake_fd = ep_ring_fd(h->ring),
+        .mem = &h->mem,
     };
     ep_handle_net_config(h->cfg, &np.cfg);
     char err[256] = "";
@@ -155,10 +163,13 @@ int p2p_handle_new(p2p_config *cfg, p2p_event_fn on_event, void *user_data, p2p_
     if (out) *out = NULL;
     if (!cfg || !out) return P2P_ERR_INVALID;
     if (!cfg->has_genesis) return ep_config_fail(cfg, P2P_ERR_INVALID, "genesis hash not set");
-    p2p_handle *h = calloc(1, sizeof *h);
+    const p2p_mem *m = cfg->has_mem ? &cfg->mem : ep_mem_default();
+    p2p_handle *h = ep_calloc(m, 1, sizeof *h);
     if (!h) return ep_config_fail(cfg, P2P_ERR_NOMEM, "out of memory");
+    h->mem = *m;
     pthread_mutex_init(&h->mu, NULL);
     ep_idset_init(&h->ids);
+    h->ids.m.mem = &h->mem;
     h->cb = on_event;
     h->ud = user_data;
     atomic_init(&h->peer_count, 0);
@@ -166,7 +177,7 @@ int p2p_handle_new(p2p_config *cfg, p2p_event_fn on_event, void *user_data, p2p_
     int rc = ep_config_clone(cfg, &h->cfg);
     if (rc) {
         ep_config_fail(cfg, rc, "out of memory");
-    } else if (!(h->secp = ep_secp_new())) {
+    } else if (!(h->secp = ep_secp_new_mem(&h->mem, &h->secp_block))) {
         rc = ep_config_fail(cfg, P2P_ERR_NOMEM, "secp256k1 context");
     } else if ((rc = load_key(h, cfg)) == 0 && (rc = start_net(h, cfg)) == 0) {
         cfg->err[0] = 0;
@@ -182,12 +193,13 @@ void p2p_handle_free(p2p_handle *h)
     if (!h || h->in_callback) return;
     ep_net_free(h->net);
     ep_ring_free(h->ring);
-    if (h->secp) ep_secp_free(h->secp);
+    ep_secp_free_mem(&h->mem, h->secp, h->secp_block);
     ep_wipe(h->sk, sizeof h->sk);
     p2p_config_free(h->cfg);
     ep_idset_free(&h->ids);
     pthread_mutex_destroy(&h->mu);
-    free(h);
+    p2p_mem m = h->mem;
+    ep_free(&m, h);
 }
 
 void ep_handle_set_clock(p2p_handle *h, uint64_t (*fn)(void *ud), void *ud)
@@ -280,13 +292,18 @@ int p2p_get_peers_versioned(const p2p_handle *h, int info_version, p2p_peer_info
     if (!h || (max && !out) || !size) return P2P_ERR_INVALID;
     if (size == sizeof(p2p_peer_info) || max == 0) return ep_net_peers(h->net, out, max);
     /* an older, shorter layout: fill full infos, then copy each one's prefix */
-    p2p_peer_info *full = calloc(max, sizeof *full);
+    p2p_peer_info *full = ep_calloc(&h->mem, max, sizeof *full);
     if (!full) return P2P_ERR_NOMEM;
     int count = ep_net_peers(h->net, full, max);
     for (size_t i = 0; count > 0 && i < max && i < (size_t)count; i++)
         memcpy((uint8_t *)out + i * size, &full[i], size);
-    free(full);
+    ep_free(&h->mem, full);
     return count;
+}
+
+const p2p_mem *ep_handle_mem(const p2p_handle *h)
+{
+    return &h->mem;
 }
 
 int ep_handle_announcements(const p2p_handle *h)

@@ -19,6 +19,10 @@ void ep_handle_set_clock(p2p_handle *h, uint64_t (*fn)(void *ud), void *ud);
  * read its counters and bounds. Polling thread only. */
 struct ep_disc *ep_handle_disc(p2p_handle *h);
 
+/* The handle's allocator (p2p_config_set_mem, else the default when the
+ * handle was made); valid for the handle's life. */
+const p2p_mem *ep_handle_mem(const p2p_handle *h);
+
 /* 1 if the handle's config turned block announcements on (the sync
  * component's default transport relays stored blocks then). */
 int ep_handle_announcements(const p2p_handle *h);

@@ -2,6 +2,7 @@
  * linear-probing index over it. Eviction deletes from the index with
  * backward shifting, so no tombstones build up however long it runs. */
 #include "core/hashset.h"
+#include "core/mem.h"
 
 #include <sodium.h>
 #include <stdlib.h>
@@ -24,8 +25,8 @@ void ep_hashset_init(ep_hashset *s, size_t max)
 
 void ep_hashset_free(ep_hashset *s)
 {
-    free(s->ring);
-    free(s->slot);
+    ep_free(s->mem, s->ring);
+    ep_free(s->mem, s->slot);
     s->ring = NULL;
     s->slot = NULL;
     s->cap = s->count = s->head = s->mask = 0;
@@ -91,16 +92,16 @@ static int grow(ep_hashset *s, size_t cap)
 {
     size_t slots = 1;
     while (slots < 2 * cap) slots <<= 1;
-    uint8_t(*ring)[32] = malloc(cap * 32);
-    uint32_t *slot = calloc(slots, sizeof *slot);
+    uint8_t(*ring)[32] = ep_malloc(s->mem, cap * 32);
+    uint32_t *slot = ep_calloc(s->mem, slots, sizeof *slot);
     if (!ring || !slot) {
-        free(ring);
-        free(slot);
+        ep_free(s->mem, ring);
+        ep_free(s->mem, slot);
         return P2P_ERR_NOMEM;
     }
     for (size_t i = 0; i < s->count; i++) memcpy(ring[i], s->ring[(s->head + i) % s->cap], 32);
-    free(s->ring);
-    free(s->slot);
+    ep_free(s->mem, s->ring);
+    ep_free(s->mem, s->slot);
     s->ring = ring;
     s->slot = slot;
     s->cap = cap;

@@ -18,6 +18,7 @@ typedef struct ep_hashset {
     size_t head;            /* ring index of the oldest entry */
     size_t mask;            /* index slots - 1 (a power of two, >= 2 * cap) */
     uint8_t key[16];        /* SipHash key */
+    const struct p2p_mem *mem; /* allocator (NULL: the default); set after init */
 } ep_hashset;
 
 /* An empty set holding at most @max hashes (nothing is allocated yet). */

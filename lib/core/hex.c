@@ -1,6 +1,7 @@
 /* Hex text <-> bytes. Output is lower case; input may be either case and may
  * start with 0x / 0X. */
 #include "core/hex.h"
+#include "core/mem.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -63,10 +64,10 @@ int ep_hex_decode_alloc(const char *hex, uint8_t **out, size_t *out_len)
     size_t n = strlen(hex);
     if (n % 2) return P2P_ERR_PARSE;
     /* never NULL on success, even for the empty string */
-    uint8_t *buf = malloc(n / 2 ? n / 2 : 1);
+    uint8_t *buf = ep_malloc(NULL, n / 2 ? n / 2 : 1);
     if (!buf) return P2P_ERR_NOMEM;
     if (decode_digits(hex, buf, n / 2) != 0) {
-        free(buf);
+        ep_free(NULL, buf);
         return P2P_ERR_PARSE;
     }
     *out = buf;

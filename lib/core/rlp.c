@@ -7,6 +7,7 @@
  * their list, which is all that memory safety needs, and keeps walking a
  * validated tree linear. */
 #include "ethp2p/rlp.h"
+#include "core/mem.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -239,7 +240,7 @@ static int reserve(p2p_rlp_writer *w, size_t extra)
     size_t cap = w->cap ? w->cap : 64;
     while (cap < need) cap = cap > SIZE_MAX / 2 ? need : cap * 2;
     if (w->max && cap > w->max) cap = w->max;
-    uint8_t *buf = realloc(w->buf, cap);
+    uint8_t *buf = ep_realloc(NULL, w->buf, cap);
     if (!buf) return writer_fail(w, P2P_ERR_NOMEM);
     w->buf = buf;
     w->cap = cap;
@@ -285,7 +286,7 @@ void p2p_rlp_writer_free(p2p_rlp_writer *w)
 {
     if (!w) return;
     size_t max = w->max;
-    free(w->buf);
+    ep_free(NULL, w->buf);
     memset(w, 0, sizeof *w);
     w->max = max;
 }
@@ -312,7 +313,7 @@ int p2p_rlp_writer_take(p2p_rlp_writer *w, uint8_t **out, size_t *out_len)
     if (!out || !out_len) return writer_fail(w, P2P_ERR_INVALID);
     if (w->depth > 0) return writer_fail(w, P2P_ERR_STATE);
     /* hand over a real pointer even when nothing was written */
-    uint8_t *buf = w->buf ? w->buf : malloc(1);
+    uint8_t *buf = w->buf ? w->buf : ep_malloc(NULL, 1);
     if (!buf) return writer_fail(w, P2P_ERR_NOMEM);
     *out = buf;
     *out_len = w->len;

@@ -4,14 +4,26 @@
 
 #include <string.h>
 #include <secp256k1_ecdh.h>
+#include <secp256k1_preallocated.h>
 #include <secp256k1_recovery.h>
 #include <sodium.h>
 
+#include "core/mem.h"
 #include "ethp2p/types.h"
 
 void ep_wipe(void *p, size_t n)
 {
     if (p && n) sodium_memzero(p, n);
+}
+
+/* Blinding against side channels: the seed only has to be unpredictable. */
+static int blind(secp256k1_context *ctx)
+{
+    uint8_t seed[32];
+    randombytes_buf(seed, sizeof seed);
+    int ok = secp256k1_context_randomize(ctx, seed);
+    ep_wipe(seed, sizeof seed);
+    return ok;
 }
 
 secp256k1_context *ep_secp_new(void)
@@ -20,12 +32,7 @@ secp256k1_context *ep_secp_new(void)
     if (sodium_init() < 0) return NULL;
     secp256k1_context *ctx = secp256k1_context_create(SECP256K1_CONTEXT_NONE);
     if (!ctx) return NULL;
-    /* Blinding against side channels: the seed only has to be unpredictable. */
-    uint8_t seed[32];
-    randombytes_buf(seed, sizeof seed);
-    int ok = secp256k1_context_randomize(ctx, seed);
-    ep_wipe(seed, sizeof seed);
-    if (!ok) {
+    if (!blind(ctx)) {
         secp256k1_context_destroy(ctx);
         return NULL;
     }
@@ -35,6 +42,29 @@ secp256k1_context *ep_secp_new(void)
 void ep_secp_free(secp256k1_context *ctx)
 {
     if (ctx) secp256k1_context_destroy(ctx);
+}
+
+secp256k1_context *ep_secp_new_mem(const p2p_mem *mem, void **block)
+{
+    *block = NULL;
+    if (sodium_init() < 0) return NULL;
+    size_t size = secp256k1_context_preallocated_size(SECP256K1_CONTEXT_NONE);
+    void *p = ep_malloc(mem, size); /* malloc's alignment, as the library asks */
+    if (!p) return NULL;
+    secp256k1_context *ctx = secp256k1_context_preallocated_create(p, SECP256K1_CONTEXT_NONE);
+    if (!ctx || !blind(ctx)) {
+        if (ctx) secp256k1_context_preallocated_destroy(ctx);
+        ep_free(mem, p);
+        return NULL;
+    }
+    *block = p;
+    return ctx;
+}
+
+void ep_secp_free_mem(const p2p_mem *mem, secp256k1_context *ctx, void *block)
+{
+    if (ctx) secp256k1_context_preallocated_destroy(ctx);
+    ep_free(mem, block);
 }
 
 int ep_seckey_verify(const secp256k1_context *ctx, const uint8_t sk[32])

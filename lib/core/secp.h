@@ -9,6 +9,12 @@
 /* A context for signing and verification, randomised with libsodium. */
 secp256k1_context *ep_secp_new(void);
 void ep_secp_free(secp256k1_context *ctx);
+/* The same, the context's memory from @mem (NULL: the default) through
+ * libsecp256k1's preallocated API; *block is what to hand back to
+ * ep_secp_free_mem (with the same @mem). */
+struct p2p_mem;
+secp256k1_context *ep_secp_new_mem(const struct p2p_mem *mem, void **block);
+void ep_secp_free_mem(const struct p2p_mem *mem, secp256k1_context *ctx, void *block);
 
 /* Fresh random secret key (libsodium randomness, checked with seckey_verify). */
 int ep_seckey_generate(const secp256k1_context *ctx, uint8_t sk[32]);

@@ -1,5 +1,6 @@
 /* Node discovery v4: table, endpoint proofs, lookups (sans-I/O). */
 #include "disc/disc.h"
+#include "core/mem.h"
 #include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -350,11 +351,11 @@ static int ip_allowed(ep_disc *d, int bi, const uint8_t ip[4])
 static int bucket_alloc(ep_disc *d, bucket *b)
 {
     if (b->live) return 0;
-    b->live = calloc(d->cfg.bucket_size, sizeof *b->live);
-    b->repl = calloc(d->cfg.replacements ? d->cfg.replacements : 1, sizeof *b->repl);
+    b->live = ep_calloc(d->cfg.mem, d->cfg.bucket_size, sizeof *b->live);
+    b->repl = ep_calloc(d->cfg.mem, d->cfg.replacements ? d->cfg.replacements : 1, sizeof *b->repl);
     if (!b->live || !b->repl) {
-        free(b->live);
-        free(b->repl);
+        ep_free(d->cfg.mem, b->live);
+        ep_free(d->cfg.mem, b->repl);
         b->live = b->repl = NULL;
         return P2P_ERR_NOMEM;
     }
@@ -487,11 +488,11 @@ size_t ep_disc_closest(const ep_disc *d, const uint8_t target[64], ep_disc_node 
     if (!d || !target || !out || !max) return 0;
     uint8_t th[32];
     ep_keccak256(target, 64, th);
-    const entry **tmp = malloc(max * sizeof *tmp);
+    const entry **tmp = ep_malloc(d->cfg.mem, max * sizeof *tmp);
     if (!tmp) return 0;
     size_t n = closest_entries(d, th, tmp, max);
     for (size_t i = 0; i < n; i++) out[i] = tmp[i]->n;
-    free(tmp);
+    ep_free(d->cfg.mem, tmp);
     return n;
 }
 
@@ -1136,17 +1137,17 @@ int ep_disc_new(const ep_disc_config *cfg, uint64_t now_ms, ep_disc **out)
         !cfg->max_contacts || !cfg->max_out || !cfg->max_events || !cfg->alpha)
         return P2P_ERR_INVALID;
     if (sodium_init() < 0) return P2P_ERR_CRYPTO;
-    ep_disc *d = calloc(1, sizeof *d);
+    ep_disc *d = ep_calloc(cfg->mem, 1, sizeof *d);
     if (!d) return P2P_ERR_NOMEM;
     d->cfg = *cfg;
     memcpy(d->sk, cfg->sk, 32);
     d->cfg.sk = NULL;
     if (!d->cfg.enr_seq) d->cfg.enr_seq = 1;
-    d->contacts = calloc(cfg->max_contacts, sizeof *d->contacts);
-    d->pend = calloc(cfg->max_pending, sizeof *d->pend);
-    d->boots = calloc(cfg->max_bootnodes ? cfg->max_bootnodes : 1, sizeof *d->boots);
-    d->out = calloc(cfg->max_out, sizeof *d->out);
-    d->ev = calloc(cfg->max_events, sizeof *d->ev);
+    d->contacts = ep_calloc(d->cfg.mem, cfg->max_contacts, sizeof *d->contacts);
+    d->pend = ep_calloc(d->cfg.mem, cfg->max_pending, sizeof *d->pend);
+    d->boots = ep_calloc(d->cfg.mem, cfg->max_bootnodes ? cfg->max_bootnodes : 1, sizeof *d->boots);
+    d->out = ep_calloc(d->cfg.mem, cfg->max_out, sizeof *d->out);
+    d->ev = ep_calloc(d->cfg.mem, cfg->max_events, sizeof *d->ev);
     int rc = P2P_ERR_NOMEM;
     if (!d->contacts || !d->pend || !d->boots || !d->out || !d->ev) goto fail;
     if ((rc = ep_pubkey_from_seckey(cfg->secp, d->sk, d->pub))) goto fail;
@@ -1165,17 +1166,17 @@ void ep_disc_free(ep_disc *d)
 {
     if (!d) return;
     for (int i = 0; i < NBUCKETS; i++) {
-        free(d->b[i].live);
-        free(d->b[i].repl);
+        ep_free(d->cfg.mem, d->b[i].live);
+        ep_free(d->cfg.mem, d->b[i].repl);
     }
-    free(d->contacts);
-    free(d->pend);
-    free(d->boots);
-    free(d->seeds);
-    free(d->out);
-    free(d->ev);
+    ep_free(d->cfg.mem, d->contacts);
+    ep_free(d->cfg.mem, d->pend);
+    ep_free(d->cfg.mem, d->boots);
+    ep_free(d->cfg.mem, d->seeds);
+    ep_free(d->cfg.mem, d->out);
+    ep_free(d->cfg.mem, d->ev);
     ep_wipe(d->sk, 32);
-    free(d);
+    ep_free(d->cfg.mem, d); /* the argument is read before the block is freed */
 }
 
 const ep_enr *ep_disc_self_enr(const ep_disc *d)
@@ -1282,7 +1283,7 @@ int ep_disc_load(ep_disc *d, const uint8_t *buf, size_t len, size_t *loaded)
     if (p2p_rlp_iter_next(&it, &list) != 1 || !list.is_list || p2p_rlp_iter_init(&li, &list))
         return P2P_ERR_RLP;
     if (!d->seeds) {
-        d->seeds = calloc(d->cfg.max_seeds ? d->cfg.max_seeds : 1, sizeof *d->seeds);
+        d->seeds = ep_calloc(d->cfg.mem, d->cfg.max_seeds ? d->cfg.max_seeds : 1, sizeof *d->seeds);
         if (!d->seeds) return P2P_ERR_NOMEM;
     }
     int r;

@@ -69,6 +69,7 @@ typedef struct ep_disc_config {
     ep_disc_log_fn log;             /* may be NULL */
     void *log_user;
     int log_level;                  /* P2P_LOG_* levels; messages above it are skipped */
+    const struct p2p_mem *mem;      /* allocator (NULL: the default); outlives the node */
 } ep_disc_config;
 
 /* Fill a config with the defaults above (pointers NULL, log off). */

@@ -1,5 +1,6 @@
 /* eth/68 and eth/69 message codecs: strict decoding, canonical encoding. */
 #include "eth/eth_msg.h"
+#include "core/mem.h"
 #include <stdlib.h>
 #include <string.h>
 #include "core/rlp_check.h"
@@ -149,7 +150,7 @@ static int alloc_array(ep_eth_msg *m, size_t count, size_t size, void **out)
     *out = NULL;
     if (count == 0) return 0;
     if (count > SIZE_MAX / size) return P2P_ERR_NOMEM;
-    m->mem = malloc(count * size);
+    m->mem = ep_malloc(m->alloc, count * size);
     if (!m->mem) return P2P_ERR_NOMEM;
     *out = m->mem;
     return 0;
@@ -405,8 +406,15 @@ static int dec_top(uint32_t version, uint64_t id, const uint8_t *data, size_t le
 int ep_eth_msg_decode_max(uint32_t version, uint64_t id, const uint8_t *data, size_t len,
                           size_t max_items, ep_eth_msg *out)
 {
+    return ep_eth_msg_decode_mem(NULL, version, id, data, len, max_items, out);
+}
+
+int ep_eth_msg_decode_mem(const p2p_mem *mem, uint32_t version, uint64_t id, const uint8_t *data,
+                          size_t len, size_t max_items, ep_eth_msg *out)
+{
     p2p_rlp_item top, payload;
     int rc = dec_top(version, id, data, len, out, &top, &payload);
+    if (out) out->alloc = mem;
     if (rc == 0 && (rc = dec_payload(version, &payload, max_items, out)) != 0)
         ep_eth_msg_free(out);
     return rc;
@@ -432,7 +440,7 @@ int ep_eth_msg_peek_request_id(uint32_t version, uint64_t id, const uint8_t *dat
 void ep_eth_msg_free(ep_eth_msg *m)
 {
     if (!m) return;
-    free(m->mem);
+    ep_free(m->alloc, m->mem);
     m->mem = NULL;
 }
 

@@ -151,6 +151,7 @@ typedef struct ep_eth_msg {
         ep_eth_block_range range;
     } u;
     void *mem;               /* owned by decode; NULL for caller-built messages */
+    const struct p2p_mem *alloc; /* what allocated @mem (NULL: the default) */
 } ep_eth_msg;
 
 /* Strictly decode message @id of the negotiated @version from its payload
@@ -169,6 +170,10 @@ int ep_eth_msg_decode(uint32_t version, uint64_t id, const uint8_t *data, size_t
  * allocated. ep_eth_msg_decode is this with no bound. */
 int ep_eth_msg_decode_max(uint32_t version, uint64_t id, const uint8_t *data, size_t len,
                           size_t max_items, ep_eth_msg *out);
+struct p2p_mem;
+/* The same, allocating through @mem (NULL: the default). */
+int ep_eth_msg_decode_mem(const struct p2p_mem *mem, uint32_t version, uint64_t id,
+                          const uint8_t *data, size_t len, size_t max_items, ep_eth_msg *out);
 /* The request id of a request or response message, reading only the
  * [request-id, payload] wrapper (the RLP is still validated as a whole), so a
  * response can be matched to its request, and bounded by it, before decoding.

@@ -13,6 +13,7 @@
  *    the first, as geth's request tracker): P2P_DISC_PROTOCOL_BREACH;
  *  - no Status in time: P2P_DISC_TIMEOUT. */
 #include "eth/eth_peer.h"
+#include "core/mem.h"
 #include "core/defaults.h"
 #include "core/hex.h"
 #include <stdio.h>
@@ -107,14 +108,14 @@ int ep_eth_peer_new(const ep_eth_peer_config *cfg, uint64_t now_ms, ep_eth_peer 
     if (!out) return P2P_ERR_INVALID;
     *out = NULL;
     if (!cfg || !config_ok(cfg)) return P2P_ERR_INVALID;
-    ep_eth_peer *p = calloc(1, sizeof *p);
+    ep_eth_peer *p = ep_calloc(cfg->mem, 1, sizeof *p);
     if (!p) return P2P_ERR_NOMEM;
-    p->reqs = calloc(cfg->max_inflight, sizeof *p->reqs);
-    p->serving = calloc(cfg->max_serving, sizeof *p->serving);
+    p->reqs = ep_calloc(cfg->mem, cfg->max_inflight, sizeof *p->reqs);
+    p->serving = ep_calloc(cfg->mem, cfg->max_serving, sizeof *p->serving);
     if (!p->reqs || !p->serving) {
-        free(p->reqs);
-        free(p->serving);
-        free(p);
+        ep_free(cfg->mem, p->reqs);
+        ep_free(cfg->mem, p->serving);
+        ep_free(cfg->mem, p);
         return P2P_ERR_NOMEM;
     }
     p->cfg = *cfg;
@@ -129,9 +130,9 @@ void ep_eth_peer_free(ep_eth_peer *p)
 {
     if (!p) return;
     ep_eth_msg_free(&p->last);
-    free(p->reqs);
-    free(p->serving);
-    free(p);
+    ep_free(p->cfg.mem, p->reqs);
+    ep_free(p->cfg.mem, p->serving);
+    ep_free(p->cfg.mem, p);
 }
 
 /* Encode @m, refusing output over the message size bound. */
@@ -296,7 +297,8 @@ static uint64_t reply_bound(const ep_eth_msg *m)
 static int on_status(ep_eth_peer *p, const uint8_t *data, size_t len, ep_eth_event *ev)
 {
     ep_eth_msg m;
-    int rc = ep_eth_msg_decode(p->cfg.version, EP_ETH_STATUS, data, len, &m);
+    int rc = ep_eth_msg_decode_mem(p->cfg.mem, p->cfg.version, EP_ETH_STATUS, data, len,
+                                   SIZE_MAX, &m);
     if (rc) return decode_failed(p, ev, rc);
     ep_status_verdict v = ep_status_validate(&p->cfg.local, p->cfg.version, &m.u.status);
     if (v != EP_STATUS_OK) {
@@ -338,7 +340,7 @@ static int on_response(ep_eth_peer *p, uint64_t code, const uint8_t *data, size_
         return offence(p, ev, "a response of the wrong kind");
     ep_eth_msg m;
     size_t max = r->max_items > SIZE_MAX ? SIZE_MAX : (size_t)r->max_items;
-    rc = ep_eth_msg_decode_max(p->cfg.version, code, data, len, max, &m);
+    rc = ep_eth_msg_decode_mem(p->cfg.mem, p->cfg.version, code, data, len, max, &m);
     if (rc == P2P_ERR_TOO_LARGE) return offence(p, ev, "a response with more items than asked");
     if (rc) return decode_failed(p, ev, rc);
     if (m.last_incomplete && m.u.items.count == 0) {
@@ -384,7 +386,7 @@ static int on_message(ep_eth_peer *p, uint64_t code, const uint8_t *data, size_t
      * are bounded by count; a request's hashes only by the message size */
     size_t max = ep_eth_msg_is_request(code) ? SIZE_MAX : p->cfg.max_announced_items;
     ep_eth_msg m;
-    int rc = ep_eth_msg_decode_max(p->cfg.version, code, data, len, max, &m);
+    int rc = ep_eth_msg_decode_mem(p->cfg.mem, p->cfg.version, code, data, len, max, &m);
     if (rc) return decode_failed(p, ev, rc);
     if (ep_eth_msg_is_request(code)) {
         cut_request(p, &m);

@@ -48,6 +48,7 @@ typedef struct ep_eth_peer_config {
                                      stops passing input while ep_eth_peer_serving_full() */
     uint64_t serve_timeout_ms;    /* a request not answered within this is forgotten:
                                      EP_ETH_EV_SERVE_EXPIRED (default 10000) */
+    const struct p2p_mem *mem;    /* allocator (NULL: the default); outlives the peer */
 } ep_eth_peer_config;
 
 /* The most requests from one peer that may wait for our answer. */

@@ -2,6 +2,7 @@
  * turning what they report into host events. The glue only moves bytes and
  * decisions; framing, crypto and message rules live in lib/rlpx and lib/eth. */
 #include "net/net_internal.h"
+#include "core/mem.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -58,6 +59,7 @@ static int make_session(ep_net *n, ep_conn *c, const ep_enode *remote, uint64_t 
     uint64_t max = o[P2P_OPT_MAX_MESSAGE_SIZE];
     if (o[P2P_OPT_MAX_ETH_MESSAGE_SIZE] < max) max = o[P2P_OPT_MAX_ETH_MESSAGE_SIZE];
     sc.max_message_size = (size_t)max;
+    sc.mem = n->mem;
     return ep_session_new(&sc, now, &c->s);
 }
 
@@ -66,7 +68,7 @@ ep_conn *ep_conn_new(ep_net *n, int fd, int direction, const struct sockaddr *sa
 {
     (void)salen;
     uint64_t now = ep_net_now(n);
-    ep_conn *c = calloc(1, sizeof *c);
+    ep_conn *c = ep_calloc(n->mem, 1, sizeof *c);
     if (!c) return NULL;
     c->fd = fd;
     c->direction = direction;
@@ -87,14 +89,14 @@ ep_conn *ep_conn_new(ep_net *n, int fd, int direction, const struct sockaddr *sa
     if ((direction == P2P_DIR_INBOUND && ep_pm_attach_inbound(&n->pm, &c->pm, sa) != 0) ||
         make_session(n, c, remote, now) != 0) {
         ep_pm_detach(&n->pm, &c->pm);
-        free(c);
+        ep_free(n->mem, c);
         return NULL;
     }
     struct epoll_event ev = {.events = EPOLLIN | (remote ? EPOLLOUT : 0), .data.ptr = c};
     if (epoll_ctl(n->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
         ep_pm_detach(&n->pm, &c->pm);
         ep_session_free(c->s);
-        free(c);
+        ep_free(n->mem, c);
         return NULL;
     }
     c->want_out = remote != NULL;
@@ -123,7 +125,7 @@ void ep_conn_destroy(ep_net *n, ep_conn *c)
     ep_eth_peer_free(c->eth);
     ep_session_free(c->s);
     ep_known_free(c);
-    free(c);
+    ep_free(n->mem, c);
 }
 
 static void emit_for(ep_net *n, const ep_conn *c, p2p_event *ev)
@@ -345,6 +347,7 @@ static int start_eth(ep_net *n, ep_conn *c, uint64_t now)
     ep_eth_peer_config ec;
     ep_eth_peer_config_default(&ec);
     ec.version = c->eth_version;
+    ec.mem = n->mem;
     ec.local = n->local;
     ec.status_timeout_ms = o[P2P_OPT_STATUS_TIMEOUT_MS];
     ec.request_timeout_ms = o[P2P_OPT_REQUEST_TIMEOUT_MS];
@@ -579,7 +582,7 @@ void ep_conn_readable(ep_net *n, ep_conn *c)
         c->stash = NULL;
         c->stash_len = 0;
         feed(n, c, p, len);
-        free(p);
+        ep_free(n->mem, p);
         if (c->state == EP_CONN_DEAD) return;
     }
     for (int i = 0; i < READS_PER_ROUND; i++) {

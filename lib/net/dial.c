@@ -84,8 +84,11 @@ static void start_dial(ep_net *n, ep_dial *d, uint64_t now)
     }
     ep_conn *c = ep_conn_new(n, fd, P2P_DIR_OUTBOUND, (struct sockaddr *)&ss, len, &d->node);
     if (!c) {
+        /* out of memory (or epoll refused the socket): said, and tried again */
         close(fd);
         ep_pm_dial_retry(&n->pm, d, now);
+        emit_dial_failed(n, d, P2P_ERR_NOMEM, -1, n->pm.cfg.backoff_min_ms,
+                         "no memory for the connection");
         return;
     }
     c->pm.dial = d;

@@ -6,6 +6,7 @@
  * lib/disc runs on wall-clock Unix milliseconds (discv4 packets carry
  * absolute expirations); only relative waits go into the loop's timeout. */
 #include "net/net_internal.h"
+#include "core/mem.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -161,7 +162,7 @@ static void load_table(ep_net *n)
     if (!n->cfg.datadir || path_in(n, "nodes", path, sizeof path) != 0) return;
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0) return; /* no table yet */
-    uint8_t *buf = malloc(NODES_MAX_FILE);
+    uint8_t *buf = ep_malloc(n->mem, NODES_MAX_FILE);
     size_t len = 0;
     ssize_t k = 0;
     while (buf && len < NODES_MAX_FILE && (k = read(fd, buf + len, NODES_MAX_FILE - len)) > 0)
@@ -172,7 +173,7 @@ static void load_table(ep_net *n)
     int rc = k < 0 ? P2P_ERR_IO
              : len >= NODES_MAX_FILE ? P2P_ERR_TOO_LARGE
                                      : ep_disc_load(n->disc, buf, len, &loaded);
-    free(buf);
+    ep_free(n->mem, buf);
     /* a broken table is not fatal: the node starts from its boot nodes */
     if (rc) ep_net_log(n, P2P_LOG_WARN, "discovery: ignoring %s: %s", path, p2p_strerror(rc));
     else ep_net_log(n, P2P_LOG_INFO, "discovery: %zu nodes from %s", loaded, path);
@@ -247,6 +248,7 @@ int ep_net_disc_open(ep_net *n, char *err, size_t errlen)
     dc.max_contacts = (size_t)c->opts[P2P_OPT_DISC_MAX_CONTACTS];
     dc.log = disc_log;
     dc.log_user = n;
+    dc.mem = n->mem;
     dc.log_level = c->log_fn ? c->log_level : P2P_LOG_NONE;
     ep_enr_content ec;
     memset(&ec, 0, sizeof ec);

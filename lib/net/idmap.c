@@ -1,5 +1,6 @@
 /* Chained hash of node ids; see idmap.h. */
 #include "net/idmap.h"
+#include "core/mem.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -33,7 +34,7 @@ void ep_idmap_init(ep_idmap *m)
 
 void ep_idmap_free(ep_idmap *m)
 {
-    free(m->b);
+    ep_free(m->mem, m->b);
     m->b = NULL;
     m->nb = m->n = 0;
 }
@@ -42,7 +43,7 @@ void ep_idmap_free(ep_idmap *m)
 static int grow(ep_idmap *m)
 {
     size_t nb = m->nb ? m->nb * 2 : 64;
-    ep_idmap_node **b = calloc(nb, sizeof *b);
+    ep_idmap_node **b = ep_calloc(m->mem, nb, sizeof *b);
     if (!b) return P2P_ERR_NOMEM;
     for (size_t i = 0; i < m->nb; i++) {
         while (m->b[i]) {
@@ -53,7 +54,7 @@ static int grow(ep_idmap *m)
             b[j] = x;
         }
     }
-    free(m->b);
+    ep_free(m->mem, m->b);
     m->b = b;
     m->nb = nb;
     return 0;
@@ -121,7 +122,7 @@ void ep_idset_free(ep_idset *s)
         while (s->m.b[i]) {
             ep_idmap_node *x = s->m.b[i];
             s->m.b[i] = x->next;
-            free(x); /* node is the entry's first member */
+            ep_free(s->m.mem, x); /* node is the entry's first member */
         }
     }
     ep_idmap_free(&s->m);
@@ -130,12 +131,12 @@ void ep_idset_free(ep_idset *s)
 int ep_idset_add(ep_idset *s, const uint8_t id[64])
 {
     if (ep_idmap_first(&s->m, id)) return 0;
-    idset_entry *e = calloc(1, sizeof *e);
+    idset_entry *e = ep_calloc(s->m.mem, 1, sizeof *e);
     if (!e) return P2P_ERR_NOMEM;
     memcpy(e->id, id, 64);
     e->node.id = e->id;
     int rc = ep_idmap_insert(&s->m, &e->node);
-    if (rc) free(e);
+    if (rc) ep_free(s->m.mem, e);
     return rc;
 }
 
@@ -144,7 +145,7 @@ void ep_idset_del(ep_idset *s, const uint8_t id[64])
     ep_idmap_node *x = ep_idmap_first(&s->m, id);
     if (!x) return;
     ep_idmap_remove(&s->m, x);
-    free(x);
+    ep_free(s->m.mem, x);
 }
 
 int ep_idset_has(const ep_idset *s, const uint8_t id[64])

@@ -19,6 +19,7 @@ typedef struct ep_idmap {
     ep_idmap_node **b;
     size_t nb, n;
     uint64_t seed;
+    const struct p2p_mem *mem;  /* allocator (NULL: the default); set after init */
 } ep_idmap;
 
 void ep_idmap_init(ep_idmap *m);

@@ -1,5 +1,6 @@
 /* Per-address counts; see ipmap.h. */
 #include "net/ipmap.h"
+#include "core/mem.h"
 
 #include <netinet/in.h>
 #include <stdlib.h>
@@ -39,10 +40,10 @@ void ep_ipmap_free(ep_ipmap *m)
         while (m->b[i]) {
             ep_ipent *e = m->b[i];
             m->b[i] = e->next;
-            free(e);
+            ep_free(m->mem, e);
         }
     }
-    free(m->b);
+    ep_free(m->mem, m->b);
     m->b = NULL;
     m->nb = m->n = 0;
 }
@@ -81,7 +82,7 @@ int ep_ipkey(const struct sockaddr *sa, uint8_t key[EP_IPKEY_LEN])
 static int grow(ep_ipmap *m)
 {
     size_t nb = m->nb ? m->nb * 2 : 64;
-    ep_ipent **b = calloc(nb, sizeof *b);
+    ep_ipent **b = ep_calloc(m->mem, nb, sizeof *b);
     if (!b) return P2P_ERR_NOMEM;
     for (size_t i = 0; i < m->nb; i++) {
         while (m->b[i]) {
@@ -92,7 +93,7 @@ static int grow(ep_ipmap *m)
             b[j] = e;
         }
     }
-    free(m->b);
+    ep_free(m->mem, m->b);
     m->b = b;
     m->nb = nb;
     return 0;
@@ -115,7 +116,7 @@ ep_ipent *ep_ipmap_ref(ep_ipmap *m, const uint8_t key[EP_IPKEY_LEN])
         return e;
     }
     if (m->n >= m->nb && grow(m) != 0 && !m->nb) return NULL;
-    e = calloc(1, sizeof *e);
+    e = ep_calloc(m->mem, 1, sizeof *e);
     if (!e) return NULL;
     memcpy(e->key, key, EP_IPKEY_LEN);
     e->hash = hash_key(m->seed, key);
@@ -137,5 +138,5 @@ void ep_ipmap_unref(ep_ipmap *m, ep_ipent *e)
             break;
         }
     }
-    free(e);
+    ep_free(m->mem, e);
 }

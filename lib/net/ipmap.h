@@ -27,6 +27,7 @@ typedef struct ep_ipmap {
     ep_ipent **b;
     size_t nb, n;
     uint64_t seed;
+    const struct p2p_mem *mem;  /* allocator (NULL: the default); set after init */
 } ep_ipmap;
 
 void ep_ipmap_init(ep_ipmap *m);

@@ -3,6 +3,7 @@
  * being walked (they are marked DEAD and reaped afterwards), so a pointer
  * taken from epoll_event.data stays valid for the whole batch. */
 #include "net/net_internal.h"
+#include "core/mem.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -167,7 +168,7 @@ static int init_pm(ep_net *n)
         .backoff_min_ms = o[P2P_OPT_DIAL_BACKOFF_MIN_MS],
         .backoff_max_ms = o[P2P_OPT_DIAL_BACKOFF_MAX_MS],
         .too_many_peers_backoff_ms = o[P2P_OPT_TOO_MANY_PEERS_BACKOFF_MS],
-        .trusted = c->trusted.v, .ntrusted = c->trusted.n,
+        .trusted = c->trusted.v, .ntrusted = c->trusted.n, .mem = n->mem,
     };
     return ep_pm_init(&n->pm, &pc, n->pub);
 }
@@ -184,8 +185,9 @@ static void add_config_dials(ep_net *n)
 
 int ep_net_new(const ep_net_params *p, ep_net **out, char *err, size_t errlen)
 {
-    ep_net *n = calloc(1, sizeof *n);
+    ep_net *n = ep_calloc(p->mem, 1, sizeof *n);
     if (!n) return P2P_ERR_NOMEM;
+    n->mem = p->mem;
     n->cfg = p->cfg;
     if (n->cfg.neth_versions > EP_NET_MAX_ETH_VERSIONS) n->cfg.neth_versions = EP_NET_MAX_ETH_VERSIONS;
     n->secp = p->secp;
@@ -201,19 +203,20 @@ int ep_net_new(const ep_net_params *p, ep_net **out, char *err, size_t errlen)
     ep_heap_init(&n->out_waiting);
     ep_heap_init(&n->held);
     ep_idmap_init(&n->ids);
+    n->timers.mem = n->out_waiting.mem = n->held.mem = n->ids.mem = n->mem;
     p2p_rlp_writer_init(&n->w);
     int rc = init_local(n, err, errlen);
     if (!rc && (rc = init_pm(n)) != 0) snprintf(err, errlen, "out of memory");
     if (!rc) rc = source_address(n, err, errlen);
     if (rc) {
         ep_pm_free(&n->pm);
-        free(n);
+        ep_free(n->mem, n);
         return rc;
     }
     n->epfd = epoll_create1(EPOLL_CLOEXEC);
     if (n->epfd < 0) {
         snprintf(err, errlen, "epoll_create1: %s", strerror(errno));
-        free(n);
+        ep_free(n->mem, n);
         return P2P_ERR_IO;
     }
     if (p->wake_fd >= 0) {
@@ -262,8 +265,8 @@ void ep_net_free(ep_net *n)
     if (n->listen_fd >= 0) close(n->listen_fd);
     if (n->epfd >= 0) close(n->epfd);
     p2p_rlp_writer_free(&n->w);
-    free(n->scratch);
-    free(n);
+    ep_free(n->mem, n->scratch);
+    ep_free(n->mem, n);
 }
 
 int ep_net_nodes_has(const ep_net_nodes *l, const uint8_t id[64])
@@ -286,7 +289,7 @@ uint16_t ep_net_listen_port(const ep_net *n)
 void *ep_net_scratch(ep_net *n, size_t size)
 {
     if (size <= n->scratch_cap) return n->scratch;
-    void *p = realloc(n->scratch, size);
+    void *p = ep_realloc(n->mem, n->scratch, size);
     if (!p) return NULL;
     n->scratch = p;
     n->scratch_cap = size;

@@ -74,6 +74,7 @@ typedef struct ep_net_params {
     ep_clock_fn clock;              /* NULL: CLOCK_MONOTONIC */
     void *clock_ud;
     int wake_fd;                    /* added to the epoll set (the ring's eventfd), or -1 */
+    const struct p2p_mem *mem;      /* allocator (NULL: the default), outlives the net */
 } ep_net_params;
 
 /* The system's monotonic clock in milliseconds. */

@@ -77,6 +77,7 @@ typedef struct ep_conn {
 
 struct ep_net {
     ep_net_config cfg;
+    const struct p2p_mem *mem;      /* every allocation of the net and its connections */
     const secp256k1_context *secp;
     const uint8_t *sk, *pub;
     ep_emit_fn emit;

@@ -2,6 +2,7 @@
  * selection and redial backoff. Called by the network layer only; calls
  * nothing of it. */
 #include "net/peermgr.h"
+#include "core/mem.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,8 +18,9 @@ int ep_pm_init(ep_peermgr *pm, const ep_pm_config *cfg, const uint8_t self[64])
     pm->cfg = *cfg;
     memcpy(pm->self, self, 64);
     ep_ipmap_init(&pm->ips);
+    pm->ips.mem = cfg->mem;
     pm->pend_cap = (size_t)cfg->max_pending_inbound;
-    pm->pend = calloc(pm->pend_cap ? pm->pend_cap : 1, sizeof *pm->pend);
+    pm->pend = ep_calloc(pm->cfg.mem, pm->pend_cap ? pm->pend_cap : 1, sizeof *pm->pend);
     if (!pm->pend) return P2P_ERR_NOMEM;
     if (getrandom(&pm->rng, sizeof pm->rng, GRND_NONBLOCK) != (ssize_t)sizeof pm->rng) {
         struct timespec ts;
@@ -34,10 +36,10 @@ void ep_pm_free(ep_peermgr *pm)
     while (pm->dials) {
         ep_dial *d = pm->dials;
         pm->dials = d->next;
-        free(d);
+        ep_free(pm->cfg.mem, d);
     }
     ep_ipmap_free(&pm->ips);
-    free(pm->pend);
+    ep_free(pm->cfg.mem, pm->pend);
     pm->pend = NULL;
     pm->npend = pm->pend_cap = 0;
 }
@@ -200,12 +202,12 @@ static void dial_remove(ep_peermgr *pm, ep_dial **pp)
     *pp = d->next;
     if (d->kind == EP_DIAL_DISC) pm->ndisc--;
     if (d->kind == EP_DIAL_ONCE && !d->done) pm->nonce_waiting--;
-    free(d);
+    ep_free(pm->cfg.mem, d);
 }
 
 static ep_dial *dial_new(ep_peermgr *pm, const ep_enode *node, ep_dial_kind kind)
 {
-    ep_dial *d = calloc(1, sizeof *d);
+    ep_dial *d = ep_calloc(pm->cfg.mem, 1, sizeof *d);
     if (!d) return NULL;
     d->node = *node;
     d->kind = kind;

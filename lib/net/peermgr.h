@@ -62,6 +62,7 @@ typedef struct ep_pm_config {
     uint64_t backoff_min_ms, backoff_max_ms, too_many_peers_backoff_ms;
     const ep_enode *trusted;         /* trusted nodes (addresses exempt from the caps) */
     size_t ntrusted;
+    const struct p2p_mem *mem;       /* allocator (NULL: the default); outlives the manager */
 } ep_pm_config;
 
 /* One-off dials (p2p_connect) that may wait for a free dial slot. */

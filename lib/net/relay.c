@@ -4,6 +4,7 @@
  * peer's bounded sets; broadcasts and relays skip peers that know a hash,
  * so nothing is echoed back to where it came from. */
 #include "net/net_internal.h"
+#include "core/mem.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@ void ep_known_init(ep_net *n, ep_conn *c)
 {
     ep_hashset_init(&c->known_blocks, (size_t)n->cfg.opts[P2P_OPT_KNOWN_BLOCKS]);
     ep_hashset_init(&c->known_txs, (size_t)n->cfg.opts[P2P_OPT_KNOWN_TXS]);
+    c->known_blocks.mem = c->known_txs.mem = n->mem;
 }
 
 void ep_known_free(ep_conn *c)
@@ -101,7 +103,7 @@ static long peers_shuffled(ep_net *n, ep_conn ***out)
 {
     size_t k = 0;
     for (ep_conn *c = n->conns; c; c = c->next) k += c->state == EP_CONN_ACTIVE && c->eth;
-    ep_conn **v = malloc((k ? k : 1) * sizeof *v);
+    ep_conn **v = ep_malloc(n->mem, (k ? k : 1) * sizeof *v);
     if (!v) return P2P_ERR_NOMEM;
     k = 0;
     for (ep_conn *c = n->conns; c; c = c->next)
@@ -116,11 +118,16 @@ static long peers_shuffled(ep_net *n, ep_conn ***out)
     return (long)k;
 }
 
-static void send_logged(ep_net *n, ep_conn *c, ep_eth_msg *m)
+/* Send one relayed message. A peer that cannot take it (closing, over its
+ * buffer bound) is only logged; running out of memory is returned, so that
+ * the command is reported as failed (P2P_EV_COMMAND_FAILED) instead of
+ * looking sent. */
+static int send_logged(ep_net *n, ep_conn *c, ep_eth_msg *m)
 {
     int rc = ep_conn_send_eth(n, c, m);
-    if (rc) ep_net_log(n, P2P_LOG_DEBUG, "relay %s to %s: %s", ep_eth_msg_name(m->id), c->addr,
-                       p2p_strerror(rc));
+    if (rc) ep_net_log(n, rc == P2P_ERR_NOMEM ? P2P_LOG_WARN : P2P_LOG_DEBUG, "relay %s to %s: %s",
+                       ep_eth_msg_name(m->id), c->addr, p2p_strerror(rc));
+    return rc == P2P_ERR_NOMEM ? rc : 0;
 }
 
 int ep_net_relay_block(ep_net *n, const p2p_bytes *block, const uint8_t *td)
@@ -140,6 +147,7 @@ int ep_net_relay_block(ep_net *n, const p2p_bytes *block, const uint8_t *td)
     ep_eth_block_ref ref;
     memcpy(ref.hash, f.hash, 32);
     ref.number = f.number;
+    int nomem = 0;
     for (size_t i = 0; i < m; i++) {
         ep_eth_msg msg;
         memset(&msg, 0, sizeof msg);
@@ -152,12 +160,12 @@ int ep_net_relay_block(ep_net *n, const p2p_bytes *block, const uint8_t *td)
             msg.u.refs.v = &ref;
             msg.u.refs.count = 1;
         }
-        send_logged(n, v[i], &msg);
+        if (send_logged(n, v[i], &msg)) nomem = P2P_ERR_NOMEM;
     }
     ep_net_log(n, P2P_LOG_DEBUG, "relayed block %llu: %zu whole, %zu announced, %zu knew it",
                (unsigned long long)f.number, direct, m - direct, (size_t)k - m);
-    free(v);
-    return 0;
+    ep_free(n->mem, v);
+    return nomem;
 }
 
 typedef struct txinfo {
@@ -168,11 +176,12 @@ typedef struct txinfo {
 
 /* Send @c the transactions of @idx (k of them) it does not know, in full
  * or as announcements, in messages of at most RELAY_CHUNK entries. */
-static void send_txs(ep_net *n, ep_conn *c, const p2p_bytes *items, const txinfo *ti,
-                     size_t count, int full, p2p_bytes *ib, uint8_t *types, uint32_t *sizes,
-                     uint8_t (*hashes)[32])
+static int send_txs(ep_net *n, ep_conn *c, const p2p_bytes *items, const txinfo *ti,
+                    size_t count, int full, p2p_bytes *ib, uint8_t *types, uint32_t *sizes,
+                    uint8_t (*hashes)[32])
 {
     size_t k = 0;
+    int nomem = 0;
     for (size_t i = 0; i <= count; i++) {
         if (i < count && !ep_hashset_has(&c->known_txs, ti[i].hash)) {
             if (items) ib[k] = items[i];
@@ -196,9 +205,10 @@ static void send_txs(ep_net *n, ep_conn *c, const p2p_bytes *items, const txinfo
             m.u.pooled_hashes.hashes = (const uint8_t(*)[32])hashes;
             m.u.pooled_hashes.count = k;
         }
-        send_logged(n, c, &m);
+        if (send_logged(n, c, &m)) nomem = P2P_ERR_NOMEM;
         k = 0;
     }
+    return nomem;
 }
 
 /* mode: 1 relay (sqrt split), 2 everyone in full, 3 everyone announced
@@ -209,10 +219,10 @@ static int txs_to_peers(ep_net *n, const p2p_bytes *items, const txinfo *ti, siz
     ep_conn **v;
     long k = peers_shuffled(n, &v);
     if (k < 0) return (int)k;
-    p2p_bytes *ib = malloc(count * sizeof *ib);
-    uint8_t *types = malloc(count);
-    uint32_t *sizes = malloc(count * sizeof *sizes);
-    uint8_t(*hashes)[32] = malloc(count * 32);
+    p2p_bytes *ib = ep_malloc(n->mem, count * sizeof *ib);
+    uint8_t *types = ep_malloc(n->mem, count);
+    uint32_t *sizes = ep_malloc(n->mem, count * sizeof *sizes);
+    uint8_t(*hashes)[32] = ep_malloc(n->mem, count * 32);
     int rc = ib && types && sizes && hashes ? 0 : P2P_ERR_NOMEM;
     /* peers that know every one of them are left out of the split */
     size_t m = 0;
@@ -222,35 +232,38 @@ static int txs_to_peers(ep_net *n, const p2p_bytes *items, const txinfo *ti, siz
         if (j < count) v[m++] = v[i];
     }
     size_t direct = mode == 1 ? ep_relay_direct_count(m) : mode == 2 ? m : 0;
+    int nomem = 0;
     for (size_t i = 0; rc == 0 && i < m; i++)
-        send_txs(n, v[i], items, ti, count, i < direct, ib, types, sizes, hashes);
-    free(ib);
-    free(types);
-    free(sizes);
-    free(hashes);
-    free(v);
+        if (send_txs(n, v[i], items, ti, count, i < direct, ib, types, sizes, hashes))
+            nomem = P2P_ERR_NOMEM;
+    if (rc == 0) rc = nomem;
+    ep_free(n->mem, ib);
+    ep_free(n->mem, types);
+    ep_free(n->mem, sizes);
+    ep_free(n->mem, hashes);
+    ep_free(n->mem, v);
     return rc;
 }
 
 int ep_net_relay_txs(ep_net *n, const p2p_bytes *items, size_t count, int mode)
 {
-    txinfo *ti = malloc((count ? count : 1) * sizeof *ti);
+    txinfo *ti = ep_malloc(n->mem, (count ? count : 1) * sizeof *ti);
     if (!ti) return P2P_ERR_NOMEM;
     for (size_t i = 0; i < count; i++) {
         if (ep_tx_wire_info(items[i], ti[i].hash, &ti[i].type, &ti[i].size) != 0) {
-            free(ti);
+            ep_free(n->mem, ti);
             return P2P_ERR_RLP;
         }
     }
     int rc = txs_to_peers(n, items, ti, count, mode);
-    free(ti);
+    ep_free(n->mem, ti);
     return rc;
 }
 
 int ep_net_announce_txs(ep_net *n, const uint8_t *types, const uint32_t *sizes,
                         const uint8_t *hashes, size_t count)
 {
-    txinfo *ti = malloc((count ? count : 1) * sizeof *ti);
+    txinfo *ti = ep_malloc(n->mem, (count ? count : 1) * sizeof *ti);
     if (!ti) return P2P_ERR_NOMEM;
     for (size_t i = 0; i < count; i++) {
         memcpy(ti[i].hash, hashes + 32 * i, 32);
@@ -259,6 +272,6 @@ int ep_net_announce_txs(ep_net *n, const uint8_t *types, const uint32_t *sizes,
     }
     /* items are only read for full sends, and there are none */
     int rc = txs_to_peers(n, NULL, ti, count, 3);
-    free(ti);
+    ep_free(n->mem, ti);
     return rc;
 }

@@ -11,6 +11,7 @@
  * is dropped. Held connections sit in a set; each round the ones whose
  * reason passed resume (ep_net_resume_held). */
 #include "net/net_internal.h"
+#include "core/mem.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -57,7 +58,7 @@ void ep_conn_hold(ep_net *n, ep_conn *c)
 
 int ep_conn_stash(ep_net *n, ep_conn *c, const uint8_t *p, size_t len)
 {
-    uint8_t *s = realloc(c->stash, c->stash_len + len);
+    uint8_t *s = ep_realloc(n->mem, c->stash, c->stash_len + len);
     if (!s) {
         ep_conn_fail(n, c, P2P_DISC_TCP_ERROR, 0, P2P_ERR_NOMEM, "no memory for its input");
         return P2P_ERR_NOMEM;
@@ -85,7 +86,7 @@ void ep_conn_serve_free(ep_net *n, ep_conn *c)
     ep_heap_remove(&n->held, &c->held_node);
     n->buffered -= c->buffered;
     c->buffered = 0;
-    free(c->stash);
+    ep_free(n->mem, c->stash);
     c->stash = NULL;
     c->stash_len = 0;
 }

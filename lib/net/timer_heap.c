@@ -1,6 +1,7 @@
 /* Binary min-heap over node pointers; each node remembers its slot so it
  * can be re-keyed or removed without a search. */
 #include "net/timer_heap.h"
+#include "core/mem.h"
 
 #include <stdlib.h>
 
@@ -10,13 +11,15 @@ void ep_heap_init(ep_heap *h)
 {
     h->v = NULL;
     h->n = h->cap = 0;
+    h->mem = NULL;
 }
 
 void ep_heap_free(ep_heap *h)
 {
     for (size_t i = 0; i < h->n; i++) h->v[i]->idx = 0;
-    free(h->v);
-    ep_heap_init(h);
+    ep_free(h->mem, h->v);
+    h->v = NULL;
+    h->n = h->cap = 0;
 }
 
 static void place(ep_heap *h, size_t i, ep_heap_node *x)
@@ -63,7 +66,7 @@ int ep_heap_set(ep_heap *h, ep_heap_node *x, uint64_t key)
     }
     if (h->n == h->cap) {
         size_t cap = h->cap ? h->cap * 2 : 64;
-        ep_heap_node **v = realloc(h->v, cap * sizeof *v);
+        ep_heap_node **v = ep_realloc(h->mem, h->v, cap * sizeof *v);
         if (!v) return P2P_ERR_NOMEM;
         h->v = v;
         h->cap = cap;

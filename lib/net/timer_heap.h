@@ -16,6 +16,7 @@ typedef struct ep_heap_node {
 typedef struct ep_heap {
     ep_heap_node **v;
     size_t n, cap;
+    const struct p2p_mem *mem;  /* allocator (NULL: the default); set after init */
 } ep_heap;
 
 void ep_heap_init(ep_heap *h);

@@ -32,7 +32,8 @@ typedef struct ep_frame_codec {
     size_t body_len;                    /* reader: padded body + MAC still to come, 0 = want a header */
     size_t content_len;                 /* reader: content size from the verified header */
     int failed;                         /* reader: the error that broke the stream, or 0 */
-    const uint8_t *fixed_digest;        /* test hook: see ep_frame_test_fixed_mac */
+    const uint8_t *fixed_digest;        /* test build only (ep_frame_test_fixed_mac); always
+                                         * present so every object agrees on the layout */
 } ep_frame_codec;
 
 /* Set up both directions from handshake secrets (the MAC states are copied).
@@ -71,8 +72,11 @@ size_t ep_frame_need(const ep_frame_codec *fc);
 int ep_frame_read(ep_frame_codec *fc, uint8_t *in, size_t len, size_t *consumed,
                   const uint8_t **content, size_t *content_len);
 
+#ifdef EP_TEST_HOOKS
 /* Test hook (go-ethereum's TestFrameReadWrite): make every MAC digest the
  * given 32 bytes instead of the running Keccak state's digest. The bytes must
- * outlive the codec. NULL restores real MACs. */
+ * outlive the codec. NULL restores real MACs. Only in the test build of the
+ * objects (-DEP_TEST_HOOKS): the shipped libraries always use real MACs. */
 void ep_frame_test_fixed_mac(ep_frame_codec *fc, const uint8_t digest[32]);
+#endif
 #endif

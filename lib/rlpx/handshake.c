@@ -2,6 +2,7 @@
  * auth, the recipient answers with an ack, and both derive the frame secrets
  * from the two ephemeral keys, the two nonces and the two packets. */
 #include "rlpx/handshake.h"
+#include "core/mem.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,7 @@ enum hs_stage {
 };
 
 struct ep_handshake {
+    const p2p_mem *mem;     /* the allocator (NULL: the default) */
     const secp256k1_context *ctx;
     int initiator;
     size_t max_packet;
@@ -66,7 +68,7 @@ static void xor32(uint8_t out[32], const uint8_t a[32], const uint8_t b[32])
 
 static void set_sent(ep_handshake *hs, uint8_t *pkt, size_t len)
 {
-    free(hs->sent);
+    ep_free(hs->mem, hs->sent);
     hs->sent = pkt;
     hs->sent_len = len;
     hs->sent_pos = 0;
@@ -79,7 +81,7 @@ static int seal_eip8(ep_handshake *hs, const uint8_t *body, size_t len)
     size_t plain_len = len + pad, ct_len = plain_len + EP_ECIES_OVERHEAD;
     if (ct_len > 0xffff)
         return P2P_ERR_TOO_LARGE;
-    uint8_t *plain = malloc(plain_len), *pkt = malloc(2 + ct_len);
+    uint8_t *plain = ep_malloc(hs->mem, plain_len), *pkt = ep_malloc(hs->mem, 2 + ct_len);
     int rc = P2P_ERR_NOMEM;
     if (plain && pkt) {
         memcpy(plain, body, len);
@@ -88,25 +90,25 @@ static int seal_eip8(ep_handshake *hs, const uint8_t *body, size_t len)
         pkt[1] = (uint8_t)ct_len;
         rc = ep_ecies_encrypt(hs->ctx, hs->remote_pub, plain, plain_len, pkt, 2, pkt + 2);
     }
-    free(plain);
+    ep_free(hs->mem, plain);
     if (rc == 0)
         set_sent(hs, pkt, 2 + ct_len);
     else
-        free(pkt);
+        ep_free(hs->mem, pkt);
     return rc;
 }
 
 /* Pre-EIP-8: ECIES of the fixed-layout body, no prefix. */
 static int seal_legacy(ep_handshake *hs, const uint8_t *body, size_t len)
 {
-    uint8_t *pkt = malloc(len + EP_ECIES_OVERHEAD);
+    uint8_t *pkt = ep_malloc(hs->mem, len + EP_ECIES_OVERHEAD);
     if (!pkt)
         return P2P_ERR_NOMEM;
     int rc = ep_ecies_encrypt(hs->ctx, hs->remote_pub, body, len, NULL, 0, pkt);
     if (rc == 0)
         set_sent(hs, pkt, len + EP_ECIES_OVERHEAD);
     else
-        free(pkt);
+        ep_free(hs->mem, pkt);
     return rc;
 }
 
@@ -376,7 +378,7 @@ static int on_ack(ep_handshake *hs, const ep_hs_msg *msg)
 static int on_packet(ep_handshake *hs, int legacy, int *decoded)
 {
     *decoded = 0;
-    uint8_t *plain = malloc(hs->in_len);
+    uint8_t *plain = ep_malloc(hs->mem, hs->in_len);
     if (!plain)
         return P2P_ERR_NOMEM;
     ep_hs_msg msg;
@@ -388,7 +390,7 @@ static int on_packet(ep_handshake *hs, int legacy, int *decoded)
         rc = is_auth ? on_auth(hs, &msg) : on_ack(hs, &msg);
     }
     ep_wipe(plain, hs->in_len);
-    free(plain);
+    ep_free(hs->mem, plain);
     if (rc == 0)
         hs->done = 1;
     return rc;
@@ -509,15 +511,23 @@ int ep_handshake_new_ex(const secp256k1_context *ctx, const uint8_t static_sk[32
                         const uint8_t *static_pub, const uint8_t *remote_pub,
                         size_t max_packet, ep_handshake **out)
 {
+    return ep_handshake_new_mem(NULL, ctx, static_sk, static_pub, remote_pub, max_packet, out);
+}
+
+int ep_handshake_new_mem(const p2p_mem *mem, const secp256k1_context *ctx,
+                         const uint8_t static_sk[32], const uint8_t *static_pub,
+                         const uint8_t *remote_pub, size_t max_packet, ep_handshake **out)
+{
     if (!ctx || !static_sk || !out)
         return P2P_ERR_INVALID;
     *out = NULL;
     if (ep_seckey_verify(ctx, static_sk) != 0 ||
         (remote_pub && ep_pubkey_verify(ctx, remote_pub) != 0))
         return P2P_ERR_CRYPTO;
-    ep_handshake *hs = calloc(1, sizeof *hs);
+    ep_handshake *hs = ep_calloc(mem, 1, sizeof *hs);
     if (!hs)
         return P2P_ERR_NOMEM;
+    hs->mem = mem;
     hs->ctx = ctx;
     hs->initiator = remote_pub != NULL;
     hs->max_packet = max_packet ? max_packet : EP_HANDSHAKE_MAX_PACKET;
@@ -530,7 +540,7 @@ int ep_handshake_new_ex(const secp256k1_context *ctx, const uint8_t static_sk[32
     }
     /* Room for the prefix, a legacy packet, or anything up to the bound. */
     hs->in_cap = hs->max_packet + 2 > EP_AUTH_LEGACY_SIZE ? hs->max_packet + 2 : EP_AUTH_LEGACY_SIZE;
-    hs->in = malloc(hs->in_cap);
+    hs->in = ep_malloc(hs->mem, hs->in_cap);
     int rc = hs->in ? fresh_ephemeral(hs) : P2P_ERR_NOMEM;
     if (rc == 0)
         rc = set_static_pub(hs, static_pub);
@@ -548,12 +558,14 @@ void ep_handshake_free(ep_handshake *hs)
 {
     if (!hs)
         return;
-    free(hs->sent);
-    free(hs->in);
+    const p2p_mem *mem = hs->mem;
+    ep_free(mem, hs->sent);
+    ep_free(mem, hs->in);
     ep_wipe(hs, sizeof *hs);
-    free(hs);
+    ep_free(mem, hs);
 }
 
+#ifdef EP_TEST_HOOKS
 int ep_handshake_set_ephemeral(ep_handshake *hs, const uint8_t eph_sk[32], const uint8_t nonce[32])
 {
     if (!hs || !eph_sk || !nonce)
@@ -573,13 +585,14 @@ int ep_handshake_replace_output(ep_handshake *hs, const uint8_t *pkt, size_t len
         return P2P_ERR_INVALID;
     if (hs->err || hs->sent_pos || !hs->sent)
         return P2P_ERR_STATE;
-    uint8_t *copy = malloc(len);
+    uint8_t *copy = ep_malloc(hs->mem, len);
     if (!copy)
         return P2P_ERR_NOMEM;
     memcpy(copy, pkt, len);
     set_sent(hs, copy, len);
     return hs->done ? derive_secrets(hs) : 0;
 }
+#endif /* EP_TEST_HOOKS */
 
 size_t ep_handshake_output(const ep_handshake *hs, const uint8_t **data)
 {

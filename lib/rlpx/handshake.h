@@ -34,12 +34,21 @@ int ep_handshake_new(const secp256k1_context *ctx, const uint8_t static_sk[32],
 int ep_handshake_new_ex(const secp256k1_context *ctx, const uint8_t static_sk[32],
                         const uint8_t *static_pub, const uint8_t *remote_pub,
                         size_t max_packet, ep_handshake **out);
+struct p2p_mem;
+/* The same, allocating through @mem (NULL: the default), which must outlive
+ * the handshake. */
+int ep_handshake_new_mem(const struct p2p_mem *mem, const secp256k1_context *ctx,
+                         const uint8_t static_sk[32], const uint8_t *static_pub,
+                         const uint8_t *remote_pub, size_t max_packet, ep_handshake **out);
 void ep_handshake_free(ep_handshake *hs);
 
+#ifdef EP_TEST_HOOKS
 /* Test hook: replace the random ephemeral key and nonce (call right after
- * ep_handshake_new; for the initiator the auth packet is rebuilt). */
+ * ep_handshake_new; for the initiator the auth packet is rebuilt). Only in
+ * the test build of the objects (-DEP_TEST_HOOKS), as the one below. */
 int ep_handshake_set_ephemeral(ep_handshake *hs, const uint8_t eph_sk[32],
                                const uint8_t nonce[32]);
+#endif
 
 /* Bytes waiting to be sent (auth for the initiator, ack for the recipient once
  * the auth is read). ep_handshake_consume_output marks @n of them sent. */
@@ -103,5 +112,7 @@ int ep_handshake_auth_ephemeral(const secp256k1_context *ctx, const uint8_t stat
  * built, so the MAC states can be checked against published packets. Only
  * before any output is consumed; secrets already derived are derived again.
  * Returns 0, P2P_ERR_STATE, P2P_ERR_INVALID or P2P_ERR_NOMEM. */
+#ifdef EP_TEST_HOOKS
 int ep_handshake_replace_output(ep_handshake *hs, const uint8_t *pkt, size_t len);
+#endif
 #endif

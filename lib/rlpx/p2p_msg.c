@@ -1,4 +1,5 @@
 #include "rlpx/p2p_msg.h"
+#include "core/mem.h"
 #include <stdlib.h>
 #include <string.h>
 #include "ethp2p/types.h"
@@ -179,14 +180,13 @@ int ep_disconnect_decode_any(const uint8_t *payload, size_t len, int snappy, int
 {
     if ((!payload && len) || !reason) return P2P_ERR_INVALID;
     if (snappy) {
-        uint8_t *plain;
+        uint8_t plain[64];
         size_t plen;
         /* a real Disconnect is a few bytes; anything claiming more is not one */
-        if (ep_snappy_decompress_alloc(payload, len, 64, &plain, &plen) == 0) {
-            int rc = ep_disconnect_decode(plain, plen, reason);
-            free(plain);
-            if (rc == 0) return 0;
-        }
+        if (ep_snappy_decoded_len(payload, len, sizeof plain, &plen) == 0 &&
+            ep_snappy_decompress(payload, len, plain, sizeof plain, &plen) == 0 &&
+            ep_disconnect_decode(plain, plen, reason) == 0)
+            return 0;
     }
     return ep_disconnect_decode(payload, len, reason);
 }
@@ -243,14 +243,14 @@ int ep_p2p_content(uint64_t code, const uint8_t *payload, size_t len, int snappy
     if ((!payload && len) || !out || !out_len) return P2P_ERR_INVALID;
     size_t head = ep_p2p_code_len(code);
     size_t body_cap = snappy ? ep_snappy_max_compressed(len) : len;
-    uint8_t *buf = malloc(head + body_cap + 1);
+    uint8_t *buf = ep_malloc(NULL, head + body_cap + 1);
     if (!buf) return P2P_ERR_NOMEM;
     ep_p2p_code_put(code, buf);
     size_t body = len;
     if (snappy) {
         int rc = ep_snappy_compress(payload, len, buf + head, body_cap, &body);
         if (rc) {
-            free(buf);
+            ep_free(NULL, buf);
             return rc;
         }
     } else if (len) {

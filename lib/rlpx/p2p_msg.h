@@ -60,7 +60,7 @@ int ep_ping_encode(p2p_rlp_writer *w);
 int ep_pong_encode(p2p_rlp_writer *w);
 
 /* Frame content for a message: RLP(code) || payload, the payload compressed
- * when @snappy. *out is malloc'd (free()). */
+ * when @snappy. *out comes from the default allocator (ep_free(NULL, *out)). */
 int ep_p2p_content(uint64_t code, const uint8_t *payload, size_t len, int snappy,
                    uint8_t **out, size_t *out_len);
 /* Bytes RLP(code) takes, and writing it (at most 9 bytes). */

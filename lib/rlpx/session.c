@@ -3,6 +3,7 @@
  * processing is pulled by ep_session_next_event, so every event's pointers
  * stay valid until the next call, and buffered input stays bounded. */
 #include "rlpx/session.h"
+#include "core/mem.h"
 #include <stdlib.h>
 #include <string.h>
 #include "core/defaults.h"
@@ -69,7 +70,7 @@ void ep_session_config_default(ep_session_config *c)
 
 /* ------------------------------------------------------------ byte queues */
 
-static int buf_reserve(bytebuf *b, size_t extra)
+static int buf_reserve(const p2p_mem *m, bytebuf *b, size_t extra)
 {
     if (b->off > 0 && b->off == b->len) b->off = b->len = 0;
     if (extra <= b->cap - b->len) return 0;
@@ -82,7 +83,7 @@ static int buf_reserve(bytebuf *b, size_t extra)
     if (extra > SIZE_MAX / 2 - b->len) return P2P_ERR_NOMEM;
     size_t cap = b->cap ? b->cap : 256;
     while (cap < b->len + extra) cap *= 2;
-    uint8_t *p = realloc(b->p, cap);
+    uint8_t *p = ep_realloc(m, b->p, cap);
     if (!p) return P2P_ERR_NOMEM;
     b->p = p;
     b->cap = cap;
@@ -95,10 +96,10 @@ static size_t buf_avail(const bytebuf *b)
 }
 
 /* Give a big, now empty buffer back to the allocator. */
-static void buf_shrink(bytebuf *b)
+static void buf_shrink(const p2p_mem *m, bytebuf *b)
 {
     if (buf_avail(b) == 0 && b->cap > SHRINK_ABOVE) {
-        free(b->p);
+        ep_free(m, b->p);
         memset(b, 0, sizeof *b);
     }
 }
@@ -150,7 +151,7 @@ static int send_msg(ep_session *s, uint64_t code, const uint8_t *payload, size_t
     size_t head = ep_p2p_code_len(code);
     size_t body_cap = s->snappy ? ep_snappy_max_compressed(len) : len;
     if (body_cap < len || body_cap > EP_FRAME_MAX_CONTENT - head) return P2P_ERR_TOO_LARGE;
-    int rc = buf_reserve(&s->out, ep_frame_wire_len(head + body_cap));
+    int rc = buf_reserve(s->cfg.mem, &s->out, ep_frame_wire_len(head + body_cap));
     if (rc) return rc;
     uint8_t *frame = s->out.p + s->out.len;
     uint8_t *content = frame + EP_FRAME_HEADER_LEN;
@@ -232,7 +233,7 @@ static int drain_handshake(ep_session *s)
     const uint8_t *p;
     size_t n = ep_handshake_output(s->hs, &p);
     if (n == 0) return 0;
-    int rc = buf_reserve(&s->out, n);
+    int rc = buf_reserve(s->cfg.mem, &s->out, n);
     if (rc) return rc;
     memcpy(s->out.p + s->out.len, p, n);
     s->out.len += n;
@@ -246,7 +247,7 @@ int ep_session_new(const ep_session_config *cfg, uint64_t now_ms, ep_session **o
 {
     if (!cfg || !out) return P2P_ERR_INVALID;
     *out = NULL;
-    ep_session *s = calloc(1, sizeof *s);
+    ep_session *s = ep_calloc(cfg->mem, 1, sizeof *s);
     if (!s) return P2P_ERR_NOMEM;
     int rc = copy_config(s, cfg);
     if (rc == 0 && cfg->static_pub)
@@ -254,10 +255,10 @@ int ep_session_new(const ep_session_config *cfg, uint64_t now_ms, ep_session **o
     else if (rc == 0 && ep_pubkey_from_seckey(cfg->secp, cfg->static_sk, s->local_id) != 0)
         rc = P2P_ERR_CRYPTO;
     if (rc == 0)
-        rc = ep_handshake_new_ex(cfg->secp, cfg->static_sk, s->local_id, cfg->remote_pubkey,
-                                 s->cfg.max_handshake_size, &s->hs);
+        rc = ep_handshake_new_mem(cfg->mem, cfg->secp, cfg->static_sk, s->local_id,
+                                  cfg->remote_pubkey, s->cfg.max_handshake_size, &s->hs);
     if (rc) {
-        free(s);
+        ep_free(cfg->mem, s);
         return rc;
     }
     if (cfg->remote_pubkey) {
@@ -282,10 +283,10 @@ void ep_session_free(ep_session *s)
     if (!s) return;
     ep_handshake_free(s->hs);
     ep_frame_wipe(&s->fc);
-    free(s->in.p);
-    free(s->out.p);
-    free(s->scratch);
-    free(s);
+    ep_free(s->cfg.mem, s->in.p);
+    ep_free(s->cfg.mem, s->out.p);
+    ep_free(s->cfg.mem, s->scratch);
+    ep_free(s->cfg.mem, s);
 }
 
 /* -------------------------------------------------------------- input */
@@ -307,7 +308,7 @@ int ep_session_input(ep_session *s, const uint8_t *data, size_t len, uint64_t no
     /* Already holding a whole step's worth: the caller must pull events
      * first, so the buffer never exceeds one frame plus one feed. */
     if (buf_avail(&s->in) >= input_limit(s)) return P2P_ERR_AGAIN;
-    int rc = buf_reserve(&s->in, len);
+    int rc = buf_reserve(s->cfg.mem, &s->in, len);
     if (rc) return close_local(s, P2P_DISC_TCP_ERROR, rc, 1);
     memcpy(s->in.p + s->in.len, data, len);
     s->in.len += len;
@@ -426,7 +427,7 @@ static int on_cap_message(ep_session *s, uint64_t code, const uint8_t *payload, 
     if (s->snappy) {
         int rc = ep_snappy_decoded_len(payload, len, s->cfg.max_message_size, &n);
         if (rc == 0 && n > s->scratch_cap) {
-            uint8_t *p = realloc(s->scratch, n);
+            uint8_t *p = ep_realloc(s->cfg.mem, s->scratch, n);
             if (!p) rc = P2P_ERR_NOMEM;
             else {
                 s->scratch = p;
@@ -521,11 +522,11 @@ int ep_session_next_event(ep_session *s, uint64_t now_ms, ep_session_event *ev)
     if (!s || !ev) return P2P_ERR_INVALID;
     memset(ev, 0, sizeof *ev);
     if (s->scratch_cap > SHRINK_ABOVE) { /* the previous MESSAGE's data is done with */
-        free(s->scratch);
+        ep_free(s->cfg.mem, s->scratch);
         s->scratch = NULL;
         s->scratch_cap = 0;
     }
-    buf_shrink(&s->in);
+    buf_shrink(s->cfg.mem, &s->in);
     while (!take_event(s, ev) && s->state != ST_CLOSED) {
         int rc = s->state == ST_HANDSHAKE ? step_handshake(s) : step_frame(s, now_ms, ev);
         if (ev->type != EP_SEV_NONE) break;
@@ -551,7 +552,7 @@ void ep_session_consume_output(ep_session *s, size_t n)
     if (!s) return;
     size_t avail = buf_avail(&s->out);
     s->out.off += n < avail ? n : avail;
-    buf_shrink(&s->out);
+    buf_shrink(s->cfg.mem, &s->out);
 }
 
 /* ------------------------------------------------------------- commands */

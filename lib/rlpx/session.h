@@ -39,6 +39,7 @@ typedef struct ep_session_config {
     size_t max_message_size;        /* after decompression (default 16 MiB - 1) */
     size_t max_handshake_size;      /* auth / ack (default 2048) */
     size_t max_hello_size;          /* default 2048 */
+    const struct p2p_mem *mem;      /* allocator (NULL: the default); outlives the session */
 } ep_session_config;
 
 /* Fill a config with the defaults above (pointers NULL). */

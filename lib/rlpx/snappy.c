@@ -1,4 +1,5 @@
 #include "rlpx/snappy.h"
+#include "core/mem.h"
 #include <snappy-c.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -74,11 +75,11 @@ int ep_snappy_compress_alloc(const uint8_t *in, size_t len, uint8_t **out, size_
 {
     if (!out || !out_len) return P2P_ERR_INVALID;
     size_t cap = snappy_max_compressed_length(len);
-    uint8_t *buf = malloc(cap);
+    uint8_t *buf = ep_malloc(NULL, cap);
     if (!buf) return P2P_ERR_NOMEM;
     int rc = ep_snappy_compress(in, len, buf, cap, out_len);
     if (rc) {
-        free(buf);
+        ep_free(NULL, buf);
         return rc;
     }
     *out = buf;
@@ -92,11 +93,11 @@ int ep_snappy_decompress_alloc(const uint8_t *in, size_t len, size_t max, uint8_
     size_t n;
     int rc = ep_snappy_decoded_len(in, len, max, &n);
     if (rc) return rc;
-    uint8_t *buf = malloc(n ? n : 1); /* malloc(0) may return NULL */
+    uint8_t *buf = ep_malloc(NULL, n ? n : 1); /* ep_malloc(NULL, 0) may return NULL */
     if (!buf) return P2P_ERR_NOMEM;
     rc = ep_snappy_decompress(in, len, buf, n ? n : 1, out_len);
     if (rc) {
-        free(buf);
+        ep_free(NULL, buf);
         return rc;
     }
     *out = buf;

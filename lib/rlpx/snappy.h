@@ -35,7 +35,8 @@ int ep_snappy_decoded_len(const uint8_t *in, size_t len, size_t max, size_t *out
 int ep_snappy_decompress(const uint8_t *in, size_t len, uint8_t *out, size_t out_cap,
                          size_t *out_len);
 
-/* Convenience: compress / decompress into a new malloc'd buffer (free()).
+/* Convenience: compress / decompress into a new buffer from the default
+ * allocator (ep_free(NULL, *out); free() while no default is set).
  * The decompressing form refuses a declared length over @max before
  * allocating. */
 int ep_snappy_compress_alloc(const uint8_t *in, size_t len, uint8_t **out, size_t *out_len);

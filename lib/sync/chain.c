@@ -1,5 +1,6 @@
 /* Header fields, body roots and the body check. */
 #include <stdlib.h>
+#include "core/mem.h"
 #include <string.h>
 
 #include "core/keccak.h"
@@ -55,7 +56,7 @@ static int list_values(const p2p_rlp_item *list, int strings_ok, p2p_bytes **out
 {
     size_t count;
     if (!list->is_list || p2p_rlp_list_count(list, &count) != 0) return P2P_ERR_RLP;
-    p2p_bytes *v = calloc(count ? count : 1, sizeof *v);
+    p2p_bytes *v = ep_calloc(NULL, count ? count : 1, sizeof *v);
     if (!v) return P2P_ERR_NOMEM;
     p2p_rlp_iter iter;
     p2p_rlp_item it;
@@ -67,7 +68,7 @@ static int list_values(const p2p_rlp_item *list, int strings_ok, p2p_bytes **out
         } else if (strings_ok && it.len > 0 && it.data[0] < 0x80) {
             v[i] = (p2p_bytes){it.data, it.len};
         } else {
-            free(v);
+            ep_free(NULL, v);
             return P2P_ERR_RLP;
         }
     }
@@ -83,7 +84,7 @@ static int list_root(const p2p_rlp_item *list, int strings_ok, uint8_t out[32], 
     int rc = list_values(list, strings_ok, &v, &n);
     if (rc) return rc;
     rc = p2p_ordered_trie_root(v, n, out);
-    free(v);
+    ep_free(NULL, v);
     if (count) *count = n;
     return rc;
 }

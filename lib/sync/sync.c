@@ -1,6 +1,7 @@
 /* The sync component's API: creation and options, the events it follows,
  * NewBlock announcements, timers and progress. */
 #include <stdlib.h>
+#include "core/mem.h"
 #include <string.h>
 
 #include "core/abi.h"
@@ -24,6 +25,12 @@ P2P_EXPORT int p2p_sync_new_with_transport_versioned(const p2p_sync_transport *t
                                                      const p2p_sync_callbacks *cb_in,
                                                      void *user_data, p2p_sync **out)
 {
+    return ep_sync_create(NULL, t, cb_version, cb_in, user_data, out);
+}
+
+int ep_sync_create(const p2p_mem *mem, const p2p_sync_transport *t, int cb_version,
+                   const p2p_sync_callbacks *cb_in, void *user_data, p2p_sync **out)
+{
     if (out) *out = NULL;
     size_t cb_size = ep_sync_callbacks_size(cb_version);
     if (!t || !cb_in || !out || !cb_size) return P2P_ERR_INVALID;
@@ -33,8 +40,10 @@ P2P_EXPORT int p2p_sync_new_with_transport_versioned(const p2p_sync_transport *t
     if (!cb->get_head || !cb->store_block || !t->get_headers || !t->get_header_by_hash ||
         !t->get_bodies)
         return P2P_ERR_INVALID;
-    p2p_sync *s = calloc(1, sizeof *s);
+    mem = ep_mem_or_default(mem);
+    p2p_sync *s = ep_calloc(mem, 1, sizeof *s);
     if (!s) return P2P_ERR_NOMEM;
+    s->mem = *mem;
     s->t = *t;
     s->cb = *cb;
     s->user = user_data;
@@ -50,9 +59,9 @@ P2P_EXPORT int p2p_sync_new_with_transport_versioned(const p2p_sync_transport *t
     s->relay_on = 1;
     s->relay_depth = 16;
     s->stop_at = UINT64_MAX;
-    s->ann = calloc(SYNC_MAX_ANNOUNCED + 1, sizeof *s->ann);
+    s->ann = ep_calloc(&s->mem, SYNC_MAX_ANNOUNCED + 1, sizeof *s->ann);
     if (!s->ann) {
-        free(s);
+        ep_free(&s->mem, s);
         return P2P_ERR_NOMEM;
     }
     refresh_head(s);        /* if the host cannot say yet, the next tick asks again */
@@ -64,11 +73,12 @@ P2P_EXPORT int p2p_sync_new_with_transport_versioned(const p2p_sync_transport *t
 static void sync_destroy(p2p_sync *s)
 {
     ep_sync_reset(s);
-    free(s->b);
-    free(s->reqs);
+    ep_free(&s->mem, s->b);
+    ep_free(&s->mem, s->reqs);
     while (s->nann) ep_sync_ann_remove(s, s->nann - 1);
-    free(s->ann);
-    free(s);
+    ep_free(&s->mem, s->ann);
+    p2p_mem m = s->mem;
+    ep_free(&m, s);
 }
 
 /* From inside a callback the component is still in use further up the
@@ -187,7 +197,7 @@ static void peer_remove(p2p_sync *s, const uint8_t id[64])
 
 /* Splits [header, txs, ommers, (withdrawals)] into a header copy and a body
  * RLP, verifying that the body belongs to the header. */
-static int block_split(const p2p_bytes *blk, sannounced *a)
+static int block_split(p2p_sync *s, const p2p_bytes *blk, sannounced *a)
 {
     p2p_rlp_item top, it;
     p2p_rlp_iter iter;
@@ -205,12 +215,18 @@ static int block_split(const p2p_bytes *blk, sannounced *a)
     int rc = p2p_rlp_writer_error(&w);
     if (rc == 0) rc = p2p_body_get_roots(w.buf, w.len, &roots);
     if (rc == 0 && !ep_hdr_matches(&a->h, &roots)) rc = P2P_ERR_PROTOCOL;
-    if (rc == 0) rc = p2p_rlp_writer_take(&w, &a->body, &a->blen);
+    /* the writer's buffer is the default allocator's: copy into ours */
+    if (rc == 0 && !(a->body = ep_malloc(&s->mem, w.len))) rc = P2P_ERR_NOMEM;
+    if (rc == 0) {
+        memcpy(a->body, w.buf, w.len);
+        a->blen = w.len;
+    }
     p2p_rlp_writer_free(&w);
     if (rc != 0) return rc;
-    a->header = malloc(it.raw_len);
+    a->header = ep_malloc(&s->mem, it.raw_len);
     if (!a->header) {
-        free(a->body);
+        ep_free(&s->mem, a->body);
+        a->body = NULL;
         return P2P_ERR_NOMEM;
     }
     memcpy(a->header, it.raw, it.raw_len);
@@ -244,13 +260,14 @@ static int ann_room(p2p_sync *s, const sannounced *a)
  * number (a newer one replaces it). A block that can be stored right away
  * (it extends the head) is always taken; the pump that follows stores it
  * or, if the host refuses it, drops it. */
-static void on_new_block(p2p_sync *s, const p2p_event *ev)
+static int on_new_block(p2p_sync *s, const p2p_event *ev)
 {
     sannounced a;
     memset(&a, 0, sizeof a);
-    int rc = block_split(&ev->u.new_block.block, &a);
+    int rc = block_split(s, &ev->u.new_block.block, &a);
     if (rc == P2P_ERR_RLP || rc == P2P_ERR_PROTOCOL) ep_sync_offence(s, ev->peer);
-    if (rc != 0) return;
+    /* out of memory the block is dropped, and the host told so */
+    if (rc != 0) return rc == P2P_ERR_NOMEM ? rc : 0;
     int keep = !ep_sync_was_refused(s, a.h.hash) && !ep_sync_was_refused(s, a.h.parent);
     speer *p = ep_sync_peer(s, ev->peer);
     if (keep && !p && s->np < SYNC_MAX_PEERS) {
@@ -277,13 +294,14 @@ static void on_new_block(p2p_sync *s, const p2p_event *ev)
               memcmp(a.h.parent, s->head_hash, 32) == 0;
     if (keep && !now) keep = same < SYNC_ANN_PER_NUMBER && ann_room(s, &a) == 0;
     if (!keep) {
-        free(a.header);
-        free(a.body);
-        return;
+        ep_free(&s->mem, a.header);
+        ep_free(&s->mem, a.body);
+        return 0;
     }
     memcpy(a.from, ev->peer, 64);
     s->ann[s->nann++] = a;
     s->ann_bytes += ann_size(&a);
+    return 0;
 }
 
 /* ------------------------------------------------------------ replies */
@@ -392,8 +410,7 @@ static int on_announce(p2p_sync *s, const p2p_event *ev)
         peer_head(p, ev->u.block_range.latest, ev->u.block_range.latest_hash);
         p->earliest = ev->u.block_range.earliest;
     }
-    if (ev->type == P2P_EV_NEW_BLOCK) on_new_block(s, ev);
-    return 0;
+    return ev->type == P2P_EV_NEW_BLOCK ? on_new_block(s, ev) : 0;
 }
 
 /* Leaves a call from the host: a p2p_sync_free() from one of its callbacks

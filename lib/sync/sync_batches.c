@@ -2,6 +2,7 @@
  * replies, linking batches to the chain below them, matching bodies, and
  * handing finished blocks to the host in order. */
 #include <stdlib.h>
+#include "core/mem.h"
 #include <string.h>
 
 #include "sync/sync_internal.h"
@@ -41,22 +42,22 @@ void ep_sync_offence(p2p_sync *s, const uint8_t id[64])
         s->t.disconnect(s->t.ctx, id, P2P_DISC_USELESS_PEER);
 }
 
-static void blocks_free(sbatch *b)
+static void blocks_free(p2p_sync *s, sbatch *b)
 {
     if (!b->blocks) return;
     for (uint32_t i = 0; i < b->count; i++) {
-        free(b->blocks[i].header);
-        free(b->blocks[i].body);
+        ep_free(&s->mem, b->blocks[i].header);
+        ep_free(&s->mem, b->blocks[i].body);
     }
-    free(b->blocks);
+    ep_free(&s->mem, b->blocks);
     b->blocks = NULL;
 }
 
-void ep_sync_batch_free(sbatch *b)
+void ep_sync_batch_free(p2p_sync *s, sbatch *b)
 {
     if (!b) return;
-    blocks_free(b);
-    free(b);
+    blocks_free(s, b);
+    ep_free(&s->mem, b);
 }
 
 /* Drop every batch; fetching restarts from the host's head. Requests still
@@ -64,7 +65,7 @@ void ep_sync_batch_free(sbatch *b)
  * ignored (the batch ids are gone). */
 void ep_sync_reset(p2p_sync *s)
 {
-    for (size_t i = 0; i < s->nb; i++) ep_sync_batch_free(s->b[i]);
+    for (size_t i = 0; i < s->nb; i++) ep_sync_batch_free(s, s->b[i]);
     s->nb = 0;
     s->next_sched = s->head + 1;
 }
@@ -77,9 +78,9 @@ sbatch *ep_sync_batch_by_id(p2p_sync *s, uint64_t id)
 }
 
 /* Puts a failed batch back to be asked again, elsewhere if possible. */
-static void batch_retry(sbatch *b, const uint8_t peer[64])
+static void batch_retry(p2p_sync *s, sbatch *b, const uint8_t peer[64])
 {
-    blocks_free(b);
+    blocks_free(s, b);
     b->state = B_NEED;
     b->empty_bodies = 0;
     memcpy(b->avoid, peer, 64);
@@ -95,7 +96,7 @@ static void refetch_from(p2p_sync *s, size_t i)
         sbatch *b = s->b[j];
         uint8_t src[64];
         memcpy(src, b->src, 64);
-        batch_retry(b, src);
+        batch_retry(s, b, src);
         b->id = ++s->next_batch_id;
     }
 }
@@ -113,7 +114,7 @@ static void unassign(p2p_sync *s, const sreq *r, int offence)
     speer *p = ep_sync_peer(s, r->peer);
     sbatch *b = r->kind == REQ_LOOKUP ? NULL : ep_sync_batch_by_id(s, r->batch_id);
     if (r->kind == REQ_LOOKUP && p) p->lookup_sent = 0;
-    if (r->kind == REQ_HEADERS && b && b->state == B_ASKED) batch_retry(b, r->peer);
+    if (r->kind == REQ_HEADERS && b && b->state == B_ASKED) batch_retry(s, b, r->peer);
     if (r->kind == REQ_BODIES && b && b->blocks) {
         int left = 0;
         for (uint32_t i = r->lo > b->base ? r->lo : b->base; i < r->hi && i < b->count; i++) {
@@ -143,12 +144,12 @@ static int batch_split(p2p_sync *s, sbatch *b, uint32_t keep)
     while (s->b[at] != b) at++;
     if (s->nb == s->capb) {
         size_t cap = s->capb ? 2 * s->capb : 8;
-        sbatch **nbv = realloc(s->b, cap * sizeof *nbv);
+        sbatch **nbv = ep_realloc(&s->mem, s->b, cap * sizeof *nbv);
         if (!nbv) return P2P_ERR_NOMEM;
         s->b = nbv;
         s->capb = cap;
     }
-    sbatch *rest = calloc(1, sizeof *rest);
+    sbatch *rest = ep_calloc(&s->mem, 1, sizeof *rest);
     if (!rest) return P2P_ERR_NOMEM;
     rest->id = ++s->next_batch_id;
     rest->start = b->start + keep;
@@ -173,14 +174,14 @@ static int headers_check(const sbatch *b, const p2p_bytes *items, size_t n, ep_h
     return 0;
 }
 
-static int blocks_fill(sbatch *b, const p2p_bytes *items, size_t n, const ep_hdr *h)
+static int blocks_fill(p2p_sync *s, sbatch *b, const p2p_bytes *items, size_t n, const ep_hdr *h)
 {
-    b->blocks = calloc(n, sizeof *b->blocks);
+    b->blocks = ep_calloc(&s->mem, n, sizeof *b->blocks);
     if (!b->blocks) return P2P_ERR_NOMEM;
     for (size_t i = 0; i < n; i++) {
         sblock *k = &b->blocks[i];
         k->h = h[i];
-        k->header = malloc(items[i].len);
+        k->header = ep_malloc(&s->mem, items[i].len);
         if (!k->header) return P2P_ERR_NOMEM;
         memcpy(k->header, items[i].ptr, items[i].len);
         k->hlen = items[i].len;
@@ -188,7 +189,7 @@ static int blocks_fill(sbatch *b, const p2p_bytes *items, size_t n, const ep_hdr
         /* nothing to fetch: the body is fixed by the header */
         const uint8_t *e = h[i].has_wd ? EMPTY_BODY_WD : EMPTY_BODY;
         k->blen = h[i].has_wd ? sizeof EMPTY_BODY_WD : sizeof EMPTY_BODY;
-        k->body = malloc(k->blen);
+        k->body = ep_malloc(&s->mem, k->blen);
         if (!k->body) return P2P_ERR_NOMEM;
         memcpy(k->body, e, k->blen);
         k->body_state = BODY_HAVE;
@@ -201,31 +202,31 @@ int ep_sync_on_headers(p2p_sync *s, const sreq *r, const p2p_bytes *items, size_
     sbatch *b = ep_sync_batch_by_id(s, r->batch_id);
     if (!b || b->state != B_ASKED) return 0;        /* the batch was reset meanwhile */
     if (n == 0 || n > b->count) {
-        batch_retry(b, r->peer);
+        batch_retry(s, b, r->peer);
         ep_sync_offence(s, r->peer);
         return 0;
     }
     if (n <= b->base) {             /* covers only blocks stored meanwhile */
-        batch_retry(b, r->peer);
+        batch_retry(s, b, r->peer);
         return 0;
     }
-    ep_hdr *h = malloc(n * sizeof *h);
+    ep_hdr *h = ep_malloc(&s->mem, n * sizeof *h);
     if (!h) {
-        batch_retry(b, r->peer);
+        batch_retry(s, b, r->peer);
         return P2P_ERR_NOMEM;
     }
     int rc = headers_check(b, items, n, h);
     if (rc != 0) {
-        free(h);
-        batch_retry(b, r->peer);
+        ep_free(&s->mem, h);
+        batch_retry(s, b, r->peer);
         ep_sync_offence(s, r->peer);
         return 0;
     }
     if (n < b->count) rc = batch_split(s, b, (uint32_t)n);
-    if (rc == 0) rc = blocks_fill(b, items, n, h);
-    free(h);
+    if (rc == 0) rc = blocks_fill(s, b, items, n, h);
+    ep_free(&s->mem, h);
     if (rc != 0) {
-        batch_retry(b, r->peer);
+        batch_retry(s, b, r->peer);
         return rc;
     }
     b->state = B_HAVE;
@@ -252,7 +253,7 @@ void ep_sync_link(p2p_sync *s)
             if (memcmp(b->blocks[b->base].h.parent, prev, 32) != 0) {
                 uint8_t src[64];
                 memcpy(src, b->src, 64);
-                batch_retry(b, src);
+                batch_retry(s, b, src);
                 if (i == 0 || memcmp(s->b[i - 1]->src, src, 64) == 0) {
                     ep_sync_offence(s, src);
                 } else if (++b->link_fails >= 2) {
@@ -282,9 +283,9 @@ static int body_match(sbatch *b, uint32_t from, uint32_t hi, const p2p_body_root
     return -1;
 }
 
-static int body_store(sblock *k, const p2p_bytes *item)
+static int body_store(p2p_sync *s, sblock *k, const p2p_bytes *item)
 {
-    k->body = malloc(item->len ? item->len : 1);
+    k->body = ep_malloc(&s->mem, item->len ? item->len : 1);
     if (!k->body) return P2P_ERR_NOMEM;
     memcpy(k->body, item->ptr, item->len);
     k->blen = item->len;
@@ -307,7 +308,7 @@ int ep_sync_on_bodies(p2p_sync *s, const sreq *r, const p2p_bytes *items, size_t
         int j = p2p_body_get_roots(items[i].ptr, items[i].len, &roots) == 0
                     ? body_match(b, cursor, r->hi, &roots) : -1;
         if (j < 0) bad = 1;
-        else if ((uint32_t)j >= b->base) rc = body_store(&b->blocks[j], &items[i]);
+        else if ((uint32_t)j >= b->base) rc = body_store(s, &b->blocks[j], &items[i]);
         if (j >= 0) cursor = (uint32_t)j + 1;
     }
     /* what the reply did not (validly) cover is asked again; the blocks it
@@ -345,8 +346,8 @@ void ep_sync_ann_remove(p2p_sync *s, size_t i)
 {
     sannounced *a = &s->ann[i];
     s->ann_bytes -= a->hlen + a->blen;
-    free(a->header);
-    free(a->body);
+    ep_free(&s->mem, a->header);
+    ep_free(&s->mem, a->body);
     /* kept in arrival order: candidates for one number are tried first come first */
     memmove(&s->ann[i], &s->ann[i + 1], (s->nann - i - 1) * sizeof *s->ann);
     s->nann--;
@@ -432,7 +433,7 @@ static void front_advance(p2p_sync *s, const uint8_t hash[32])
         if (f->state == B_HAVE) ep_sync_link(s);
         return;
     }
-    ep_sync_batch_free(f);
+    ep_sync_batch_free(s, f);
     memmove(&s->b[0], &s->b[1], (s->nb - 1) * sizeof *s->b);
     s->nb--;
 }

@@ -4,6 +4,7 @@
 #include "ethp2p/sync.h"
 
 #include "api/handle.h"
+#include "sync/sync_internal.h"
 
 static int h_headers(void *ctx, const uint8_t peer[64], uint64_t number, uint64_t count,
                      uint64_t *request_id)
@@ -44,7 +45,7 @@ P2P_EXPORT int p2p_sync_new_versioned(p2p_handle *h, int cb_version, const p2p_s
         return P2P_ERR_INVALID;
     }
     p2p_sync_transport t = {h, h_headers, h_header_by_hash, h_bodies, h_disconnect};
-    int rc = p2p_sync_new_with_transport_versioned(&t, cb_version, cb, user_data, out);
+    int rc = ep_sync_create(ep_handle_mem(h), &t, cb_version, cb, user_data, out);
     if (rc == 0 && ep_handle_announcements(h)) rc = p2p_sync_set_relay(*out, h_relay, h);
     return rc;
 }

@@ -82,6 +82,7 @@ typedef struct sannounced {
 } sannounced;
 
 struct p2p_sync {
+    p2p_mem mem;            /* every allocation of the component (the handle's, or the default) */
     p2p_sync_transport t;
     p2p_sync_callbacks cb;
     void *user;
@@ -129,7 +130,11 @@ struct p2p_sync {
 /* sync_batches.c */
 speer *ep_sync_peer(p2p_sync *s, const uint8_t id[64]);
 void ep_sync_offence(p2p_sync *s, const uint8_t id[64]);
-void ep_sync_batch_free(sbatch *b);
+void ep_sync_batch_free(p2p_sync *s, sbatch *b);
+/* p2p_sync_new_with_transport, allocating through @mem (copied; NULL: the
+ * process default). */
+int ep_sync_create(const p2p_mem *mem, const p2p_sync_transport *t, int cb_version,
+                   const p2p_sync_callbacks *cb_in, void *user_data, p2p_sync **out);
 void ep_sync_reset(p2p_sync *s);
 int ep_sync_on_headers(p2p_sync *s, const sreq *r, const p2p_bytes *items, size_t n);
 int ep_sync_on_bodies(p2p_sync *s, const sreq *r, const p2p_bytes *items, size_t n);

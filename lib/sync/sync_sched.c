@@ -2,6 +2,7 @@
  * the window ahead of the head, then headers and bodies by block number, so
  * the blocks the host needs next are asked first. */
 #include <stdlib.h>
+#include "core/mem.h"
 #include <string.h>
 
 #include "sync/sync_internal.h"
@@ -45,7 +46,7 @@ static sreq *req_add(p2p_sync *s, int kind, speer *p, uint64_t id)
 {
     if (s->nr == s->capr) {
         size_t cap = s->capr ? 2 * s->capr : 16;
-        sreq *n = realloc(s->reqs, cap * sizeof *n);
+        sreq *n = ep_realloc(&s->mem, s->reqs, cap * sizeof *n);
         if (!n) return NULL;
         s->reqs = n;
         s->capr = cap;
@@ -83,12 +84,12 @@ static int batches_add(p2p_sync *s, uint64_t target)
     while (s->next_sched <= target && s->next_sched - s->head <= window) {
         if (s->nb == s->capb) {
             size_t cap = s->capb ? 2 * s->capb : 8;
-            sbatch **n = realloc(s->b, cap * sizeof *n);
+            sbatch **n = ep_realloc(&s->mem, s->b, cap * sizeof *n);
             if (!n) return P2P_ERR_NOMEM;
             s->b = n;
             s->capb = cap;
         }
-        sbatch *b = calloc(1, sizeof *b);
+        sbatch *b = ep_calloc(&s->mem, 1, sizeof *b);
         if (!b) return P2P_ERR_NOMEM;
         uint64_t left = target - s->next_sched + 1;
         b->id = ++s->next_batch_id;
@@ -130,14 +131,14 @@ static long ask_bodies(p2p_sync *s, sbatch *b, uint32_t i)
         want += b->blocks[end].body_state == BODY_MISSING;
     speer *p = pick(s, b->blocks[i].h.number, b->blocks[end - 1].h.number, 1, b);
     if (!p) return -1;
-    uint8_t *hashes = malloc((size_t)want * 32);
+    uint8_t *hashes = ep_malloc(&s->mem, (size_t)want * 32);
     if (!hashes) return -1;
     for (uint32_t k = i, o = 0; k < end; k++)
         if (b->blocks[k].body_state == BODY_MISSING)
             memcpy(hashes + 32 * o++, b->blocks[k].h.hash, 32);
     uint64_t id;
     int rc = s->t.get_bodies(s->t.ctx, p->id, hashes, want, &id);
-    free(hashes);
+    ep_free(&s->mem, hashes);
     sreq *r = rc == 0 ? req_add(s, REQ_BODIES, p, id) : NULL;
     if (!r) return -1;
     r->batch_id = b->id;

@@ -5,6 +5,7 @@
  * whose RLP is shorter than 32 bytes is embedded in its parent, a longer one
  * is referenced by its keccak256; the root is always hashed. */
 #include <stdlib.h>
+#include "core/mem.h"
 #include <string.h>
 
 #include "core/keccak.h"
@@ -53,7 +54,7 @@ static int node_encode(p2p_rlp_writer *w, const pair *p, size_t n, size_t depth)
 /* Writes a reference to the node for p[0..n): embedded if short, else its hash. */
 static int put_ref(p2p_rlp_writer *w, const pair *p, size_t n, size_t depth)
 {
-    p2p_rlp_writer *child = malloc(sizeof *child);
+    p2p_rlp_writer *child = ep_malloc(NULL, sizeof *child);
     if (!child) return P2P_ERR_NOMEM;
     p2p_rlp_writer_init(child);
     int rc = node_encode(child, p, n, depth);
@@ -66,7 +67,7 @@ static int put_ref(p2p_rlp_writer *w, const pair *p, size_t n, size_t depth)
         rc = p2p_rlp_put_bytes(w, h, 32);
     }
     p2p_rlp_writer_free(child);
-    free(child);
+    ep_free(NULL, child);
     return rc;
 }
 
@@ -134,11 +135,11 @@ static int pairs_build(const p2p_bytes *keys, const p2p_bytes *values, size_t n,
         if (keys[i].len > TRIE_MAX_KEY) return P2P_ERR_TOO_LARGE;
         total += 2 * keys[i].len;
     }
-    pair *p = calloc(n ? n : 1, sizeof *p);
-    uint8_t *buf = malloc(total ? total : 1);
+    pair *p = ep_calloc(NULL, n ? n : 1, sizeof *p);
+    uint8_t *buf = ep_malloc(NULL, total ? total : 1);
     if (!p || !buf) {
-        free(p);
-        free(buf);
+        ep_free(NULL, p);
+        ep_free(NULL, buf);
         return P2P_ERR_NOMEM;
     }
     size_t m = 0, o = 0;
@@ -179,8 +180,8 @@ P2P_EXPORT int p2p_trie_root(const p2p_bytes *keys, const p2p_bytes *values, siz
         if (rc == 0) ep_keccak256(w.buf, w.len, out);
         p2p_rlp_writer_free(&w);
     }
-    free(p);
-    free(buf);
+    ep_free(NULL, p);
+    ep_free(NULL, buf);
     return rc;
 }
 
@@ -210,8 +211,8 @@ P2P_EXPORT int p2p_ordered_trie_root(const p2p_bytes *items, size_t n, uint8_t o
         return 0;
     }
     if (n > SIZE_MAX / 9 / sizeof(p2p_bytes)) return P2P_ERR_TOO_LARGE;
-    uint8_t *kbuf = malloc(n * 9);
-    p2p_bytes *keys = malloc(n * sizeof *keys);
+    uint8_t *kbuf = ep_malloc(NULL, n * 9);
+    p2p_bytes *keys = ep_malloc(NULL, n * sizeof *keys);
     int rc = P2P_ERR_NOMEM;
     if (kbuf && keys) {
         for (size_t i = 0; i < n; i++) {
@@ -220,8 +221,8 @@ P2P_EXPORT int p2p_ordered_trie_root(const p2p_bytes *items, size_t n, uint8_t o
         }
         rc = p2p_trie_root(keys, items, n, out);
     }
-    free(kbuf);
-    free(keys);
+    ep_free(NULL, kbuf);
+    ep_free(NULL, keys);
     return rc;
 }
 

@@ -49,6 +49,8 @@ cd "$top"
 bad=$(nm -D --defined-only "$stage$prefix/lib/libethp2p.so" | awk '$2 ~ /^[TDBRVW]$/ {print $3}' | grep -v '^p2p_' || true)
 [ -z "$bad" ] || { echo "package: non-p2p_ symbols exported:"; echo "$bad"; exit 1; }
 echo "package: only p2p_* symbols exported ($(nm -D --defined-only "$stage$prefix/lib/libethp2p.so" | grep -c ' T p2p_') functions)"
+# and no test-only hook is compiled into what is installed
+sh "$top/tests/package/no_test_hooks.sh" "$stage$prefix/lib/libethp2p.so" "$stage$prefix/lib/libethp2p.a"
 
 # headers as C11 and C++17, from the staged include dir only
 inc="-I$stage$prefix/include"

@@ -26,6 +26,7 @@ MIRRORS = {
     ethp2p.P2PBodyRoots: "p2p_body_roots", ethp2p.P2PSyncTransport: "p2p_sync_transport",
     ethp2p.P2PEnode: "p2p_enode",
     ethp2p.P2PSyncCallbacks: "p2p_sync_callbacks", ethp2p.P2PSyncProgress: "p2p_sync_progress",
+    ethp2p.P2PMem: "p2p_mem",
 }
 
 

@@ -34,7 +34,7 @@ static void test_deep_copy(void **state)
 {
     (void)state;
     ep_ring *r;
-    assert_int_equal(ep_ring_new(4, 1 << 20, &r), 0);
+    assert_int_equal(ep_ring_new(NULL, 4, 1 << 20, &r), 0);
     assert_false(fd_readable(ep_ring_fd(r)));
 
     uint8_t *a = malloc(3), *b = malloc(2);
@@ -115,8 +115,8 @@ static void test_invalid_commands(void **state)
 {
     (void)state;
     ep_ring *r;
-    assert_int_equal(ep_ring_new(0, 100, &r), P2P_ERR_INVALID);
-    assert_int_equal(ep_ring_new(4, 1024, &r), 0);
+    assert_int_equal(ep_ring_new(NULL, 0, 100, &r), P2P_ERR_INVALID);
+    assert_int_equal(ep_ring_new(NULL, 4, 1024, &r), 0);
     p2p_command c;
     memset(&c, 0, sizeof c);
     assert_int_equal(ep_ring_push(r, &c), P2P_ERR_INVALID);        /* type 0 */
@@ -154,7 +154,7 @@ static void test_full(void **state)
 {
     (void)state;
     ep_ring *r;
-    assert_int_equal(ep_ring_new(3, 100, &r), 0);
+    assert_int_equal(ep_ring_new(NULL, 3, 100, &r), 0);
     uint8_t tx[40];
     memset(tx, 0x80, sizeof tx);
     p2p_bytes item = {tx, sizeof tx};
@@ -218,7 +218,7 @@ static void run_producers(int n)
     ep_ring *r;
     atomic_store(&total_again, 0);
     /* small on purpose, so producers meet a full ring */
-    assert_int_equal(ep_ring_new(64, 1 << 20, &r), 0);
+    assert_int_equal(ep_ring_new(NULL, 64, 1 << 20, &r), 0);
     producer ps[4];
     pthread_t th[4];
     for (int i = 0; i < n; i++) {
@@ -316,7 +316,7 @@ static void test_wakes_only_on_transition(void **state)
 {
     (void)state;
     ep_ring *r;
-    assert_int_equal(ep_ring_new(256, 1 << 20, &r), 0);
+    assert_int_equal(ep_ring_new(NULL, 256, 1 << 20, &r), 0);
     int fd = ep_ring_fd(r);
     p2p_command d;
     memset(&d, 0, sizeof d);
