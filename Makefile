@@ -17,9 +17,20 @@ INCLUDEDIR ?= $(PREFIX)/include
 BINDIR ?= $(PREFIX)/bin
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 
+# The loop's readiness back end: epoll (Linux's default) or poll (poll(2)
+# and pipes, what macOS and the BSDs use; make BACKEND=poll builds it on
+# Linux too, in its own directory: build-poll, build-san-poll).
+BACKEND ?=
+ifeq ($(BACKEND),poll)
+BACKEND_CFLAGS := -DEP_BACKEND_POLL
+BACKEND_DIR := -poll
+else ifneq ($(filter-out epoll,$(BACKEND)),)
+$(error BACKEND must be epoll or poll, not $(BACKEND))
+endif
+
 SANITIZE ?=
 ifeq ($(SANITIZE),1)
-BUILD ?= build-san
+BUILD ?= build-san$(BACKEND_DIR)
 SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 OPT ?= -O1
 else ifeq ($(SANITIZE),thread)
@@ -29,7 +40,7 @@ BUILD ?= build-tsan
 SANFLAGS := -fsanitize=thread -fno-omit-frame-pointer
 OPT ?= -O1
 else
-BUILD ?= build
+BUILD ?= build$(BACKEND_DIR)
 SANFLAGS :=
 OPT ?= -O2
 endif
@@ -58,7 +69,7 @@ WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 HARDEN_CFLAGS := $(if $(filter -O1 -O2 -O3 -Os -Og -Ofast,$(OPT)),-U_FORTIFY_SOURCE -D_FORTIFY_SOURCE=2) \
                  -fstack-protector-strong
 HARDEN_LDFLAGS := -Wl,-z,relro,-z,now
-BASE_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(OPT) -g $(HARDEN_CFLAGS) $(SANFLAGS) -Iinclude -Ilib
+BASE_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(OPT) -g $(HARDEN_CFLAGS) $(SANFLAGS) $(BACKEND_CFLAGS) -Iinclude -Ilib
 # The library is also kept free of these (prototypes for every global
 # function, no implicit narrowing or sign change): gcc and clang alike.
 LIB_WARN := -Wmissing-prototypes -Wconversion
@@ -254,7 +265,7 @@ fuzz: fuzz-build
 	done
 
 clean:
-	rm -rf build build-san build-clang build-tsan $(FUZZ_BUILD)
+	rm -rf build build-san build-clang build-tsan build-poll build-san-poll $(FUZZ_BUILD)
 
 # the example programs (validator, full node, make demo) and the benchmarks
 include examples/Makefile.inc
