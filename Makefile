@@ -278,7 +278,7 @@ fuzz: fuzz-build
 	done
 
 clean:
-	rm -rf build build-san build-clang build-tsan build-poll build-san-poll $(FUZZ_BUILD)
+	rm -rf build build-san build-clang build-tsan build-poll build-san-poll build-tsan-poll $(FUZZ_BUILD)
 
 # the example programs (validator, full node, make demo) and the benchmarks
 include examples/Makefile.inc
@@ -298,12 +298,14 @@ valgrind: deps all tests
 
 # The threaded tests (the command ring between host threads and the polling
 # thread, handles driven from several threads) under ThreadSanitizer, built
-# in build-tsan. Any reported race fails the run.
+# in build-tsan, and again with the poll back end (its watcher thread) in
+# build-tsan-poll. Any reported race fails the run.
 TSAN_TESTS := test_handle_threads test_command_ring
 .PHONY: tsan
 tsan: deps
 	$(MAKE) SANITIZE=thread BUILD=build-tsan $(TSAN_TESTS:%=build-tsan/tests/%)
+	$(MAKE) SANITIZE=thread BACKEND=poll BUILD=build-tsan-poll $(TSAN_TESTS:%=build-tsan-poll/tests/%)
 	@TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 $${TSAN_OPTIONS:-}" \
-	  sh tests/run.sh tsan $(TSAN_TESTS:%=build-tsan/tests/%)
+	  sh tests/run.sh tsan $(TSAN_TESTS:%=build-tsan/tests/%) $(TSAN_TESTS:%=build-tsan-poll/tests/%)
 
 -include $(shell find $(BUILD) $(FUZZ_BUILD) -name '*.d' 2>/dev/null)
