@@ -297,10 +297,10 @@ valgrind: deps all tests
 	 else sh tests/unit/test_valgrind.sh $(BUILD) $(VALGRIND_TESTS); fi
 
 # The threaded tests (the command ring between host threads and the polling
-# thread, handles driven from several threads) under ThreadSanitizer, built
+# thread, handles driven from several threads, the poller) under ThreadSanitizer, built
 # in build-tsan, and again with the poll back end (its watcher thread) in
 # build-tsan-poll. Any reported race fails the run.
-TSAN_TESTS := test_handle_threads test_command_ring
+TSAN_TESTS := test_handle_threads test_command_ring test_net_poller
 .PHONY: tsan
 tsan: deps
 	$(MAKE) SANITIZE=thread BUILD=build-tsan $(TSAN_TESTS:%=build-tsan/tests/%)
