@@ -712,8 +712,9 @@ P2P_EXPORT int p2p_get_peers_versioned(const p2p_handle *h, int info_version, p2
  * (0 or more), or a negative error:
  *  - P2P_ERR_INVALID: @p h is NULL or @p timeout_ms is below -1;
  *  - P2P_ERR_STATE: called from the event callback (nothing was done);
- *  - P2P_ERR_IO: waiting for the sockets failed (epoll_wait with another
- *    error than EINTR, which is retried as a round with no I/O). The round's
+ *  - P2P_ERR_IO: waiting for the sockets failed (epoll_wait or poll with
+ *    another error than EINTR, which is retried as a round with no I/O; or,
+ *    with the poll back end, its wake-up pipe closed or replaced). The round's
  *    commands and timers still ran and their events were delivered, so the
  *    handle is consistent: it may be queried, sent commands and freed, and
  *    the next call waits again; but an I/O error here means its descriptor
@@ -734,6 +735,13 @@ P2P_EXPORT int p2p_poll(p2p_handle *h, int timeout_ms);
  * round's share of commands or sockets) keeps the descriptor readable and
  * p2p_next_timeout() at 0, so such a loop never sleeps on pending work. Do
  * not read from it or close it. P2P_ERR_INVALID for a NULL handle.
+ *
+ * With the poll(2) back end (macOS, the BSDs, make BACKEND=poll; see the
+ * README's Portability section) the descriptor is a pipe, and the first call
+ * starts one helper thread that watches the handle's sockets between rounds
+ * and signals the pipe; the descriptor is then readable once without work
+ * (the round that follows hands the thread its set). That call returns
+ * P2P_ERR_IO if the thread cannot be started (a later call tries again).
  */
 P2P_EXPORT int p2p_get_fd(const p2p_handle *h);
 /**

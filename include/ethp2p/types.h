@@ -58,7 +58,7 @@ P2P_EXPORT const char *p2p_strerror(int code);
 /**
  * 1 if @p code says the host's environment failed rather than an argument
  * or a peer: P2P_ERR_IO (an operating-system call failed, e.g. the
- * handle's epoll fd was closed behind its back) and P2P_ERR_NOMEM. A
+ * handle's descriptor (p2p_get_fd) was closed behind its back) and P2P_ERR_NOMEM. A
  * handle whose p2p_poll() returned such a code stays safe to call and to
  * free, but may make no progress: log it, p2p_handle_free() it and make a
  * new one. 0 for every other code (retry, fix the argument, or it was one

@@ -1,8 +1,8 @@
 /* A bounded multi-producer, single-consumer queue of p2p_commands. Producers
  * (any thread) deep-copy a command's payload into storage the ring owns, so
  * the caller's buffers may be freed as soon as ep_ring_push returns; the
- * consumer (the polling thread) pops in FIFO order. An eventfd becomes
- * readable when a push finds the ring empty, so the poll loop can sleep on
+ * consumer (the polling thread) pops in FIFO order. An eventfd (a pipe where
+ * there is none, or in the poll back end's build) becomes readable when a push finds the ring empty, so the poll loop can sleep on
  * it; the consumer must not sleep while ep_ring_count() > 0 (pushes onto a
  * non-empty ring write nothing). */
 #ifndef EP_API_COMMAND_RING_H
@@ -35,9 +35,10 @@ int ep_ring_push(ep_ring *r, const p2p_command *cmd);
  * or 0 when empty. Consumer thread only. */
 int ep_ring_pop(ep_ring *r, ep_cmd *out);
 void ep_cmd_release(ep_cmd *c);
-/* The eventfd (readable after a push onto an empty ring, until cleared). */
+/* The wake-up descriptor: the eventfd, or the pipe's read end (readable
+ * after a push onto an empty ring, until cleared). */
 int ep_ring_fd(const ep_ring *r);
-/* Reset the eventfd's readiness; call before popping everything. */
+/* Reset the wake-up's readiness; call before popping everything. */
 void ep_ring_clear_wake(ep_ring *r);
 /* Commands queued now (a snapshot). */
 size_t ep_ring_count(ep_ring *r);

@@ -313,7 +313,7 @@ int ep_handle_announcements(const p2p_handle *h)
 
 int p2p_get_fd(const p2p_handle *h)
 {
-    return h ? ep_net_epoll_fd(h->net) : P2P_ERR_INVALID;
+    return h ? ep_net_fd(h->net) : P2P_ERR_INVALID;
 }
 
 int p2p_command_room(const p2p_handle *h, size_t *bytes)
@@ -360,7 +360,7 @@ int p2p_poll(p2p_handle *h, int timeout_ms)
 {
     if (!h) return P2P_ERR_INVALID;
     if (h->in_callback) return P2P_ERR_STATE;
-    if (timeout_ms < -1) return P2P_ERR_INVALID; /* epoll would wait forever */
+    if (timeout_ms < -1) return P2P_ERR_INVALID; /* epoll or poll would wait forever */
     h->delivered = 0;
     int wait = timeout_ms;
     int next = p2p_next_timeout(h);

@@ -10,12 +10,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <unistd.h>
+
+#include "core/sys.h"
 
 #define CLOSE_LINGER_MS 2000  /* how long a Disconnect may take to flush */
 #define READS_PER_ROUND 4     /* 4 x 64 KiB per connection per round: fairness between
-                                 busy connections (epoll reports a ready one again) */
+                                 busy connections (the loop reports a ready one again) */
 
 void ep_format_addr(const struct sockaddr *sa, char *out, size_t len)
 {
@@ -92,15 +93,15 @@ ep_conn *ep_conn_new(ep_net *n, int fd, int direction, const struct sockaddr *sa
         ep_free(n->mem, c);
         return NULL;
     }
-    struct epoll_event ev = {.events = EPOLLIN | (remote ? EPOLLOUT : 0), .data.ptr = c};
-    if (epoll_ctl(n->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
+    unsigned events = EP_POLL_IN | (remote ? EP_POLL_OUT : 0u);
+    if (ep_poller_add(n->poller, fd, events, c) != 0) {
         ep_pm_detach(&n->pm, &c->pm);
         ep_session_free(c->s);
         ep_free(n->mem, c);
         return NULL;
     }
     c->want_out = remote != NULL;
-    c->events = ev.events;
+    c->events = events;
     c->next = n->conns;
     n->conns = c;
     ep_net_index_add(n, c);
@@ -119,7 +120,7 @@ void ep_conn_destroy(ep_net *n, ep_conn *c)
     ep_conn_serve_free(n, c);
     ep_net_index_del(n, c);
     if (c->fd >= 0) {
-        epoll_ctl(n->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+        ep_poller_del(n->poller, c->fd);
         close(c->fd);
     }
     ep_eth_peer_free(c->eth);
@@ -235,7 +236,7 @@ static void flush_out(ep_net *n, ep_conn *c)
     while ((len = ep_session_output(c->s, &p)) > 0) {
         /* Write first: the bound is on what the socket could not take, so one
          * large reply to a peer that reads is not mistaken for a backlog. */
-        ssize_t w = send(c->fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+        ssize_t w = send(c->fd, p, len, EP_MSG_NOSIGNAL | MSG_DONTWAIT);
         if (w > 0) {
             ep_session_consume_output(c->s, (size_t)w);
             c->bytes_out += (uint64_t)w;

@@ -11,6 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/sys.h"
+
 static socklen_t dial_sockaddr(const ep_enode *e, struct sockaddr_storage *ss)
 {
     memset(ss, 0, sizeof *ss);
@@ -53,7 +55,7 @@ static void start_dial(ep_net *n, ep_dial *d, uint64_t now)
 {
     struct sockaddr_storage ss;
     socklen_t len = dial_sockaddr(&d->node, &ss);
-    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int fd = ep_sys_socket(ss.ss_family, SOCK_STREAM);
     const char *step = "connect";
     if (fd >= 0 && n->src_len && n->src.ss_family == ss.ss_family) {
         /* from our listen address (see source_address in loop.c); the port

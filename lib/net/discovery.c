@@ -1,4 +1,4 @@
-/* The discovery endpoint of the network layer: one UDP socket in the epoll
+/* The discovery endpoint of the network layer: one UDP socket in the loop's
  * set driving the sans-I/O discv4 node (lib/disc), our record's sequence
  * number in DATADIR/p2p_enr, the table in DATADIR/nodes, and discovered
  * nodes handed to the peer manager as dial candidates.
@@ -14,14 +14,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "core/sys.h"
 #include "disc/disc.h"
 
-/* The epoll tag of the UDP socket. */
+/* The loop's tag of the UDP socket. */
 char ep_net_tag_udp;
 
 /* A lookup this often at most while outbound slots are free. */
@@ -52,7 +52,7 @@ static void our_forkid(const ep_net *n, ep_forkid *out)
 /* The local address a datagram to @ip would leave from (nothing is sent). */
 static int local_ip_toward(const uint8_t ip[4], uint16_t port, uint8_t out[4])
 {
-    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    int fd = ep_sys_socket(AF_INET, SOCK_DGRAM);
     if (fd < 0) return -1;
     struct sockaddr_in sa;
     memset(&sa, 0, sizeof sa);
@@ -194,7 +194,7 @@ static int bind_udp(ep_net *n, struct sockaddr_in *sa, char *err, size_t errlen)
 {
     const ep_net_config *c = &n->cfg;
     uint16_t want = c->disc_port ? c->disc_port : n->listen_port;
-    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int fd = ep_sys_socket(AF_INET, SOCK_DGRAM);
     if (fd < 0) {
         snprintf(err, errlen, "discovery: socket: %s", strerror(errno));
         return P2P_ERR_IO;
@@ -262,8 +262,7 @@ int ep_net_disc_open(ep_net *n, char *err, size_t errlen)
     uint64_t now = wall_ms();
     rc = ep_disc_new(&dc, now, &n->disc);
     if (rc == 0) {
-        struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &ep_net_tag_udp};
-        if (epoll_ctl(n->epfd, EPOLL_CTL_ADD, n->udp_fd, &ev) != 0) rc = P2P_ERR_IO;
+        rc = ep_poller_add(n->poller, n->udp_fd, EP_POLL_IN, &ep_net_tag_udp);
     }
     if (rc) {
         snprintf(err, errlen, "discovery: %s", p2p_strerror(rc));
@@ -296,7 +295,10 @@ void ep_net_disc_close(ep_net *n)
     if (n->disc) save_table(n);
     ep_disc_free(n->disc);
     n->disc = NULL;
-    if (n->udp_fd >= 0) close(n->udp_fd); /* leaves the epoll set with it */
+    if (n->udp_fd >= 0) {
+        ep_poller_del(n->poller, n->udp_fd);
+        close(n->udp_fd);
+    }
     n->udp_fd = -1;
 }
 

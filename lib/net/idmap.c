@@ -4,9 +4,9 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 
+#include "core/sys.h"
 #include "ethp2p/types.h"
 
 static uint64_t hash_id(uint64_t seed, const uint8_t id[64])
@@ -24,7 +24,7 @@ static uint64_t hash_id(uint64_t seed, const uint8_t id[64])
 void ep_idmap_init(ep_idmap *m)
 {
     memset(m, 0, sizeof *m);
-    if (getrandom(&m->seed, sizeof m->seed, GRND_NONBLOCK) != (ssize_t)sizeof m->seed) {
+    if (ep_sys_random(&m->seed, sizeof m->seed) != 0) {
         /* no entropy yet: still differs between processes and runs */
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);

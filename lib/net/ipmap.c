@@ -5,9 +5,9 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 
+#include "core/sys.h"
 #include "ethp2p/types.h"
 
 static uint64_t hash_key(uint64_t seed, const uint8_t key[EP_IPKEY_LEN])
@@ -27,7 +27,7 @@ static uint64_t hash_key(uint64_t seed, const uint8_t key[EP_IPKEY_LEN])
 void ep_ipmap_init(ep_ipmap *m)
 {
     memset(m, 0, sizeof *m);
-    if (getrandom(&m->seed, sizeof m->seed, GRND_NONBLOCK) != (ssize_t)sizeof m->seed) {
+    if (ep_sys_random(&m->seed, sizeof m->seed) != 0) {
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
         m->seed = ((uint64_t)ts.tv_nsec << 20) ^ (uint64_t)(uintptr_t)m ^ (uint64_t)ts.tv_sec;

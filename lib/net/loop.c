@@ -1,9 +1,12 @@
-/* The epoll loop: the listening socket, accepting, readiness dispatch,
- * timers and reaping. Connections are never freed while an epoll batch is
- * being walked (they are marked DEAD and reaped afterwards), so a pointer
- * taken from epoll_event.data stays valid for the whole batch. */
+/* The loop: the listening socket, accepting, readiness dispatch, timers and
+ * reaping, over the readiness back end of poller.h (epoll or poll(2)).
+ * Connections are never freed while a batch of ready descriptors is being
+ * walked (they are marked DEAD and reaped afterwards), so a connection
+ * pointer taken from a tag stays valid for the whole batch. */
 #include "net/net_internal.h"
 #include "core/mem.h"
+
+#include "core/sys.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -12,11 +15,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <time.h>
 #include <unistd.h>
 
-/* epoll tags for the two non-connection descriptors. */
+/* Tags of the two non-connection descriptors. */
 static char TAG_LISTEN, TAG_WAKE;
 
 uint64_t ep_clock_monotonic_ms(void *ud)
@@ -75,7 +77,7 @@ static int open_listener(ep_net *n, char *err, size_t errlen)
         snprintf(err, errlen, "listen address \"%s\" is not an IP literal", c->listen_addr);
         return P2P_ERR_PARSE;
     }
-    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int fd = ep_sys_socket(ss.ss_family, SOCK_STREAM);
     if (fd < 0) {
         snprintf(err, errlen, "socket: %s", strerror(errno));
         return P2P_ERR_IO;
@@ -92,9 +94,8 @@ static int open_listener(ep_net *n, char *err, size_t errlen)
     getsockname(fd, (struct sockaddr *)&bound, &blen);
     n->listen_port = ntohs(bound.ss_family == AF_INET ? ((struct sockaddr_in *)&bound)->sin_port
                                                       : ((struct sockaddr_in6 *)&bound)->sin6_port);
-    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &TAG_LISTEN};
-    if (epoll_ctl(n->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
-        snprintf(err, errlen, "epoll_ctl: %s", strerror(errno));
+    if (ep_poller_add(n->poller, fd, EP_POLL_IN, &TAG_LISTEN) != 0) {
+        snprintf(err, errlen, "%s: cannot watch the listening socket", ep_poller_backend());
         close(fd);
         return P2P_ERR_IO;
     }
@@ -213,19 +214,15 @@ int ep_net_new(const ep_net_params *p, ep_net **out, char *err, size_t errlen)
         ep_free(n->mem, n);
         return rc;
     }
-    n->epfd = epoll_create1(EPOLL_CLOEXEC);
-    if (n->epfd < 0) {
-        snprintf(err, errlen, "epoll_create1: %s", strerror(errno));
+    if ((rc = ep_poller_new(&n->poller, err, errlen)) != 0) {
+        ep_pm_free(&n->pm);
         ep_free(n->mem, n);
-        return P2P_ERR_IO;
+        return rc;
     }
-    if (p->wake_fd >= 0) {
-        struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &TAG_WAKE};
-        if (epoll_ctl(n->epfd, EPOLL_CTL_ADD, p->wake_fd, &ev) != 0) {
-            snprintf(err, errlen, "epoll_ctl: %s", strerror(errno));
-            ep_net_free(n);
-            return P2P_ERR_IO;
-        }
+    if (p->wake_fd >= 0 && (rc = ep_poller_add(n->poller, p->wake_fd, EP_POLL_IN, &TAG_WAKE)) != 0) {
+        snprintf(err, errlen, "%s: cannot watch the command ring", ep_poller_backend());
+        ep_net_free(n);
+        return rc;
     }
     if (p->cfg.listen_enabled && (rc = open_listener(n, err, errlen)) != 0) {
         ep_net_free(n);
@@ -262,8 +259,12 @@ void ep_net_free(ep_net *n)
     ep_idmap_free(&n->ids);
     ep_net_disc_close(n);
     ep_pm_free(&n->pm);
-    if (n->listen_fd >= 0) close(n->listen_fd);
-    if (n->epfd >= 0) close(n->epfd);
+    if (n->listen_fd >= 0) {
+        ep_poller_del(n->poller, n->listen_fd);
+        close(n->listen_fd);
+    }
+    if (n->poller && n->wake_fd >= 0) ep_poller_del(n->poller, n->wake_fd);
+    ep_poller_free(n->poller);
     p2p_rlp_writer_free(&n->w);
     ep_free(n->mem, n->scratch);
     ep_free(n->mem, n);
@@ -276,9 +277,9 @@ int ep_net_nodes_has(const ep_net_nodes *l, const uint8_t id[64])
     return 0;
 }
 
-int ep_net_epoll_fd(const ep_net *n)
+int ep_net_fd(ep_net *n)
 {
-    return n->epfd;
+    return ep_poller_fd(n->poller);
 }
 
 uint16_t ep_net_listen_port(const ep_net *n)
@@ -302,7 +303,7 @@ static void accept_all(ep_net *n)
     for (int i = 0; i < 64; i++) {
         struct sockaddr_storage ss;
         socklen_t len = sizeof ss;
-        int fd = accept4(n->listen_fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        int fd = ep_sys_accept(n->listen_fd, (struct sockaddr *)&ss, &len);
         if (fd < 0) {
             if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
                 ep_net_log(n, P2P_LOG_WARN, "accept: %s", strerror(errno));
@@ -348,11 +349,11 @@ static void reap(ep_net *n)
 
 int ep_net_io(ep_net *n, int timeout_ms)
 {
-    struct epoll_event evs[64];
-    int k = epoll_wait(n->epfd, evs, 64, timeout_ms);
-    if (k < 0) return errno == EINTR ? 0 : P2P_ERR_IO;
+    ep_poll_event evs[64];
+    int k = ep_poller_wait(n->poller, evs, 64, timeout_ms);
+    if (k < 0) return k;
     for (int i = 0; i < k; i++) {
-        void *tag = evs[i].data.ptr;
+        void *tag = evs[i].tag;
         if (tag == &TAG_WAKE) continue; /* the api layer drains the ring */
         if (tag == &TAG_LISTEN) {
             accept_all(n);
@@ -364,15 +365,15 @@ int ep_net_io(ep_net *n, int timeout_ms)
         }
         ep_conn *c = tag;
         if (c->state == EP_CONN_DEAD) continue;
-        if (c->held && (evs[i].events & (EPOLLERR | EPOLLHUP))) {
+        if (c->held && (evs[i].events & EP_POLL_ERR)) {
             /* not read while held, so this would come back every round; and
              * nothing can reach a peer whose socket hung up */
             ep_conn_fail(n, c, P2P_DISC_TCP_ERROR, 1, P2P_ERR_CLOSED, "connection closed by peer");
             ep_net_touch(n, c);
             continue;
         }
-        if (evs[i].events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) ep_conn_writable(n, c);
-        if (c->state != EP_CONN_DEAD && (evs[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP)))
+        if (evs[i].events & (EP_POLL_OUT | EP_POLL_ERR)) ep_conn_writable(n, c);
+        if (c->state != EP_CONN_DEAD && (evs[i].events & (EP_POLL_IN | EP_POLL_ERR)))
             ep_conn_readable(n, c);
         ep_net_touch(n, c);
     }
@@ -386,7 +387,7 @@ int ep_net_io(ep_net *n, int timeout_ms)
 
 /* Retry every connection whose output waits, as every round did when it
  * flushed all connections: a peer that frees a little room (less than
- * EPOLLOUT's threshold) is seen taking bytes, which restarts its stall
+ * the write readiness threshold) is seen taking bytes, which restarts its stall
  * clock. Walked from the end: a flushed connection leaving the set only
  * moves an already visited one (equal keys never sift). */
 static void flush_waiting(ep_net *n)
@@ -425,6 +426,7 @@ void ep_net_timers(ep_net *n)
     ep_net_disc_timers(n);     /* may offer dial candidates */
     ep_net_dial_run(n, now);
     reap(n);
+    ep_poller_rearm(n->poller); /* the round's last step: the set as it is now */
 }
 
 int ep_net_next_timeout(const ep_net *n)

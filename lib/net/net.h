@@ -1,4 +1,4 @@
-/* The network layer: one epoll loop owning the listening socket, every TCP
+/* The network layer: one loop (epoll or poll(2), poller.h) owning the listening socket, every TCP
  * connection, its RLPx session and eth handler, and the peer manager (limits,
  * dials, backoff). Only lib/api calls it, always from the polling thread.
  * Events go up through @emit; commands come down through ep_net_exec. */
@@ -73,7 +73,7 @@ typedef struct ep_net_params {
     void *emit_ctx;
     ep_clock_fn clock;              /* NULL: CLOCK_MONOTONIC */
     void *clock_ud;
-    int wake_fd;                    /* added to the epoll set (the ring's eventfd), or -1 */
+    int wake_fd;                    /* watched by the loop (the ring's eventfd or pipe), or -1 */
     const struct p2p_mem *mem;      /* allocator (NULL: the default), outlives the net */
 } ep_net_params;
 
@@ -88,7 +88,9 @@ void ep_net_free(ep_net *n);
 void ep_net_set_clock(ep_net *n, ep_clock_fn fn, void *ud);
 uint64_t ep_net_now(const ep_net *n);
 
-int ep_net_epoll_fd(const ep_net *n);
+/* The host's descriptor (p2p_get_fd): readable when a round has work;
+ * P2P_ERR_IO when the poll back end cannot start its watcher. */
+int ep_net_fd(ep_net *n);
 /* Wait up to @timeout_ms for I/O, then handle every ready socket. */
 int ep_net_io(ep_net *n, int timeout_ms);
 /* Run due timers: session and eth deadlines, dials and redials, and reap

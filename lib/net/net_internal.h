@@ -19,6 +19,7 @@
 #include "net/ipmap.h"
 #include "net/net.h"
 #include "net/peermgr.h"
+#include "net/poller.h"
 #include "net/timer_heap.h"
 #include "rlpx/session.h"
 
@@ -45,7 +46,7 @@ typedef struct ep_conn {
     uint64_t eth_offset;
     uint32_t eth_length;
     int trusted, is_static;
-    int want_out;           /* EPOLLOUT is registered */
+    int want_out;           /* EP_POLL_OUT is registered */
     uint64_t deadline;      /* CONNECTING: connect deadline; CLOSING: give-up time */
     uint64_t write_deadline;/* output waits and the peer took nothing since: drop at; 0 if none */
     uint64_t connected_at;
@@ -63,8 +64,8 @@ typedef struct ep_conn {
     ep_heap_node waiting;   /* in ep_net.out_waiting while output waits (want_out) */
     ep_pm_link pm;          /* its entry in the peer manager's books (peermgr.h) */
     /* serve.c: back-pressure */
-    int held;               /* not read (no EPOLLIN) until ep_net_resume_held finds it free */
-    unsigned events;        /* the epoll events registered now */
+    int held;               /* not read (no EP_POLL_IN) until ep_net_resume_held finds it free */
+    unsigned events;        /* the EP_POLL_* events registered now */
     ep_heap_node held_node; /* in ep_net.held while held */
     uint8_t *stash;         /* bytes read that the session could not take while held */
     size_t stash_len;
@@ -84,7 +85,7 @@ struct ep_net {
     void *emit_ctx;
     ep_clock_fn clock;
     void *clock_ud;
-    int epfd;
+    ep_poller *poller;         /* the readiness back end (poller.h) */
     int listen_fd;
     uint16_t listen_port;
     int wake_fd;
@@ -153,7 +154,7 @@ ep_conn *ep_net_find_active(const ep_net *n, const uint8_t id[64]);
 void *ep_net_scratch(ep_net *n, size_t size);
 
 /* serve.c: how much a connection may be read and decoded. */
-/* Register @c's epoll events from want_out and held. */
+/* Register @c's events (EP_POLL_*) from want_out and held. */
 void ep_conn_update_events(ep_net *n, ep_conn *c);
 /* 1 when @c's buffered messages must not be decoded now: as many of its
  * requests wait for the host as allowed, or its unsent output is over
@@ -162,7 +163,7 @@ int ep_conn_decode_held(const ep_net *n, const ep_conn *c);
 /* 1 when @c must not be read now: decode held, or the buffers of all peers
  * reached P2P_OPT_MAX_TOTAL_BUFFERED. */
 int ep_conn_read_held(const ep_net *n, const ep_conn *c);
-/* Stop reading @c (EPOLLIN off) until ep_net_resume_held frees it. */
+/* Stop reading @c (EP_POLL_IN off) until ep_net_resume_held frees it. */
 void ep_conn_hold(ep_net *n, ep_conn *c);
 /* Keep bytes read from @c's socket that its session refused while held. */
 int ep_conn_stash(ep_net *n, ep_conn *c, const uint8_t *p, size_t len);
@@ -215,7 +216,7 @@ ep_conn *ep_net_find_id(const ep_net *n, const uint8_t id[64], const ep_conn *ex
 #define EP_STATE_BIT(s) (1u << (s))
 
 /* discovery.c: the discv4 endpoint (UDP socket, lib/disc). */
-extern char ep_net_tag_udp;    /* its epoll tag */
+extern char ep_net_tag_udp;    /* its tag in the loop's set */
 /* After the listener: bind UDP, create the node, load the table, add the
  * boot nodes. 0 (also when discovery is off) or an error with @err. */
 int ep_net_disc_open(ep_net *n, char *err, size_t errlen);

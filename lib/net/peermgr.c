@@ -7,9 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 
+#include "core/sys.h"
 #include "ethp2p/ethp2p.h"
 
 int ep_pm_init(ep_peermgr *pm, const ep_pm_config *cfg, const uint8_t self[64])
@@ -22,7 +22,7 @@ int ep_pm_init(ep_peermgr *pm, const ep_pm_config *cfg, const uint8_t self[64])
     pm->pend_cap = (size_t)cfg->max_pending_inbound;
     pm->pend = ep_calloc(pm->cfg.mem, pm->pend_cap ? pm->pend_cap : 1, sizeof *pm->pend);
     if (!pm->pend) return P2P_ERR_NOMEM;
-    if (getrandom(&pm->rng, sizeof pm->rng, GRND_NONBLOCK) != (ssize_t)sizeof pm->rng) {
+    if (ep_sys_random(&pm->rng, sizeof pm->rng) != 0) {
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
         pm->rng = ((uint64_t)ts.tv_nsec << 20) ^ (uint64_t)(uintptr_t)pm ^ (uint64_t)ts.tv_sec;

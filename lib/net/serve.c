@@ -4,7 +4,7 @@
  * A peer is served as geth serves: a few of its requests at a time
  * (P2P_OPT_MAX_SERVING_REQUESTS). While that many wait for the host, or
  * while its unsent output is over P2P_OPT_READ_PAUSE_BYTES, its buffered
- * messages are not decoded and its socket is not read (EPOLLIN is off, so
+ * messages are not decoded and its socket is not read (EP_POLL_IN is off, so
  * the kernel's window pushes back on the sender). While the buffers of all
  * peers reach P2P_OPT_MAX_TOTAL_BUFFERED no peer is read, and at the end of
  * a round in which they are still at or over it, the peer holding the most
@@ -15,7 +15,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 
 static ep_conn *held_conn(ep_heap_node *x)
 {
@@ -24,10 +23,9 @@ static ep_conn *held_conn(ep_heap_node *x)
 
 void ep_conn_update_events(ep_net *n, ep_conn *c)
 {
-    unsigned want = (c->held ? 0u : (unsigned)EPOLLIN) | (c->want_out ? (unsigned)EPOLLOUT : 0u);
+    unsigned want = (c->held ? 0u : EP_POLL_IN) | (c->want_out ? EP_POLL_OUT : 0u);
     if (want == c->events || c->fd < 0) return;
-    struct epoll_event ev = {.events = want, .data.ptr = c};
-    if (epoll_ctl(n->epfd, EPOLL_CTL_MOD, c->fd, &ev) == 0) c->events = want;
+    if (ep_poller_mod(n->poller, c->fd, want, c) == 0) c->events = want;
 }
 
 int ep_conn_decode_held(const ep_net *n, const ep_conn *c)
