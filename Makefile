@@ -208,7 +208,7 @@ test: deps
 	@sh tests/run.sh all $(UNIT_BINS) $(INTEROP_BINS) $(PLAIN_CHECKS)
 
 # The poll(2) back end (what macOS and the BSDs build) on Linux, in
-# build-poll: the whole unit suite and the interop tests that drive handles
+# build-poll: the unit tests that drive a handle's loop and the interop tests that drive handles
 # and the example programs through their own loops (RLPx, eth, sync and
 # discovery against the npm peers, the validator under a request flood).
 # About 4.5 minutes on 2 cores from a clean tree, 2 of them tests.
@@ -217,8 +217,11 @@ POLL_INTEROP := test_rlpx_interop test_eth_interop test_sync_interop test_disc_i
 .PHONY: test-poll poll-suite
 test-poll: deps
 	$(MAKE) BACKEND=poll poll-suite
-poll-suite: npm-deps all examples $(UNIT_BINS) $(POLL_INTEROP:%=$(BUILD)/tests/%)
-	@sh tests/run.sh "test-poll ($(BUILD))" $(UNIT_BINS) $(POLL_INTEROP:%=$(BUILD)/tests/%)
+# (the unit tests that drive a handle's loop; the others do not touch it)
+POLL_UNIT := $(filter $(addprefix $(BUILD)/tests/test_,alloc_fail api_% command_ring disc_handle \
+               handle% hostile_% net_% relay sync_api sync_handle),$(UNIT_BINS))
+poll-suite: npm-deps all examples $(POLL_UNIT) $(POLL_INTEROP:%=$(BUILD)/tests/%)
+	@sh tests/run.sh "test-poll ($(BUILD))" $(POLL_UNIT) $(POLL_INTEROP:%=$(BUILD)/tests/%)
 
 check-exports: $(BUILD)/libethp2p.so $(STATIC_LIB)
 	@bad=$$(nm -D --defined-only $(SHARED_REAL) | awk '$$2 ~ /^[TDBRVW]$$/ {print $$3}' | grep -v '^p2p_' || true); \
