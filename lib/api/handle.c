@@ -18,7 +18,7 @@
 #include "core/mem.h"
 #include "core/secp.h"
 #include "eth/eth_msg.h"
-#include "net/idmap.h"
+#include "core/idmap.h"
 #include "net/net.h"
 
 struct p2p_handle {

@@ -15,12 +15,12 @@
 #include "core/hashset.h"
 #include "eth/eth_peer.h"
 #include "eth/status.h"
-#include "net/idmap.h"
+#include "core/idmap.h"
 #include "net/ipmap.h"
 #include "net/net.h"
 #include "net/peermgr.h"
 #include "net/poller.h"
-#include "net/timer_heap.h"
+#include "core/timer_heap.h"
 #include "rlpx/session.h"
 
 /* Connection life cycle. */

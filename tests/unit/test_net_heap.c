@@ -1,4 +1,4 @@
-/* lib/net/timer_heap: the deadline heap the net loop keys connections by.
+/* lib/core/timer_heap: the deadline heap the net loop keys connections by.
  * Random inserts, re-keys (both ways) and removals are checked against a
  * plain array after every step: the top is always a smallest key, and
  * every node knows its slot. */
@@ -7,7 +7,7 @@
 
 #include "testutil.h"
 
-#include "net/timer_heap.h"
+#include "core/timer_heap.h"
 
 #define N 500
 

@@ -1,4 +1,4 @@
-/* lib/net/idmap: the id → connection hash (several nodes per id, removal,
+/* lib/core/idmap: the id → connection hash (several nodes per id, removal,
  * growth past the first bucket array, an id changed while linked) and the
  * id set the handle keeps for p2p_submit. */
 #include <stdlib.h>
@@ -6,7 +6,7 @@
 
 #include "testutil.h"
 
-#include "net/idmap.h"
+#include "core/idmap.h"
 
 #define N 1000
 

@@ -2,8 +2,8 @@
  * loop keeps one node per connection in it, so a round touches only the
  * connections that are due and the next timeout is the root: O(log n)
  * updates instead of scanning every connection each round. */
-#ifndef EP_NET_TIMER_HEAP_H
-#define EP_NET_TIMER_HEAP_H
+#ifndef EP_CORE_TIMER_HEAP_H
+#define EP_CORE_TIMER_HEAP_H
 #include <stddef.h>
 #include <stdint.h>
 

@@ -1,5 +1,5 @@
 /* Chained hash of node ids; see idmap.h. */
-#include "net/idmap.h"
+#include "core/idmap.h"
 #include "core/mem.h"
 
 #include <stdlib.h>

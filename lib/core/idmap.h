@@ -3,8 +3,8 @@
  * to one node can coexist for a moment). Ids come from remote peers, so
  * the hash is keyed with a per-map random seed: colliding ids cannot be
  * ground offline. ep_idset wraps it as a plain set of ids (copies). */
-#ifndef EP_NET_IDMAP_H
-#define EP_NET_IDMAP_H
+#ifndef EP_CORE_IDMAP_H
+#define EP_CORE_IDMAP_H
 #include <stddef.h>
 #include <stdint.h>
 

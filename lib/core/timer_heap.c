@@ -1,6 +1,6 @@
 /* Binary min-heap over node pointers; each node remembers its slot so it
  * can be re-keyed or removed without a search. */
-#include "net/timer_heap.h"
+#include "core/timer_heap.h"
 #include "core/mem.h"
 
 #include <stdlib.h>
