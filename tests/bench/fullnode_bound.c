@@ -21,6 +21,7 @@
 
 #include "ethp2p/ethp2p.h"
 #include "ethp2p/sync.h"
+#include "chainfile.h"
 #include "../../examples/common/chain.h"
 #include "../../examples/common/store.h"
 
@@ -38,43 +39,15 @@ static void die(const char *msg, const char *arg)
     exit(1);
 }
 
-static uint64_t le(const uint8_t *p, int n)
-{
-    uint64_t v = 0;
-    for (int i = n - 1; i >= 0; i--) v = v << 8 | p[i];
-    return v;
-}
-
 static void load(const char *path)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) die("cannot open ", path);
-    fseek(f, 0, SEEK_END);
-    long size = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *buf = size > 0 ? malloc((size_t)size) : NULL;
-    if (!buf || fread(buf, 1, (size_t)size, f) != (size_t)size || size < 48 ||
-        memcmp(buf, "EPCHAIN1", 8))
-        die("not a chain file: ", path);
-    fclose(f);
-    count = (size_t)le(buf + 8, 8);
-    memcpy(genesis, buf + 16, 32);
-    headers = calloc(count + 1, sizeof *headers);
-    bodies = calloc(count + 1, sizeof *bodies);
-    hashes = calloc(count + 1, sizeof *hashes);
-    if (!headers || !bodies || !hashes) die("out of memory", NULL);
-    size_t off = 48;
-    for (size_t n = 1; n <= count; n++) {
-        p2p_bytes *it[2] = {&headers[n], &bodies[n]};
-        for (int k = 0; k < 2; k++) {
-            if (off + 4 > (size_t)size) die("truncated chain file", NULL);
-            size_t len = (size_t)le(buf + off, 4);
-            if (off + 4 + len > (size_t)size) die("truncated chain file", NULL);
-            *it[k] = (p2p_bytes){buf + off + 4, len};
-            off += 4 + len;
-        }
-        p2p_header_hash(headers[n].ptr, headers[n].len, hashes[n]);
-    }
+    bench_chain c;
+    bench_chain_load("fullnode_bound", path, &c);
+    count = c.count;
+    headers = c.headers;
+    bodies = c.bodies;
+    hashes = c.hashes;
+    memcpy(genesis, c.genesis, 32);
 }
 
 static double now_s(void)

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "bench.h"
+#include "chainfile.h"
 #include "ethp2p/ethp2p.h"
 
 #define HEADERS_PER_REQUEST 512
@@ -28,50 +29,25 @@ static size_t nslots;
 
 /* ---- the chain file ---- */
 
-static uint64_t le(const uint8_t *p, int n)
-{
-    uint64_t v = 0;
-    for (int i = n - 1; i >= 0; i--) v = v << 8 | p[i];
-    return v;
-}
-
 static size_t slot_of(const uint8_t h[32])
 {
-    return (size_t)le(h, 8) & (nslots - 1);
+    return (size_t)bench_chain_le(h, 8) & (nslots - 1);
 }
 
 static void load(const char *path)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) bench_die("cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    long size = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *buf = malloc((size_t)size);
-    if (!buf || fread(buf, 1, (size_t)size, f) != (size_t)size || size < 48 ||
-        memcmp(buf, "EPCHAIN1", 8))
-        bench_die("%s is not a chain file", path);
-    fclose(f);
-    count = (size_t)le(buf + 8, 8);
-    memcpy(genesis, buf + 16, 32);
-    headers = calloc(count + 1, sizeof *headers);
-    bodies = calloc(count + 1, sizeof *bodies);
-    hashes = calloc(count + 1, sizeof *hashes);
+    bench_chain c;
+    bench_chain_load("sync_fetch", path, &c);
+    count = c.count;
+    headers = c.headers;
+    bodies = c.bodies;
+    hashes = c.hashes;
+    memcpy(genesis, c.genesis, 32);
     for (nslots = 1; nslots < 2 * count + 2; nslots *= 2) {
     }
     slots = calloc(nslots, sizeof *slots);
-    if (!headers || !bodies || !hashes || !slots) bench_die("out of memory");
-    size_t off = 48;
+    if (!slots) bench_die("out of memory");
     for (size_t n = 1; n <= count; n++) {
-        p2p_bytes *it[2] = {&headers[n], &bodies[n]};
-        for (int k = 0; k < 2; k++) {
-            if (off + 4 > (size_t)size) bench_die("truncated chain file");
-            size_t len = (size_t)le(buf + off, 4);
-            if (off + 4 + len > (size_t)size) bench_die("truncated chain file");
-            *it[k] = (p2p_bytes){buf + off + 4, len};
-            off += 4 + len;
-        }
-        p2p_header_hash(headers[n].ptr, headers[n].len, hashes[n]);
         size_t s = slot_of(hashes[n]);
         while (slots[s]) s = (s + 1) & (nslots - 1);
         slots[s] = n;
