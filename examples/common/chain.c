@@ -61,8 +61,7 @@ static int encode_header(const hdr *h, uint8_t **out, size_t *out_len)
     return rc;
 }
 
-/* [[txs in wire form], []] */
-static int encode_body(const p2p_bytes *txs, size_t n, uint8_t **out, size_t *out_len)
+int ex_encode_body(const p2p_bytes *txs, size_t n, uint8_t **out, size_t *out_len)
 {
     p2p_rlp_writer w;
     p2p_rlp_writer_init(&w);
@@ -83,7 +82,7 @@ static int finish_block(const hdr *h, const p2p_bytes *txs, size_t n, ex_block *
 {
     memset(out, 0, sizeof *out);
     int rc = encode_header(h, &out->header, &out->header_len);
-    if (!rc) rc = encode_body(txs, n, &out->body, &out->body_len);
+    if (!rc) rc = ex_encode_body(txs, n, &out->body, &out->body_len);
     if (rc) {
         ex_block_free(out);
         return rc;

@@ -73,6 +73,10 @@ int ex_build_block(const secp256k1_context *ctx, const uint8_t sk[32], const ex_
 int ex_seal_check(const secp256k1_context *ctx, const uint8_t *header, size_t len,
                   uint8_t author[20]);
 
+/* A body [[txs in wire form], []] (no ommers) into a fresh buffer (*out, freed
+ * with free()). 0 or an RLP/memory error. */
+int ex_encode_body(const p2p_bytes *txs, size_t n, uint8_t **out, size_t *out_len);
+
 /* The whole block's RLP [header, txs, ommers] from a header and a body. */
 int ex_block_rlp(const uint8_t *header, size_t header_len, const uint8_t *body, size_t body_len,
                  uint8_t **out, size_t *out_len);

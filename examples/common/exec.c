@@ -268,23 +268,6 @@ static int never_applies(int err, const ex_tx *tx, const ex_state *st, const uin
     return 0;
 }
 
-static int cc_encode_body(const p2p_bytes *txs, size_t n, uint8_t **out, size_t *out_len)
-{
-    p2p_rlp_writer w;
-    p2p_rlp_writer_init(&w);
-    p2p_rlp_list_begin(&w);
-    p2p_rlp_list_begin(&w);
-    for (size_t i = 0; i < n; i++) ex_tx_put_wire(&w, txs[i].ptr, txs[i].len);
-    p2p_rlp_list_end(&w);
-    p2p_rlp_list_begin(&w);
-    p2p_rlp_list_end(&w);
-    p2p_rlp_list_end(&w);
-    int rc = p2p_rlp_writer_error(&w);
-    if (!rc) rc = p2p_rlp_writer_take(&w, out, out_len);
-    p2p_rlp_writer_free(&w);
-    return rc;
-}
-
 int ex_cchain_build(ex_cchain *c, const secp256k1_context *ctx, const uint8_t sk[32],
                     uint64_t timestamp,
                     const p2p_bytes *cand, size_t n_cand, uint8_t *stale, ex_block *blk,
@@ -376,7 +359,7 @@ int ex_cchain_build(ex_cchain *c, const secp256k1_context *ctx, const uint8_t sk
         rc = ex_header_encode(&h, &blk->header, &blk->header_len);
     }
     if (!rc) rc = ex_clique_sign(ctx, sk, blk->header, blk->header_len);
-    if (!rc) rc = cc_encode_body(sel, k, &blk->body, &blk->body_len);
+    if (!rc) rc = ex_encode_body(sel, k, &blk->body, &blk->body_len);
     if (!rc) rc = state_diff(&c->st, out);
     free(extra);
     free(sel);

@@ -809,22 +809,10 @@ static int create_handle(ex_node *n)
 
 int ex_node_read_key(const ex_node *n, uint8_t sk[32])
 {
-    char path[4096], text[80];
+    char path[4096];
     snprintf(path, sizeof path, "%s/p2p_key", n->opt.datadir);
-    /* The library already refused a symlink or a file others may read;
-     * read it the same way, unbuffered, and wipe what held the key. */
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0) return -1;
-    ssize_t got = read(fd, text, sizeof text - 1);
-    close(fd);
-    if (got < 0) got = 0;
-    text[got] = '\0';
-    while (got && (text[got - 1] == '\n' || text[got - 1] == '\r' || text[got - 1] == ' '))
-        text[--got] = '\0';
-    int rc = ex_unhex_fixed(text, sk, 32);
-    sodium_memzero(text, sizeof text);
-    if (rc) sodium_memzero(sk, 32);
-    return rc;
+    /* the library already refused a symlink or a file others may read */
+    return ex_read_key_file(path, sk);
 }
 
 int ex_node_start(ex_node *n, const ex_options *opt, const ex_role *role, void *role_data)

@@ -146,7 +146,8 @@ int ex_node_clique_check_tx(ex_node *n, const ex_tx *tx, const uint8_t from[20],
 int ex_read_key_file(const char *path, uint8_t sk[32])
 {
     char text[100];
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* unbuffered, not through a symlink; what held the key is wiped */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0) return -1;
     ssize_t got = read(fd, text, sizeof text - 1);
     close(fd);
@@ -161,21 +162,6 @@ int ex_read_key_file(const char *path, uint8_t sk[32])
 }
 
 /* ------------------------------------------------------------ JSON-RPC */
-
-static json_t *nc_data(const uint8_t *p, size_t len)
-{
-    char *s = ex_hex0x(p, len);
-    json_t *j = s ? json_string(s) : NULL;
-    free(s);
-    return j;
-}
-
-static json_t *nc_u64(uint64_t v)
-{
-    char s[19];
-    ex_quantity_u64(v, s);
-    return json_string(s);
-}
 
 static json_t *nc_big(const uint8_t be[32])
 {
@@ -250,7 +236,7 @@ json_t *ex_rpc_get_transaction_count(void *ctx, const json_t *params, ex_rpc_err
                 again = 1;
             }
         }
-    return nc_u64(nonce);
+    return ex_json_u64(nonce);
 }
 
 json_t *ex_rpc_get_transaction_receipt(void *ctx, const json_t *params, ex_rpc_error *err)
@@ -297,20 +283,20 @@ json_t *ex_rpc_get_transaction_receipt(void *ctx, const json_t *params, ex_rpc_e
     static const uint8_t bloom[256];
     json_decref(out);
     out = json_object();
-    json_object_set_new(out, "transactionHash", nc_data(hash, 32));
-    json_object_set_new(out, "transactionIndex", nc_u64(index));
-    json_object_set_new(out, "blockHash", nc_data(bhash, 32));
-    json_object_set_new(out, "blockNumber", nc_u64(number));
-    json_object_set_new(out, "from", nc_data(from, 20));
-    json_object_set_new(out, "to", tx.has_to ? nc_data(tx.to, 20) : json_null());
-    json_object_set_new(out, "cumulativeGasUsed", nc_u64(cum));
-    json_object_set_new(out, "gasUsed", nc_u64(cum - prev));
+    json_object_set_new(out, "transactionHash", ex_json_data(hash, 32));
+    json_object_set_new(out, "transactionIndex", ex_json_u64(index));
+    json_object_set_new(out, "blockHash", ex_json_data(bhash, 32));
+    json_object_set_new(out, "blockNumber", ex_json_u64(number));
+    json_object_set_new(out, "from", ex_json_data(from, 20));
+    json_object_set_new(out, "to", tx.has_to ? ex_json_data(tx.to, 20) : json_null());
+    json_object_set_new(out, "cumulativeGasUsed", ex_json_u64(cum));
+    json_object_set_new(out, "gasUsed", ex_json_u64(cum - prev));
     json_object_set_new(out, "effectiveGasPrice", nc_big(price));
     json_object_set_new(out, "contractAddress", json_null());
     json_object_set_new(out, "logs", json_array());
-    json_object_set_new(out, "logsBloom", nc_data(bloom, sizeof bloom));
-    json_object_set_new(out, "type", nc_u64((uint64_t)type));
-    json_object_set_new(out, "status", nc_u64((uint64_t)status));
+    json_object_set_new(out, "logsBloom", ex_json_data(bloom, sizeof bloom));
+    json_object_set_new(out, "type", ex_json_u64((uint64_t)type));
+    json_object_set_new(out, "status", ex_json_u64((uint64_t)status));
 done:
     ex_store_read_end(r);
     return out;

@@ -34,8 +34,13 @@ int ex_node_clique_seal(ex_node *n, const uint8_t sk[32], uint64_t timestamp,
  * creation, a nonce not yet used, and a balance that covers gas * fee cap +
  * value. 0, or EX_TX_ERR_FIELD with *msg saying why. */
 int ex_node_clique_check_tx(ex_node *n, const ex_tx *tx, const uint8_t from[20], const char **msg);
-/* Read a secret key file (64 hex digits, optional 0x, trailing newline). 0 or -1. */
+/* Read a secret key file (64 hex digits, optional 0x, trailing newline; a
+ * symlink is refused). 0 or -1. */
 int ex_read_key_file(const char *path, uint8_t sk[32]);
+
+/* JSON-RPC values (node_rpc.c): bytes as a 0x string, a quantity (NULL on no memory). */
+json_t *ex_json_data(const uint8_t *p, size_t n);
+json_t *ex_json_u64(uint64_t v);
 
 /* JSON-RPC methods (registered in node_rpc.c). */
 json_t *ex_rpc_get_balance(void *ctx, const json_t *params, ex_rpc_error *err);

@@ -13,7 +13,7 @@
 
 /* ------------------------------------------------------------- JSON bits */
 
-static json_t *j_data(const uint8_t *p, size_t n)
+json_t *ex_json_data(const uint8_t *p, size_t n)
 {
     char *s = ex_hex0x(p, n);
     json_t *j = s ? json_string(s) : NULL;
@@ -21,7 +21,7 @@ static json_t *j_data(const uint8_t *p, size_t n)
     return j;
 }
 
-static json_t *j_u64(uint64_t v)
+json_t *ex_json_u64(uint64_t v)
 {
     char s[19];
     ex_quantity_u64(v, s);
@@ -47,10 +47,10 @@ static json_t *j_access_list(p2p_bytes al)
         json_t *keys = json_array();
         p2p_rlp_iter_init(&fit, &entry);
         p2p_rlp_iter_next(&fit, &f);
-        json_t *addr = j_data(f.data, f.len);
+        json_t *addr = ex_json_data(f.data, f.len);
         p2p_rlp_iter_next(&fit, &f);
         p2p_rlp_iter_init(&kit, &f);
-        while (p2p_rlp_iter_next(&kit, &key) == 1) json_array_append_new(keys, j_data(key.data, key.len));
+        while (p2p_rlp_iter_next(&kit, &key) == 1) json_array_append_new(keys, ex_json_data(key.data, key.len));
         json_array_append_new(out, json_pack("{s:o, s:o}", "address", addr, "storageKeys", keys));
     }
     return out;
@@ -83,37 +83,37 @@ static json_t *j_tx(ex_node *n, const ex_tx *tx, const uint8_t *known_from,
     uint8_t from[20];
     json_t *o = json_object();
     if (known_from) {
-        json_object_set_new(o, "from", j_data(known_from, 20));
+        json_object_set_new(o, "from", ex_json_data(known_from, 20));
     } else if (ex_tx_sender(n->secp, tx, from) == 0) {
-        json_object_set_new(o, "from", j_data(from, 20));
+        json_object_set_new(o, "from", ex_json_data(from, 20));
         if (block_hash && fill.n < FILL_MAX) {
             memcpy(fill.hash[fill.n], tx->hash, 32);
             memcpy(fill.from[fill.n++], from, 20);
         }
     }
-    json_object_set_new(o, "hash", j_data(tx->hash, 32));
-    json_object_set_new(o, "type", j_u64((uint64_t)tx->type));
-    json_object_set_new(o, "nonce", j_u64(tx->nonce));
-    json_object_set_new(o, "gas", j_u64(tx->gas));
+    json_object_set_new(o, "hash", ex_json_data(tx->hash, 32));
+    json_object_set_new(o, "type", ex_json_u64((uint64_t)tx->type));
+    json_object_set_new(o, "nonce", ex_json_u64(tx->nonce));
+    json_object_set_new(o, "gas", ex_json_u64(tx->gas));
     json_object_set_new(o, "gasPrice", j_big(tx->gas_price, 32));
     if (tx->type == EX_TX_DYNAMIC_FEE) {
         json_object_set_new(o, "maxFeePerGas", j_big(tx->max_fee, 32));
         json_object_set_new(o, "maxPriorityFeePerGas", j_big(tx->max_priority_fee, 32));
     }
-    json_object_set_new(o, "to", tx->has_to ? j_data(tx->to, 20) : json_null());
+    json_object_set_new(o, "to", tx->has_to ? ex_json_data(tx->to, 20) : json_null());
     json_object_set_new(o, "value", j_big(tx->value, 32));
-    json_object_set_new(o, "input", j_data(tx->data.ptr, tx->data.len));
-    if (tx->chain_id) json_object_set_new(o, "chainId", j_u64(tx->chain_id));
+    json_object_set_new(o, "input", ex_json_data(tx->data.ptr, tx->data.len));
+    if (tx->chain_id) json_object_set_new(o, "chainId", ex_json_u64(tx->chain_id));
     if (tx->type != EX_TX_LEGACY) {
         json_object_set_new(o, "accessList", j_access_list(tx->access_list));
-        json_object_set_new(o, "yParity", j_u64(tx->v));
+        json_object_set_new(o, "yParity", ex_json_u64(tx->v));
     }
-    json_object_set_new(o, "v", j_u64(tx->v));
+    json_object_set_new(o, "v", ex_json_u64(tx->v));
     json_object_set_new(o, "r", j_big(tx->r, 32));
     json_object_set_new(o, "s", j_big(tx->s, 32));
-    json_object_set_new(o, "blockHash", block_hash ? j_data(block_hash, 32) : json_null());
-    json_object_set_new(o, "blockNumber", block_hash ? j_u64(number) : json_null());
-    json_object_set_new(o, "transactionIndex", block_hash ? j_u64(index) : json_null());
+    json_object_set_new(o, "blockHash", block_hash ? ex_json_data(block_hash, 32) : json_null());
+    json_object_set_new(o, "blockNumber", block_hash ? ex_json_u64(number) : json_null());
+    json_object_set_new(o, "transactionIndex", block_hash ? ex_json_u64(index) : json_null());
     return o;
 }
 
@@ -145,25 +145,25 @@ static int block_tag(ex_node *n, const char *s, uint64_t *number)
 
 static void add_header_fields(json_t *o, const p2p_header_fields *f)
 {
-    json_object_set_new(o, "number", j_u64(f->number));
-    json_object_set_new(o, "hash", j_data(f->hash, 32));
-    json_object_set_new(o, "parentHash", j_data(f->parent_hash, 32));
-    json_object_set_new(o, "sha3Uncles", j_data(f->ommers_hash, 32));
-    json_object_set_new(o, "miner", j_data(f->coinbase, 20));
-    json_object_set_new(o, "stateRoot", j_data(f->state_root, 32));
-    json_object_set_new(o, "transactionsRoot", j_data(f->transactions_root, 32));
-    json_object_set_new(o, "receiptsRoot", j_data(f->receipts_root, 32));
-    json_object_set_new(o, "logsBloom", j_data(f->logs_bloom, 256));
+    json_object_set_new(o, "number", ex_json_u64(f->number));
+    json_object_set_new(o, "hash", ex_json_data(f->hash, 32));
+    json_object_set_new(o, "parentHash", ex_json_data(f->parent_hash, 32));
+    json_object_set_new(o, "sha3Uncles", ex_json_data(f->ommers_hash, 32));
+    json_object_set_new(o, "miner", ex_json_data(f->coinbase, 20));
+    json_object_set_new(o, "stateRoot", ex_json_data(f->state_root, 32));
+    json_object_set_new(o, "transactionsRoot", ex_json_data(f->transactions_root, 32));
+    json_object_set_new(o, "receiptsRoot", ex_json_data(f->receipts_root, 32));
+    json_object_set_new(o, "logsBloom", ex_json_data(f->logs_bloom, 256));
     json_object_set_new(o, "difficulty", j_big(f->difficulty, 32));
-    json_object_set_new(o, "gasLimit", j_u64(f->gas_limit));
-    json_object_set_new(o, "gasUsed", j_u64(f->gas_used));
-    json_object_set_new(o, "timestamp", j_u64(f->timestamp));
-    json_object_set_new(o, "extraData", j_data(f->extra_data.ptr, f->extra_data.len));
-    json_object_set_new(o, "mixHash", j_data(f->mix_hash, 32));
-    json_object_set_new(o, "nonce", j_data(f->nonce, 8));
+    json_object_set_new(o, "gasLimit", ex_json_u64(f->gas_limit));
+    json_object_set_new(o, "gasUsed", ex_json_u64(f->gas_used));
+    json_object_set_new(o, "timestamp", ex_json_u64(f->timestamp));
+    json_object_set_new(o, "extraData", ex_json_data(f->extra_data.ptr, f->extra_data.len));
+    json_object_set_new(o, "mixHash", ex_json_data(f->mix_hash, 32));
+    json_object_set_new(o, "nonce", ex_json_data(f->nonce, 8));
     if (f->has_base_fee) json_object_set_new(o, "baseFeePerGas", j_big(f->base_fee, 32));
     if (f->has_withdrawals_root)
-        json_object_set_new(o, "withdrawalsRoot", j_data(f->withdrawals_root, 32));
+        json_object_set_new(o, "withdrawalsRoot", ex_json_data(f->withdrawals_root, 32));
 }
 
 static json_t *j_block_txs(ex_node *n, ex_read *r, const uint8_t *body, size_t len,
@@ -180,11 +180,11 @@ static json_t *j_block_txs(ex_node *n, ex_read *r, const uint8_t *body, size_t l
             uint8_t h[32]; /* not ours to judge: still list its hash */
             if (item.is_list) p2p_keccak256(item.raw, item.raw_len, h);
             else p2p_keccak256(item.data, item.len, h);
-            json_array_append_new(arr, j_data(h, 32));
+            json_array_append_new(arr, ex_json_data(h, 32));
             continue;
         }
         if (!full) {
-            json_array_append_new(arr, j_data(tx.hash, 32));
+            json_array_append_new(arr, ex_json_data(tx.hash, 32));
             continue;
         }
         uint8_t from[20];
@@ -216,7 +216,7 @@ static json_t *j_block(ex_node *n, ex_read *r, const uint8_t hash[32], int full)
         return json_null();
     json_t *o = json_object();
     add_header_fields(o, &f);
-    json_object_set_new(o, "size", j_u64(block_size(hdr, body)));
+    json_object_set_new(o, "size", ex_json_u64(block_size(hdr, body)));
     json_object_set_new(o, "transactions", j_block_txs(n, r, body.ptr, body.len, hash, f.number, full));
     json_object_set_new(o, "uncles", json_array());
     return o;
@@ -254,7 +254,7 @@ static json_t *m_get_block_by_hash(void *ctx, const json_t *params, ex_rpc_error
 
 static json_t *m_block_number(void *ctx, const json_t *params, ex_rpc_error *err)
 {
-    return j_u64(((ex_node *)ctx)->head);
+    return ex_json_u64(((ex_node *)ctx)->head);
 }
 
 /* --------------------------------------------------------- transactions */
@@ -312,7 +312,7 @@ static json_t *m_send_raw_transaction(void *ctx, const json_t *params, ex_rpc_er
     int rc = ex_node_submit_tx(n, raw, len, hash, &msg);
     free(raw);
     if (rc) return ex_rpc_fail(err, EX_RPC_SERVER_ERROR, "%s", msg);
-    return j_data(hash, 32);
+    return ex_json_data(hash, 32);
 }
 
 /* ---------------------------------------------------------- node & net */
@@ -320,12 +320,12 @@ static json_t *m_send_raw_transaction(void *ctx, const json_t *params, ex_rpc_er
 static json_t *m_peer_count(void *ctx, const json_t *params, ex_rpc_error *err)
 {
     int c = p2p_peer_count(((ex_node *)ctx)->h);
-    return j_u64(c > 0 ? (uint64_t)c : 0);
+    return ex_json_u64(c > 0 ? (uint64_t)c : 0);
 }
 
 static json_t *m_chain_id(void *ctx, const json_t *params, ex_rpc_error *err)
 {
-    return j_u64(((ex_node *)ctx)->opt.chain_id);
+    return ex_json_u64(((ex_node *)ctx)->opt.chain_id);
 }
 
 static json_t *m_net_version(void *ctx, const json_t *params, ex_rpc_error *err)
@@ -360,7 +360,7 @@ static json_t *m_node_info(void *ctx, const json_t *params, ex_rpc_error *err)
                      "enode", n->enode, "name", "libethp2p example", "ip", "127.0.0.1", "ports",
                      "listener", p2p_listen_port(n->h), "discovery", 0, "protocols", "eth",
                      "network", (json_int_t)n->opt.chain_id, "genesis",
-                     j_data(n->genesis_hash, 32), "head", j_data(n->head_hash, 32));
+                     ex_json_data(n->genesis_hash, 32), "head", ex_json_data(n->head_hash, 32));
 }
 
 const ex_rpc_method ex_node_methods[] = {

@@ -307,7 +307,7 @@ static void test_bad_blocks_refused(void **state)
         uint8_t *r2 = make_tx(EX_TX_LEGACY, 2, 7, addr[9], 5, 0, &t2.len);
         t2.ptr = r2;
         ex_block b = good;
-        assert_int_equal(cc_encode_body(&t2, 1, &b.body, &b.body_len), 0);
+        assert_int_equal(ex_encode_body(&t2, 1, &b.body, &b.body_len), 0);
         refused(&f, &b, "transactions root");
         assert_int_equal(p2p_ordered_trie_root(&t2, 1, new_tx_root), 0);
         b.header = malloc(good.header_len);
