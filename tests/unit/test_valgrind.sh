@@ -22,11 +22,12 @@ fi
 : "${EP_TOOL:=$(pwd)/$build/ethp2p-tool}"
 : "${EP_BUILD:=$build}"
 export EP_TOOL EP_BUILD
-fail=0
-for b in $bins; do
-    [ -x "$b" ] || { echo "test_valgrind: $b is missing"; fail=1; continue; }
+# VALGRIND_JOBS=N runs N binaries at once (default: the number of cores)
+jobs=${VALGRIND_JOBS:-$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)}
+one() {
+    b=$1
+    [ -x "$b" ] || { echo "test_valgrind: $b is missing"; return 1; }
     log="$b.valgrind.log"
-    # CMOCKA_MESSAGE_OUTPUT keeps cmocka's own output short in the log
     if valgrind --quiet --error-exitcode=99 --leak-check=full \
         --errors-for-leak-kinds=definite --show-leak-kinds=definite \
         --track-origins=yes "$b" >"$log" 2>&1; then
@@ -34,7 +35,23 @@ for b in $bins; do
     else
         echo "valgrind FAILED $(basename "$b") (see $log)"
         tail -30 "$log"
-        fail=1
+        return 1
+    fi
+}
+fail=0
+running=0
+pids=""
+for b in $bins; do
+    one "$b" &
+    pids="$pids $!"
+    running=$((running + 1))
+    if [ "$running" -ge "$jobs" ]; then
+        # wait for the oldest one before starting another
+        first=${pids%% *}; [ -z "$first" ] && { pids=${pids# }; first=${pids%% *}; }
+        wait "$first" || fail=1
+        pids=${pids#*"$first"}
+        running=$((running - 1))
     fi
 done
+for p in $pids; do wait "$p" || fail=1; done
 exit $fail
