@@ -173,6 +173,7 @@ static void report_end(ep_net *n, ep_conn *c, int reason, int remote, int error,
 {
     if (c->disc_reported) return;
     c->disc_reported = 1;
+    if (error) c->disc_error = error; /* for a broadcast that was cut short by it */
     if (!c->reported) {
         if (c->direction == P2P_DIR_OUTBOUND)
             report_dial_failed(n, c, reason, remote, error, exchanged);
