@@ -598,7 +598,8 @@ typedef struct p2p_event {
             int error;              /**< ::p2p_error (IO, TIMEOUT, CLOSED, PROTOCOL...) */
             int reason;             /**< disconnect reason, or -1 if none was exchanged */
             uint64_t retry_in_ms;   /**< next attempt in (0 = not retried) */
-            char message[128];      /**< readable detail ("connection refused", ...) */
+            char message[256];      /**< readable detail ("connection refused", ...;
+                                         a genesis mismatch names both hashes) */
         } dial_failed;
         /**
          * COMMAND_FAILED: a command accepted by p2p_submit() could not run.

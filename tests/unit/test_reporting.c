@@ -1,10 +1,15 @@
-/* A command to all peers that cannot go to one of them: the others still
+/* What the host is told when something fails.
+ *
+ * A command to all peers that cannot go to one of them: the others still
  * get it, and the host hears of that one peer (a COMMAND_FAILED naming it,
  * a WARN line saying why). The failure is a real one: a peer that never
  * reads, whose unsent output passes P2P_OPT_MAX_SEND_BUFFER while the
  * broadcast is written to it, and which is dropped for it. Both paths are
  * covered: Transactions (the relay code) and NewBlock (the announcement
- * broadcast). */
+ * broadcast).
+ *
+ * A peer on another chain: the DIAL_FAILED event's message names both
+ * genesis hashes, the peer's and ours, in full. */
 #include "test_handle_harness.h"
 
 #include "adversary.h"
@@ -155,11 +160,43 @@ static void test_new_block_one_peer_fails(void **state)
     one_peer_fails(1);
 }
 
+/* Hex of a genesis made of one repeated byte, as "0x..." */
+static void genesis_hex(uint8_t g, char out[67])
+{
+    out[0] = '0';
+    out[1] = 'x';
+    for (int i = 0; i < 32; i++) snprintf(out + 2 + 2 * i, 3, "%02x", g);
+}
+
+static void test_dial_failed_names_both_genesis_hashes(void **state)
+{
+    (void)state;
+    hn_node a, b;
+    hn_start(&a, hn_config(NET, 0xa5));
+    hn_start(&b, hn_config(NET, 0x5c));
+    assert_int_equal(p2p_connect(a.h, b.url), 0);
+    hn_node *nodes[2] = {&a, &b};
+    hn_wait(nodes, 2, 0, P2P_EV_DIAL_FAILED, 1);
+    const hn_rec *f = hn_find(&a, P2P_EV_DIAL_FAILED);
+    assert_int_equal(f->ev.u.dial_failed.error, P2P_ERR_PROTOCOL);
+    assert_int_equal(f->ev.u.dial_failed.reason, P2P_DISC_SUBPROTOCOL);
+    char ours[67], theirs[67];
+    genesis_hex(0xa5, ours);
+    genesis_hex(0x5c, theirs);
+    const char *msg = f->ev.u.dial_failed.message;
+    const char *t = strstr(msg, theirs), *o = strstr(msg, ours);
+    if (!t || !o || t > o) fail_msg("want the peer's %s, then ours %s: '%s'", theirs, ours, msg);
+    assert_int_equal(hn_count(&a, P2P_EV_PEER_CONNECTED), 0);
+    hn_stop(&b);
+    hn_stop(&a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_transactions_one_peer_fails),
         cmocka_unit_test(test_new_block_one_peer_fails),
+        cmocka_unit_test(test_dial_failed_names_both_genesis_hashes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
