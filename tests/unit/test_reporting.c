@@ -27,6 +27,18 @@ static void keep_not_sent(void *user, int level, const char *msg)
     if (!warn_lines++) snprintf(warn_line, sizeof warn_line, "%s", msg);
 }
 
+/* What @w wrote, in a malloc'd copy; @w is freed. */
+static p2p_bytes take_written(p2p_rlp_writer *w)
+{
+    assert_int_equal(p2p_rlp_writer_error(w), 0);
+    uint8_t *out = malloc(w->len);
+    assert_non_null(out);
+    memcpy(out, w->buf, w->len);
+    p2p_bytes b = {out, w->len};
+    p2p_rlp_writer_free(w);
+    return b;
+}
+
 /* A legacy-shaped transaction (an RLP list) holding CHUNK pseudo-random
  * bytes that start with @tag, so that each is new to every peer. */
 static p2p_bytes big_tx(uint32_t tag)
@@ -44,13 +56,8 @@ static p2p_bytes big_tx(uint32_t tag)
     p2p_rlp_list_begin(&w);
     p2p_rlp_put_bytes(&w, data, CHUNK);
     p2p_rlp_list_end(&w);
-    assert_int_equal(p2p_rlp_writer_error(&w), 0);
-    uint8_t *out = malloc(w.len);
-    memcpy(out, w.buf, w.len);
-    p2p_bytes b = {out, w.len};
-    p2p_rlp_writer_free(&w);
     free(data);
-    return b;
+    return take_written(&w);
 }
 
 /* [header(@number), [tx], []]: a block of about CHUNK bytes. */
@@ -69,14 +76,9 @@ static p2p_bytes big_block(uint64_t number)
     p2p_rlp_list_begin(&w);
     p2p_rlp_list_end(&w);
     p2p_rlp_list_end(&w);
-    assert_int_equal(p2p_rlp_writer_error(&w), 0);
-    uint8_t *out = malloc(w.len);
-    memcpy(out, w.buf, w.len);
-    p2p_bytes b = {out, w.len};
-    p2p_rlp_writer_free(&w);
     free(hdr);
     free((void *)tx.ptr);
-    return b;
+    return take_written(&w);
 }
 
 /* Broadcast one new message of @kind from @a (Transactions, or NewBlock of
