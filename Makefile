@@ -2,6 +2,7 @@
 # make            build libethp2p.a, libethp2p.so (soname libethp2p.so.0) and ethp2p-tool
 # make test       install missing Debian packages, build, run unit + interop tests
 # make test SANITIZE=1   the same under AddressSanitizer + UndefinedBehaviorSanitizer
+# make check-portable     compile lib/ with POSIX.1-2008 only and no Linux branches (seconds)
 # make install PREFIX=/usr/local DESTDIR=...
 
 # the version lives in include/ethp2p/ethp2p.h only
@@ -219,9 +220,31 @@ test-poll: deps
 	$(MAKE) BACKEND=poll poll-suite
 # (the unit tests that drive a handle's loop; the others do not touch it)
 POLL_UNIT := $(filter $(addprefix $(BUILD)/tests/test_,alloc_fail api_% command_ring disc_handle \
-               handle% hostile_% net_% relay sync_api sync_handle),$(UNIT_BINS))
+               handle% hostile_% net_% relay reporting sync_api sync_handle),$(UNIT_BINS))
 poll-suite: npm-deps all examples $(POLL_UNIT) $(POLL_INTEROP:%=$(BUILD)/tests/%)
 	@sh tests/run.sh "test-poll ($(BUILD))" $(POLL_UNIT) $(POLL_INTEROP:%=$(BUILD)/tests/%)
+
+# Every lib/ source compiled (not linked) as a system without Linux sees it:
+# POSIX.1-2008 only (no _GNU_SOURCE / _DEFAULT_SOURCE), __linux__ undefined
+# (the #ifdefs take their other branch), the poll back end and the pipe,
+# Linux-only names poisoned (tests/portable/check.h), the library's warnings
+# as errors. Then lib/core/sys.c, so compiled, is linked into
+# tests/portable/sys_fallbacks.c and run, so its POSIX-only fallbacks run
+# once. A few seconds; CI runs it with gcc and clang. It shows that no
+# Linux-only call is left outside a guarded branch; it builds and runs
+# nothing on macOS or a BSD.
+PORTABLE_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -U__linux__ -U__linux -Ulinux -U__gnu_linux__ \
+                  -DEP_BACKEND_POLL $(WARN) $(LIB_WARN) -DP2P_BUILDING_LIBRARY -Iinclude -Ilib \
+                  -include tests/portable/check.h $(PKG_CFLAGS)
+.PHONY: check-portable
+check-portable: check-pkgs
+	@fail=0; for f in $(LIB_SRCS); do \
+	  $(CC) $(PORTABLE_CFLAGS) -fsyntax-only $$f || { echo "check-portable: $$f fails"; fail=1; }; \
+	done; [ $$fail = 0 ] && \
+	echo "check-portable: $(words $(LIB_SRCS)) lib/ sources compile with POSIX.1-2008 only, no Linux branches ($(CC))"
+	@mkdir -p $(BUILD)/portable
+	$(CC) $(PORTABLE_CFLAGS) tests/portable/sys_fallbacks.c lib/core/sys.c -o $(BUILD)/portable/sys_fallbacks
+	$(BUILD)/portable/sys_fallbacks
 
 check-exports: $(BUILD)/libethp2p.so $(STATIC_LIB)
 	@bad=$$(nm -D --defined-only $(SHARED_REAL) | awk '$$2 ~ /^[TDBRVW]$$/ {print $$3}' | grep -v '^p2p_' || true); \

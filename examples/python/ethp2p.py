@@ -339,7 +339,7 @@ class _EvTimeout(Structure):
 
 class _EvDialFailed(Structure):
     _fields_ = [("address", c_char * ADDR_MAX), ("error", c_int), ("reason", c_int),
-                ("retry_in_ms", c_uint64), ("message", c_char * 128)]
+                ("retry_in_ms", c_uint64), ("message", c_char * 256)]
 
 
 class _EvCommandFailed(Structure):

@@ -470,7 +470,9 @@ typedef enum p2p_event_type {
     P2P_EV_COMMAND_FAILED = 18        /**< u.command_failed: a queued command could not run,
                                            or a request of ours ended unanswered because
                                            its peer left (error NOT_FOUND, after that
-                                           peer's PEER_DISCONNECTED) */
+                                           peer's PEER_DISCONNECTED), or a command to
+                                           all peers could not go to one of them (one
+                                           event per such peer, @c peer set to it) */
 } p2p_event_type;
 
 /** One announced block (NewBlockHashes entry). */
@@ -596,9 +598,23 @@ typedef struct p2p_event {
             int error;              /**< ::p2p_error (IO, TIMEOUT, CLOSED, PROTOCOL...) */
             int reason;             /**< disconnect reason, or -1 if none was exchanged */
             uint64_t retry_in_ms;   /**< next attempt in (0 = not retried) */
-            char message[128];      /**< readable detail ("connection refused", ...) */
+            char message[256];      /**< readable detail ("connection refused", ...;
+                                         a genesis mismatch names both hashes) */
         } dial_failed;
-        /** COMMAND_FAILED: a command accepted by p2p_submit() could not run. */
+        /**
+         * COMMAND_FAILED: a command accepted by p2p_submit() could not run.
+         * The event's @c peer is the command's peer; for a command to all
+         * peers (the p2p_broadcast_* and p2p_relay_* functions, SET_HEAD's
+         * BlockRangeUpdate, @c all_peers) it is zero when the whole command
+         * failed, and otherwise names the one peer the message could not go
+         * to: one event per such peer, the others were sent it. That peer's
+         * failure is also logged (P2P_LOG_WARN) with the reason: the peer
+         * was dropped while it was written (its unsent output over
+         * P2P_OPT_MAX_SEND_BUFFER: TOO_LARGE, after its PEER_DISCONNECTED;
+         * a socket error: IO), the message was over the peer's limit
+         * (TOO_LARGE), the peer was closing (STATE, CLOSED), or no memory
+         * (NOMEM).
+         */
         struct {
             int command;            /**< ::p2p_command_type */
             int error;              /**< NOT_FOUND (peer gone), AGAIN, TOO_LARGE...; for a
@@ -895,12 +911,21 @@ P2P_EXPORT const char *p2p_last_error(const p2p_handle *h);
  * Announce a block (NewBlockHashes [hash, number]) to every eth peer.
  * Returns 0, P2P_ERR_STATE when announcements are off
  * (p2p_config_set_announcements()), or as p2p_submit().
+ *
+ * This and every other command to all peers (p2p_broadcast_new_block(),
+ * p2p_broadcast_transactions(), p2p_announce_pooled_transactions() with no
+ * peer, p2p_relay_block(), p2p_relay_transactions(), the BlockRangeUpdate
+ * of p2p_set_head()) goes to each peer on its own: a peer it cannot go to
+ * does not stop the others and yields a P2P_EV_COMMAND_FAILED naming that
+ * peer (@c peer, the command, the error) and a warning in the log; see
+ * p2p_event's @c command_failed. Nothing is left out silently.
  */
 P2P_EXPORT int p2p_broadcast_block(p2p_handle *h, const uint8_t hash[32], uint64_t number);
 /**
  * Send a whole block (NewBlock) to every eth peer. The block must be
  * [header, transactions, ommers, ...] with a decodable header, else
- * P2P_ERR_RLP (peers would disconnect us over it).
+ * P2P_ERR_RLP (peers would disconnect us over it). A peer it cannot go to:
+ * P2P_EV_COMMAND_FAILED for that peer (see p2p_broadcast_block()).
  */
 P2P_EXPORT int p2p_broadcast_new_block(p2p_handle *h, const uint8_t *block_rlp, size_t len,
                                        const uint8_t total_difficulty[32]);
@@ -916,7 +941,8 @@ P2P_EXPORT int p2p_broadcast_new_block(p2p_handle *h, const uint8_t *block_rlp, 
  * is when the command runs (after an earlier p2p_set_head() for this
  * block, that is the block's). P2P_ERR_STATE while announcements are off
  * (p2p_config_set_announcements()), P2P_ERR_RLP for a block that is not
- * [header, transactions, ommers, ...].
+ * [header, transactions, ommers, ...]. A peer it cannot go to:
+ * P2P_EV_COMMAND_FAILED for that peer (see p2p_broadcast_block()).
  */
 P2P_EXPORT int p2p_relay_block(p2p_handle *h, const uint8_t *block_rlp, size_t len,
                                const uint8_t total_difficulty[32]);
@@ -927,7 +953,8 @@ P2P_EXPORT int p2p_relay_block(p2p_handle *h, const uint8_t *block_rlp, size_t l
  * root of those peers, announced (eth/68+ NewPooledTransactionHashes with
  * type, size and hash) to the others, each peer only the ones it does not
  * know, at most 4096 per message. P2P_ERR_INVALID for an item that is no
- * transaction.
+ * transaction. A peer they cannot go to: P2P_EV_COMMAND_FAILED for that
+ * peer (see p2p_broadcast_block()).
  */
 P2P_EXPORT int p2p_relay_transactions(p2p_handle *h, const p2p_bytes *txs, size_t n);
 /**
@@ -989,9 +1016,11 @@ P2P_EXPORT int p2p_get_block_bodies(p2p_handle *h, const uint8_t peer[64], const
 P2P_EXPORT int p2p_send_block_bodies(p2p_handle *h, const uint8_t peer[64], uint64_t request_id,
                                      const p2p_bytes *bodies, size_t n);
 /**
- * Send raw transactions (Transactions) to every eth peer. Returns 0,
- * P2P_ERR_INVALID for an item that is no transaction (nothing is sent;
- * p2p_last_error() says which item), or as p2p_submit().
+ * Send raw transactions (Transactions) to every eth peer that does not know
+ * them. Returns 0, P2P_ERR_INVALID for an item that is no transaction
+ * (nothing is sent; p2p_last_error() says which item), or as p2p_submit().
+ * A peer they cannot go to: P2P_EV_COMMAND_FAILED for that peer (see
+ * p2p_broadcast_block()).
  */
 P2P_EXPORT int p2p_broadcast_transactions(p2p_handle *h, const p2p_bytes *txs, size_t n);
 /** Send raw transactions to one peer (return codes as p2p_broadcast_transactions(), and P2P_ERR_NOT_FOUND for a peer not connected). */
@@ -999,8 +1028,10 @@ P2P_EXPORT int p2p_send_transactions(p2p_handle *h, const uint8_t peer[64], cons
                                      size_t n);
 /**
  * Announce pooled transactions (NewPooledTransactionHashes: types, sizes,
- * hashes) to @p peer, or to every eth peer when @p peer is NULL. Returns 0,
- * P2P_ERR_NOT_FOUND for a peer not connected, or as p2p_submit().
+ * hashes) to @p peer, or to every eth peer when @p peer is NULL (each only
+ * the hashes it does not know; a peer they cannot go to:
+ * P2P_EV_COMMAND_FAILED for that peer, see p2p_broadcast_block()). Returns
+ * 0, P2P_ERR_NOT_FOUND for a peer not connected, or as p2p_submit().
  */
 P2P_EXPORT int p2p_announce_pooled_transactions(p2p_handle *h, const uint8_t *peer,
                                                 const uint8_t *types, const uint32_t *sizes,
@@ -1040,7 +1071,9 @@ P2P_EXPORT int p2p_send_receipts(p2p_handle *h, const uint8_t peer[64], uint64_t
  * Update the local head. Later Status messages use it, and eth/69+ peers
  * get BlockRangeUpdate when the head moved at least 32 blocks forward since
  * the last one sent, and at once when it moved below that one (a reorg or
- * rewind) or earliest_block changed (pruning), as go-ethereum does. Any thread (queued like a command). P2P_ERR_INVALID if
+ * rewind) or earliest_block changed (pruning), as go-ethereum does (a peer
+ * it cannot go to: P2P_EV_COMMAND_FAILED for that peer, command
+ * P2P_CMD_SET_HEAD). Any thread (queued like a command). P2P_ERR_INVALID if
  * earliest_block is above best_number or best_hash is zero (as a SET_HEAD
  * command too).
  */

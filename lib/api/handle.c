@@ -333,6 +333,8 @@ int p2p_next_timeout(const p2p_handle *h)
 
 /* ---- the poll round ---- */
 
+static int needs_peer(const p2p_command *c);
+
 static void run_commands(p2p_handle *h)
 {
     ep_ring_clear_wake(h->ring);
@@ -346,7 +348,10 @@ static void run_commands(p2p_handle *h)
             p2p_event ev;
             memset(&ev, 0, sizeof ev);
             ev.type = P2P_EV_COMMAND_FAILED;
-            memcpy(ev.peer, c.cmd.peer, 64);
+            /* a command to all peers (or to none) that failed as a whole
+             * names no peer, whatever its unused field held; a failure on
+             * one of its peers came from the net layer, naming that peer */
+            if (needs_peer(&c.cmd)) memcpy(ev.peer, c.cmd.peer, 64);
             ev.u.command_failed.command = (int)c.cmd.type;
             ev.u.command_failed.error = rc;
             ev.u.command_failed.request_id = c.cmd.request_id;

@@ -5,7 +5,6 @@
  * sha3_256 pads with 0x06. */
 #include "core/keccak.h"
 
-#include <endian.h>
 #include <string.h>
 
 #include "ethp2p/types.h"
@@ -20,21 +19,36 @@ static void permute(uint64_t a[25])
     ep_keccakf(a);
 }
 
-/* Keccak lanes are little-endian regardless of the host's byte order.
- * memcpy + le64toh compiles to one load (plus a bswap on big-endian hosts);
- * the shift loop it replaces stayed a byte-by-byte loop under gcc -O2. */
+/* Keccak lanes are little-endian regardless of the host's byte order. On a
+ * little-endian host (gcc and clang say so in __BYTE_ORDER__) a lane is one
+ * memcpy, which compiles to one load; elsewhere (a big-endian host, or a
+ * compiler that does not say) the portable byte loops. <endian.h>'s
+ * le64toh, used before, does not exist on macOS. */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 static uint64_t load_le64(const uint8_t *p)
 {
     uint64_t v;
     memcpy(&v, p, sizeof v);
-    return le64toh(v);
+    return v;
 }
 
 static void store_le64(uint8_t *p, uint64_t v)
 {
-    v = htole64(v);
     memcpy(p, &v, sizeof v);
 }
+#else
+static uint64_t load_le64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--) v = v << 8 | p[i];
+    return v;
+}
+
+static void store_le64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
+}
+#endif
 
 static void absorb_block(uint64_t a[25], const uint8_t *block)
 {

@@ -19,6 +19,7 @@
 #include "core/hex.h"
 #include "core/keyfile_fault.h"
 #include "core/secp.h"
+#include "core/sys.h"
 #include "ethp2p/types.h"
 
 #define KEY_HEX_LEN 64
@@ -185,7 +186,7 @@ static int write_temp(const secp256k1_context *ctx, char *tmp, uint8_t sk[32],
 {
     if (ep_seckey_generate(ctx, sk) != 0)
         return ep_fail(err, errlen, P2P_ERR_KEYFILE, "cannot generate a secret key");
-    int fd = mkostemp(tmp, O_CLOEXEC);
+    int fd = ep_sys_mkstemp(tmp);
     if (fd < 0) {
         ep_wipe(sk, 32);
         return ep_fail(err, errlen, P2P_ERR_KEYFILE, "%s: cannot create: %s", tmp, strerror(errno));
@@ -194,7 +195,7 @@ static int write_temp(const secp256k1_context *ctx, char *tmp, uint8_t sk[32],
     ep_hex_encode(sk, 32, text);
     text[KEY_HEX_LEN] = '\n';
     const char *what = NULL;
-    /* mkostemp already uses 0600; fchmod makes it explicit whatever the libc. */
+    /* mkstemp already uses 0600; fchmod makes it explicit whatever the libc. */
     if (fchmod(fd, 0600) != 0) what = "chmod";
     else if (fault(EP_KF_STEP_WRITE, tmp) || write_all(fd, text, KEY_HEX_LEN + 1) != 0) what = "write";
     else if (fault(EP_KF_STEP_FSYNC, tmp) || fsync(fd) != 0) what = "fsync";
@@ -216,10 +217,13 @@ static int publish(const char *tmp, const char *path)
 {
     if (fault(EP_KF_STEP_LINK, tmp) == 0 && link(tmp, path) == 0) return 0;
     if (errno == EEXIST) return P2P_ERR_EXISTS;
-    /* Filesystems without hard links: an atomic no-replace rename does the same. */
+    /* Filesystems without hard links: an atomic no-replace rename does the
+     * same (Linux only: elsewhere the link's error stands). */
     if (errno == EPERM || errno == EOPNOTSUPP || errno == ENOSYS) {
-        if (renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE) == 0) return 0;
+        int link_errno = errno;
+        if (ep_sys_rename_noreplace(tmp, path) == 0) return 0;
         if (errno == EEXIST) return P2P_ERR_EXISTS;
+        if (errno == ENOSYS) errno = link_errno;
     }
     return P2P_ERR_IO;
 }

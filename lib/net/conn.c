@@ -150,7 +150,7 @@ static int request_command(uint64_t msg)
 static void report_dial_failed(ep_net *n, ep_conn *c, int reason, int remote, int error,
                                int exchanged)
 {
-    char msg[256]; /* the log line says it all; the event's message keeps 127 bytes */
+    char msg[256]; /* the event's message keeps 255 bytes: both genesis hashes fit */
     error = error ? error : P2P_ERR_CLOSED;
     if (!exchanged) reason = -1;
     if (c->why[0])
@@ -173,6 +173,7 @@ static void report_end(ep_net *n, ep_conn *c, int reason, int remote, int error,
 {
     if (c->disc_reported) return;
     c->disc_reported = 1;
+    if (error) c->disc_error = error; /* for a broadcast that was cut short by it */
     if (!c->reported) {
         if (c->direction == P2P_DIR_OUTBOUND)
             report_dial_failed(n, c, reason, remote, error, exchanged);

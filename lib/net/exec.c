@@ -5,17 +5,16 @@
 #include <string.h>
 
 /* Send to every peer that completed the eth handshake; a failure on one
- * peer (e.g. announcements refused for it) does not stop the others. A
- * block announcement skips the peers that know the block (@known). */
+ * peer does not stop the others and is reported for that peer
+ * (ep_net_send_one). A block announcement skips the peers that know the
+ * block (@known). */
 static int broadcast_known(ep_net *n, ep_eth_msg *m, const uint8_t *known)
 {
     for (ep_conn *c = n->conns; c; c = c->next) {
         if (c->state != EP_CONN_ACTIVE) continue;
         if (m->id == EP_ETH_BLOCK_RANGE_UPDATE && c->eth_version < 69) continue;
         if (known && ep_hashset_has(&c->known_blocks, known)) continue;
-        int rc = ep_conn_send_eth(n, c, m);
-        if (rc) ep_net_log(n, P2P_LOG_DEBUG, "%s to %s: %s", ep_eth_msg_name(m->id), c->addr,
-                           p2p_strerror(rc));
+        (void)ep_net_send_one(n, c, m);
     }
     return 0;
 }
@@ -147,7 +146,7 @@ static int exec_reply(ep_net *n, const p2p_command *cmd, ep_eth_msg *m, uint64_t
     return rc;
 }
 
-int ep_net_exec(ep_net *n, const p2p_command *cmd)
+static int exec_cmd(ep_net *n, const p2p_command *cmd)
 {
     ep_eth_msg m;
     memset(&m, 0, sizeof m);
@@ -219,4 +218,12 @@ int ep_net_exec(ep_net *n, const p2p_command *cmd)
     default:
         return P2P_ERR_INVALID;
     }
+}
+
+int ep_net_exec(ep_net *n, const p2p_command *cmd)
+{
+    n->running = cmd; /* what a failure on one peer of a broadcast reports */
+    int rc = exec_cmd(n, cmd);
+    n->running = NULL;
+    return rc;
 }

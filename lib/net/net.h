@@ -100,7 +100,10 @@ void ep_net_timers(ep_net *n);
 int ep_net_next_timeout(const ep_net *n);
 
 /* Execute one command on the polling thread. Returns 0 or an error, which
- * the caller reports as P2P_EV_COMMAND_FAILED. */
+ * the caller reports as P2P_EV_COMMAND_FAILED. A command to every peer
+ * reports each peer it could not be sent to itself (a WARN line and a
+ * COMMAND_FAILED whose peer is that one) and returns 0 for them; its error
+ * is only for the whole command (a malformed item, no memory to start). */
 int ep_net_exec(ep_net *n, const p2p_command *cmd);
 
 uint16_t ep_net_listen_port(const ep_net *n);

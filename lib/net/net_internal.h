@@ -100,6 +100,7 @@ struct ep_net {
     void *scratch;             /* event conversion scratch (grown as needed) */
     size_t scratch_cap;
     int freeing;               /* in ep_net_free: no more events reach the host */
+    const p2p_command *running;/* the command ep_net_exec runs now, or NULL */
     /* index.c: what keeps a round O(due connections) instead of O(all) */
     ep_heap timers;            /* live connections by next deadline */
     ep_idmap ids;              /* connections with a known id */
@@ -187,6 +188,12 @@ void ep_known_free(ep_conn *c);
 void ep_known_note(ep_conn *c, const ep_eth_msg *m);
 /* A wire transaction's hash, type and announced size; P2P_ERR_RLP if it is none. */
 int ep_tx_wire_info(p2p_bytes item, uint8_t hash[32], uint8_t *type, uint32_t *size);
+/* Send @m to @c as one peer of a command to all peers. A peer it cannot
+ * go to (the message refused, or the send dropping the peer: its output
+ * over P2P_OPT_MAX_SEND_BUFFER, a socket error) is reported: a WARN line
+ * and a COMMAND_FAILED event for @c (the running command's type, the
+ * error). Returns 0 or that error. */
+int ep_net_send_one(ep_net *n, ep_conn *c, ep_eth_msg *m);
 /* How many of @n peers get a relayed block or transaction in full: floor(sqrt(n)). */
 size_t ep_relay_direct_count(size_t n);
 /* NewBlock to about sqrt of the peers that do not know the block,

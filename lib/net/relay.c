@@ -118,16 +118,28 @@ static long peers_shuffled(ep_net *n, ep_conn ***out)
     return (long)k;
 }
 
-/* Send one relayed message. A peer that cannot take it (closing, over its
- * buffer bound) is only logged; running out of memory is returned, so that
- * the command is reported as failed (P2P_EV_COMMAND_FAILED) instead of
- * looking sent. */
-static int send_logged(ep_net *n, ep_conn *c, ep_eth_msg *m)
+int ep_net_send_one(ep_net *n, ep_conn *c, ep_eth_msg *m)
 {
     int rc = ep_conn_send_eth(n, c, m);
-    if (rc) ep_net_log(n, rc == P2P_ERR_NOMEM ? P2P_LOG_WARN : P2P_LOG_DEBUG, "relay %s to %s: %s",
-                       ep_eth_msg_name(m->id), c->addr, p2p_strerror(rc));
-    return rc == P2P_ERR_NOMEM ? rc : 0;
+    /* queued, but writing it dropped the peer: it did not get there */
+    int dropped = rc == 0 && c->state != EP_CONN_ACTIVE;
+    if (dropped) rc = c->disc_error ? c->disc_error : P2P_ERR_CLOSED;
+    if (rc == 0) return 0;
+    const p2p_command *cmd = n->running;
+    ep_net_log(n, P2P_LOG_WARN, "%s to %s not sent (one peer of a command to all): %s%s%s",
+               ep_eth_msg_name(m->id), c->addr, dropped ? "the peer was dropped: " : "",
+               dropped && c->why[0] ? c->why : p2p_strerror(rc),
+               rc == P2P_ERR_TOO_LARGE && !dropped ? " (over the peer's message limit)" : "");
+    p2p_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.type = P2P_EV_COMMAND_FAILED;
+    memcpy(ev.peer, c->id, 64);
+    ev.eth_version = c->eth_version;
+    ev.u.command_failed.command = cmd ? (int)cmd->type : 0;
+    ev.u.command_failed.error = rc;
+    ev.u.command_failed.request_id = cmd ? cmd->request_id : 0;
+    ep_net_emit(n, &ev);
+    return rc;
 }
 
 int ep_net_relay_block(ep_net *n, const p2p_bytes *block, const uint8_t *td)
@@ -147,7 +159,6 @@ int ep_net_relay_block(ep_net *n, const p2p_bytes *block, const uint8_t *td)
     ep_eth_block_ref ref;
     memcpy(ref.hash, f.hash, 32);
     ref.number = f.number;
-    int nomem = 0;
     for (size_t i = 0; i < m; i++) {
         ep_eth_msg msg;
         memset(&msg, 0, sizeof msg);
@@ -160,12 +171,12 @@ int ep_net_relay_block(ep_net *n, const p2p_bytes *block, const uint8_t *td)
             msg.u.refs.v = &ref;
             msg.u.refs.count = 1;
         }
-        if (send_logged(n, v[i], &msg)) nomem = P2P_ERR_NOMEM;
+        (void)ep_net_send_one(n, v[i], &msg); /* a failure is that peer's event */
     }
     ep_net_log(n, P2P_LOG_DEBUG, "relayed block %llu: %zu whole, %zu announced, %zu knew it",
                (unsigned long long)f.number, direct, m - direct, (size_t)k - m);
     ep_free(n->mem, v);
-    return nomem;
+    return 0;
 }
 
 typedef struct txinfo {
@@ -175,13 +186,13 @@ typedef struct txinfo {
 } txinfo;
 
 /* Send @c the transactions of @idx (k of them) it does not know, in full
- * or as announcements, in messages of at most RELAY_CHUNK entries. */
-static int send_txs(ep_net *n, ep_conn *c, const p2p_bytes *items, const txinfo *ti,
+ * or as announcements, in messages of at most RELAY_CHUNK entries; the
+ * first that cannot go ends it (reported once, for that peer). */
+static void send_txs(ep_net *n, ep_conn *c, const p2p_bytes *items, const txinfo *ti,
                     size_t count, int full, p2p_bytes *ib, uint8_t *types, uint32_t *sizes,
                     uint8_t (*hashes)[32])
 {
     size_t k = 0;
-    int nomem = 0;
     for (size_t i = 0; i <= count; i++) {
         if (i < count && !ep_hashset_has(&c->known_txs, ti[i].hash)) {
             if (items) ib[k] = items[i];
@@ -205,10 +216,9 @@ static int send_txs(ep_net *n, ep_conn *c, const p2p_bytes *items, const txinfo 
             m.u.pooled_hashes.hashes = (const uint8_t(*)[32])hashes;
             m.u.pooled_hashes.count = k;
         }
-        if (send_logged(n, c, &m)) nomem = P2P_ERR_NOMEM;
+        if (ep_net_send_one(n, c, &m) != 0) return;
         k = 0;
     }
-    return nomem;
 }
 
 /* mode: 1 relay (sqrt split), 2 everyone in full, 3 everyone announced
@@ -232,11 +242,8 @@ static int txs_to_peers(ep_net *n, const p2p_bytes *items, const txinfo *ti, siz
         if (j < count) v[m++] = v[i];
     }
     size_t direct = mode == 1 ? ep_relay_direct_count(m) : mode == 2 ? m : 0;
-    int nomem = 0;
     for (size_t i = 0; rc == 0 && i < m; i++)
-        if (send_txs(n, v[i], items, ti, count, i < direct, ib, types, sizes, hashes))
-            nomem = P2P_ERR_NOMEM;
-    if (rc == 0) rc = nomem;
+        send_txs(n, v[i], items, ti, count, i < direct, ib, types, sizes, hashes);
     ep_free(n->mem, ib);
     ep_free(n->mem, types);
     ep_free(n->mem, sizes);

@@ -158,6 +158,16 @@ static void expect_refused(const ep_eth_peer_config *ca, const ep_eth_peer_confi
     assert_int_equal(ev.reason, P2P_DISC_SUBPROTOCOL);
     assert_int_equal(ev.error, P2P_ERR_PROTOCOL);
     assert_int_equal(ev.status, why);
+    if (why == EP_STATUS_GENESIS_MISMATCH) { /* the detail names both chains */
+        char theirs[67] = "0x", ours[67] = "0x";
+        for (int i = 0; i < 32; i++) {
+            snprintf(theirs + 2 + 2 * i, 3, "%02x", ca->local.genesis[i]);
+            snprintf(ours + 2 + 2 * i, 3, "%02x", cb->local.genesis[i]);
+        }
+        assert_non_null(ev.detail);
+        const char *t = strstr(ev.detail, theirs), *o = strstr(ev.detail, ours);
+        if (!t || !o || t > o) fail_msg("want the peer's %s, then ours %s: '%s'", theirs, ours, ev.detail);
+    }
     assert_true(ep_eth_peer_is_closed(pr.b));
     assert_null(ep_eth_peer_remote_status(pr.b));
     /* a closed handler takes nothing more */
