@@ -101,6 +101,12 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 INTEROP_SRCS := $(sort $(wildcard tests/interop/test_*.c))
 INTEROP_BINS := $(INTEROP_SRCS:tests/interop/%.c=$(BUILD)/tests/%)
 TESTUTIL_OBJ := $(BUILD)/obj/tests/testutil.o
+# The unit tests' shared helpers (the handle harness, the scripted adversary,
+# the sync fixture), compiled once into an archive the unit tests link: each
+# takes only the objects it calls.
+TEST_HELP_SRCS := tests/unit/handle_harness.c tests/unit/adversary.c tests/unit/sync_fixture.c
+TEST_HELP_OBJS := $(TEST_HELP_SRCS:tests/unit/%.c=$(BUILD)/obj/tests/%.o)
+TEST_HELP_LIB := $(BUILD)/obj/tests/libtesthelp.a
 INTEROP_UTIL_SRCS := $(sort $(wildcard tests/interop/util_*.c))
 INTEROP_UTIL_OBJS := $(INTEROP_UTIL_SRCS:tests/interop/%.c=$(BUILD)/obj/tests/%.o)
 # tests that run the tool find it here
@@ -163,11 +169,19 @@ $(TESTUTIL_OBJ): tests/unit/testutil.c tests/unit/testutil.h | check-test-pkgs
 	@mkdir -p $(dir $@)
 	$(CC) $(APP_CFLAGS) $(TEST_HOOKS) $(TEST_CFLAGS) -MMD -MP -c $< -o $@
 
-$(BUILD)/tests/%: tests/unit/%.c $(TESTUTIL_OBJ) $(TEST_LIB)
+$(TEST_HELP_OBJS): $(BUILD)/obj/tests/%.o: tests/unit/%.c | check-test-pkgs
 	@mkdir -p $(dir $@)
-	$(CC) $(APP_CFLAGS) $(TEST_HOOKS) $(TEST_CFLAGS) -Itests/unit -o $@ $< $(TESTUTIL_OBJ) $(TEST_LIB) $(TEST_LIBS) $(LDLIBS_ALL)
+	$(CC) $(APP_CFLAGS) $(TEST_HOOKS) $(TEST_CFLAGS) -Itests/unit -MMD -MP -c $< -o $@
 
-.SECONDARY: $(INTEROP_UTIL_OBJS) $(TESTUTIL_OBJ)
+$(TEST_HELP_LIB): $(TEST_HELP_OBJS)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/tests/%: tests/unit/%.c $(TESTUTIL_OBJ) $(TEST_HELP_LIB) $(TEST_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(APP_CFLAGS) $(TEST_HOOKS) $(TEST_CFLAGS) -Itests/unit -o $@ $< $(TEST_HELP_LIB) $(TESTUTIL_OBJ) $(TEST_LIB) $(TEST_LIBS) $(LDLIBS_ALL)
+
+.SECONDARY: $(INTEROP_UTIL_OBJS) $(TESTUTIL_OBJ) $(TEST_HELP_OBJS)
 $(BUILD)/obj/tests/util_%.o: tests/interop/util_%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(APP_CFLAGS) $(TEST_HOOKS) $(TEST_CFLAGS) -Itests/unit -Itests/interop -MMD -MP -c $< -o $@

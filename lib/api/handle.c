@@ -202,11 +202,6 @@ void p2p_handle_free(p2p_handle *h)
     ep_free(&m, h);
 }
 
-void ep_handle_set_clock(p2p_handle *h, uint64_t (*fn)(void *ud), void *ud)
-{
-    ep_net_set_clock(h->net, fn, ud);
-}
-
 uint64_t p2p_now_ms(const p2p_handle *h)
 {
     return h ? ep_net_now(h->net) : 0;

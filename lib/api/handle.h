@@ -10,11 +10,6 @@
  * into @c (which must outlive the net). The handle does this with its own
  * copy; tests that drive an ep_net directly use it too. */
 void ep_handle_net_config(const p2p_config *c, ep_net_config *nc);
-/* Replace the handle's clock (milliseconds, monotonic). Every deadline
- * (handshake, Status, requests, pings, redials) is computed from it, so a
- * test can move time forward instead of sleeping. NULL restores the system
- * clock. Polling thread only. */
-void ep_handle_set_clock(p2p_handle *h, uint64_t (*fn)(void *ud), void *ud);
 /* The handle's discovery node (lib/disc), NULL when discovery is off: tests
  * read its counters and bounds. Polling thread only. */
 struct ep_disc *ep_handle_disc(p2p_handle *h);

@@ -29,7 +29,7 @@
 #include "ethp2p/rlp.h"
 #include "ethp2p/sync.h"
 #include "rlpx/session.h"
-#include "test_sync_fixture.h"
+#include "sync_fixture.h"
 
 /* ------------------------------------------------------ the allocator */
 

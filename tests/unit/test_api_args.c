@@ -5,7 +5,7 @@
  * shows the error was about the argument, not a broken object. */
 #include <limits.h>
 
-#include "test_handle_harness.h"
+#include "handle_harness.h"
 
 #include "ethp2p/ethp2p.h"
 #include "ethp2p/rlp.h"

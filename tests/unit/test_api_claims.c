@@ -5,7 +5,7 @@
  *   leaves end with one COMMAND_FAILED each (error P2P_ERR_NOT_FOUND, the
  *   request's id), after its PEER_DISCONNECTED, whoever ended the
  *   connection. */
-#include "test_handle_harness.h"
+#include "handle_harness.h"
 
 #define NET 16
 

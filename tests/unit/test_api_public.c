@@ -6,7 +6,7 @@
 #include <pthread.h>
 #include <unistd.h>
 
-#include "test_handle_harness.h"
+#include "handle_harness.h"
 
 #include "ethp2p/sync.h"
 

@@ -5,7 +5,7 @@
  *   not redialed every backoff-min forever: the backoff keeps doubling, it
  *   starts over only after a peer stayed 30 s, and a peer we dropped for
  *   breaking the protocol waits at least 60 s.
- * The handle under test runs on an injected clock (test_handle_harness.h). */
+ * The handle under test runs on an injected clock (handle_harness.h). */
 #include "adversary.h"
 
 #define NET 23
@@ -34,8 +34,7 @@ static const hn_rec *one_dial_failure(adv_world *w, hn_node *a)
 static void start_one(adv_world *w, hn_node *a)
 {
     memset(w, 0, sizeof *w);
-    hn_start(a, hn_config(NET, NET));
-    hn_use_clock(a, 100000);
+    hn_start_clocked(a, hn_config(NET, NET), 100000);
     w->nodes[0] = a;
     w->nn = 1;
 }
@@ -121,8 +120,7 @@ static void redial_start(redial *r)
     hn_start(&r->b, hn_config(NET, NET));
     p2p_config *ca = hn_config(NET, NET);
     assert_int_equal(p2p_config_add_static_peer(ca, r->b.url), 0);
-    hn_start(&r->a, ca);
-    hn_use_clock(&r->a, 1000000);
+    hn_start_clocked(&r->a, ca, 1000000);
     r->nodes[0] = &r->a;
     r->nodes[1] = &r->b;
     hn_wait(r->nodes, 2, 0, P2P_EV_PEER_CONNECTED, 1);

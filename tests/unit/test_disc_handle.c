@@ -12,7 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "test_handle_harness.h"
+#include "handle_harness.h"
 
 #include "core/secp.h"
 #include "disc/disc.h"

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "eth/forkid.h"
-#include "test_handle_harness.h"
+#include "handle_harness.h"
 
 /* The mainnet schedule from the vector file, split into block and time forks. */
 typedef struct sched {

@@ -1,7 +1,7 @@
 /* Two or more handles in one process on 127.0.0.1: connect, Status on eth/70,
  * eth/69 and eth/68 (the highest version both offer), peer info, disconnect,
  * and handle creation errors. */
-#include "test_handle_harness.h"
+#include "handle_harness.h"
 
 static void connect_pair(uint32_t a_version, uint32_t b_version, uint32_t expect)
 {

@@ -2,7 +2,7 @@
  * limits, oversized messages, announcements on a network that has them off,
  * Status built from the current head, keep-alive and the silent-peer timeout
  * (injected clock). */
-#include "test_handle_harness.h"
+#include "handle_harness.h"
 
 static void start_pair(hn_node *a, hn_node *b, p2p_config *ca, p2p_config *cb)
 {
@@ -143,9 +143,8 @@ static void test_keepalive_and_idle(void **state)
 {
     (void)state;
     hn_node a, b;
-    hn_start(&a, hn_config(9, 9));
+    hn_start_clocked(&a, hn_config(9, 9), 100000);
     hn_start(&b, hn_config(9, 9));
-    hn_use_clock(&a, 100000);
     hn_connect(&a, &b);
     hn_node *nodes[2] = {&a, &b};
     p2p_peer_info before, after;

@@ -1,7 +1,7 @@
 /* Every command and the event it causes on the other handle, on eth/69 and
  * eth/68: requests and replies matched by request id, announcements,
  * transactions, BlockRangeUpdate, and command errors. */
-#include "test_handle_harness.h"
+#include "handle_harness.h"
 
 /* A minimal 15-field header for block @number, built with the public RLP writer. */
 static p2p_bytes make_header(uint64_t number, uint8_t fill)
@@ -392,9 +392,8 @@ static void test_request_timeout(void **state)
     hn_node a, b;
     p2p_config *ca = hn_config(7, 2), *cb = hn_config(7, 2);
     assert_int_equal(p2p_config_set_option(ca, P2P_OPT_REQUEST_TIMEOUT_MS, 1000), 0);
-    hn_start(&a, ca);
+    hn_start_clocked(&a, ca, 1000000);
     hn_start(&b, cb);
-    hn_use_clock(&a, 1000000);
     hn_connect(&a, &b);
     hn_node *nodes[2] = {&a, &b};
     uint64_t rid = 0;

@@ -7,7 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "test_handle_harness.h"
+#include "handle_harness.h"
 
 static const hn_rec *last_of(const hn_node *nd, p2p_event_type t)
 {
@@ -250,8 +250,7 @@ static void test_static_backoff(void **state)
     p2p_config *ca = hn_config(1, 1);
     assert_int_equal(p2p_config_add_static_peer(ca, url), 0);
     assert_int_equal(p2p_config_set_option(ca, P2P_OPT_DIAL_BACKOFF_MAX_MS, 5000), 0);
-    hn_start(&a, ca);
-    hn_use_clock(&a, 50000);
+    hn_start_clocked(&a, ca, 50000);
     hn_node *nodes[1] = {&a};
     hn_wait(nodes, 1, 0, P2P_EV_DIAL_FAILED, 1);
     const hn_rec *r = hn_find(&a, P2P_EV_DIAL_FAILED);
@@ -281,8 +280,7 @@ static void test_static_redial(void **state)
     hn_start(&c, cc);
     p2p_config *ca = hn_config(1, 1);
     assert_int_equal(p2p_config_add_static_peer(ca, c.url), 0);
-    hn_start(&a, ca);
-    hn_use_clock(&a, 50000);
+    hn_start_clocked(&a, ca, 50000);
     hn_node *nodes[2] = {&a, &c};
     hn_wait(nodes, 2, 0, P2P_EV_DIAL_FAILED, 1);
     const hn_rec *r = hn_find(&a, P2P_EV_DIAL_FAILED);
@@ -299,8 +297,7 @@ static void test_static_redial(void **state)
     p2p_config *ca2 = hn_config(1, 1);
     assert_int_equal(p2p_config_add_static_peer(ca2, b.url), 0);
     hn_stop(&a);
-    hn_start(&a, ca2);
-    hn_use_clock(&a, 50000);
+    hn_start_clocked(&a, ca2, 50000);
     nodes[1] = &b;
     hn_wait(nodes, 2, 0, P2P_EV_PEER_CONNECTED, 1);
     hn_wait(nodes, 2, 1, P2P_EV_PEER_CONNECTED, 1);

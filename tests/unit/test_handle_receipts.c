@@ -4,7 +4,7 @@
  * with p2p_get_receipts_from() until the RECEIPTS event no longer says
  * last_incomplete; a start index to an eth/69 peer fails with
  * P2P_ERR_STATE. */
-#include "test_handle_harness.h"
+#include "handle_harness.h"
 
 #define BIG_RECEIPTS 400
 #define BIG_DATA 30000 /* 400 x 30 KiB: 12 MiB of receipts in one block */

@@ -11,7 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "test_handle_harness.h"
+#include "handle_harness.h"
 
 #define THREADS 4
 #define PER_THREAD 300
@@ -291,8 +291,7 @@ static void test_handshake_deadline(void **state)
     hn_stop(&x);
 
     hn_node a;
-    hn_start(&a, hn_config(3, 3));
-    hn_use_clock(&a, 10000);
+    hn_start_clocked(&a, hn_config(3, 3), 10000);
     hn_node *nodes[1] = {&a};
     assert_int_equal(p2p_connect(a.h, url), 0);
     hn_pump(nodes, 1, NULL, NULL, 20);

@@ -8,7 +8,7 @@
  * against a node serving a chain; a node on another address still connects
  * and syncs that chain to its head through the sync component. */
 #include "adversary.h"
-#include "test_sync_fixture.h"
+#include "sync_fixture.h"
 
 #include <time.h>
 
@@ -82,13 +82,13 @@ static void server_start(server *sv, const chain *c, p2p_config *cfg)
     memset(sv, 0, sizeof *sv);
     sv->c = c;
     sv->head = HEAD;
+    /* a frozen clock: the flood's connections are never timed out, so they
+     * are all still held while the honest node syncs */
+    hn_clock_config(&sv->nd, cfg, 1000);
     assert_int_equal(p2p_handle_new(cfg, server_event, sv, &sv->nd.h), 0);
     p2p_config_free(cfg);
     p2p_local_id(sv->nd.h, sv->nd.id);
     assert_true(p2p_enode_url(sv->nd.h, sv->nd.url, sizeof sv->nd.url) > 0);
-    /* a frozen clock: the flood's connections are never timed out, so they
-     * are all still held while the honest node syncs */
-    hn_use_clock(&sv->nd, 1000);
 }
 
 /* ------------------------------------------------------ a node that syncs */
@@ -231,8 +231,7 @@ static void test_pending_flood_many_addresses(void **state)
     hn_node a, b, c;
     p2p_config *ca = hn_config(NET, NET);
     assert_int_equal(p2p_config_set_option(ca, P2P_OPT_MAX_PENDING_INBOUND, 8), 0);
-    adv_world_setup(&w, &a, &b, ca, NET);
-    hn_use_clock(&a, 1000); /* frozen: no handshake deadline */
+    adv_world_setup_clocked(&w, &a, &b, ca, NET, 1000); /* frozen: no handshake deadline */
     static adv idle[24];
     for (int i = 0; i < 24; i++) {
         adv_init(&idle[i]);
@@ -314,8 +313,7 @@ static void test_trusted_address_pending(void **state)
     p2p_config *ca = hn_config(NET, NET);
     assert_int_equal(p2p_config_add_trusted_peer(ca, url), 0);
     assert_int_equal(p2p_config_set_option(ca, P2P_OPT_MAX_PENDING_INBOUND, 6), 0);
-    adv_world_setup(&w, &a, &b, ca, NET);
-    hn_use_clock(&a, 1000);
+    adv_world_setup_clocked(&w, &a, &b, ca, NET, 1000);
     for (int i = 0; i < 6; i++) { /* over the per-address cap of 4 */
         if (i) adv_init(&mine[i]);
         strcpy(mine[i].src, "127.0.0.5");

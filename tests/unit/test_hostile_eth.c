@@ -168,8 +168,7 @@ static void test_wrong_replies(void **state)
     p2p_config *ca = hn_config(NET, NET);
     assert_int_equal(p2p_config_set_option(ca, P2P_OPT_MAX_OFFENCES, 1), 0);
     assert_int_equal(p2p_config_set_option(ca, P2P_OPT_REQUEST_TIMEOUT_MS, 1000), 0);
-    adv_world_setup(&w, &a, &b, ca, NET);
-    hn_use_clock(&a, 50000);
+    adv_world_setup_clocked(&w, &a, &b, ca, NET, 50000);
     adv v;
     adv_join_new(&w, &v, &a, NET);
     uint64_t rid;
@@ -211,8 +210,7 @@ static void test_never_answers(void **state)
     p2p_config *ca = hn_config(NET, NET);
     assert_int_equal(p2p_config_set_option(ca, P2P_OPT_REQUEST_TIMEOUT_MS, 1000), 0);
     assert_int_equal(p2p_config_set_option(ca, P2P_OPT_MAX_OFFENCES, 1), 0);
-    adv_world_setup(&w, &a, &b, ca, NET);
-    hn_use_clock(&a, 50000);
+    adv_world_setup_clocked(&w, &a, &b, ca, NET, 50000);
     adv v;
     adv_join_new(&w, &v, &a, NET);
     uint64_t rid[3];

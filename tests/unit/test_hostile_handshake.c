@@ -108,8 +108,7 @@ static void test_slow_loris(void **state)
     hn_node a, b;
     p2p_config *ca = hn_config(NET, NET);
     assert_int_equal(p2p_config_set_option(ca, P2P_OPT_HANDSHAKE_TIMEOUT_MS, 1000), 0);
-    adv_world_setup(&w, &a, &b, ca, NET);
-    hn_use_clock(&a, 10000);
+    adv_world_setup_clocked(&w, &a, &b, ca, NET, 10000);
     uint8_t auth[1024];
     size_t alen = real_auth(&a, auth, sizeof auth);
     adv half, mute;
@@ -150,8 +149,7 @@ static void test_pending_flood(void **state)
     p2p_config *ca = hn_config(NET, NET);
     assert_int_equal(p2p_config_set_option(ca, P2P_OPT_MAX_PENDING_INBOUND, 4), 0);
     assert_int_equal(p2p_config_set_option(ca, P2P_OPT_HANDSHAKE_TIMEOUT_MS, 1000), 0);
-    adv_world_setup(&w, &a, &b, ca, NET);
-    hn_use_clock(&a, 5000);
+    adv_world_setup_clocked(&w, &a, &b, ca, NET, 5000);
     adv slow[4], extra[12];
     for (int i = 0; i < 4; i++) {
         adv_init(&slow[i]);
@@ -348,8 +346,7 @@ static void test_dial_silent(void **state)
     hn_node a, b;
     p2p_config *ca = hn_config(NET, NET);
     assert_int_equal(p2p_config_set_option(ca, P2P_OPT_HANDSHAKE_TIMEOUT_MS, 500), 0);
-    adv_world_setup(&w, &a, &b, ca, NET);
-    hn_use_clock(&a, 1000);
+    adv_world_setup_clocked(&w, &a, &b, ca, NET, 1000);
     adv v;
     adv_init(&v);
     int lfd = dial_adversary(&w, &a, &v, 0);
@@ -405,8 +402,7 @@ static void test_hostile_boot_node(void **state)
     assert_int_equal(p2p_config_add_boot_node(ca, url), 0);
     assert_int_equal(p2p_config_set_option(ca, P2P_OPT_DIAL_BACKOFF_MIN_MS, 1000), 0);
     memset(&w, 0, sizeof w);
-    hn_start(&a, ca);
-    hn_use_clock(&a, 100000);
+    hn_start_clocked(&a, ca, 100000);
     hn_start(&b, hn_config(NET, NET));
     w.nodes[0] = &a;
     w.nodes[1] = &b;

@@ -102,8 +102,7 @@ static void test_idle_peers_memory(void **state)
     assert_int_equal(p2p_config_set_option(c, P2P_OPT_MAX_INBOUND_PER_IP, (uint64_t)n + 16), 0);
     hn_node *a = calloc(1, sizeof *a);
     assert_non_null(a);
-    hn_start(a, c);
-    hn_use_clock(a, 1000);
+    hn_start_clocked(a, c, 1000);
     for (int i = 0; i < 5; i++) p2p_poll(a->h, 1);
     size_t before = rss_kib();
 

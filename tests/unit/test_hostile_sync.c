@@ -9,7 +9,7 @@
 #include <time.h>
 
 #include "adversary.h"
-#include "test_sync_fixture.h"
+#include "sync_fixture.h"
 
 #define NET 23
 #define TIP 20

@@ -2,7 +2,7 @@
  * checks: a command the layer cannot carry out must fail (the handle turns
  * that into P2P_EV_COMMAND_FAILED), never be dropped silently. An ep_net is
  * driven directly against a handle built by the usual harness. */
-#include "test_handle_harness.h"
+#include "handle_harness.h"
 
 #include "core/secp.h"
 #include "net/net.h"

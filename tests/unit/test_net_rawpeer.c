@@ -10,7 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "test_handle_harness.h"
+#include "handle_harness.h"
 
 #include "core/secp.h"
 #include "eth/eth_msg.h"
@@ -111,11 +111,14 @@ static int raw_until(raw_peer *r, hn_node *h, int *flag)
 
 static const ep_cap ETH69 = {"eth", 69, EP_ETH_LENGTH_69};
 
-static hn_node *start_target(hn_node *a, const uint8_t *sk)
+/* The handle under test, with key @sk (NULL: a new one), on the injected
+ * clock from @clock (0: the system clock). */
+static hn_node *start_target(hn_node *a, const uint8_t *sk, uint64_t clock)
 {
     p2p_config *c = hn_config(5, 5);
     if (sk) assert_int_equal(p2p_config_set_secret_key(c, sk), 0);
-    hn_start(a, c);
+    if (clock) hn_start_clocked(a, c, clock);
+    else hn_start(a, c);
     return a;
 }
 
@@ -123,8 +126,7 @@ static void test_status_timeout(void **state)
 {
     (void)state;
     hn_node a;
-    start_target(&a, NULL);
-    hn_use_clock(&a, 1000);
+    start_target(&a, NULL, 1000);
     raw_peer r;
     raw_open(&r, &a, NULL, &ETH69, 1);
     assert_true(raw_until(&r, &a, &r.ready));
@@ -146,7 +148,7 @@ static void test_no_shared_eth(void **state)
 {
     (void)state;
     hn_node a;
-    start_target(&a, NULL);
+    start_target(&a, NULL, 0);
     ep_cap caps[2] = {{"eth", 67, 17}, {"snap", 1, 8}};
     raw_peer r;
     raw_open(&r, &a, NULL, caps, 2);
@@ -163,7 +165,7 @@ static void test_inbound_self(void **state)
     uint8_t sk[32];
     memset(sk, 0x3c, 32);
     hn_node a;
-    start_target(&a, sk);
+    start_target(&a, sk, 0);
     raw_peer r;
     raw_open(&r, &a, sk, &ETH69, 1); /* someone with our own key */
     assert_true(raw_until(&r, &a, &r.closed));
@@ -201,7 +203,7 @@ static void test_undefined_message(void **state)
 {
     (void)state;
     hn_node a;
-    start_target(&a, NULL);
+    start_target(&a, NULL, 0);
     raw_peer r;
     raw_open(&r, &a, NULL, &ETH69, 1);
     raw_join(&r, &a);
@@ -229,7 +231,7 @@ static void test_garbage(void **state)
 {
     (void)state;
     hn_node a;
-    start_target(&a, NULL);
+    start_target(&a, NULL, 0);
     hn_node *nodes[1] = {&a};
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
@@ -276,8 +278,7 @@ static void test_slow_reader(void **state)
     assert_int_equal(p2p_config_set_option(c, P2P_OPT_IDLE_TIMEOUT_MS, 10000), 0);
     /* still read with 8 MiB unsent: what is checked is the write deadline */
     assert_int_equal(p2p_config_set_option(c, P2P_OPT_READ_PAUSE_BYTES, 16u << 20), 0);
-    hn_start(&a, c);
-    hn_use_clock(&a, 1000);
+    hn_start_clocked(&a, c, 1000);
     raw_peer r;
     raw_rcvbuf = 4096;
     raw_open(&r, &a, NULL, &ETH69, 1);
@@ -337,7 +338,7 @@ static void test_free_quiet_after_reset(void **state)
 {
     (void)state;
     hn_node a;
-    start_target(&a, NULL);
+    start_target(&a, NULL, 0);
     raw_peer r;
     raw_open(&r, &a, NULL, &ETH69, 1);
     raw_join(&r, &a);
@@ -386,8 +387,7 @@ static void test_handshake_deadline_after_connect(void **state)
 {
     (void)state;
     hn_node a;
-    start_target(&a, NULL);
-    hn_use_clock(&a, 1000);
+    start_target(&a, NULL, 1000);
     uint16_t port;
     int lfd = silent_listener(&port);
     char url[P2P_ENODE_MAX];
@@ -417,8 +417,7 @@ static void test_waiting_dials_bounded(void **state)
     hn_node a;
     p2p_config *c = hn_config(5, 5);
     assert_int_equal(p2p_config_set_option(c, P2P_OPT_MAX_PENDING_DIALS, 1), 0);
-    hn_start(&a, c);
-    hn_use_clock(&a, 1000); /* frozen: the held slot never times out */
+    hn_start_clocked(&a, c, 1000); /* frozen: the held slot never times out */
     uint16_t port;
     int lfd = silent_listener(&port);
     secp256k1_context *secp = ep_secp_new();

@@ -2,7 +2,7 @@
  * eviction order, re-adding), the square-root split, and a hub with nine
  * peers relaying blocks and transactions: whole to floor(sqrt(n)) peers,
  * by hash to the others, never to a peer that knows the hash. */
-#include "test_handle_harness.h"
+#include "handle_harness.h"
 
 #include "core/hashset.h"
 #include "core/keccak.h"

@@ -3,7 +3,7 @@
  * takes it (it was refused before any write, and the peer dropped). The
  * other side of the bound (a peer that never reads is dropped) is covered
  * by test_hostile_frames / test_hostile_eth. */
-#include "test_handle_harness.h"
+#include "handle_harness.h"
 
 #define NET 29
 

@@ -2,7 +2,7 @@
  * sync, shared work, peers leaving, timeouts, bad data, restarts, and
  * following announcements. The host (fixture) asserts that every stored
  * block is the next one of the real chain, exactly once. */
-#include "test_sync_fixture.h"
+#include "sync_fixture.h"
 
 FX_GROUP_CHAIN(2001) /* g_chain: 2001 London blocks, built once */
 

@@ -1,10 +1,10 @@
 /* The sync component's host-facing additions: stopping at a given block
  * (P2P_SYNC_OPT_STOP_AT), the storing rate over elapsed time, the next
  * tick deadline (p2p_sync_next_timeout) and state names. Scripted peers on
- * the fake transport of test_sync_fixture.h, a fake clock. */
+ * the fake transport of sync_fixture.h, a fake clock. */
 #define ABS_DIFF(a, b) ((a) > (b) ? (a) - (b) : (b) - (a))
 
-#include "test_sync_fixture.h"
+#include "sync_fixture.h"
 
 FX_GROUP_CHAIN(2001) /* g_chain: 2001 London blocks */
 

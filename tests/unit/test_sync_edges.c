@@ -1,7 +1,7 @@
 /* The sync component's edges: eth/68 head lookups, short and malformed
  * replies, a host refusing a block, Shanghai bodies, transport and host
  * failures, bounds, progress, and the API's argument checks. */
-#include "test_sync_fixture.h"
+#include "sync_fixture.h"
 
 static chain *g_chain;      /* 1201 London blocks */
 static chain *g_fork;       /* the same up to 599, another branch from 600 */

@@ -2,7 +2,7 @@
  * GetBlockHeaders / GetBlockBodies from a generated chain; the syncing node
  * uses p2p_sync_new() (the default transport). Covers eth/69 and eth/68
  * (head learnt by hash), and following NewBlockHashes / NewBlock. */
-#include "test_sync_fixture.h"
+#include "sync_fixture.h"
 
 #include <time.h>
 

@@ -5,7 +5,7 @@
  * are pruned; a refused fetched block is fetched again elsewhere. Also:
  * p2p_sync_free() from inside a callback is deferred, and re-entering the
  * component from a callback is refused. */
-#include "test_sync_fixture.h"
+#include "sync_fixture.h"
 
 FX_GROUP_CHAIN(1201) /* g_chain: 1201 London blocks: the honest chain */
 

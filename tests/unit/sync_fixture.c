@@ -1,30 +1,7 @@
-/* Test fixture for the sync component: a generated chain (real London or
- * Shanghai headers over real transaction and withdrawal roots), a host that
- * checks every stored block against the chain, a fake transport that queues
- * requests, and scripted peers that answer them. Included by test_sync*.c. */
-#ifndef TEST_SYNC_FIXTURE_H
-#define TEST_SYNC_FIXTURE_H
-#include "testutil.h"
+/* The sync test fixture (sync_fixture.h). */
+#include "sync_fixture.h"
 
-#include <stdlib.h>
-#include <string.h>
-
-#include "ethp2p/rlp.h"
-#include "ethp2p/sync.h"
-
-/* ------------------------------------------------------------ chain */
-
-typedef struct chain {
-    size_t n;               /* blocks 0 (genesis) .. n-1 */
-    uint8_t **hdr, **body;
-    size_t *hlen, *blen;
-    uint8_t (*hash)[32];
-    int shanghai;
-} chain;
-
-/* One transaction: even ones legacy (an RLP list), odd ones EIP-1559
- * envelopes (0x02 || RLP list), which a body carries inside an RLP string. */
-static inline void fx_tx(p2p_rlp_writer *w, uint64_t block, int j, int salt, int typed)
+void fx_tx(p2p_rlp_writer *w, uint64_t block, int j, int salt, int typed)
 {
     uint8_t to[20], sig[32];
     memset(to, 0x11 * (j + 1), 20);
@@ -54,7 +31,7 @@ static inline void fx_tx(p2p_rlp_writer *w, uint64_t block, int j, int salt, int
 
 /* A block's body; its transactions and withdrawals roots go to the header.
  * Every seventh block is empty. `salt` changes the transactions. */
-static inline void fx_body(uint64_t i, int salt, int shanghai, uint8_t **out, size_t *out_len,
+static void fx_body(uint64_t i, int salt, int shanghai, uint8_t **out, size_t *out_len,
                     uint8_t tx_root[32], uint8_t wd_root[32])
 {
     size_t ntx = (i % 7 == 0) ? 0 : 1 + i % 3;
@@ -105,7 +82,7 @@ static inline void fx_body(uint64_t i, int salt, int shanghai, uint8_t **out, si
 }
 
 /* A London header (16 fields), plus the withdrawals root for Shanghai. */
-static inline void fx_header(const uint8_t parent[32], uint64_t i, const uint8_t tx_root[32],
+static void fx_header(const uint8_t parent[32], uint64_t i, const uint8_t tx_root[32],
                       const uint8_t *wd_root, int tag, uint8_t **out, size_t *out_len)
 {
     uint8_t zero[256] = {0}, ommers[32], coinbase[20], extra[4] = {'t', 'a', 'g', 0};
@@ -136,9 +113,7 @@ static inline void fx_header(const uint8_t parent[32], uint64_t i, const uint8_t
     assert_int_equal(p2p_rlp_writer_take(&w, out, out_len), 0);
 }
 
-/* Blocks 0..n-1. Blocks from `fork_at` on carry `tag` in their extra data
- * (a different branch from there; 0 = none). */
-static inline chain *fx_chain(size_t n, int shanghai, uint64_t fork_at, int tag)
+chain *fx_chain(size_t n, int shanghai, uint64_t fork_at, int tag)
 {
     chain *c = calloc(1, sizeof *c);
     assert_non_null(c);
@@ -162,7 +137,7 @@ static inline chain *fx_chain(size_t n, int shanghai, uint64_t fork_at, int tag)
     return c;
 }
 
-static inline void fx_chain_free(chain *c)
+void fx_chain_free(chain *c)
 {
     for (size_t i = 0; i < c->n; i++) {
         free(c->hdr[i]);
@@ -176,34 +151,15 @@ static inline void fx_chain_free(chain *c)
     free(c);
 }
 
-/* One chain of N London blocks built once for a test group: defines
- * g_chain and the group_setup/group_teardown to pass to
- * cmocka_run_group_tests(). */
-#define FX_GROUP_CHAIN(N)                                                                      \
-    static chain *g_chain;                                                                     \
-    static int group_setup(void **state)                                                       \
-    {                                                                                          \
-        (void)state;                                                                           \
-        g_chain = fx_chain((N), 0, 0, 0);                                                      \
-        return 0;                                                                              \
-    }                                                                                          \
-    static int group_teardown(void **state)                                                    \
-    {                                                                                          \
-        (void)state;                                                                           \
-        fx_chain_free(g_chain);                                                                \
-        return 0;                                                                              \
-    }
-
-static inline long fx_find(const chain *c, const uint8_t hash[32])
+long fx_find(const chain *c, const uint8_t hash[32])
 {
     for (size_t i = 0; i < c->n; i++)
         if (memcmp(c->hash[i], hash, 32) == 0) return (long)i;
     return -1;
 }
 
-/* A whole block [header, txs, ommers, (withdrawals)] for NewBlock. */
-static inline void fx_block(const chain *c, size_t i, const uint8_t *body, size_t blen, uint8_t **out,
-                     size_t *out_len)
+void fx_block(const chain *c, size_t i, const uint8_t *body, size_t blen, uint8_t **out,
+              size_t *out_len)
 {
     p2p_rlp_item b;
     assert_int_equal(p2p_rlp_decode(body, blen, &b), 0);
@@ -216,19 +172,7 @@ static inline void fx_block(const chain *c, size_t i, const uint8_t *body, size_
     assert_int_equal(p2p_rlp_writer_take(&w, out, out_len), 0);
 }
 
-/* ------------------------------------------------------------ host */
-
-typedef struct host {
-    const chain *c;         /* what every stored block must equal */
-    uint64_t head;
-    uint64_t stored;
-    uint64_t refuse_at;     /* refuse this number once (0 = never) */
-    int head_fails;         /* get_head fails this many times */
-    int refuse_foreign;     /* refuse blocks not in c (as a bad seal would be) */
-    uint64_t refused;       /* blocks refused so far */
-} host;
-
-static inline int host_get_head(void *user, uint64_t *number, uint8_t hash[32])
+int host_get_head(void *user, uint64_t *number, uint8_t hash[32])
 {
     host *h = user;
     if (h->head_fails > 0) {
@@ -240,9 +184,8 @@ static inline int host_get_head(void *user, uint64_t *number, uint8_t hash[32])
     return 0;
 }
 
-/* Blocks must come in order, each once, exactly as in the chain. */
-static inline int host_store(void *user, uint64_t number, const uint8_t hash[32], const uint8_t *hdr,
-                      size_t hlen, const uint8_t *body, size_t blen)
+int host_store(void *user, uint64_t number, const uint8_t hash[32], const uint8_t *hdr,
+               size_t hlen, const uint8_t *body, size_t blen)
 {
     host *h = user;
     if (h->refuse_at && number == h->refuse_at) {
@@ -266,55 +209,7 @@ static inline int host_store(void *user, uint64_t number, const uint8_t hash[32]
     return 0;
 }
 
-/* ------------------------------------------------------------ network */
-
-enum { FX_HEADERS = 1, FX_BY_HASH = 2, FX_BODIES = 3 };
-
-typedef struct fx_req {
-    int kind;
-    uint8_t peer[64];
-    uint64_t id, number, count;
-    uint8_t hash[32];
-    uint8_t *hashes;
-    size_t nh;
-} fx_req;
-
-/* Scripted peer behaviour. */
-typedef struct fx_peer {
-    uint8_t id[64];
-    const chain *c;         /* the chain it serves (maybe another branch) */
-    uint64_t head;
-    uint64_t earliest;      /* eth/69: older blocks are not served (and must not be asked) */
-    uint32_t version;
-    int connected;
-    int silent;             /* never answers */
-    uint64_t corrupt_body;  /* serves a wrong body for this number (0 = none) */
-    uint64_t break_link;    /* serves a header that does not link at this number */
-    uint64_t max_headers, max_bodies;   /* short replies (0 = no limit) */
-    int no_bodies;          /* answers every GetBlockBodies with none */
-    int disconnect_on;      /* disconnects when it gets its n-th request (0 = never) */
-    int requests;
-    int served;             /* requests answered */
-    uint64_t max_header_seen;
-} fx_peer;
-
-typedef struct net {
-    fx_req *q;
-    size_t nq, cap;
-    uint64_t next_id;
-    int fail_sends;         /* transport calls fail this many times */
-    int disconnects;
-    uint8_t last_disconnect[64];
-    fx_peer *peers;
-    size_t npeers;
-    uint64_t now;
-    host *h;
-    p2p_sync *s;
-    uint64_t max_ahead;     /* the most headers asked beyond the host's head */
-    uint64_t max_headers_asked, max_bodies_asked;
-} net;
-
-static inline int fx_push(net *n, int kind, const uint8_t peer[64], uint64_t *id, fx_req **out)
+static int fx_push(net *n, int kind, const uint8_t peer[64], uint64_t *id, fx_req **out)
 {
     if (n->fail_sends > 0) {
         n->fail_sends--;
@@ -334,8 +229,8 @@ static inline int fx_push(net *n, int kind, const uint8_t peer[64], uint64_t *id
     return 0;
 }
 
-static inline int fx_get_headers(void *ctx, const uint8_t peer[64], uint64_t number, uint64_t count,
-                          uint64_t *id)
+int fx_get_headers(void *ctx, const uint8_t peer[64], uint64_t number, uint64_t count,
+                   uint64_t *id)
 {
     net *n = ctx;
     fx_req *r;
@@ -348,7 +243,7 @@ static inline int fx_get_headers(void *ctx, const uint8_t peer[64], uint64_t num
     return 0;
 }
 
-static inline int fx_get_by_hash(void *ctx, const uint8_t peer[64], const uint8_t hash[32], uint64_t *id)
+int fx_get_by_hash(void *ctx, const uint8_t peer[64], const uint8_t hash[32], uint64_t *id)
 {
     fx_req *r;
     int rc = fx_push(ctx, FX_BY_HASH, peer, id, &r);
@@ -356,8 +251,8 @@ static inline int fx_get_by_hash(void *ctx, const uint8_t peer[64], const uint8_
     return rc;
 }
 
-static inline int fx_get_bodies(void *ctx, const uint8_t peer[64], const uint8_t *hashes, size_t nh,
-                         uint64_t *id)
+int fx_get_bodies(void *ctx, const uint8_t peer[64], const uint8_t *hashes, size_t nh,
+                  uint64_t *id)
 {
     net *n = ctx;
     fx_req *r;
@@ -371,7 +266,7 @@ static inline int fx_get_bodies(void *ctx, const uint8_t peer[64], const uint8_t
     return 0;
 }
 
-static inline int fx_disconnect(void *ctx, const uint8_t peer[64], int reason)
+int fx_disconnect(void *ctx, const uint8_t peer[64], int reason)
 {
     net *n = ctx;
     n->disconnects++;
@@ -380,14 +275,14 @@ static inline int fx_disconnect(void *ctx, const uint8_t peer[64], int reason)
     return 0;
 }
 
-static inline fx_peer *fx_peer_by_id(net *n, const uint8_t id[64])
+fx_peer *fx_peer_by_id(net *n, const uint8_t id[64])
 {
     for (size_t i = 0; i < n->npeers; i++)
         if (memcmp(n->peers[i].id, id, 64) == 0) return &n->peers[i];
     return NULL;
 }
 
-static inline void fx_net_init(net *n, host *h, const chain *c, size_t npeers)
+void fx_net_init(net *n, host *h, const chain *c, size_t npeers)
 {
     memset(n, 0, sizeof *n);
     memset(h, 0, sizeof *h);
@@ -405,20 +300,20 @@ static inline void fx_net_init(net *n, host *h, const chain *c, size_t npeers)
     }
 }
 
-static inline void fx_sync_new(net *n)
+void fx_sync_new(net *n)
 {
     p2p_sync_transport t = {n, fx_get_headers, fx_get_by_hash, fx_get_bodies, fx_disconnect};
     p2p_sync_callbacks cb = {host_get_head, host_store};
     assert_int_equal(p2p_sync_new_with_transport(&t, &cb, n->h, &n->s), 0);
 }
 
-static inline void fx_req_free(fx_req *r)
+void fx_req_free(fx_req *r)
 {
     free(r->hashes);
     r->hashes = NULL;
 }
 
-static inline void fx_net_free(net *n)
+void fx_net_free(net *n)
 {
     for (size_t i = 0; i < n->nq; i++) fx_req_free(&n->q[i]);
     free(n->q);
@@ -426,7 +321,7 @@ static inline void fx_net_free(net *n)
     p2p_sync_free(n->s);
 }
 
-static inline void fx_connect(net *n, fx_peer *p)
+void fx_connect(net *n, fx_peer *p)
 {
     p2p_event ev;
     memset(&ev, 0, sizeof ev);
@@ -442,8 +337,7 @@ static inline void fx_connect(net *n, fx_peer *p)
     assert_int_equal(p2p_sync_on_event(n->s, &ev), 0);
 }
 
-/* The peer leaves: its queued requests vanish (no reply will come). */
-static inline void fx_disconnect_peer(net *n, fx_peer *p)
+void fx_disconnect_peer(net *n, fx_peer *p)
 {
     for (size_t i = 0; i < n->nq;) {
         if (memcmp(n->q[i].peer, p->id, 64) == 0) {
@@ -462,19 +356,18 @@ static inline void fx_disconnect_peer(net *n, fx_peer *p)
     assert_int_equal(p2p_sync_on_event(n->s, &ev), 0);
 }
 
-/* A corrupted body for block i: valid RLP, different transactions. */
-static inline void fx_wrong_body(const chain *c, uint64_t i, uint8_t **out, size_t *len)
+void fx_wrong_body(const chain *c, uint64_t i, uint8_t **out, size_t *len)
 {
     uint8_t tx_root[32], wd_root[32];
     fx_body(i, 1, c->shanghai, out, len, tx_root, wd_root);
 }
 
-static inline int fx_deliver(net *n, p2p_event *ev)
+static int fx_deliver(net *n, p2p_event *ev)
 {
     return p2p_sync_on_event(n->s, ev);
 }
 
-static inline void fx_answer_headers(net *n, fx_peer *p, const fx_req *r, p2p_event *ev)
+static void fx_answer_headers(net *n, fx_peer *p, const fx_req *r, p2p_event *ev)
 {
     p2p_bytes items[1024];
     size_t k = 0;
@@ -502,7 +395,7 @@ static inline void fx_answer_headers(net *n, fx_peer *p, const fx_req *r, p2p_ev
     free(broken);
 }
 
-static inline void fx_answer_by_hash(net *n, fx_peer *p, const fx_req *r, p2p_event *ev)
+static void fx_answer_by_hash(net *n, fx_peer *p, const fx_req *r, p2p_event *ev)
 {
     long i = fx_find(p->c, r->hash);
     p2p_bytes item;
@@ -513,7 +406,7 @@ static inline void fx_answer_by_hash(net *n, fx_peer *p, const fx_req *r, p2p_ev
     assert_int_equal(fx_deliver(n, ev), 1);
 }
 
-static inline void fx_answer_bodies(net *n, fx_peer *p, const fx_req *r, p2p_event *ev)
+static void fx_answer_bodies(net *n, fx_peer *p, const fx_req *r, p2p_event *ev)
 {
     p2p_bytes *items = calloc(r->nh + 1, sizeof *items);
     uint8_t *wrong = NULL;
@@ -538,9 +431,7 @@ static inline void fx_answer_bodies(net *n, fx_peer *p, const fx_req *r, p2p_eve
     free(items);
 }
 
-/* Answers queued request i the way its peer would (or, for a peer that
- * disconnects on it, disconnects the peer). */
-static inline void fx_answer(net *n, size_t i)
+void fx_answer(net *n, size_t i)
 {
     fx_peer *p = fx_peer_by_id(n, n->q[i].peer);
     assert_non_null(p);
@@ -565,9 +456,7 @@ static inline void fx_answer(net *n, size_t i)
     fx_req_free(&r);
 }
 
-/* Answers the oldest queued request of a peer that is not silent. Returns 0
- * when there is none. */
-static inline int fx_step(net *n)
+int fx_step(net *n)
 {
     for (size_t i = 0; i < n->nq; i++) {
         fx_peer *p = fx_peer_by_id(n, n->q[i].peer);
@@ -579,8 +468,7 @@ static inline int fx_step(net *n)
     return 0;
 }
 
-/* Runs until nothing is left to answer, ticking the clock along. */
-static inline void fx_run(net *n, size_t max_steps)
+void fx_run(net *n, size_t max_steps)
 {
     for (size_t i = 0; i < max_steps; i++) {
         if (i % 8 == 0) {
@@ -596,10 +484,9 @@ static inline void fx_run(net *n, size_t max_steps)
     fail_msg("sync did not settle in %zu steps", max_steps);
 }
 
-static inline p2p_sync_progress fx_progress(net *n)
+p2p_sync_progress fx_progress(net *n)
 {
     p2p_sync_progress pr;
     assert_int_equal(p2p_sync_get_progress(n->s, &pr), 0);
     return pr;
 }
-#endif

@@ -1,45 +1,7 @@
-/* Test harness for handles in one process: nodes on 127.0.0.1 with port 0,
- * a recording event callback, and a bounded pump loop (no sleeps: p2p_poll
- * waits on the sockets with a small timeout). Header-only so each
- * test_handle*.c binary can include it. */
-#ifndef EP_HANDLE_HARNESS_H
-#define EP_HANDLE_HARNESS_H
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
+/* The handle test harness (handle_harness.h). */
+#include "handle_harness.h"
 
-#include "testutil.h"
-
-#include "api/handle.h"
-#include "ethp2p/ethp2p.h"
-
-#define HN_MAX_EVENTS 512
-
-/* One recorded event: the struct (pointers cleared) plus a deep copy of its
- * payload: items back to back in @blob with their lengths, or hashes. */
-typedef struct hn_rec {
-    p2p_event ev;
-    uint8_t *blob;
-    size_t blob_len;
-    size_t count;
-    size_t lens[16];
-} hn_rec;
-
-typedef struct hn_node {
-    p2p_handle *h;
-    uint8_t id[64];
-    char url[P2P_ENODE_MAX];
-    hn_rec recs[HN_MAX_EVENTS];
-    size_t nrecs;
-    /* optional automatic behaviour in the callback */
-    int auto_reply;            /* answer requests with the canned items below */
-    p2p_bytes reply_items[4];
-    size_t nreply;
-    int poll_in_cb_rc;         /* what p2p_poll returned when called from the callback */
-    uint64_t now;              /* injected clock (when enabled) */
-} hn_node;
-
-static inline void hn_copy_items(hn_rec *r, const p2p_bytes *items, size_t n)
+static void hn_copy_items(hn_rec *r, const p2p_bytes *items, size_t n)
 {
     size_t total = 0;
     for (size_t i = 0; i < n; i++) total += items[i].len;
@@ -54,7 +16,7 @@ static inline void hn_copy_items(hn_rec *r, const p2p_bytes *items, size_t n)
     r->blob_len = total;
 }
 
-static inline void hn_copy_raw(hn_rec *r, const void *p, size_t len, size_t count)
+static void hn_copy_raw(hn_rec *r, const void *p, size_t len, size_t count)
 {
     r->blob = malloc(len ? len : 1);
     if (len) memcpy(r->blob, p, len);
@@ -62,7 +24,7 @@ static inline void hn_copy_raw(hn_rec *r, const void *p, size_t len, size_t coun
     r->count = count;
 }
 
-static inline void hn_record(hn_rec *r, const p2p_event *ev)
+static void hn_record(hn_rec *r, const p2p_event *ev)
 {
     r->ev = *ev;
     switch (ev->type) {
@@ -108,10 +70,7 @@ static inline void hn_record(hn_rec *r, const p2p_event *ev)
     }
 }
 
-/* A header that decodes (p2p_header_decode): the fifteen pre-London fields,
- * with @number and @extra_len bytes of incompressible extraData.
- * malloc'd; its length in *len. Replies are checked as headers. */
-static inline uint8_t *hn_make_header(uint64_t number, size_t extra_len, size_t *len)
+uint8_t *hn_make_header(uint64_t number, size_t extra_len, size_t *len)
 {
     static const uint8_t zero[256];
     uint8_t *extra = malloc(extra_len ? extra_len : 1);
@@ -143,7 +102,7 @@ static inline uint8_t *hn_make_header(uint64_t number, size_t extra_len, size_t 
     return out;
 }
 
-static inline void hn_auto_reply(hn_node *nd, p2p_handle *h, const p2p_event *ev)
+void hn_auto_reply(hn_node *nd, p2p_handle *h, const p2p_event *ev)
 {
     if (!nd->auto_reply) return;
     switch (ev->type) {
@@ -166,7 +125,7 @@ static inline void hn_auto_reply(hn_node *nd, p2p_handle *h, const p2p_event *ev
     }
 }
 
-static inline void hn_on_event(p2p_handle *h, const p2p_event *ev, void *ud)
+void hn_on_event(p2p_handle *h, const p2p_event *ev, void *ud)
 {
     hn_node *nd = ud;
     nd->poll_in_cb_rc = p2p_poll(h, 0);
@@ -174,14 +133,12 @@ static inline void hn_on_event(p2p_handle *h, const p2p_event *ev, void *ud)
     hn_auto_reply(nd, h, ev);
 }
 
-static inline uint64_t hn_clock(void *ud)
+static uint64_t hn_clock(void *ud)
 {
     return ((hn_node *)ud)->now;
 }
 
-/* A config for @addr:0 (a 127.x.y.z: its outbound connections come from
- * there too) with a shared genesis. */
-static inline p2p_config *hn_config_at(uint64_t chain_id, uint8_t genesis_byte, const char *addr)
+p2p_config *hn_config_at(uint64_t chain_id, uint8_t genesis_byte, const char *addr)
 {
     p2p_config *c = p2p_config_new();
     assert_non_null(c);
@@ -196,15 +153,14 @@ static inline p2p_config *hn_config_at(uint64_t chain_id, uint8_t genesis_byte, 
     return c;
 }
 
-/* A config for 127.0.0.1:0 with a shared genesis. */
-static inline p2p_config *hn_config(uint64_t chain_id, uint8_t genesis_byte)
+p2p_config *hn_config(uint64_t chain_id, uint8_t genesis_byte)
 {
     return hn_config_at(chain_id, genesis_byte, "127.0.0.1");
 }
 
-static inline void hn_start(hn_node *nd, p2p_config *c)
+/* The handle of @nd from @c (freed here). */
+static void hn_open(hn_node *nd, p2p_config *c)
 {
-    memset(nd, 0, sizeof *nd);
     int rc = p2p_handle_new(c, hn_on_event, nd, &nd->h);
     if (rc) fail_msg("p2p_handle_new: %s (%s)", p2p_strerror(rc), p2p_config_last_error(c));
     p2p_local_id(nd->h, nd->id);
@@ -212,13 +168,26 @@ static inline void hn_start(hn_node *nd, p2p_config *c)
     p2p_config_free(c);
 }
 
-static inline void hn_use_clock(hn_node *nd, uint64_t start)
+void hn_start(hn_node *nd, p2p_config *c)
 {
-    nd->now = start;
-    ep_handle_set_clock(nd->h, hn_clock, nd);
+    memset(nd, 0, sizeof *nd);
+    hn_open(nd, c);
 }
 
-static inline void hn_clear(hn_node *nd)
+void hn_clock_config(hn_node *nd, p2p_config *c, uint64_t start)
+{
+    nd->now = start;
+    assert_int_equal(p2p_config_set_clock(c, hn_clock, nd), 0);
+}
+
+void hn_start_clocked(hn_node *nd, p2p_config *c, uint64_t start)
+{
+    memset(nd, 0, sizeof *nd);
+    hn_clock_config(nd, c, start);
+    hn_open(nd, c);
+}
+
+void hn_clear(hn_node *nd)
 {
     for (size_t i = 0; i < nd->nrecs; i++) {
         free(nd->recs[i].blob);
@@ -227,31 +196,28 @@ static inline void hn_clear(hn_node *nd)
     nd->nrecs = 0;
 }
 
-static inline void hn_stop(hn_node *nd)
+void hn_stop(hn_node *nd)
 {
     hn_clear(nd);
     p2p_handle_free(nd->h);
     nd->h = NULL;
 }
 
-static inline size_t hn_count(const hn_node *nd, p2p_event_type t)
+size_t hn_count(const hn_node *nd, p2p_event_type t)
 {
     size_t k = 0;
     for (size_t i = 0; i < nd->nrecs; i++) k += nd->recs[i].ev.type == t;
     return k;
 }
 
-static inline const hn_rec *hn_find(const hn_node *nd, p2p_event_type t)
+const hn_rec *hn_find(const hn_node *nd, p2p_event_type t)
 {
     for (size_t i = 0; i < nd->nrecs; i++)
         if (nd->recs[i].ev.type == t) return &nd->recs[i];
     return NULL;
 }
 
-/* Poll every node until @done returns 1 (or fail after @rounds rounds). */
-typedef int (*hn_cond)(hn_node **nodes, size_t n, void *arg);
-
-static inline int hn_pump(hn_node **nodes, size_t n, hn_cond done, void *arg, int rounds)
+int hn_pump(hn_node **nodes, size_t n, hn_cond done, void *arg, int rounds)
 {
     for (int r = 0; r < rounds; r++) {
         if (done && done(nodes, n, arg)) return 1;
@@ -263,14 +229,7 @@ static inline int hn_pump(hn_node **nodes, size_t n, hn_cond done, void *arg, in
     return done ? done(nodes, n, arg) : 1;
 }
 
-/* Conditions */
-typedef struct hn_want {
-    size_t node;
-    p2p_event_type type;
-    size_t count;
-} hn_want;
-
-static inline int hn_has_events(hn_node **nodes, size_t n, void *arg)
+int hn_has_events(hn_node **nodes, size_t n, void *arg)
 {
     const hn_want *w = arg;
     for (; w->type; w++)
@@ -278,8 +237,7 @@ static inline int hn_has_events(hn_node **nodes, size_t n, void *arg)
     return 1;
 }
 
-/* Pump until node @i has seen @count events of @type. */
-static inline void hn_wait(hn_node **nodes, size_t n, size_t i, p2p_event_type type, size_t count)
+void hn_wait(hn_node **nodes, size_t n, size_t i, p2p_event_type type, size_t count)
 {
     hn_want w[2] = {{i, type, count}, {0, 0, 0}};
     if (!hn_pump(nodes, n, hn_has_events, w, 3000))
@@ -287,8 +245,7 @@ static inline void hn_wait(hn_node **nodes, size_t n, size_t i, p2p_event_type t
                  hn_count(nodes[i], type));
 }
 
-/* Connect a to b (a dials) and wait until both report the peer. */
-static inline void hn_connect(hn_node *a, hn_node *b)
+void hn_connect(hn_node *a, hn_node *b)
 {
     hn_node *nodes[2] = {a, b};
     size_t ca = hn_count(a, P2P_EV_PEER_CONNECTED), cb = hn_count(b, P2P_EV_PEER_CONNECTED);
@@ -299,4 +256,3 @@ static inline void hn_connect(hn_node *a, hn_node *b)
         fail_msg("connect failed: %s", f ? f->ev.u.dial_failed.message : "no event");
     }
 }
-#endif
