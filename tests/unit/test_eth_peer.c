@@ -50,6 +50,7 @@ static void pair_free(pair *pr)
     ep_eth_peer_free(pr->b);
     p2p_rlp_writer_free(&pr->wa);
     p2p_rlp_writer_free(&pr->wb);
+    memset(pr, 0, sizeof *pr); /* freed again by the teardown: no harm */
 }
 
 /* Both Status messages cross; both sides must become ready. */
@@ -61,6 +62,45 @@ static void pair_ready(pair *pr, const ep_eth_peer_config *ca, const ep_eth_peer
     assert_int_equal(ev.type, EP_ETH_EV_READY);
     assert_int_equal(ep_eth_peer_input(pr->b, 0, pr->wa.buf, pr->wa.len, T0 + 10, &ev), 0);
     assert_int_equal(ev.type, EP_ETH_EV_READY);
+}
+
+/* What most tests start from (setup68/setup69): the default config of one
+ * eth version, which the test may change before it makes its pair, an
+ * event, a writer, and the pair, freed by the teardown. */
+typedef struct fixture {
+    ep_eth_peer_config c;
+    pair pr;
+    ep_eth_event ev;
+    p2p_rlp_writer w;
+} fixture;
+
+static int setup_version(void **state, uint32_t version)
+{
+    fixture *f = calloc(1, sizeof *f);
+    assert_non_null(f);
+    config(&f->c, version);
+    p2p_rlp_writer_init(&f->w);
+    *state = f;
+    return 0;
+}
+
+static int setup68(void **state)
+{
+    return setup_version(state, 68);
+}
+
+static int setup69(void **state)
+{
+    return setup_version(state, 69);
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    pair_free(&f->pr);
+    p2p_rlp_writer_free(&f->w);
+    free(f);
+    return 0;
 }
 
 /* Encode @m on @from and feed it to @to; returns what input returned. */
@@ -228,62 +268,55 @@ static void test_status_mismatch(void **state)
 
 static void test_status_rules(void **state)
 {
-    (void)state;
-    ep_eth_peer_config c;
-    config(&c, 68);
-    pair pr;
-    ep_eth_event ev;
+    fixture *f = *state;
     /* the first message must be Status */
-    pair_new(&pr, &c, &c);
+    pair_new(&f->pr, &f->c, &f->c);
     const uint8_t txs[] = {0xc0};
-    assert_int_equal(ep_eth_peer_input(pr.a, EP_ETH_TRANSACTIONS, txs, 1, T0, &ev),
+    assert_int_equal(ep_eth_peer_input(f->pr.a, EP_ETH_TRANSACTIONS, txs, 1, T0, &f->ev),
                      P2P_ERR_PROTOCOL);
-    assert_int_equal(ev.type, EP_ETH_EV_DISCONNECT);
-    assert_int_equal(ev.reason, P2P_DISC_SUBPROTOCOL);
+    assert_int_equal(f->ev.type, EP_ETH_EV_DISCONNECT);
+    assert_int_equal(f->ev.reason, P2P_DISC_SUBPROTOCOL);
     /* a Status that does not decode: "breach of protocol", as geth */
-    assert_int_equal(ep_eth_peer_input(pr.b, 0, pr.wa.buf, pr.wa.len - 1, T0, &ev), P2P_ERR_RLP);
-    assert_int_equal(ev.reason, P2P_DISC_PROTOCOL_BREACH);
-    pair_free(&pr);
+    assert_int_equal(ep_eth_peer_input(f->pr.b, 0, f->pr.wa.buf, f->pr.wa.len - 1, T0, &f->ev),
+                     P2P_ERR_RLP);
+    assert_int_equal(f->ev.reason, P2P_DISC_PROTOCOL_BREACH);
+    pair_free(&f->pr);
     /* eth/69 layout sent to an eth/68 peer */
     ep_eth_peer_config c69;
     config(&c69, 69);
-    pair_new(&pr, &c, &c69);
-    assert_int_equal(ep_eth_peer_input(pr.a, 0, pr.wb.buf, pr.wb.len, T0, &ev), P2P_ERR_RLP);
-    assert_int_equal(ev.reason, P2P_DISC_PROTOCOL_BREACH);
-    pair_free(&pr);
+    pair_new(&f->pr, &f->c, &c69);
+    assert_int_equal(ep_eth_peer_input(f->pr.a, 0, f->pr.wb.buf, f->pr.wb.len, T0, &f->ev),
+                     P2P_ERR_RLP);
+    assert_int_equal(f->ev.reason, P2P_DISC_PROTOCOL_BREACH);
+    pair_free(&f->pr);
     /* a second Status after the handshake: "subprotocol error", as geth */
-    pair_ready(&pr, &c, &c);
-    assert_int_equal(ep_eth_peer_input(pr.a, 0, pr.wb.buf, pr.wb.len, T0, &ev), P2P_ERR_PROTOCOL);
-    assert_int_equal(ev.reason, P2P_DISC_SUBPROTOCOL);
-    assert_string_equal(ev.detail, "a second Status");
-    pair_free(&pr);
+    pair_ready(&f->pr, &f->c, &f->c);
+    assert_int_equal(ep_eth_peer_input(f->pr.a, 0, f->pr.wb.buf, f->pr.wb.len, T0, &f->ev),
+                     P2P_ERR_PROTOCOL);
+    assert_int_equal(f->ev.reason, P2P_DISC_SUBPROTOCOL);
+    assert_string_equal(f->ev.detail, "a second Status");
 }
 
 static void test_status_timeout(void **state)
 {
-    (void)state;
-    ep_eth_peer_config c;
-    config(&c, 69);
-    c.status_timeout_ms = 5000;
-    pair pr;
-    ep_eth_event ev;
-    pair_new(&pr, &c, &c);
-    assert_true(ep_eth_peer_next_deadline(pr.a) == T0 + 5000);
-    assert_int_equal(ep_eth_peer_tick(pr.a, T0 + 4999, &ev), 0);
-    assert_int_equal(ev.type, EP_ETH_EV_NONE);
-    assert_int_equal(ep_eth_peer_tick(pr.a, T0 + 5000, &ev), P2P_ERR_TIMEOUT);
-    assert_int_equal(ev.type, EP_ETH_EV_DISCONNECT);
-    assert_int_equal(ev.reason, P2P_DISC_TIMEOUT);
-    assert_true(ep_eth_peer_is_closed(pr.a));
-    assert_true(ep_eth_peer_next_deadline(pr.a) == UINT64_MAX);
-    assert_int_equal(ep_eth_peer_tick(pr.a, T0 + 9000, &ev), 0);
-    assert_int_equal(ev.type, EP_ETH_EV_NONE);
+    fixture *f = *state;
+    f->c.status_timeout_ms = 5000;
+    pair_new(&f->pr, &f->c, &f->c);
+    assert_true(ep_eth_peer_next_deadline(f->pr.a) == T0 + 5000);
+    assert_int_equal(ep_eth_peer_tick(f->pr.a, T0 + 4999, &f->ev), 0);
+    assert_int_equal(f->ev.type, EP_ETH_EV_NONE);
+    assert_int_equal(ep_eth_peer_tick(f->pr.a, T0 + 5000, &f->ev), P2P_ERR_TIMEOUT);
+    assert_int_equal(f->ev.type, EP_ETH_EV_DISCONNECT);
+    assert_int_equal(f->ev.reason, P2P_DISC_TIMEOUT);
+    assert_true(ep_eth_peer_is_closed(f->pr.a));
+    assert_true(ep_eth_peer_next_deadline(f->pr.a) == UINT64_MAX);
+    assert_int_equal(ep_eth_peer_tick(f->pr.a, T0 + 9000, &f->ev), 0);
+    assert_int_equal(f->ev.type, EP_ETH_EV_NONE);
     /* the deadline runs from creation even if start comes late */
     ep_eth_peer *p;
-    assert_int_equal(ep_eth_peer_new(&c, T0, &p), 0);
-    assert_int_equal(ep_eth_peer_tick(p, T0 + 5000, &ev), P2P_ERR_TIMEOUT);
+    assert_int_equal(ep_eth_peer_new(&f->c, T0, &p), 0);
+    assert_int_equal(ep_eth_peer_tick(p, T0 + 5000, &f->ev), P2P_ERR_TIMEOUT);
     ep_eth_peer_free(p);
-    pair_free(&pr);
 }
 
 /* ------------------------------------------------------------ requests */
@@ -354,159 +387,128 @@ static void test_request_response(void **state)
 
 static void test_unsolicited(void **state)
 {
-    (void)state;
-    ep_eth_peer_config c;
-    config(&c, 69);
-    c.max_offences = 2;
-    pair pr;
-    ep_eth_event ev;
-    p2p_rlp_writer w;
-    p2p_rlp_writer_init(&w);
-    pair_ready(&pr, &c, &c);
+    fixture *f = *state;
+    f->c.max_offences = 2;
+    pair_ready(&f->pr, &f->c, &f->c);
     /* A asks for bodies (one hash) */
     uint8_t h[1][32] = {{0}};
     ep_eth_msg gb = {.id = EP_ETH_GET_BLOCK_BODIES};
     gb.u.hashes.v = (const uint8_t (*)[32])h;
     gb.u.hashes.count = 1;
-    assert_int_equal(deliver(pr.a, pr.b, &gb, T0, &ev, &w), 0);
+    assert_int_equal(deliver(f->pr.a, f->pr.b, &gb, T0, &f->ev, &f->w), 0);
     /* a reply with an unknown id: dropped, counted */
     ep_eth_msg bad = items_msg(EP_ETH_BLOCK_BODIES, gb.request_id + 1000, headers, 1);
-    assert_int_equal(forge(pr.a, &bad, T0, &ev, &w), 0);
-    assert_int_equal(ev.type, EP_ETH_EV_NONE);
-    assert_int_equal(ep_eth_peer_offences(pr.a), 1);
+    assert_int_equal(forge(f->pr.a, &bad, T0, &f->ev, &f->w), 0);
+    assert_int_equal(f->ev.type, EP_ETH_EV_NONE);
+    assert_int_equal(ep_eth_peer_offences(f->pr.a), 1);
     /* the right id with the wrong kind of reply: dropped, counted, still pending */
     bad = items_msg(EP_ETH_RECEIPTS, gb.request_id, NULL, 0);
-    assert_int_equal(forge(pr.a, &bad, T0, &ev, &w), 0);
-    assert_int_equal(ev.type, EP_ETH_EV_NONE);
-    assert_int_equal(ep_eth_peer_offences(pr.a), 2);
-    assert_int_equal(ep_eth_peer_inflight(pr.a), 1);
+    assert_int_equal(forge(f->pr.a, &bad, T0, &f->ev, &f->w), 0);
+    assert_int_equal(f->ev.type, EP_ETH_EV_NONE);
+    assert_int_equal(ep_eth_peer_offences(f->pr.a), 2);
+    assert_int_equal(ep_eth_peer_inflight(f->pr.a), 1);
     /* more items than asked for: one offence too many */
     bad = items_msg(EP_ETH_BLOCK_BODIES, gb.request_id, headers, 2);
-    assert_int_equal(forge(pr.a, &bad, T0, &ev, &w), P2P_ERR_PROTOCOL);
-    assert_int_equal(ev.type, EP_ETH_EV_DISCONNECT);
-    assert_int_equal(ev.reason, P2P_DISC_PROTOCOL_BREACH);
-    assert_true(ep_eth_peer_is_closed(pr.a));
-    p2p_rlp_writer_free(&w);
-    pair_free(&pr);
+    assert_int_equal(forge(f->pr.a, &bad, T0, &f->ev, &f->w), P2P_ERR_PROTOCOL);
+    assert_int_equal(f->ev.type, EP_ETH_EV_DISCONNECT);
+    assert_int_equal(f->ev.reason, P2P_DISC_PROTOCOL_BREACH);
+    assert_true(ep_eth_peer_is_closed(f->pr.a));
 }
 
 static void test_request_timeout(void **state)
 {
-    (void)state;
-    ep_eth_peer_config c;
-    config(&c, 68);
-    c.request_timeout_ms = 3000;
-    pair pr;
-    ep_eth_event ev;
-    p2p_rlp_writer w;
-    p2p_rlp_writer_init(&w);
-    pair_ready(&pr, &c, &c);
+    fixture *f = *state;
+    f->c.request_timeout_ms = 3000;
+    pair_ready(&f->pr, &f->c, &f->c);
     ep_eth_msg r1 = get_headers(1, 1), r2 = get_headers(2, 1);
-    assert_int_equal(ep_eth_peer_send(pr.a, &r1, T0, &w, NULL), 0);
-    assert_int_equal(ep_eth_peer_send(pr.a, &r2, T0 + 500, &w, NULL), 0);
+    assert_int_equal(ep_eth_peer_send(f->pr.a, &r1, T0, &f->w, NULL), 0);
+    assert_int_equal(ep_eth_peer_send(f->pr.a, &r2, T0 + 500, &f->w, NULL), 0);
     assert_true(r1.request_id != r2.request_id);
-    assert_true(ep_eth_peer_next_deadline(pr.a) == T0 + 3000);
-    assert_int_equal(ep_eth_peer_tick(pr.a, T0 + 2999, &ev), 0);
-    assert_int_equal(ev.type, EP_ETH_EV_NONE);
+    assert_true(ep_eth_peer_next_deadline(f->pr.a) == T0 + 3000);
+    assert_int_equal(ep_eth_peer_tick(f->pr.a, T0 + 2999, &f->ev), 0);
+    assert_int_equal(f->ev.type, EP_ETH_EV_NONE);
     /* both expired by now: reported one per tick, oldest first */
-    assert_int_equal(ep_eth_peer_tick(pr.a, T0 + 4000, &ev), 0);
-    assert_int_equal(ev.type, EP_ETH_EV_TIMEOUT);
-    assert_true(ev.request_id == r1.request_id && ev.request_msg == EP_ETH_GET_BLOCK_HEADERS);
-    assert_int_equal(ep_eth_peer_tick(pr.a, T0 + 4000, &ev), 0);
-    assert_int_equal(ev.type, EP_ETH_EV_TIMEOUT);
-    assert_true(ev.request_id == r2.request_id);
-    assert_int_equal(ep_eth_peer_tick(pr.a, T0 + 4000, &ev), 0);
-    assert_int_equal(ev.type, EP_ETH_EV_NONE);
-    assert_int_equal(ep_eth_peer_inflight(pr.a), 0);
-    assert_true(ep_eth_peer_next_deadline(pr.a) == UINT64_MAX);
+    assert_int_equal(ep_eth_peer_tick(f->pr.a, T0 + 4000, &f->ev), 0);
+    assert_int_equal(f->ev.type, EP_ETH_EV_TIMEOUT);
+    assert_true(f->ev.request_id == r1.request_id && f->ev.request_msg == EP_ETH_GET_BLOCK_HEADERS);
+    assert_int_equal(ep_eth_peer_tick(f->pr.a, T0 + 4000, &f->ev), 0);
+    assert_int_equal(f->ev.type, EP_ETH_EV_TIMEOUT);
+    assert_true(f->ev.request_id == r2.request_id);
+    assert_int_equal(ep_eth_peer_tick(f->pr.a, T0 + 4000, &f->ev), 0);
+    assert_int_equal(f->ev.type, EP_ETH_EV_NONE);
+    assert_int_equal(ep_eth_peer_inflight(f->pr.a), 0);
+    assert_true(ep_eth_peer_next_deadline(f->pr.a) == UINT64_MAX);
     /* a late reply is dropped without counting against the peer */
     ep_eth_msg late = items_msg(EP_ETH_BLOCK_HEADERS, r1.request_id, headers, 1);
-    assert_int_equal(forge(pr.a, &late, T0 + 5000, &ev, &w), 0);
-    assert_int_equal(ev.type, EP_ETH_EV_NONE);
-    assert_int_equal(ep_eth_peer_offences(pr.a), 0);
+    assert_int_equal(forge(f->pr.a, &late, T0 + 5000, &f->ev, &f->w), 0);
+    assert_int_equal(f->ev.type, EP_ETH_EV_NONE);
+    assert_int_equal(ep_eth_peer_offences(f->pr.a), 0);
     /* cancelled requests behave the same */
     ep_eth_msg r3 = get_headers(3, 1);
-    assert_int_equal(ep_eth_peer_send(pr.a, &r3, T0 + 6000, &w, NULL), 0);
-    assert_int_equal(ep_eth_peer_cancel(pr.a, r3.request_id), 0);
-    assert_int_equal(ep_eth_peer_cancel(pr.a, r3.request_id), P2P_ERR_NOT_FOUND);
+    assert_int_equal(ep_eth_peer_send(f->pr.a, &r3, T0 + 6000, &f->w, NULL), 0);
+    assert_int_equal(ep_eth_peer_cancel(f->pr.a, r3.request_id), 0);
+    assert_int_equal(ep_eth_peer_cancel(f->pr.a, r3.request_id), P2P_ERR_NOT_FOUND);
     late.request_id = r3.request_id;
-    assert_int_equal(forge(pr.a, &late, T0 + 6001, &ev, &w), 0);
-    assert_int_equal(ev.type, EP_ETH_EV_NONE);
-    assert_int_equal(ep_eth_peer_offences(pr.a), 0);
-    p2p_rlp_writer_free(&w);
-    pair_free(&pr);
+    assert_int_equal(forge(f->pr.a, &late, T0 + 6001, &f->ev, &f->w), 0);
+    assert_int_equal(f->ev.type, EP_ETH_EV_NONE);
+    assert_int_equal(ep_eth_peer_offences(f->pr.a), 0);
 }
 
 static void test_inflight_bound(void **state)
 {
-    (void)state;
-    ep_eth_peer_config c;
-    config(&c, 69);
-    c.max_inflight = 3;
-    pair pr;
-    ep_eth_event ev;
-    p2p_rlp_writer w;
-    p2p_rlp_writer_init(&w);
-    pair_ready(&pr, &c, &c);
+    fixture *f = *state;
+    f->c.max_inflight = 3;
+    pair_ready(&f->pr, &f->c, &f->c);
     ep_eth_msg r[4];
     for (int i = 0; i < 3; i++) {
         r[i] = get_headers((uint64_t)i, 1);
-        assert_int_equal(ep_eth_peer_send(pr.a, &r[i], T0, &w, NULL), 0);
+        assert_int_equal(ep_eth_peer_send(f->pr.a, &r[i], T0, &f->w, NULL), 0);
     }
-    size_t len = w.len;
+    size_t len = f->w.len;
     r[3] = get_headers(3, 1);
-    assert_int_equal(ep_eth_peer_send(pr.a, &r[3], T0, &w, NULL), P2P_ERR_AGAIN);
-    assert_int_equal(w.len, len);                 /* nothing written */
-    assert_int_equal(ep_eth_peer_inflight(pr.a), 3);
+    assert_int_equal(ep_eth_peer_send(f->pr.a, &r[3], T0, &f->w, NULL), P2P_ERR_AGAIN);
+    assert_int_equal(f->w.len, len);                 /* nothing written */
+    assert_int_equal(ep_eth_peer_inflight(f->pr.a), 3);
     /* one reply frees a slot */
     ep_eth_msg resp = items_msg(EP_ETH_BLOCK_HEADERS, r[1].request_id, headers, 1);
-    assert_int_equal(forge(pr.a, &resp, T0 + 1, &ev, &w), 0);
-    assert_int_equal(ev.type, EP_ETH_EV_RESPONSE);
+    assert_int_equal(forge(f->pr.a, &resp, T0 + 1, &f->ev, &f->w), 0);
+    assert_int_equal(f->ev.type, EP_ETH_EV_RESPONSE);
     /* a caller-chosen id already in flight is refused */
     r[3].request_id = r[0].request_id;
-    assert_int_equal(ep_eth_peer_send(pr.a, &r[3], T0, &w, NULL), P2P_ERR_EXISTS);
+    assert_int_equal(ep_eth_peer_send(f->pr.a, &r[3], T0, &f->w, NULL), P2P_ERR_EXISTS);
     r[3].request_id = 0;
-    assert_int_equal(ep_eth_peer_send(pr.a, &r[3], T0, &w, NULL), 0);
+    assert_int_equal(ep_eth_peer_send(f->pr.a, &r[3], T0, &f->w, NULL), 0);
     assert_true(r[3].request_id != r[0].request_id && r[3].request_id != r[2].request_id);
-    p2p_rlp_writer_free(&w);
-    pair_free(&pr);
 }
 
 static void test_oversized(void **state)
 {
-    (void)state;
-    ep_eth_peer_config c;
-    config(&c, 68);
-    pair pr;
-    ep_eth_event ev;
-    pair_ready(&pr, &c, &c);
+    fixture *f = *state;
+    pair_ready(&f->pr, &f->c, &f->c);
     /* the size is checked before anything is decoded */
-    size_t big = c.max_message_size + 1;
+    size_t big = f->c.max_message_size + 1;
     uint8_t *junk = calloc(1, big);
     assert_non_null(junk);
-    assert_int_equal(ep_eth_peer_input(pr.a, EP_ETH_TRANSACTIONS, junk, big, T0, &ev),
+    assert_int_equal(ep_eth_peer_input(f->pr.a, EP_ETH_TRANSACTIONS, junk, big, T0, &f->ev),
                      P2P_ERR_TOO_LARGE);
-    assert_int_equal(ev.type, EP_ETH_EV_DISCONNECT);
-    assert_int_equal(ev.reason, P2P_DISC_SUBPROTOCOL);
+    assert_int_equal(f->ev.type, EP_ETH_EV_DISCONNECT);
+    assert_int_equal(f->ev.reason, P2P_DISC_SUBPROTOCOL);
     free(junk);
-    pair_free(&pr);
+    pair_free(&f->pr);
     /* outgoing messages are bounded too */
-    c.max_message_size = 128;   /* room for Status, not for the transaction */
-    pair_ready(&pr, &c, &c);
+    f->c.max_message_size = 128;   /* room for Status, not for the transaction */
+    pair_ready(&f->pr, &f->c, &f->c);
     uint8_t tx[200];
     memset(tx, 0x01, sizeof tx);
-    p2p_rlp_writer txw, w;
+    p2p_rlp_writer txw;
     p2p_rlp_writer_init(&txw);
-    p2p_rlp_writer_init(&w);
     p2p_rlp_list_begin(&txw);
     p2p_rlp_put_bytes(&txw, tx, sizeof tx);
     p2p_rlp_list_end(&txw);
     p2p_bytes item = {txw.buf, txw.len};
     ep_eth_msg m = items_msg(EP_ETH_TRANSACTIONS, 0, &item, 1);
-    assert_int_equal(ep_eth_peer_send(pr.a, &m, T0, &w, NULL), P2P_ERR_TOO_LARGE);
+    assert_int_equal(ep_eth_peer_send(f->pr.a, &m, T0, &f->w, NULL), P2P_ERR_TOO_LARGE);
     p2p_rlp_writer_free(&txw);
-    p2p_rlp_writer_free(&w);
-    pair_free(&pr);
 }
 
 /* -------------------------------------------------- policy and limits */
@@ -563,136 +565,115 @@ static void test_announcements(void **state)
 
 static void test_block_range(void **state)
 {
-    (void)state;
-    ep_eth_peer_config c;
-    config(&c, 69);
-    pair pr;
-    ep_eth_event ev;
-    p2p_rlp_writer w;
-    p2p_rlp_writer_init(&w);
-    pair_ready(&pr, &c, &c);
+    fixture *f = *state;
+    pair_ready(&f->pr, &f->c, &f->c);
     ep_eth_msg bru = {.id = EP_ETH_BLOCK_RANGE_UPDATE};
     bru.u.range.earliest = 3;
     bru.u.range.latest = 40;
     memset(bru.u.range.latest_hash, 0x44, 32);
-    assert_int_equal(deliver(pr.a, pr.b, &bru, T0, &ev, &w), 0);
-    assert_int_equal(ev.type, EP_ETH_EV_MESSAGE);
-    const ep_eth_status *rs = ep_eth_peer_remote_status(pr.b);
+    assert_int_equal(deliver(f->pr.a, f->pr.b, &bru, T0, &f->ev, &f->w), 0);
+    assert_int_equal(f->ev.type, EP_ETH_EV_MESSAGE);
+    const ep_eth_status *rs = ep_eth_peer_remote_status(f->pr.b);
     assert_true(rs->earliest == 3 && rs->latest == 40);
     tu_assert_bytes(rs->head, bru.u.range.latest_hash, 32);
     /* an inverted range, or a zero latest hash: dropped (geth
      * errInvalidBlockRange, reth BlockhashZero) */
     bru.u.range.earliest = 41;
-    assert_int_equal(deliver(pr.a, pr.b, &bru, T0, &ev, &w), P2P_ERR_PROTOCOL);
-    assert_int_equal(ev.reason, P2P_DISC_SUBPROTOCOL);
-    pair_free(&pr);
-    pair_ready(&pr, &c, &c);
+    assert_int_equal(deliver(f->pr.a, f->pr.b, &bru, T0, &f->ev, &f->w), P2P_ERR_PROTOCOL);
+    assert_int_equal(f->ev.reason, P2P_DISC_SUBPROTOCOL);
+    pair_free(&f->pr);
+    pair_ready(&f->pr, &f->c, &f->c);
     bru.u.range.earliest = 3;
     memset(bru.u.range.latest_hash, 0, 32);
-    assert_int_equal(deliver(pr.a, pr.b, &bru, T0, &ev, &w), P2P_ERR_PROTOCOL);
-    assert_int_equal(ev.reason, P2P_DISC_SUBPROTOCOL);
-    assert_string_equal(ev.detail, "BlockRangeUpdate: zero latest hash");
-    pair_free(&pr);
+    assert_int_equal(deliver(f->pr.a, f->pr.b, &bru, T0, &f->ev, &f->w), P2P_ERR_PROTOCOL);
+    assert_int_equal(f->ev.reason, P2P_DISC_SUBPROTOCOL);
+    assert_string_equal(f->ev.detail, "BlockRangeUpdate: zero latest hash");
+    pair_free(&f->pr);
     /* eth/68 has no BlockRangeUpdate: refused both ways */
-    config(&c, 68);
-    pair_ready(&pr, &c, &c);
-    assert_int_equal(ep_eth_peer_send(pr.a, &bru, T0, &w, NULL), P2P_ERR_INVALID);
+    config(&f->c, 68);
+    pair_ready(&f->pr, &f->c, &f->c);
+    assert_int_equal(ep_eth_peer_send(f->pr.a, &bru, T0, &f->w, NULL), P2P_ERR_INVALID);
     const uint8_t raw[] = {0xc3, 0x01, 0x02, 0x80};
-    assert_int_equal(ep_eth_peer_input(pr.a, EP_ETH_BLOCK_RANGE_UPDATE, raw, sizeof raw, T0, &ev),
-                     P2P_ERR_PROTOCOL);
-    assert_int_equal(ev.reason, P2P_DISC_SUBPROTOCOL);
-    pair_free(&pr);
-    p2p_rlp_writer_free(&w);
+    assert_int_equal(ep_eth_peer_input(f->pr.a, EP_ETH_BLOCK_RANGE_UPDATE, raw, sizeof raw, T0,
+                                       &f->ev), P2P_ERR_PROTOCOL);
+    assert_int_equal(f->ev.reason, P2P_DISC_SUBPROTOCOL);
 }
 
 static void test_bad_messages(void **state)
 {
-    (void)state;
-    ep_eth_peer_config c;
-    config(&c, 69);
-    pair pr;
-    ep_eth_event ev;
+    fixture *f = *state;
     /* an id eth/69 does not define: "subprotocol error", as geth */
-    pair_ready(&pr, &c, &c);
-    assert_int_equal(ep_eth_peer_input(pr.a, 0x0d, (const uint8_t *)"\xc0", 1, T0, &ev),
+    pair_ready(&f->pr, &f->c, &f->c);
+    assert_int_equal(ep_eth_peer_input(f->pr.a, 0x0d, (const uint8_t *)"\xc0", 1, T0, &f->ev),
                      P2P_ERR_PROTOCOL);
-    assert_int_equal(ev.reason, P2P_DISC_SUBPROTOCOL);
-    pair_free(&pr);
-    pair_ready(&pr, &c, &c);
-    assert_int_equal(ep_eth_peer_input(pr.a, 0x12, (const uint8_t *)"\xc0", 1, T0, &ev),
+    assert_int_equal(f->ev.reason, P2P_DISC_SUBPROTOCOL);
+    pair_free(&f->pr);
+    pair_ready(&f->pr, &f->c, &f->c);
+    assert_int_equal(ep_eth_peer_input(f->pr.a, 0x12, (const uint8_t *)"\xc0", 1, T0, &f->ev),
                      P2P_ERR_PROTOCOL);
-    pair_free(&pr);
+    pair_free(&f->pr);
     /* a message that does not decode: "breach of protocol", as geth */
-    pair_ready(&pr, &c, &c);
-    assert_int_equal(ep_eth_peer_input(pr.a, EP_ETH_GET_BLOCK_HEADERS,
-                                       (const uint8_t *)"\xc2\x01\xc0", 3, T0, &ev), P2P_ERR_RLP);
-    assert_int_equal(ev.reason, P2P_DISC_PROTOCOL_BREACH);
-    pair_free(&pr);
+    pair_ready(&f->pr, &f->c, &f->c);
+    assert_int_equal(ep_eth_peer_input(f->pr.a, EP_ETH_GET_BLOCK_HEADERS,
+                                       (const uint8_t *)"\xc2\x01\xc0", 3, T0, &f->ev),
+                     P2P_ERR_RLP);
+    assert_int_equal(f->ev.reason, P2P_DISC_PROTOCOL_BREACH);
+    pair_free(&f->pr);
     /* an integer out of range decodes no better */
-    pair_ready(&pr, &c, &c);
+    pair_ready(&f->pr, &f->c, &f->c);
     {
         static const uint8_t big[9] = {1}, hash[32] = {0x22};
-        p2p_rlp_writer w;
-        p2p_rlp_writer_init(&w);
-        p2p_rlp_list_begin(&w);
-        p2p_rlp_put_bytes(&w, big, 9); /* earliest: 72 bits */
-        p2p_rlp_put_uint(&w, 1);
-        p2p_rlp_put_bytes(&w, hash, 32);
-        p2p_rlp_list_end(&w);
-        assert_int_equal(ep_eth_peer_input(pr.a, EP_ETH_BLOCK_RANGE_UPDATE, w.buf, w.len, T0, &ev),
-                         P2P_ERR_RANGE);
-        p2p_rlp_writer_free(&w);
+        p2p_rlp_list_begin(&f->w);
+        p2p_rlp_put_bytes(&f->w, big, 9); /* earliest: 72 bits */
+        p2p_rlp_put_uint(&f->w, 1);
+        p2p_rlp_put_bytes(&f->w, hash, 32);
+        p2p_rlp_list_end(&f->w);
+        assert_int_equal(ep_eth_peer_input(f->pr.a, EP_ETH_BLOCK_RANGE_UPDATE, f->w.buf, f->w.len,
+                                           T0, &f->ev), P2P_ERR_RANGE);
     }
-    assert_int_equal(ev.reason, P2P_DISC_PROTOCOL_BREACH);
-    pair_free(&pr);
+    assert_int_equal(f->ev.reason, P2P_DISC_PROTOCOL_BREACH);
 }
 
 static void test_soft_limits(void **state)
 {
-    (void)state;
-    ep_eth_peer_config c;
-    config(&c, 68);
-    c.soft_limit_items = 2;
-    c.soft_limit_bytes = 8;
-    pair pr;
-    ep_eth_event ev;
-    p2p_rlp_writer w;
-    p2p_rlp_writer_init(&w);
-    pair_ready(&pr, &c, &c);
+    fixture *f = *state;
+    f->c.soft_limit_items = 2;
+    f->c.soft_limit_bytes = 8;
+    pair_ready(&f->pr, &f->c, &f->c);
     ep_eth_msg req = get_headers(0, 10);
-    assert_int_equal(deliver(pr.a, pr.b, &req, T0, &ev, &w), 0); /* B answers only what it got */
+    /* B answers only what it got */
+    assert_int_equal(deliver(f->pr.a, f->pr.b, &req, T0, &f->ev, &f->w), 0);
     const p2p_bytes three[3] = {headers[0], headers[1], headers[0]};
     ep_eth_msg resp = items_msg(EP_ETH_BLOCK_HEADERS, req.request_id, three, 3);
     size_t sent;
-    p2p_rlp_writer_reset(&w);
-    assert_int_equal(ep_eth_peer_send(pr.b, &resp, T0, &w, &sent), 0);
+    p2p_rlp_writer_reset(&f->w);
+    assert_int_equal(ep_eth_peer_send(f->pr.b, &resp, T0, &f->w, &sent), 0);
     assert_int_equal(sent, 2);                         /* item limit (3 + 4 bytes fit) */
-    assert_int_equal(ep_eth_peer_input(pr.a, EP_ETH_BLOCK_HEADERS, w.buf, w.len, T0, &ev), 0);
-    assert_int_equal(ev.msg.u.items.count, 2);
-    c.soft_limit_items = 1024;
-    c.soft_limit_bytes = 5;
-    pair_free(&pr);
-    pair_ready(&pr, &c, &c);
+    assert_int_equal(ep_eth_peer_input(f->pr.a, EP_ETH_BLOCK_HEADERS, f->w.buf, f->w.len, T0,
+                                       &f->ev), 0);
+    assert_int_equal(f->ev.msg.u.items.count, 2);
+    f->c.soft_limit_items = 1024;
+    f->c.soft_limit_bytes = 5;
+    pair_free(&f->pr);
+    pair_ready(&f->pr, &f->c, &f->c);
     req = get_headers(0, 10);
-    assert_int_equal(deliver(pr.a, pr.b, &req, T0, &ev, &w), 0);
+    assert_int_equal(deliver(f->pr.a, f->pr.b, &req, T0, &f->ev, &f->w), 0);
     resp.request_id = req.request_id;
-    p2p_rlp_writer_reset(&w);
-    assert_int_equal(ep_eth_peer_send(pr.b, &resp, T0, &w, &sent), 0);
+    p2p_rlp_writer_reset(&f->w);
+    assert_int_equal(ep_eth_peer_send(f->pr.b, &resp, T0, &f->w, &sent), 0);
     assert_int_equal(sent, 1);                         /* byte limit: 3 fits, 3 + 4 does not */
     const p2p_bytes big_first[2] = {headers[1], headers[0]};
     resp.u.items.v = big_first;
     resp.u.items.count = 2;
-    c.soft_limit_bytes = 2;
-    pair_free(&pr);
-    pair_ready(&pr, &c, &c);
+    f->c.soft_limit_bytes = 2;
+    pair_free(&f->pr);
+    pair_ready(&f->pr, &f->c, &f->c);
     req = get_headers(0, 10);
-    assert_int_equal(deliver(pr.a, pr.b, &req, T0, &ev, &w), 0);
+    assert_int_equal(deliver(f->pr.a, f->pr.b, &req, T0, &f->ev, &f->w), 0);
     resp.request_id = req.request_id;
-    p2p_rlp_writer_reset(&w);
-    assert_int_equal(ep_eth_peer_send(pr.b, &resp, T0, &w, &sent), 0);
+    p2p_rlp_writer_reset(&f->w);
+    assert_int_equal(ep_eth_peer_send(f->pr.b, &resp, T0, &f->w, &sent), 0);
     assert_int_equal(sent, 1);                         /* one item always goes */
-    p2p_rlp_writer_free(&w);
-    pair_free(&pr);
 }
 
 /* A Transactions message of @n one-byte items (c0) as a peer could send it. */
@@ -712,116 +693,96 @@ static void tiny_txs(p2p_rlp_writer *w, size_t n)
  * would otherwise cost 16 bytes of views each (a 10 MiB message, 160 MiB). */
 static void test_announced_items_bound(void **state)
 {
-    (void)state;
-    ep_eth_peer_config c;
-    config(&c, 68);
-    assert_int_equal(c.max_announced_items, 4096);
-    c.max_announced_items = 100;
-    pair pr;
-    ep_eth_event ev;
-    p2p_rlp_writer w;
-    p2p_rlp_writer_init(&w);
-    pair_ready(&pr, &c, &c);
-    tiny_txs(&w, 100);
-    assert_int_equal(ep_eth_peer_input(pr.a, EP_ETH_TRANSACTIONS, w.buf, w.len, T0, &ev), 0);
-    assert_int_equal(ev.type, EP_ETH_EV_MESSAGE);
-    assert_int_equal(ev.msg.u.items.count, 100);
-    tiny_txs(&w, 101);
-    assert_int_equal(ep_eth_peer_input(pr.a, EP_ETH_TRANSACTIONS, w.buf, w.len, T0, &ev),
+    fixture *f = *state;
+    assert_int_equal(f->c.max_announced_items, 4096);
+    f->c.max_announced_items = 100;
+    pair_ready(&f->pr, &f->c, &f->c);
+    tiny_txs(&f->w, 100);
+    assert_int_equal(ep_eth_peer_input(f->pr.a, EP_ETH_TRANSACTIONS, f->w.buf, f->w.len, T0,
+                                       &f->ev), 0);
+    assert_int_equal(f->ev.type, EP_ETH_EV_MESSAGE);
+    assert_int_equal(f->ev.msg.u.items.count, 100);
+    tiny_txs(&f->w, 101);
+    assert_int_equal(ep_eth_peer_input(f->pr.a, EP_ETH_TRANSACTIONS, f->w.buf, f->w.len, T0,
+                                       &f->ev),
                      P2P_ERR_TOO_LARGE);
-    assert_int_equal(ev.type, EP_ETH_EV_DISCONNECT);
-    assert_int_equal(ev.reason, P2P_DISC_SUBPROTOCOL);
-    assert_true(ep_eth_peer_is_closed(pr.a));
-    pair_free(&pr);
+    assert_int_equal(f->ev.type, EP_ETH_EV_DISCONNECT);
+    assert_int_equal(f->ev.reason, P2P_DISC_SUBPROTOCOL);
+    assert_true(ep_eth_peer_is_closed(f->pr.a));
+    pair_free(&f->pr);
     /* announcements of block hashes are bounded the same way */
-    c.announcements = 1;
-    c.max_announced_items = 2;
-    pair_ready(&pr, &c, &c);
+    f->c.announcements = 1;
+    f->c.max_announced_items = 2;
+    pair_ready(&f->pr, &f->c, &f->c);
     ep_eth_block_ref refs[3];
     memset(refs, 0x44, sizeof refs);
     ep_eth_msg nbh = {.id = EP_ETH_NEW_BLOCK_HASHES};
     nbh.u.refs.v = refs;
     nbh.u.refs.count = 3;
-    assert_int_equal(deliver(pr.b, pr.a, &nbh, T0, &ev, &w), P2P_ERR_TOO_LARGE);
-    assert_int_equal(ev.reason, P2P_DISC_SUBPROTOCOL);
-    c.max_announced_items = 0;
+    assert_int_equal(deliver(f->pr.b, f->pr.a, &nbh, T0, &f->ev, &f->w), P2P_ERR_TOO_LARGE);
+    assert_int_equal(f->ev.reason, P2P_DISC_SUBPROTOCOL);
+    f->c.max_announced_items = 0;
     ep_eth_peer *p;
-    assert_int_equal(ep_eth_peer_new(&c, T0, &p), P2P_ERR_INVALID);
-    p2p_rlp_writer_free(&w);
-    pair_free(&pr);
+    assert_int_equal(ep_eth_peer_new(&f->c, T0, &p), P2P_ERR_INVALID);
 }
 
 /* A response is bounded by its request before decoding: a flood of one-byte
  * items in a reply to a request for two is an offence, and costs nothing. */
 static void test_response_bounded_by_request(void **state)
 {
-    (void)state;
-    ep_eth_peer_config c;
-    config(&c, 69);
-    c.max_offences = 0;
-    pair pr;
-    ep_eth_event ev;
-    p2p_rlp_writer w;
-    p2p_rlp_writer_init(&w);
-    pair_ready(&pr, &c, &c);
+    fixture *f = *state;
+    f->c.max_offences = 0;
+    pair_ready(&f->pr, &f->c, &f->c);
     ep_eth_msg req = get_headers(0, 2);
-    assert_int_equal(ep_eth_peer_send(pr.a, &req, T0, &w, NULL), 0);
-    p2p_rlp_writer_reset(&w);
-    p2p_rlp_list_begin(&w);
-    p2p_rlp_put_uint(&w, req.request_id);
-    p2p_rlp_list_begin(&w);
+    assert_int_equal(ep_eth_peer_send(f->pr.a, &req, T0, &f->w, NULL), 0);
+    p2p_rlp_writer_reset(&f->w);
+    p2p_rlp_list_begin(&f->w);
+    p2p_rlp_put_uint(&f->w, req.request_id);
+    p2p_rlp_list_begin(&f->w);
     for (int i = 0; i < 100000; i++) {
-        p2p_rlp_list_begin(&w);
-        p2p_rlp_list_end(&w);
+        p2p_rlp_list_begin(&f->w);
+        p2p_rlp_list_end(&f->w);
     }
-    p2p_rlp_list_end(&w);
-    p2p_rlp_list_end(&w);
-    assert_int_equal(ep_eth_peer_input(pr.a, EP_ETH_BLOCK_HEADERS, w.buf, w.len, T0, &ev),
+    p2p_rlp_list_end(&f->w);
+    p2p_rlp_list_end(&f->w);
+    assert_int_equal(ep_eth_peer_input(f->pr.a, EP_ETH_BLOCK_HEADERS, f->w.buf, f->w.len, T0,
+                                       &f->ev),
                      P2P_ERR_PROTOCOL);
-    assert_int_equal(ev.reason, P2P_DISC_PROTOCOL_BREACH);
-    pair_free(&pr);
+    assert_int_equal(f->ev.reason, P2P_DISC_PROTOCOL_BREACH);
+    pair_free(&f->pr);
     /* a malformed reply to a pending request still ends the peer */
-    pair_ready(&pr, &c, &c);
+    pair_ready(&f->pr, &f->c, &f->c);
     req = get_headers(0, 2);
-    p2p_rlp_writer_reset(&w);
-    assert_int_equal(ep_eth_peer_send(pr.a, &req, T0, &w, NULL), 0);
-    assert_int_equal(ep_eth_peer_input(pr.a, EP_ETH_BLOCK_HEADERS,
-                                       (const uint8_t *)"\xc3\x01\xc1\x05", 4, T0, &ev), P2P_ERR_RLP);
-    assert_int_equal(ev.reason, P2P_DISC_PROTOCOL_BREACH);
-    p2p_rlp_writer_free(&w);
-    pair_free(&pr);
+    p2p_rlp_writer_reset(&f->w);
+    assert_int_equal(ep_eth_peer_send(f->pr.a, &req, T0, &f->w, NULL), 0);
+    assert_int_equal(ep_eth_peer_input(f->pr.a, EP_ETH_BLOCK_HEADERS,
+                                       (const uint8_t *)"\xc3\x01\xc1\x05", 4, T0, &f->ev),
+                     P2P_ERR_RLP);
+    assert_int_equal(f->ev.reason, P2P_DISC_PROTOCOL_BREACH);
 }
 
 /* A request for more than one reply may carry is cut to the soft item limit. */
 static void test_request_cut(void **state)
 {
-    (void)state;
-    ep_eth_peer_config c;
-    config(&c, 69);
-    c.soft_limit_items = 3;
-    pair pr;
-    ep_eth_event ev;
-    p2p_rlp_writer w;
-    p2p_rlp_writer_init(&w);
-    pair_ready(&pr, &c, &c);
+    fixture *f = *state;
+    f->c.soft_limit_items = 3;
+    pair_ready(&f->pr, &f->c, &f->c);
     uint8_t hs[5][32];
     for (int i = 0; i < 5; i++) memset(hs[i], i + 1, 32);
     ep_eth_msg gb = {.id = EP_ETH_GET_BLOCK_BODIES};
     gb.u.hashes.v = (const uint8_t(*)[32])hs;
     gb.u.hashes.count = 5;
-    assert_int_equal(deliver(pr.a, pr.b, &gb, T0, &ev, &w), 0);
-    assert_int_equal(ev.type, EP_ETH_EV_MESSAGE);
-    assert_int_equal(ev.msg.u.hashes.count, 3);
-    tu_assert_bytes(ev.msg.u.hashes.v[2], hs[2], 32);
+    assert_int_equal(deliver(f->pr.a, f->pr.b, &gb, T0, &f->ev, &f->w), 0);
+    assert_int_equal(f->ev.type, EP_ETH_EV_MESSAGE);
+    assert_int_equal(f->ev.msg.u.hashes.count, 3);
+    tu_assert_bytes(f->ev.msg.u.hashes.v[2], hs[2], 32);
     ep_eth_msg gh = get_headers(7, 1000);
-    assert_int_equal(deliver(pr.a, pr.b, &gh, T0, &ev, &w), 0);
-    assert_int_equal(ev.msg.u.get_headers.amount, 3);
-    assert_int_equal(ev.msg.u.get_headers.origin_number, 7);
+    assert_int_equal(deliver(f->pr.a, f->pr.b, &gh, T0, &f->ev, &f->w), 0);
+    assert_int_equal(f->ev.msg.u.get_headers.amount, 3);
+    assert_int_equal(f->ev.msg.u.get_headers.origin_number, 7);
     gh = get_headers(7, 2);
-    assert_int_equal(deliver(pr.a, pr.b, &gh, T0, &ev, &w), 0);
-    assert_int_equal(ev.msg.u.get_headers.amount, 2);
-    p2p_rlp_writer_free(&w);
-    pair_free(&pr);
+    assert_int_equal(deliver(f->pr.a, f->pr.b, &gh, T0, &f->ev, &f->w), 0);
+    assert_int_equal(f->ev.msg.u.get_headers.amount, 2);
 }
 
 static void test_states_and_config(void **state)
@@ -904,29 +865,21 @@ static void test_status_zero_hash_and_td(void **state)
  * quietly, for as many as are remembered. */
 static void test_offences_default(void **state)
 {
-    (void)state;
-    ep_eth_peer_config c;
-    config(&c, 69);
-    assert_int_equal(c.max_offences, 0);
-    pair pr;
-    ep_eth_event ev;
-    p2p_rlp_writer w;
-    p2p_rlp_writer_init(&w);
-    pair_ready(&pr, &c, &c);
+    fixture *f = *state;
+    assert_int_equal(f->c.max_offences, 0);
+    pair_ready(&f->pr, &f->c, &f->c);
     ep_eth_msg g = get_headers(1, 1);
-    assert_int_equal(deliver(pr.a, pr.b, &g, T0, &ev, &w), 0);
-    assert_int_equal(ep_eth_peer_tick(pr.a, T0 + c.request_timeout_ms, &ev), 0);
-    assert_int_equal(ev.type, EP_ETH_EV_TIMEOUT);
+    assert_int_equal(deliver(f->pr.a, f->pr.b, &g, T0, &f->ev, &f->w), 0);
+    assert_int_equal(ep_eth_peer_tick(f->pr.a, T0 + f->c.request_timeout_ms, &f->ev), 0);
+    assert_int_equal(f->ev.type, EP_ETH_EV_TIMEOUT);
     ep_eth_msg late = items_msg(EP_ETH_BLOCK_HEADERS, g.request_id, headers, 1);
-    assert_int_equal(deliver(pr.b, pr.a, &late, T0, &ev, &w), 0);
-    assert_int_equal(ev.type, EP_ETH_EV_NONE);
-    assert_false(ep_eth_peer_is_closed(pr.a));
+    assert_int_equal(deliver(f->pr.b, f->pr.a, &late, T0, &f->ev, &f->w), 0);
+    assert_int_equal(f->ev.type, EP_ETH_EV_NONE);
+    assert_false(ep_eth_peer_is_closed(f->pr.a));
     ep_eth_msg bad = items_msg(EP_ETH_BLOCK_HEADERS, g.request_id + 77, headers, 1);
-    assert_int_equal(forge(pr.a, &bad, T0, &ev, &w), P2P_ERR_PROTOCOL);
-    assert_int_equal(ev.reason, P2P_DISC_PROTOCOL_BREACH);
-    assert_string_equal(ev.detail, "a response to no request of ours");
-    pair_free(&pr);
-    p2p_rlp_writer_free(&w);
+    assert_int_equal(forge(f->pr.a, &bad, T0, &f->ev, &f->w), P2P_ERR_PROTOCOL);
+    assert_int_equal(f->ev.reason, P2P_DISC_PROTOCOL_BREACH);
+    assert_string_equal(f->ev.detail, "a response to no request of ours");
 }
 
 int main(void)
@@ -934,23 +887,23 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_status_exchange),
         cmocka_unit_test(test_status_mismatch),
-        cmocka_unit_test(test_status_rules),
-        cmocka_unit_test(test_status_timeout),
+        cmocka_unit_test_setup_teardown(test_status_rules, setup68, teardown),
+        cmocka_unit_test_setup_teardown(test_status_timeout, setup69, teardown),
         cmocka_unit_test(test_request_response),
-        cmocka_unit_test(test_unsolicited),
-        cmocka_unit_test(test_request_timeout),
-        cmocka_unit_test(test_inflight_bound),
-        cmocka_unit_test(test_oversized),
+        cmocka_unit_test_setup_teardown(test_unsolicited, setup69, teardown),
+        cmocka_unit_test_setup_teardown(test_request_timeout, setup68, teardown),
+        cmocka_unit_test_setup_teardown(test_inflight_bound, setup69, teardown),
+        cmocka_unit_test_setup_teardown(test_oversized, setup68, teardown),
         cmocka_unit_test(test_announcements),
-        cmocka_unit_test(test_block_range),
-        cmocka_unit_test(test_bad_messages),
-        cmocka_unit_test(test_soft_limits),
-        cmocka_unit_test(test_announced_items_bound),
-        cmocka_unit_test(test_response_bounded_by_request),
-        cmocka_unit_test(test_request_cut),
+        cmocka_unit_test_setup_teardown(test_block_range, setup69, teardown),
+        cmocka_unit_test_setup_teardown(test_bad_messages, setup69, teardown),
+        cmocka_unit_test_setup_teardown(test_soft_limits, setup68, teardown),
+        cmocka_unit_test_setup_teardown(test_announced_items_bound, setup68, teardown),
+        cmocka_unit_test_setup_teardown(test_response_bounded_by_request, setup69, teardown),
+        cmocka_unit_test_setup_teardown(test_request_cut, setup69, teardown),
         cmocka_unit_test(test_states_and_config),
         cmocka_unit_test(test_status_zero_hash_and_td),
-        cmocka_unit_test(test_offences_default),
+        cmocka_unit_test_setup_teardown(test_offences_default, setup69, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
