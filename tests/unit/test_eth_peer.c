@@ -634,46 +634,42 @@ static void test_bad_messages(void **state)
     assert_int_equal(f->ev.reason, P2P_DISC_PROTOCOL_BREACH);
 }
 
+/* A fresh pair under the fixture's config; B gets a request for ten headers
+ * and answers with @resp: how many of its items went out. The reply stays
+ * in f->w. */
+static size_t soft_limited_reply(fixture *f, ep_eth_msg *resp)
+{
+    pair_free(&f->pr);
+    pair_ready(&f->pr, &f->c, &f->c);
+    ep_eth_msg req = get_headers(0, 10);
+    /* B answers only what it got */
+    assert_int_equal(deliver(f->pr.a, f->pr.b, &req, T0, &f->ev, &f->w), 0);
+    resp->request_id = req.request_id;
+    size_t sent;
+    p2p_rlp_writer_reset(&f->w);
+    assert_int_equal(ep_eth_peer_send(f->pr.b, resp, T0, &f->w, &sent), 0);
+    return sent;
+}
+
 static void test_soft_limits(void **state)
 {
     fixture *f = *state;
     f->c.soft_limit_items = 2;
     f->c.soft_limit_bytes = 8;
-    pair_ready(&f->pr, &f->c, &f->c);
-    ep_eth_msg req = get_headers(0, 10);
-    /* B answers only what it got */
-    assert_int_equal(deliver(f->pr.a, f->pr.b, &req, T0, &f->ev, &f->w), 0);
     const p2p_bytes three[3] = {headers[0], headers[1], headers[0]};
-    ep_eth_msg resp = items_msg(EP_ETH_BLOCK_HEADERS, req.request_id, three, 3);
-    size_t sent;
-    p2p_rlp_writer_reset(&f->w);
-    assert_int_equal(ep_eth_peer_send(f->pr.b, &resp, T0, &f->w, &sent), 0);
-    assert_int_equal(sent, 2);                         /* item limit (3 + 4 bytes fit) */
+    ep_eth_msg resp = items_msg(EP_ETH_BLOCK_HEADERS, 0, three, 3);
+    assert_int_equal(soft_limited_reply(f, &resp), 2); /* item limit (3 + 4 bytes fit) */
     assert_int_equal(ep_eth_peer_input(f->pr.a, EP_ETH_BLOCK_HEADERS, f->w.buf, f->w.len, T0,
                                        &f->ev), 0);
     assert_int_equal(f->ev.msg.u.items.count, 2);
     f->c.soft_limit_items = 1024;
     f->c.soft_limit_bytes = 5;
-    pair_free(&f->pr);
-    pair_ready(&f->pr, &f->c, &f->c);
-    req = get_headers(0, 10);
-    assert_int_equal(deliver(f->pr.a, f->pr.b, &req, T0, &f->ev, &f->w), 0);
-    resp.request_id = req.request_id;
-    p2p_rlp_writer_reset(&f->w);
-    assert_int_equal(ep_eth_peer_send(f->pr.b, &resp, T0, &f->w, &sent), 0);
-    assert_int_equal(sent, 1);                         /* byte limit: 3 fits, 3 + 4 does not */
+    assert_int_equal(soft_limited_reply(f, &resp), 1); /* byte limit: 3 fits, 3 + 4 does not */
     const p2p_bytes big_first[2] = {headers[1], headers[0]};
     resp.u.items.v = big_first;
     resp.u.items.count = 2;
     f->c.soft_limit_bytes = 2;
-    pair_free(&f->pr);
-    pair_ready(&f->pr, &f->c, &f->c);
-    req = get_headers(0, 10);
-    assert_int_equal(deliver(f->pr.a, f->pr.b, &req, T0, &f->ev, &f->w), 0);
-    resp.request_id = req.request_id;
-    p2p_rlp_writer_reset(&f->w);
-    assert_int_equal(ep_eth_peer_send(f->pr.b, &resp, T0, &f->w, &sent), 0);
-    assert_int_equal(sent, 1);                         /* one item always goes */
+    assert_int_equal(soft_limited_reply(f, &resp), 1); /* one item always goes */
 }
 
 /* A Transactions message of @n one-byte items (c0) as a peer could send it. */
