@@ -300,11 +300,43 @@ void fx_net_init(net *n, host *h, const chain *c, size_t npeers)
     }
 }
 
+/* The network first: a net * is a pointer to the world. */
+typedef struct fx_world {
+    net n;
+    host h;
+} fx_world;
+
+int fx_world_setup(void **state, const chain *c, size_t npeers)
+{
+    fx_world *w = calloc(1, sizeof *w);
+    assert_non_null(w);
+    assert_non_null(c);
+    fx_net_init(&w->n, &w->h, c, npeers);
+    *state = &w->n;
+    return 0;
+}
+
+int fx_world_teardown(void **state)
+{
+    fx_world *w = *state;
+    fx_net_free(&w->n);
+    free(w);
+    return 0;
+}
+
 void fx_sync_new(net *n)
 {
     p2p_sync_transport t = {n, fx_get_headers, fx_get_by_hash, fx_get_bodies, fx_disconnect};
     p2p_sync_callbacks cb = {host_get_head, host_store};
     assert_int_equal(p2p_sync_new_with_transport(&t, &cb, n->h, &n->s), 0);
+}
+
+void fx_sync_one(net *n, p2p_sync_option option, uint64_t value)
+{
+    fx_sync_new(n);
+    assert_int_equal(p2p_sync_set_option(n->s, option, value), 0);
+    fx_connect(n, &n->peers[0]);
+    fx_run(n, 100000);
 }
 
 void fx_req_free(fx_req *r)

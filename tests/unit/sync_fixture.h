@@ -137,7 +137,25 @@ fx_peer *fx_peer_by_id(net *n, const uint8_t id[64]);
 
 void fx_net_init(net *n, host *h, const chain *c, size_t npeers);
 
+/* A test's world as CMocka setup/teardown make it: the network of @npeers
+ * scripted peers serving @c and its host (fx_net_init), in *state as a
+ * net * (its host in n->h). The test sets its peers and host up, then calls
+ * fx_sync_new; fx_world_teardown frees all (fx_net_free). */
+int fx_world_setup(void **state, const chain *c, size_t npeers);
+int fx_world_teardown(void **state);
+
+/* A setup function @NAME for cmocka_unit_test_setup_teardown: a world of
+ * @NPEERS peers over @CHAIN (a chain * the group setup built). */
+#define FX_WORLD_SETUP(NAME, CHAIN, NPEERS)                                                    \
+    static int NAME(void **state)                                                              \
+    {                                                                                          \
+        return fx_world_setup(state, (CHAIN), (NPEERS));                                       \
+    }
+
 void fx_sync_new(net *n);
+/* fx_sync_new with @option set to @value, then peer 0 connects and the
+ * sync runs until nothing is left to answer (fx_run). */
+void fx_sync_one(net *n, p2p_sync_option option, uint64_t value);
 
 void fx_req_free(fx_req *r);
 

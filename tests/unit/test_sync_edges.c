@@ -22,6 +22,9 @@ static int group_teardown(void **state)
     return 0;
 }
 
+FX_WORLD_SETUP(setup_1peer, g_chain, 1)
+FX_WORLD_SETUP(setup_2peers, g_chain, 2)
+
 /* Takes the oldest queued request out of the queue (the caller answers). */
 static fx_req take(net *n)
 {
@@ -54,88 +57,76 @@ static void headers_of(const chain *c, uint64_t from, size_t count, p2p_bytes *o
  * by hash, learns the number and syncs. */
 static void test_eth68_head_lookup(void **state)
 {
-    (void)state;
-    net n;
-    host h;
-    fx_net_init(&n, &h, g_chain, 1);
-    n.peers[0].version = 68;
-    n.peers[0].head = 600;
-    fx_sync_new(&n);
-    fx_connect(&n, &n.peers[0]);
-    assert_int_equal(n.nq, 1);
-    assert_int_equal(n.q[0].kind, FX_BY_HASH);
-    tu_assert_bytes(n.q[0].hash, g_chain->hash[600], 32);
-    assert_int_equal(fx_progress(&n).target, 0);
-    fx_run(&n, 10000);
-    assert_int_equal(h.head, 600);
-    assert_int_equal(fx_progress(&n).target, 600);
-    fx_net_free(&n);
+    net *n = *state;
+    host *h = n->h;
+    n->peers[0].version = 68;
+    n->peers[0].head = 600;
+    fx_sync_new(n);
+    fx_connect(n, &n->peers[0]);
+    assert_int_equal(n->nq, 1);
+    assert_int_equal(n->q[0].kind, FX_BY_HASH);
+    tu_assert_bytes(n->q[0].hash, g_chain->hash[600], 32);
+    assert_int_equal(fx_progress(n).target, 0);
+    fx_run(n, 10000);
+    assert_int_equal(h->head, 600);
+    assert_int_equal(fx_progress(n).target, 600);
 }
 
 /* A lookup answered with the wrong header (or none) counts against the
  * peer, and the lookup is asked again. */
 static void test_eth68_bad_lookup(void **state)
 {
-    (void)state;
-    net n;
-    host h;
-    fx_net_init(&n, &h, g_chain, 1);
-    n.peers[0].version = 68;
-    n.peers[0].head = 600;
-    fx_sync_new(&n);
-    assert_int_equal(p2p_sync_set_option(n.s, P2P_SYNC_OPT_MAX_OFFENCES, 2), 0);
-    fx_connect(&n, &n.peers[0]);
-    fx_req r = take(&n);
+    net *n = *state;
+    host *h = n->h;
+    n->peers[0].version = 68;
+    n->peers[0].head = 600;
+    fx_sync_new(n);
+    assert_int_equal(p2p_sync_set_option(n->s, P2P_SYNC_OPT_MAX_OFFENCES, 2), 0);
+    fx_connect(n, &n->peers[0]);
+    fx_req r = take(n);
     p2p_bytes wrong;
     headers_of(g_chain, 599, 1, &wrong);
-    assert_int_equal(reply(&n, n.peers[0].id, P2P_EV_BLOCK_HEADERS, r.id, &wrong, 1), 1);
-    assert_int_equal(n.disconnects, 0);
-    fx_req again = take(&n);                /* asked again */
+    assert_int_equal(reply(n, n->peers[0].id, P2P_EV_BLOCK_HEADERS, r.id, &wrong, 1), 1);
+    assert_int_equal(n->disconnects, 0);
+    fx_req again = take(n);                /* asked again */
     assert_int_equal(again.kind, FX_BY_HASH);
-    assert_int_equal(reply(&n, n.peers[0].id, P2P_EV_BLOCK_HEADERS, again.id, NULL, 0), 1);
-    assert_int_equal(n.disconnects, 1);
-    assert_int_equal(h.stored, 0);
-    fx_net_free(&n);
+    assert_int_equal(reply(n, n->peers[0].id, P2P_EV_BLOCK_HEADERS, again.id, NULL, 0), 1);
+    assert_int_equal(n->disconnects, 1);
+    assert_int_equal(h->stored, 0);
 }
 
 /* Peers that answer with fewer headers and bodies than asked: the rest is
  * asked again and nothing is lost or stored twice. */
 static void test_short_replies(void **state)
 {
-    (void)state;
-    net n;
-    host h;
-    fx_net_init(&n, &h, g_chain, 2);
-    n.peers[0].max_headers = 100;
-    n.peers[0].max_bodies = 7;
-    n.peers[1].max_headers = 333;
-    n.peers[1].max_bodies = 50;
-    fx_sync_new(&n);
-    fx_connect(&n, &n.peers[0]);
-    fx_connect(&n, &n.peers[1]);
-    fx_run(&n, 100000);
-    assert_int_equal(h.head, 1200);
-    assert_int_equal(h.stored, 1200);
-    assert_int_equal(n.disconnects, 0);
-    fx_net_free(&n);
+    net *n = *state;
+    host *h = n->h;
+    n->peers[0].max_headers = 100;
+    n->peers[0].max_bodies = 7;
+    n->peers[1].max_headers = 333;
+    n->peers[1].max_bodies = 50;
+    fx_sync_new(n);
+    fx_connect(n, &n->peers[0]);
+    fx_connect(n, &n->peers[1]);
+    fx_run(n, 100000);
+    assert_int_equal(h->head, 1200);
+    assert_int_equal(h->stored, 1200);
+    assert_int_equal(n->disconnects, 0);
 }
 
 /* The host refuses a block once: everything after it is dropped, the head is
  * read again and the block is fetched again. */
 static void test_host_refuses(void **state)
 {
-    (void)state;
-    net n;
-    host h;
-    fx_net_init(&n, &h, g_chain, 1);
-    fx_sync_new(&n);
-    h.refuse_at = 300;
-    fx_connect(&n, &n.peers[0]);
-    fx_run(&n, 100000);
-    assert_int_equal(h.refuse_at, 0);
-    assert_int_equal(h.head, 1200);
-    assert_int_equal(h.stored, 1200);
-    fx_net_free(&n);
+    net *n = *state;
+    host *h = n->h;
+    fx_sync_new(n);
+    h->refuse_at = 300;
+    fx_connect(n, &n->peers[0]);
+    fx_run(n, 100000);
+    assert_int_equal(h->refuse_at, 0);
+    assert_int_equal(h->head, 1200);
+    assert_int_equal(h->stored, 1200);
 }
 
 /* Shanghai headers (17 fields) and bodies with withdrawals. */
@@ -158,51 +149,45 @@ static void test_shanghai_chain(void **state)
  * knowing its head yet: the component tries again at the next tick. */
 static void test_transport_and_host_failures(void **state)
 {
-    (void)state;
-    net n;
-    host h;
-    fx_net_init(&n, &h, g_chain, 1);
-    h.head_fails = 2;
-    fx_sync_new(&n);
-    fx_connect(&n, &n.peers[0]);
-    assert_int_equal(n.nq, 0);              /* no head: nothing asked */
-    n.fail_sends = 3;
-    for (int i = 0; i < 5; i++) p2p_sync_tick(n.s, n.now += 100);
-    assert_int_equal(h.head_fails, 0);
-    assert_int_equal(n.fail_sends, 0);
-    assert_true(n.nq > 0);
-    fx_run(&n, 100000);
-    assert_int_equal(h.head, 1200);
-    fx_net_free(&n);
+    net *n = *state;
+    host *h = n->h;
+    h->head_fails = 2;
+    fx_sync_new(n);
+    fx_connect(n, &n->peers[0]);
+    assert_int_equal(n->nq, 0);              /* no head: nothing asked */
+    n->fail_sends = 3;
+    for (int i = 0; i < 5; i++) p2p_sync_tick(n->s, n->now += 100);
+    assert_int_equal(h->head_fails, 0);
+    assert_int_equal(n->fail_sends, 0);
+    assert_true(n->nq > 0);
+    fx_run(n, 100000);
+    assert_int_equal(h->head, 1200);
 }
 
 /* COMMAND_FAILED (the handle could not send a request) hands the work back
  * without counting against the peer. */
 static void test_command_failed(void **state)
 {
-    (void)state;
-    net n;
-    host h;
-    fx_net_init(&n, &h, g_chain, 1);
-    fx_sync_new(&n);
-    assert_int_equal(p2p_sync_set_option(n.s, P2P_SYNC_OPT_MAX_OFFENCES, 1), 0);
-    fx_connect(&n, &n.peers[0]);
-    size_t before = n.nq;
-    fx_req r = take(&n);
+    net *n = *state;
+    host *h = n->h;
+    fx_sync_new(n);
+    assert_int_equal(p2p_sync_set_option(n->s, P2P_SYNC_OPT_MAX_OFFENCES, 1), 0);
+    fx_connect(n, &n->peers[0]);
+    size_t before = n->nq;
+    fx_req r = take(n);
     p2p_event ev;
     memset(&ev, 0, sizeof ev);
     ev.type = P2P_EV_COMMAND_FAILED;
-    memcpy(ev.peer, n.peers[0].id, 64);
+    memcpy(ev.peer, n->peers[0].id, 64);
     ev.u.command_failed.command = P2P_CMD_GET_BLOCK_HEADERS;
     ev.u.command_failed.error = P2P_ERR_AGAIN;
     ev.u.command_failed.request_id = r.id;
-    assert_int_equal(p2p_sync_on_event(n.s, &ev), 1);
-    assert_int_equal(n.nq, before);         /* asked again at once */
-    assert_int_equal(n.disconnects, 0);
+    assert_int_equal(p2p_sync_on_event(n->s, &ev), 1);
+    assert_int_equal(n->nq, before);         /* asked again at once */
+    assert_int_equal(n->disconnects, 0);
     fx_req_free(&r);
-    fx_run(&n, 100000);
-    assert_int_equal(h.head, 1200);
-    fx_net_free(&n);
+    fx_run(n, 100000);
+    assert_int_equal(h->head, 1200);
 }
 
 /* A COMMAND_FAILED for a command that is none of its requests (the host's
@@ -211,16 +196,14 @@ static void test_command_failed(void **state)
  * request stays in flight and its reply is still taken. */
 static void test_command_failed_other_kind(void **state)
 {
-    (void)state;
-    net n;
-    host h;
-    fx_net_init(&n, &h, g_chain, 1);
-    fx_sync_new(&n);
-    fx_connect(&n, &n.peers[0]);
-    assert_true(n.nq > 0);
-    uint64_t id = n.q[0].id;
-    uint32_t before = fx_progress(&n).in_flight;
-    size_t queued = n.nq;
+    net *n = *state;
+    host *h = n->h;
+    fx_sync_new(n);
+    fx_connect(n, &n->peers[0]);
+    assert_true(n->nq > 0);
+    uint64_t id = n->q[0].id;
+    uint32_t before = fx_progress(n).in_flight;
+    size_t queued = n->nq;
     static const int others[] = {P2P_CMD_SEND_BLOCK_HEADERS, P2P_CMD_SEND_BLOCK_BODIES,
                                  P2P_CMD_SEND_POOLED_TRANSACTIONS, P2P_CMD_TRANSACTIONS,
                                  P2P_CMD_NEW_BLOCK, P2P_CMD_RELAY_BLOCK};
@@ -228,18 +211,17 @@ static void test_command_failed_other_kind(void **state)
         p2p_event ev;
         memset(&ev, 0, sizeof ev);
         ev.type = P2P_EV_COMMAND_FAILED;
-        memcpy(ev.peer, n.peers[0].id, 64);
+        memcpy(ev.peer, n->peers[0].id, 64);
         ev.u.command_failed.command = others[i];
         ev.u.command_failed.error = P2P_ERR_NOT_FOUND;
         ev.u.command_failed.request_id = id;
-        assert_int_equal(p2p_sync_on_event(n.s, &ev), 0);
+        assert_int_equal(p2p_sync_on_event(n->s, &ev), 0);
     }
-    assert_int_equal(fx_progress(&n).in_flight, before);
-    assert_int_equal(n.nq, queued);                /* nothing asked again */
-    fx_run(&n, 100000);                            /* the reply to @id is taken */
-    assert_int_equal(h.head, 1200);
-    assert_int_equal(n.disconnects, 0);
-    fx_net_free(&n);
+    assert_int_equal(fx_progress(n).in_flight, before);
+    assert_int_equal(n->nq, queued);                /* nothing asked again */
+    fx_run(n, 100000);                            /* the reply to @id is taken */
+    assert_int_equal(h->head, 1200);
+    assert_int_equal(n->disconnects, 0);
 }
 
 typedef struct relayed {
@@ -328,100 +310,89 @@ static void test_relay_stored(void **state)
  * number, more bodies than asked, and a body that belongs to no header. */
 static void test_protocol_violations(void **state)
 {
-    (void)state;
-    net n;
-    host h;
-    fx_net_init(&n, &h, g_chain, 1);
-    n.peers[0].head = 20;
-    fx_sync_new(&n);
-    assert_int_equal(p2p_sync_set_option(n.s, P2P_SYNC_OPT_MAX_OFFENCES, 100), 0);
-    fx_connect(&n, &n.peers[0]);
-    const uint8_t *peer = n.peers[0].id;
+    net *n = *state;
+    host *h = n->h;
+    n->peers[0].head = 20;
+    fx_sync_new(n);
+    assert_int_equal(p2p_sync_set_option(n->s, P2P_SYNC_OPT_MAX_OFFENCES, 100), 0);
+    fx_connect(n, &n->peers[0]);
+    const uint8_t *peer = n->peers[0].id;
     p2p_bytes hdrs[30];
-    fx_req r = take(&n);
+    fx_req r = take(n);
     assert_int_equal(r.kind, FX_HEADERS);
     assert_int_equal(r.number, 1);
     assert_int_equal(r.count, 20);
     headers_of(g_chain, 1, 21, hdrs);       /* one too many */
-    assert_int_equal(reply(&n, peer, P2P_EV_BLOCK_HEADERS, r.id, hdrs, 21), 1);
-    r = take(&n);
+    assert_int_equal(reply(n, peer, P2P_EV_BLOCK_HEADERS, r.id, hdrs, 21), 1);
+    r = take(n);
     headers_of(g_chain, 2, 19, hdrs);       /* starts at 2 */
-    assert_int_equal(reply(&n, peer, P2P_EV_BLOCK_HEADERS, r.id, hdrs, 19), 1);
-    r = take(&n);
+    assert_int_equal(reply(n, peer, P2P_EV_BLOCK_HEADERS, r.id, hdrs, 19), 1);
+    r = take(n);
     /* a reply with the right id from another peer is not ours */
     uint8_t other[64] = {9};
     headers_of(g_chain, 1, 20, hdrs);
-    assert_int_equal(reply(&n, other, P2P_EV_BLOCK_HEADERS, r.id, hdrs, 20), 0);
-    assert_int_equal(reply(&n, peer, P2P_EV_BLOCK_BODIES, r.id, hdrs, 20), 0);
-    assert_int_equal(reply(&n, peer, P2P_EV_BLOCK_HEADERS, r.id, hdrs, 20), 1);
-    assert_int_equal(h.stored, 0);          /* nothing before the bodies are in */
-    assert_int_equal(n.nq, 1);
-    assert_int_equal(n.q[0].kind, FX_BODIES);
-    assert_int_equal(n.q[0].nh, 18);        /* 7 and 14 are empty: not asked */
-    fx_run(&n, 1000);
-    assert_int_equal(h.head, 20);
-    fx_net_free(&n);
+    assert_int_equal(reply(n, other, P2P_EV_BLOCK_HEADERS, r.id, hdrs, 20), 0);
+    assert_int_equal(reply(n, peer, P2P_EV_BLOCK_BODIES, r.id, hdrs, 20), 0);
+    assert_int_equal(reply(n, peer, P2P_EV_BLOCK_HEADERS, r.id, hdrs, 20), 1);
+    assert_int_equal(h->stored, 0);          /* nothing before the bodies are in */
+    assert_int_equal(n->nq, 1);
+    assert_int_equal(n->q[0].kind, FX_BODIES);
+    assert_int_equal(n->q[0].nh, 18);        /* 7 and 14 are empty: not asked */
+    fx_run(n, 1000);
+    assert_int_equal(h->head, 20);
 }
 
 /* Bodies: more than asked, then one that matches no header; the good ones
  * before a bad one are kept. */
 static void test_body_violations(void **state)
 {
-    (void)state;
-    net n;
-    host h;
-    fx_net_init(&n, &h, g_chain, 1);
-    n.peers[0].head = 6;                    /* blocks 1..6 all have transactions */
-    fx_sync_new(&n);
-    assert_int_equal(p2p_sync_set_option(n.s, P2P_SYNC_OPT_MAX_OFFENCES, 100), 0);
-    fx_connect(&n, &n.peers[0]);
-    const uint8_t *peer = n.peers[0].id;
-    fx_req r = take(&n);
+    net *n = *state;
+    host *h = n->h;
+    n->peers[0].head = 6;                    /* blocks 1..6 all have transactions */
+    fx_sync_new(n);
+    assert_int_equal(p2p_sync_set_option(n->s, P2P_SYNC_OPT_MAX_OFFENCES, 100), 0);
+    fx_connect(n, &n->peers[0]);
+    const uint8_t *peer = n->peers[0].id;
+    fx_req r = take(n);
     p2p_bytes items[8];
     headers_of(g_chain, 1, 6, items);
-    assert_int_equal(reply(&n, peer, P2P_EV_BLOCK_HEADERS, r.id, items, 6), 1);
-    r = take(&n);
+    assert_int_equal(reply(n, peer, P2P_EV_BLOCK_HEADERS, r.id, items, 6), 1);
+    r = take(n);
     assert_int_equal(r.kind, FX_BODIES);
     assert_int_equal(r.nh, 6);
     for (int i = 0; i < 7; i++) items[i] = (p2p_bytes){g_chain->body[1], g_chain->blen[1]};
-    assert_int_equal(reply(&n, peer, P2P_EV_BLOCK_BODIES, r.id, items, 7), 1);
-    assert_int_equal(h.stored, 0);
+    assert_int_equal(reply(n, peer, P2P_EV_BLOCK_BODIES, r.id, items, 7), 1);
+    assert_int_equal(h->stored, 0);
     fx_req_free(&r);
-    r = take(&n);
+    r = take(n);
     assert_int_equal(r.nh, 6);
     items[0] = (p2p_bytes){g_chain->body[1], g_chain->blen[1]};
     items[1] = (p2p_bytes){g_chain->body[2], g_chain->blen[2]};
     items[2] = (p2p_bytes){g_chain->body[2], g_chain->blen[2]};   /* 3's body is not 2's */
-    assert_int_equal(reply(&n, peer, P2P_EV_BLOCK_BODIES, r.id, items, 3), 1);
-    assert_int_equal(h.head, 2);
+    assert_int_equal(reply(n, peer, P2P_EV_BLOCK_BODIES, r.id, items, 3), 1);
+    assert_int_equal(h->head, 2);
     fx_req_free(&r);
-    r = take(&n);
+    r = take(n);
     assert_int_equal(r.nh, 4);              /* 3..6 asked again */
     static const uint8_t junk[] = {0xc1, 0x80};
     items[0] = (p2p_bytes){junk, 2};
-    assert_int_equal(reply(&n, peer, P2P_EV_BLOCK_BODIES, r.id, items, 1), 1);
-    assert_int_equal(h.head, 2);
+    assert_int_equal(reply(n, peer, P2P_EV_BLOCK_BODIES, r.id, items, 1), 1);
+    assert_int_equal(h->head, 2);
     fx_req_free(&r);
-    fx_run(&n, 1000);
-    assert_int_equal(h.head, 6);
-    fx_net_free(&n);
+    fx_run(n, 1000);
+    assert_int_equal(h->head, 6);
 }
 
 /* Only ANNOUNCED_BLOCKS NewBlocks are kept ahead of the head. */
 static void test_announced_bound(void **state)
 {
-    (void)state;
-    net n;
-    host h;
-    fx_net_init(&n, &h, g_chain, 1);
-    n.peers[0].head = 100;
-    fx_sync_new(&n);
-    assert_int_equal(p2p_sync_set_option(n.s, P2P_SYNC_OPT_ANNOUNCED_BLOCKS, 2), 0);
-    fx_connect(&n, &n.peers[0]);
-    fx_run(&n, 100000);
-    assert_int_equal(h.head, 100);
-    n.peers[0].silent = 1;                  /* only NewBlock brings blocks now */
-    n.peers[0].head = 104;
+    net *n = *state;
+    host *h = n->h;
+    n->peers[0].head = 100;
+    fx_sync_one(n, P2P_SYNC_OPT_ANNOUNCED_BLOCKS, 2);
+    assert_int_equal(h->head, 100);
+    n->peers[0].silent = 1;                  /* only NewBlock brings blocks now */
+    n->peers[0].head = 104;
     for (int k = 104; k >= 101; k--) {
         uint8_t *blk;
         size_t len;
@@ -429,116 +400,103 @@ static void test_announced_bound(void **state)
         p2p_event ev;
         memset(&ev, 0, sizeof ev);
         ev.type = P2P_EV_NEW_BLOCK;
-        memcpy(ev.peer, n.peers[0].id, 64);
+        memcpy(ev.peer, n->peers[0].id, 64);
         ev.u.new_block.block = (p2p_bytes){blk, len};
-        assert_int_equal(p2p_sync_on_event(n.s, &ev), 0);
+        assert_int_equal(p2p_sync_on_event(n->s, &ev), 0);
         free(blk);
     }
     /* 104 and 103 are more than 2 ahead: not kept (they are fetched);
      * 102 waits for 101, then both are stored */
-    assert_int_equal(h.head, 102);
-    n.peers[0].silent = 0;
-    fx_run(&n, 10000);
-    assert_int_equal(h.head, 104);
-    assert_int_equal(h.stored, 104);
-    fx_net_free(&n);
+    assert_int_equal(h->head, 102);
+    n->peers[0].silent = 0;
+    fx_run(n, 10000);
+    assert_int_equal(h->head, 104);
+    assert_int_equal(h->stored, 104);
 }
 
 /* A NewBlock stores a block whose body was already asked for: the late
  * body reply is a valid answer, not an offence. */
 static void test_new_block_overtakes_request(void **state)
 {
-    (void)state;
-    net n;
-    host h;
-    fx_net_init(&n, &h, g_chain, 1);
-    n.peers[0].head = 100;
-    fx_sync_new(&n);
-    assert_int_equal(p2p_sync_set_option(n.s, P2P_SYNC_OPT_MAX_OFFENCES, 1), 0);
-    fx_connect(&n, &n.peers[0]);
-    fx_run(&n, 100000);
-    n.peers[0].head = 102;
+    net *n = *state;
+    host *h = n->h;
+    n->peers[0].head = 100;
+    fx_sync_one(n, P2P_SYNC_OPT_MAX_OFFENCES, 1);
+    n->peers[0].head = 102;
     p2p_block_announce ann[2] = {{{0}, 101}, {{0}, 102}};
     memcpy(ann[0].hash, g_chain->hash[101], 32);
     memcpy(ann[1].hash, g_chain->hash[102], 32);
     p2p_event ev;
     memset(&ev, 0, sizeof ev);
     ev.type = P2P_EV_NEW_BLOCK_HASHES;
-    memcpy(ev.peer, n.peers[0].id, 64);
+    memcpy(ev.peer, n->peers[0].id, 64);
     ev.u.new_block_hashes.items = ann;
     ev.u.new_block_hashes.count = 2;
-    assert_int_equal(p2p_sync_on_event(n.s, &ev), 0);
-    fx_step(&n);                            /* headers 101..102; bodies asked */
-    assert_int_equal(n.nq, 1);
-    assert_int_equal(n.q[0].kind, FX_BODIES);
+    assert_int_equal(p2p_sync_on_event(n->s, &ev), 0);
+    fx_step(n);                            /* headers 101..102; bodies asked */
+    assert_int_equal(n->nq, 1);
+    assert_int_equal(n->q[0].kind, FX_BODIES);
     uint8_t *blk;
     size_t len;
     fx_block(g_chain, 101, g_chain->body[101], g_chain->blen[101], &blk, &len);
     memset(&ev, 0, sizeof ev);
     ev.type = P2P_EV_NEW_BLOCK;
-    memcpy(ev.peer, n.peers[0].id, 64);
+    memcpy(ev.peer, n->peers[0].id, 64);
     ev.u.new_block.block = (p2p_bytes){blk, len};
-    assert_int_equal(p2p_sync_on_event(n.s, &ev), 0);
+    assert_int_equal(p2p_sync_on_event(n->s, &ev), 0);
     free(blk);
-    assert_int_equal(h.head, 101);
-    fx_run(&n, 1000);                       /* bodies of 101 (stored) and 102 */
-    assert_int_equal(h.head, 102);
-    assert_int_equal(h.stored, 102);
-    assert_int_equal(n.disconnects, 0);
-    fx_net_free(&n);
+    assert_int_equal(h->head, 101);
+    fx_run(n, 1000);                       /* bodies of 101 (stored) and 102 */
+    assert_int_equal(h->head, 102);
+    assert_int_equal(h->stored, 102);
+    assert_int_equal(n->disconnects, 0);
 }
 
 /* The storing rate shows in the progress while blocks arrive. */
 static void test_progress_rate(void **state)
 {
-    (void)state;
-    net n;
-    host h;
-    fx_net_init(&n, &h, g_chain, 1);
-    fx_sync_new(&n);
-    fx_connect(&n, &n.peers[0]);
+    net *n = *state;
+    host *h = n->h;
+    fx_sync_new(n);
+    fx_connect(n, &n->peers[0]);
     double best = 0;
-    while (fx_step(&n)) {
-        n.now += 1000;
-        p2p_sync_tick(n.s, n.now);
-        p2p_sync_progress pr = fx_progress(&n);
+    while (fx_step(n)) {
+        n->now += 1000;
+        p2p_sync_tick(n->s, n->now);
+        p2p_sync_progress pr = fx_progress(n);
         if (pr.blocks_per_sec > best) best = pr.blocks_per_sec;
         assert_true(pr.current <= pr.target);
     }
-    assert_int_equal(h.head, 1200);
+    assert_int_equal(h->head, 1200);
     assert_true(best > 0);
-    fx_net_free(&n);
 }
 
 /* eth/69 peers announce the oldest block they serve (Status, then
  * BlockRangeUpdate); nothing older is asked of them. */
 static void test_earliest_block(void **state)
 {
-    (void)state;
-    net n;
-    host h;
-    fx_net_init(&n, &h, g_chain, 2);
-    n.peers[0].earliest = 700;
-    n.peers[1].head = 800;
-    fx_sync_new(&n);
-    fx_connect(&n, &n.peers[0]);
-    assert_int_equal(n.nq, 1);              /* only the batch it can serve */
-    assert_int_equal(n.q[0].number, 1025);
-    fx_connect(&n, &n.peers[1]);
-    fx_run(&n, 100000);
-    assert_int_equal(h.head, 1200);
-    assert_true(n.peers[0].served > 0);
+    net *n = *state;
+    host *h = n->h;
+    n->peers[0].earliest = 700;
+    n->peers[1].head = 800;
+    fx_sync_new(n);
+    fx_connect(n, &n->peers[0]);
+    assert_int_equal(n->nq, 1);              /* only the batch it can serve */
+    assert_int_equal(n->q[0].number, 1025);
+    fx_connect(n, &n->peers[1]);
+    fx_run(n, 100000);
+    assert_int_equal(h->head, 1200);
+    assert_true(n->peers[0].served > 0);
     /* peer 1 drops history up to 1100 and grows: asked for nothing old */
     p2p_event ev;
     memset(&ev, 0, sizeof ev);
     ev.type = P2P_EV_BLOCK_RANGE_UPDATE;
-    memcpy(ev.peer, n.peers[1].id, 64);
+    memcpy(ev.peer, n->peers[1].id, 64);
     ev.u.block_range.earliest = 1100;
     ev.u.block_range.latest = 1200;
     memcpy(ev.u.block_range.latest_hash, g_chain->hash[1200], 32);
-    assert_int_equal(p2p_sync_on_event(n.s, &ev), 0);
-    assert_int_equal(fx_progress(&n).target, 1200);
-    fx_net_free(&n);
+    assert_int_equal(p2p_sync_on_event(n->s, &ev), 0);
+    assert_int_equal(fx_progress(n).target, 1200);
 }
 
 /* More peers than the component tracks: the extra ones are ignored. */
@@ -574,13 +532,10 @@ static int no_store(void *u, uint64_t n, const uint8_t h[32], const uint8_t *a, 
 
 static void test_api_errors(void **state)
 {
-    (void)state;
-    net n;
-    host h;
-    fx_net_init(&n, &h, g_chain, 1);
-    p2p_sync_transport t = {&n, fx_get_headers, fx_get_by_hash, fx_get_bodies, NULL};
+    net *n = *state;
+    p2p_sync_transport t = {n, fx_get_headers, fx_get_by_hash, fx_get_bodies, NULL};
     p2p_sync_callbacks cb = {no_head, no_store};
-    p2p_sync *s = (p2p_sync *)&n;
+    p2p_sync *s = (p2p_sync *)n;
     assert_int_equal(p2p_sync_new_with_transport(NULL, &cb, NULL, &s), P2P_ERR_INVALID);
     assert_null(s);
     assert_int_equal(p2p_sync_new_with_transport(&t, NULL, NULL, &s), P2P_ERR_INVALID);
@@ -622,7 +577,6 @@ static void test_api_errors(void **state)
     assert_int_equal(p2p_sync_on_event(s, &ev), 0);
     p2p_sync_free(s);
     p2p_sync_free(NULL);
-    fx_net_free(&n);
 }
 
 /* ------------------------------------------------------------ chaos */
@@ -755,23 +709,23 @@ static void test_chaos_refusing_host(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_eth68_head_lookup),
-        cmocka_unit_test(test_eth68_bad_lookup),
-        cmocka_unit_test(test_short_replies),
-        cmocka_unit_test(test_host_refuses),
+        cmocka_unit_test_setup_teardown(test_eth68_head_lookup, setup_1peer, fx_world_teardown),
+        cmocka_unit_test_setup_teardown(test_eth68_bad_lookup, setup_1peer, fx_world_teardown),
+        cmocka_unit_test_setup_teardown(test_short_replies, setup_2peers, fx_world_teardown),
+        cmocka_unit_test_setup_teardown(test_host_refuses, setup_1peer, fx_world_teardown),
         cmocka_unit_test(test_shanghai_chain),
-        cmocka_unit_test(test_transport_and_host_failures),
-        cmocka_unit_test(test_command_failed),
-        cmocka_unit_test(test_command_failed_other_kind),
+        cmocka_unit_test_setup_teardown(test_transport_and_host_failures, setup_1peer, fx_world_teardown),
+        cmocka_unit_test_setup_teardown(test_command_failed, setup_1peer, fx_world_teardown),
+        cmocka_unit_test_setup_teardown(test_command_failed_other_kind, setup_1peer, fx_world_teardown),
         cmocka_unit_test(test_relay_stored),
-        cmocka_unit_test(test_protocol_violations),
-        cmocka_unit_test(test_body_violations),
-        cmocka_unit_test(test_announced_bound),
-        cmocka_unit_test(test_new_block_overtakes_request),
-        cmocka_unit_test(test_progress_rate),
-        cmocka_unit_test(test_earliest_block),
+        cmocka_unit_test_setup_teardown(test_protocol_violations, setup_1peer, fx_world_teardown),
+        cmocka_unit_test_setup_teardown(test_body_violations, setup_1peer, fx_world_teardown),
+        cmocka_unit_test_setup_teardown(test_announced_bound, setup_1peer, fx_world_teardown),
+        cmocka_unit_test_setup_teardown(test_new_block_overtakes_request, setup_1peer, fx_world_teardown),
+        cmocka_unit_test_setup_teardown(test_progress_rate, setup_1peer, fx_world_teardown),
+        cmocka_unit_test_setup_teardown(test_earliest_block, setup_2peers, fx_world_teardown),
         cmocka_unit_test(test_many_peers),
-        cmocka_unit_test(test_api_errors),
+        cmocka_unit_test_setup_teardown(test_api_errors, setup_1peer, fx_world_teardown),
         cmocka_unit_test(test_chaos),
         cmocka_unit_test(test_chaos_refusing_host),
     };

@@ -8,6 +8,8 @@
 #include "sync_fixture.h"
 
 FX_GROUP_CHAIN(1201) /* g_chain: 1201 London blocks: the honest chain */
+FX_WORLD_SETUP(setup_2peers, g_chain, 2)
+FX_WORLD_SETUP(setup_3peers, g_chain, 3)
 
 /* Peer `p` relays block `k` of chain `c` as a NewBlock. */
 static void new_block(net *n, const fx_peer *p, const chain *c, size_t k)
@@ -283,23 +285,20 @@ static void test_one_peer_cannot_crowd_out(void **state)
  * reaches the honest head, and that peer is dropped. */
 static void test_refused_fetched_blocks(void **state)
 {
-    (void)state;
+    net *n = *state;
+    host *h = n->h;
     chain *fork = fx_chain(1201, 0, 50, 5);
-    net n;
-    host h;
-    fx_net_init(&n, &h, g_chain, 3);
-    n.peers[0].c = fork;
-    h.refuse_foreign = 1;
-    fx_sync_new(&n);
-    assert_int_equal(p2p_sync_set_option(n.s, P2P_SYNC_OPT_BATCH_SIZE, 64), 0);
-    for (size_t i = 0; i < 3; i++) fx_connect(&n, &n.peers[i]);
-    fx_run(&n, 100000);
-    assert_int_equal(h.head, 1200);
-    assert_true(h.refused > 0);
-    assert_true(h.refused <= 3);                /* at most MAX_OFFENCES, then dropped */
-    assert_int_equal(n.disconnects, 1);
-    tu_assert_bytes(n.last_disconnect, n.peers[0].id, 64);
-    fx_net_free(&n);
+    n->peers[0].c = fork;
+    h->refuse_foreign = 1;
+    fx_sync_new(n);
+    assert_int_equal(p2p_sync_set_option(n->s, P2P_SYNC_OPT_BATCH_SIZE, 64), 0);
+    for (size_t i = 0; i < 3; i++) fx_connect(n, &n->peers[i]);
+    fx_run(n, 100000);
+    assert_int_equal(h->head, 1200);
+    assert_true(h->refused > 0);
+    assert_true(h->refused <= 3);                /* at most MAX_OFFENCES, then dropped */
+    assert_int_equal(n->disconnects, 1);
+    tu_assert_bytes(n->last_disconnect, n->peers[0].id, 64);
     fx_chain_free(fork);
 }
 
@@ -310,26 +309,23 @@ static void test_refused_fetched_blocks(void **state)
  * bodies forever). */
 static void test_branch_peer_leaves(void **state)
 {
-    (void)state;
+    net *n = *state;
+    host *h = n->h;
     chain *fork = fx_chain(1201, 0, 50, 5);
-    net n;
-    host h;
-    fx_net_init(&n, &h, g_chain, 2);
-    n.peers[0].c = fork;
-    h.refuse_foreign = 1;
-    fx_sync_new(&n);
-    assert_int_equal(p2p_sync_set_option(n.s, P2P_SYNC_OPT_BATCH_SIZE, 64), 0);
-    fx_connect(&n, &n.peers[0]);
-    assert_int_equal(n.q[0].kind, FX_HEADERS);
-    assert_int_equal(n.q[0].number, 1);
-    fx_answer(&n, 0);                           /* headers 1..64: 50 on are the branch */
-    fx_disconnect_peer(&n, &n.peers[0]);
-    fx_connect(&n, &n.peers[1]);
-    fx_run(&n, 100000);
-    assert_int_equal(h.head, 1200);
-    assert_int_equal(h.refused, 0);
-    assert_int_equal(n.disconnects, 0);
-    fx_net_free(&n);
+    n->peers[0].c = fork;
+    h->refuse_foreign = 1;
+    fx_sync_new(n);
+    assert_int_equal(p2p_sync_set_option(n->s, P2P_SYNC_OPT_BATCH_SIZE, 64), 0);
+    fx_connect(n, &n->peers[0]);
+    assert_int_equal(n->q[0].kind, FX_HEADERS);
+    assert_int_equal(n->q[0].number, 1);
+    fx_answer(n, 0);                           /* headers 1..64: 50 on are the branch */
+    fx_disconnect_peer(n, &n->peers[0]);
+    fx_connect(n, &n->peers[1]);
+    fx_run(n, 100000);
+    assert_int_equal(h->head, 1200);
+    assert_int_equal(h->refused, 0);
+    assert_int_equal(n->disconnects, 0);
     fx_chain_free(fork);
 }
 
@@ -338,25 +334,22 @@ static void test_branch_peer_leaves(void **state)
  * then has none of their bodies is penalised (and dropped here). */
 static void test_empty_bodies_own_headers(void **state)
 {
-    (void)state;
-    net n;
-    host h;
-    fx_net_init(&n, &h, g_chain, 2);
-    n.peers[0].head = 100;
-    n.peers[0].no_bodies = 1;
-    n.peers[1].head = 100;
-    fx_sync_new(&n);
-    assert_int_equal(p2p_sync_set_option(n.s, P2P_SYNC_OPT_MAX_OFFENCES, 2), 0);
-    fx_connect(&n, &n.peers[0]);
-    fx_run(&n, 10000);
-    assert_int_equal(n.disconnects, 1);
-    tu_assert_bytes(n.last_disconnect, n.peers[0].id, 64);
-    assert_int_equal(h.head, 0);
-    fx_disconnect_peer(&n, &n.peers[0]);
-    fx_connect(&n, &n.peers[1]);
-    fx_run(&n, 10000);
-    assert_int_equal(h.head, 100);
-    fx_net_free(&n);
+    net *n = *state;
+    host *h = n->h;
+    n->peers[0].head = 100;
+    n->peers[0].no_bodies = 1;
+    n->peers[1].head = 100;
+    fx_sync_new(n);
+    assert_int_equal(p2p_sync_set_option(n->s, P2P_SYNC_OPT_MAX_OFFENCES, 2), 0);
+    fx_connect(n, &n->peers[0]);
+    fx_run(n, 10000);
+    assert_int_equal(n->disconnects, 1);
+    tu_assert_bytes(n->last_disconnect, n->peers[0].id, 64);
+    assert_int_equal(h->head, 0);
+    fx_disconnect_peer(n, &n->peers[0]);
+    fx_connect(n, &n->peers[1]);
+    fx_run(n, 10000);
+    assert_int_equal(h->head, 100);
 }
 
 /* ------------------------------------------------ free from a callback */
@@ -542,9 +535,9 @@ int main(void)
         cmocka_unit_test(test_candidate_bounds),
         cmocka_unit_test(test_announced_bytes),
         cmocka_unit_test(test_one_peer_cannot_crowd_out),
-        cmocka_unit_test(test_refused_fetched_blocks),
-        cmocka_unit_test(test_branch_peer_leaves),
-        cmocka_unit_test(test_empty_bodies_own_headers),
+        cmocka_unit_test_setup_teardown(test_refused_fetched_blocks, setup_3peers, fx_world_teardown),
+        cmocka_unit_test_setup_teardown(test_branch_peer_leaves, setup_2peers, fx_world_teardown),
+        cmocka_unit_test_setup_teardown(test_empty_bodies_own_headers, setup_2peers, fx_world_teardown),
         cmocka_unit_test(test_free_in_callback),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
