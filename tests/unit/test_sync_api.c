@@ -145,7 +145,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_stop_at, setup_2peers, fx_world_teardown),
-        cmocka_unit_test_setup_teardown(test_rate_over_elapsed_time, setup_1peer, fx_world_teardown),
+        cmocka_unit_test_setup_teardown(test_rate_over_elapsed_time, setup_1peer,
+                                        fx_world_teardown),
         cmocka_unit_test(test_rate_short_sync),
         cmocka_unit_test_setup_teardown(test_next_timeout, setup_1peer, fx_world_teardown),
         cmocka_unit_test(test_state_names),

@@ -8,8 +8,10 @@
 #include "sync_fixture.h"
 
 FX_GROUP_CHAIN(1201) /* g_chain: 1201 London blocks: the honest chain */
+FX_WORLD_SETUP(setup_1peer, g_chain, 1)
 FX_WORLD_SETUP(setup_2peers, g_chain, 2)
 FX_WORLD_SETUP(setup_3peers, g_chain, 3)
+FX_WORLD_SETUP(setup_7peers, g_chain, 7)
 
 /* Peer `p` relays block `k` of chain `c` as a NewBlock. */
 static void new_block(net *n, const fx_peer *p, const chain *c, size_t k)
@@ -54,18 +56,17 @@ static size_t queued(const net *n, int kind)
     return k;
 }
 
-/* A synced node (head 100) with `npeers` peers, peer 0 honest; the host
- * refuses every block that is not on the honest chain. */
-static void synced(net *n, host *h, size_t npeers)
+/* The world's node synced to head 100 (its peers' head), peer 0 honest;
+ * the host refuses every block that is not on the honest chain. */
+static void synced(net *n, host *h)
 {
-    fx_net_init(n, h, g_chain, npeers);
-    for (size_t i = 0; i < npeers; i++) n->peers[i].head = 100;
+    for (size_t i = 0; i < n->npeers; i++) n->peers[i].head = 100;
     h->refuse_foreign = 1;
     fx_sync_new(n);
-    for (size_t i = 0; i < npeers; i++) fx_connect(n, &n->peers[i]);
+    for (size_t i = 0; i < n->npeers; i++) fx_connect(n, &n->peers[i]);
     fx_run(n, 100000);
     assert_int_equal(h->head, 100);
-    for (size_t i = 0; i < npeers; i++) n->peers[i].silent = 1;
+    for (size_t i = 0; i < n->npeers; i++) n->peers[i].silent = 1;
 }
 
 /* The issue's case: one NewBlock at head+1 that the host refuses. It is
@@ -73,24 +74,22 @@ static void synced(net *n, host *h, size_t npeers)
  * the same number that comes next is stored at once. */
 static void test_refused_new_block_then_honest(void **state)
 {
-    (void)state;
+    net *n = *state;
+    host *h = n->h;
     chain *fork = fx_chain(110, 0, 101, 7);     /* 101 on: another branch */
-    net n;
-    host h;
-    synced(&n, &h, 2);
-    n.peers[1].c = fork;
-    new_block(&n, &n.peers[1], fork, 101);
-    assert_int_equal(h.refused, 1);
-    assert_int_equal(h.head, 100);
-    ticks(&n, 20);
-    assert_int_equal(h.refused, 1);             /* not asked again */
-    new_block(&n, &n.peers[0], g_chain, 101);
-    assert_int_equal(h.head, 101);
-    assert_int_equal(h.refused, 1);
-    assert_int_equal(n.disconnects, 0);         /* one offence of 3 */
-    new_block(&n, &n.peers[0], g_chain, 102);
-    assert_int_equal(h.head, 102);
-    fx_net_free(&n);
+    synced(n, h);
+    n->peers[1].c = fork;
+    new_block(n, &n->peers[1], fork, 101);
+    assert_int_equal(h->refused, 1);
+    assert_int_equal(h->head, 100);
+    ticks(n, 20);
+    assert_int_equal(h->refused, 1);             /* not asked again */
+    new_block(n, &n->peers[0], g_chain, 101);
+    assert_int_equal(h->head, 101);
+    assert_int_equal(h->refused, 1);
+    assert_int_equal(n->disconnects, 0);         /* one offence of 3 */
+    new_block(n, &n->peers[0], g_chain, 102);
+    assert_int_equal(h->head, 102);
     fx_chain_free(fork);
 }
 
@@ -99,28 +98,26 @@ static void test_refused_new_block_then_honest(void **state)
  * by anyone, is dropped without asking the host again. */
 static void test_refused_sender_penalised(void **state)
 {
-    (void)state;
+    net *n = *state;
+    host *h = n->h;
     chain *fork = fx_chain(110, 0, 101, 7);
-    net n;
-    host h;
-    synced(&n, &h, 3);
-    assert_int_equal(p2p_sync_set_option(n.s, P2P_SYNC_OPT_MAX_OFFENCES, 1), 0);
-    n.peers[1].c = fork;
-    n.peers[2].c = fork;
-    new_block(&n, &n.peers[1], fork, 102);      /* waits for its parent */
-    new_block(&n, &n.peers[1], fork, 101);      /* refused: 102 goes with it */
-    assert_int_equal(h.refused, 1);
-    assert_int_equal(n.disconnects, 1);
-    tu_assert_bytes(n.last_disconnect, n.peers[1].id, 64);
-    new_block(&n, &n.peers[2], fork, 101);      /* relayed again by another peer */
-    new_block(&n, &n.peers[2], fork, 102);      /* a child of the refused block */
-    assert_int_equal(h.refused, 1);
-    assert_int_equal(h.head, 100);
-    new_block(&n, &n.peers[0], g_chain, 101);
-    assert_int_equal(h.refused, 1);
-    assert_int_equal(h.head, 101);
-    assert_int_equal(n.disconnects, 1);
-    fx_net_free(&n);
+    synced(n, h);
+    assert_int_equal(p2p_sync_set_option(n->s, P2P_SYNC_OPT_MAX_OFFENCES, 1), 0);
+    n->peers[1].c = fork;
+    n->peers[2].c = fork;
+    new_block(n, &n->peers[1], fork, 102);      /* waits for its parent */
+    new_block(n, &n->peers[1], fork, 101);      /* refused: 102 goes with it */
+    assert_int_equal(h->refused, 1);
+    assert_int_equal(n->disconnects, 1);
+    tu_assert_bytes(n->last_disconnect, n->peers[1].id, 64);
+    new_block(n, &n->peers[2], fork, 101);      /* relayed again by another peer */
+    new_block(n, &n->peers[2], fork, 102);      /* a child of the refused block */
+    assert_int_equal(h->refused, 1);
+    assert_int_equal(h->head, 100);
+    new_block(n, &n->peers[0], g_chain, 101);
+    assert_int_equal(h->refused, 1);
+    assert_int_equal(h->head, 101);
+    assert_int_equal(n->disconnects, 1);
     fx_chain_free(fork);
 }
 
@@ -128,27 +125,25 @@ static void test_refused_sender_penalised(void **state)
  * bodies in flight are still taken, no header is asked again. */
 static void test_refused_new_block_keeps_batches(void **state)
 {
-    (void)state;
+    net *n = *state;
+    host *h = n->h;
     chain *fork = fx_chain(110, 0, 101, 7);
-    net n;
-    host h;
-    synced(&n, &h, 2);
-    n.peers[0].silent = 0;
-    n.peers[0].head = 160;
-    n.peers[1].c = fork;
-    announce(&n, &n.peers[0], 160);
-    assert_int_equal(queued(&n, FX_HEADERS), 1);
-    assert_int_equal(fx_step(&n), 1);           /* headers 101..160 in; bodies asked */
-    assert_int_equal(queued(&n, FX_HEADERS), 0);
-    assert_true(queued(&n, FX_BODIES) > 0);
-    new_block(&n, &n.peers[1], fork, 101);
-    assert_int_equal(h.refused, 1);
-    ticks(&n, 3);
-    assert_int_equal(queued(&n, FX_HEADERS), 0);  /* the batch was kept */
-    while (fx_step(&n)) assert_int_equal(queued(&n, FX_HEADERS), 0);
-    assert_int_equal(h.head, 160);
-    assert_int_equal(h.stored, 160);
-    fx_net_free(&n);
+    synced(n, h);
+    n->peers[0].silent = 0;
+    n->peers[0].head = 160;
+    n->peers[1].c = fork;
+    announce(n, &n->peers[0], 160);
+    assert_int_equal(queued(n, FX_HEADERS), 1);
+    assert_int_equal(fx_step(n), 1);           /* headers 101..160 in; bodies asked */
+    assert_int_equal(queued(n, FX_HEADERS), 0);
+    assert_true(queued(n, FX_BODIES) > 0);
+    new_block(n, &n->peers[1], fork, 101);
+    assert_int_equal(h->refused, 1);
+    ticks(n, 3);
+    assert_int_equal(queued(n, FX_HEADERS), 0);  /* the batch was kept */
+    while (fx_step(n)) assert_int_equal(queued(n, FX_HEADERS), 0);
+    assert_int_equal(h->head, 160);
+    assert_int_equal(h->stored, 160);
     fx_chain_free(fork);
 }
 
@@ -156,20 +151,18 @@ static void test_refused_new_block_keeps_batches(void **state)
  * one from another peer is stored, both waiting for their parent. */
 static void test_candidates_per_number(void **state)
 {
-    (void)state;
+    net *n = *state;
+    host *h = n->h;
     chain *fork = fx_chain(110, 0, 102, 9);     /* 102' is a child of honest 101 */
-    net n;
-    host h;
-    synced(&n, &h, 2);
-    n.peers[1].c = fork;
-    new_block(&n, &n.peers[1], fork, 102);
-    new_block(&n, &n.peers[0], g_chain, 102);
-    new_block(&n, &n.peers[0], g_chain, 103);
-    assert_int_equal(h.head, 100);
-    new_block(&n, &n.peers[0], g_chain, 101);
-    assert_int_equal(h.refused, 1);
-    assert_int_equal(h.head, 103);              /* all from NewBlock (peers silent) */
-    fx_net_free(&n);
+    synced(n, h);
+    n->peers[1].c = fork;
+    new_block(n, &n->peers[1], fork, 102);
+    new_block(n, &n->peers[0], g_chain, 102);
+    new_block(n, &n->peers[0], g_chain, 103);
+    assert_int_equal(h->head, 100);
+    new_block(n, &n->peers[0], g_chain, 101);
+    assert_int_equal(h->refused, 1);
+    assert_int_equal(h->head, 103);              /* all from NewBlock (peers silent) */
     fx_chain_free(fork);
 }
 
@@ -177,20 +170,18 @@ static void test_candidates_per_number(void **state)
  * about them. */
 static void test_departed_peer_pruned(void **state)
 {
-    (void)state;
+    net *n = *state;
+    host *h = n->h;
     chain *fork = fx_chain(110, 0, 102, 9);
-    net n;
-    host h;
-    synced(&n, &h, 2);
-    n.peers[1].c = fork;
-    new_block(&n, &n.peers[1], fork, 102);
-    fx_disconnect_peer(&n, &n.peers[1]);
-    new_block(&n, &n.peers[0], g_chain, 101);
-    assert_int_equal(h.head, 101);
-    assert_int_equal(h.refused, 0);
-    new_block(&n, &n.peers[0], g_chain, 102);
-    assert_int_equal(h.head, 102);
-    fx_net_free(&n);
+    synced(n, h);
+    n->peers[1].c = fork;
+    new_block(n, &n->peers[1], fork, 102);
+    fx_disconnect_peer(n, &n->peers[1]);
+    new_block(n, &n->peers[0], g_chain, 101);
+    assert_int_equal(h->head, 101);
+    assert_int_equal(h->refused, 0);
+    new_block(n, &n->peers[0], g_chain, 102);
+    assert_int_equal(h->head, 102);
     fx_chain_free(fork);
 }
 
@@ -199,60 +190,56 @@ static void test_departed_peer_pruned(void **state)
  * ones). The honest head is still reached by fetching. */
 static void test_candidate_bounds(void **state)
 {
-    (void)state;
-    net n;
-    host h;
-    synced(&n, &h, 7);
+    net *n = *state;
+    host *h = n->h;
+    synced(n, h);
     chain *forks[6];
     for (int i = 0; i < 6; i++) {
         forks[i] = fx_chain(103, 0, 102, 20 + i);
-        n.peers[1 + i].c = forks[i];
-        new_block(&n, &n.peers[1 + i], forks[i], 102);
+        n->peers[1 + i].c = forks[i];
+        new_block(n, &n->peers[1 + i], forks[i], 102);
     }
-    new_block(&n, &n.peers[0], g_chain, 101);
-    assert_int_equal(h.head, 101);
-    assert_int_equal(h.refused, 4);             /* only 4 of the 6 were kept */
+    new_block(n, &n->peers[0], g_chain, 101);
+    assert_int_equal(h->head, 101);
+    assert_int_equal(h->refused, 4);             /* only 4 of the 6 were kept */
     /* the forks' peers serve their 102 (it links, its body matches: the host
      * refuses it each time) while the honest peer announces 1200 */
     for (int i = 0; i < 6; i++) {
-        n.peers[1 + i].silent = 0;
-        n.peers[1 + i].head = 102;
+        n->peers[1 + i].silent = 0;
+        n->peers[1 + i].head = 102;
     }
-    n.peers[0].silent = 0;
-    n.peers[0].head = 1200;
-    announce(&n, &n.peers[0], 1200);
-    fx_run(&n, 100000);
-    assert_int_equal(h.head, 1200);
-    assert_true(h.refused <= 4 + 6 * 3);        /* each fork peer: MAX_OFFENCES at most */
-    fx_net_free(&n);
+    n->peers[0].silent = 0;
+    n->peers[0].head = 1200;
+    announce(n, &n->peers[0], 1200);
+    fx_run(n, 100000);
+    assert_int_equal(h->head, 1200);
+    assert_true(h->refused <= 4 + 6 * 3);        /* each fork peer: MAX_OFFENCES at most */
     for (int i = 0; i < 6; i++) fx_chain_free(forks[i]);
 }
 
 static void test_announced_bytes(void **state)
 {
-    (void)state;
-    net n;
-    host h;
-    synced(&n, &h, 1);
+    net *n = *state;
+    host *h = n->h;
+    synced(n, h);
     /* room for blocks 102 and 103 (header and body bytes), not 104 as well */
     size_t sz = 0;
     for (size_t k = 102; k <= 103; k++) sz += g_chain->hlen[k] + g_chain->blen[k];
     assert_true(g_chain->blen[104] > g_chain->blen[102]);
-    assert_int_equal(p2p_sync_set_option(n.s, P2P_SYNC_OPT_ANNOUNCED_BYTES, 0), P2P_ERR_RANGE);
-    assert_int_equal(p2p_sync_set_option(n.s, P2P_SYNC_OPT_ANNOUNCED_BYTES, (1ull << 30) + 1),
+    assert_int_equal(p2p_sync_set_option(n->s, P2P_SYNC_OPT_ANNOUNCED_BYTES, 0), P2P_ERR_RANGE);
+    assert_int_equal(p2p_sync_set_option(n->s, P2P_SYNC_OPT_ANNOUNCED_BYTES, (1ull << 30) + 1),
                      P2P_ERR_RANGE);
-    assert_int_equal(p2p_sync_set_option(n.s, P2P_SYNC_OPT_ANNOUNCED_BYTES, sz), 0);
-    n.peers[0].head = 104;
-    new_block(&n, &n.peers[0], g_chain, 104);
-    new_block(&n, &n.peers[0], g_chain, 103); /* 104 (bigger than 102) gives way */
-    new_block(&n, &n.peers[0], g_chain, 102);
-    new_block(&n, &n.peers[0], g_chain, 101); /* stored at once, then 102, 103 */
-    assert_int_equal(h.head, 103);
-    n.peers[0].silent = 0;
-    fx_run(&n, 10000);                        /* 104 is fetched */
-    assert_int_equal(h.head, 104);
-    assert_int_equal(h.refused, 0);
-    fx_net_free(&n);
+    assert_int_equal(p2p_sync_set_option(n->s, P2P_SYNC_OPT_ANNOUNCED_BYTES, sz), 0);
+    n->peers[0].head = 104;
+    new_block(n, &n->peers[0], g_chain, 104);
+    new_block(n, &n->peers[0], g_chain, 103); /* 104 (bigger than 102) gives way */
+    new_block(n, &n->peers[0], g_chain, 102);
+    new_block(n, &n->peers[0], g_chain, 101); /* stored at once, then 102, 103 */
+    assert_int_equal(h->head, 103);
+    n->peers[0].silent = 0;
+    fx_run(n, 10000);                        /* 104 is fetched */
+    assert_int_equal(h->head, 104);
+    assert_int_equal(h->refused, 0);
 }
 
 /* One peer fills the NewBlock room (bytes) with blocks of its own branch
@@ -260,23 +247,21 @@ static void test_announced_bytes(void **state)
  * (farther ones give way) and are stored when their parent arrives. */
 static void test_one_peer_cannot_crowd_out(void **state)
 {
-    (void)state;
+    net *n = *state;
+    host *h = n->h;
     chain *fork = fx_chain(120, 0, 101, 13);
-    net n;
-    host h;
-    synced(&n, &h, 2);
-    n.peers[1].c = fork;
+    synced(n, h);
+    n->peers[1].c = fork;
     size_t room = 0;
     for (size_t k = 102; k <= 104; k++) room += fork->hlen[k] + fork->blen[k];
-    assert_int_equal(p2p_sync_set_option(n.s, P2P_SYNC_OPT_ANNOUNCED_BYTES, room), 0);
-    for (size_t k = 102; k <= 110; k++) new_block(&n, &n.peers[1], fork, k);
-    new_block(&n, &n.peers[0], g_chain, 103);
-    new_block(&n, &n.peers[0], g_chain, 102);
-    assert_int_equal(h.head, 100);
-    new_block(&n, &n.peers[0], g_chain, 101);
-    assert_int_equal(h.head, 103);
-    assert_int_equal(h.refused, 0);
-    fx_net_free(&n);
+    assert_int_equal(p2p_sync_set_option(n->s, P2P_SYNC_OPT_ANNOUNCED_BYTES, room), 0);
+    for (size_t k = 102; k <= 110; k++) new_block(n, &n->peers[1], fork, k);
+    new_block(n, &n->peers[0], g_chain, 103);
+    new_block(n, &n->peers[0], g_chain, 102);
+    assert_int_equal(h->head, 100);
+    new_block(n, &n->peers[0], g_chain, 101);
+    assert_int_equal(h->head, 103);
+    assert_int_equal(h->refused, 0);
     fx_chain_free(fork);
 }
 
@@ -527,17 +512,24 @@ static void test_free_in_callback(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_refused_new_block_then_honest),
-        cmocka_unit_test(test_refused_sender_penalised),
-        cmocka_unit_test(test_refused_new_block_keeps_batches),
-        cmocka_unit_test(test_candidates_per_number),
-        cmocka_unit_test(test_departed_peer_pruned),
-        cmocka_unit_test(test_candidate_bounds),
-        cmocka_unit_test(test_announced_bytes),
-        cmocka_unit_test(test_one_peer_cannot_crowd_out),
-        cmocka_unit_test_setup_teardown(test_refused_fetched_blocks, setup_3peers, fx_world_teardown),
+        cmocka_unit_test_setup_teardown(test_refused_new_block_then_honest, setup_2peers,
+                                        fx_world_teardown),
+        cmocka_unit_test_setup_teardown(test_refused_sender_penalised, setup_3peers,
+                                        fx_world_teardown),
+        cmocka_unit_test_setup_teardown(test_refused_new_block_keeps_batches, setup_2peers,
+                                        fx_world_teardown),
+        cmocka_unit_test_setup_teardown(test_candidates_per_number, setup_2peers,
+                                        fx_world_teardown),
+        cmocka_unit_test_setup_teardown(test_departed_peer_pruned, setup_2peers, fx_world_teardown),
+        cmocka_unit_test_setup_teardown(test_candidate_bounds, setup_7peers, fx_world_teardown),
+        cmocka_unit_test_setup_teardown(test_announced_bytes, setup_1peer, fx_world_teardown),
+        cmocka_unit_test_setup_teardown(test_one_peer_cannot_crowd_out, setup_2peers,
+                                        fx_world_teardown),
+        cmocka_unit_test_setup_teardown(test_refused_fetched_blocks, setup_3peers,
+                                        fx_world_teardown),
         cmocka_unit_test_setup_teardown(test_branch_peer_leaves, setup_2peers, fx_world_teardown),
-        cmocka_unit_test_setup_teardown(test_empty_bodies_own_headers, setup_2peers, fx_world_teardown),
+        cmocka_unit_test_setup_teardown(test_empty_bodies_own_headers, setup_2peers,
+                                        fx_world_teardown),
         cmocka_unit_test(test_free_in_callback),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
