@@ -51,6 +51,48 @@ static void pair_free(pair *pr)
     ep_eth_peer_free(pr->a);
     ep_eth_peer_free(pr->b);
     p2p_rlp_writer_free(&pr->w);
+    memset(pr, 0, sizeof *pr); /* freed again by the teardown: no harm */
+}
+
+/* What most tests start from (setup68/69/70): the default config of one eth
+ * version, which the test may change before pair_ready, an event, and the
+ * pair, freed by the teardown. */
+typedef struct fixture {
+    ep_eth_peer_config c;
+    pair pr;
+    ep_eth_event ev;
+} fixture;
+
+static int setup_version(void **state, uint32_t version)
+{
+    fixture *f = calloc(1, sizeof *f);
+    assert_non_null(f);
+    config(&f->c, version);
+    *state = f;
+    return 0;
+}
+
+static int setup68(void **state)
+{
+    return setup_version(state, 68);
+}
+
+static int setup69(void **state)
+{
+    return setup_version(state, 69);
+}
+
+static int setup70(void **state)
+{
+    return setup_version(state, 70);
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    pair_free(&f->pr);
+    free(f);
+    return 0;
 }
 
 /* A sends @m (a request; its id stored back), B receives it as a MESSAGE. */
@@ -88,15 +130,33 @@ static ep_eth_msg headers_req(uint64_t amount, uint64_t id)
 static const uint8_t item_bytes[] = {0xc2, 0x01, 0x02};
 static const p2p_bytes items3[3] = {{item_bytes, 3}, {item_bytes, 3}, {item_bytes, 3}};
 
-/* B replies; returns what send returned, *sent the items encoded. */
-static int reply(pair *pr, uint64_t msg, uint64_t id, size_t n, size_t *sent)
+/* A request of kind @msg for the @n hashes at @h. */
+static ep_eth_msg hashes_req(uint64_t msg, const void *h, size_t n)
+{
+    ep_eth_msg m;
+    memset(&m, 0, sizeof m);
+    m.id = msg;
+    m.u.hashes.v = (const uint8_t(*)[32])h;
+    m.u.hashes.count = n;
+    return m;
+}
+
+/* A reply of kind @msg to request @id carrying @items (@n of them). */
+static ep_eth_msg items_reply(uint64_t msg, uint64_t id, const p2p_bytes *items, size_t n)
 {
     ep_eth_msg m;
     memset(&m, 0, sizeof m);
     m.id = msg;
     m.request_id = id;
-    m.u.items.v = items3;
+    m.u.items.v = items;
     m.u.items.count = n;
+    return m;
+}
+
+/* B replies; returns what send returned, *sent the items encoded. */
+static int reply(pair *pr, uint64_t msg, uint64_t id, size_t n, size_t *sent)
+{
+    ep_eth_msg m = items_reply(msg, id, items3, n);
     p2p_rlp_writer_reset(&pr->w);
     return ep_eth_peer_send(pr->b, &m, T0, &pr->w, sent);
 }
@@ -104,161 +164,140 @@ static int reply(pair *pr, uint64_t msg, uint64_t id, size_t n, size_t *sent)
 /* An id the peer never sent, an id of another kind, an id answered twice. */
 static void test_reply_needs_a_request(void **state)
 {
-    (void)state;
-    ep_eth_peer_config c;
-    config(&c, 69);
-    pair pr;
-    pair_ready(&pr, &c);
-    assert_int_equal(reply(&pr, EP_ETH_BLOCK_HEADERS, 5, 1, NULL), P2P_ERR_NOT_FOUND);
-    assert_int_equal(pr.w.len, 0); /* nothing written */
+    fixture *f = *state;
+    pair_ready(&f->pr, &f->c);
+    assert_int_equal(reply(&f->pr, EP_ETH_BLOCK_HEADERS, 5, 1, NULL), P2P_ERR_NOT_FOUND);
+    assert_int_equal(f->pr.w.len, 0); /* nothing written */
     ep_eth_msg q = headers_req(2, 5);
-    ask(&pr, &q, T0);
-    assert_int_equal(ep_eth_peer_serving(pr.b), 1);
+    ask(&f->pr, &q, T0);
+    assert_int_equal(ep_eth_peer_serving(f->pr.b), 1);
     /* the right id for another kind of request */
-    assert_int_equal(reply(&pr, EP_ETH_BLOCK_BODIES, 5, 1, NULL), P2P_ERR_NOT_FOUND);
-    assert_int_equal(reply(&pr, EP_ETH_BLOCK_HEADERS, 5, 1, NULL), 0);
-    assert_int_equal(ep_eth_peer_serving(pr.b), 0);
-    assert_int_equal(reply(&pr, EP_ETH_BLOCK_HEADERS, 5, 1, NULL), P2P_ERR_STATE);
-    assert_int_equal(pr.w.len, 0);
+    assert_int_equal(reply(&f->pr, EP_ETH_BLOCK_BODIES, 5, 1, NULL), P2P_ERR_NOT_FOUND);
+    assert_int_equal(reply(&f->pr, EP_ETH_BLOCK_HEADERS, 5, 1, NULL), 0);
+    assert_int_equal(ep_eth_peer_serving(f->pr.b), 0);
+    assert_int_equal(reply(&f->pr, EP_ETH_BLOCK_HEADERS, 5, 1, NULL), P2P_ERR_STATE);
+    assert_int_equal(f->pr.w.len, 0);
     /* the peer may reuse an id: each request gets one answer, in order */
-    ask_raw(&pr, &q, T0);
-    ask_raw(&pr, &q, T0);
-    assert_int_equal(ep_eth_peer_serving(pr.b), 2);
-    assert_int_equal(reply(&pr, EP_ETH_BLOCK_HEADERS, 5, 0, NULL), 0);
-    assert_int_equal(reply(&pr, EP_ETH_BLOCK_HEADERS, 5, 0, NULL), 0);
-    assert_int_equal(reply(&pr, EP_ETH_BLOCK_HEADERS, 5, 0, NULL), P2P_ERR_STATE);
-    pair_free(&pr);
+    ask_raw(&f->pr, &q, T0);
+    ask_raw(&f->pr, &q, T0);
+    assert_int_equal(ep_eth_peer_serving(f->pr.b), 2);
+    assert_int_equal(reply(&f->pr, EP_ETH_BLOCK_HEADERS, 5, 0, NULL), 0);
+    assert_int_equal(reply(&f->pr, EP_ETH_BLOCK_HEADERS, 5, 0, NULL), 0);
+    assert_int_equal(reply(&f->pr, EP_ETH_BLOCK_HEADERS, 5, 0, NULL), P2P_ERR_STATE);
+}
+
+/* A asks @q; B replies (@msg) with @n items; A takes the reply as a
+ * RESPONSE, in f->ev. Returns how many items B sent. */
+static size_t served(fixture *f, ep_eth_msg *q, uint64_t msg, size_t n)
+{
+    size_t sent;
+    ask(&f->pr, q, T0);
+    assert_int_equal(reply(&f->pr, msg, q->request_id, n, &sent), 0);
+    assert_int_equal(ep_eth_peer_input(f->pr.a, msg, f->pr.w.buf, f->pr.w.len, T0, &f->ev), 0);
+    assert_int_equal(f->ev.type, EP_ETH_EV_RESPONSE);
+    return sent;
 }
 
 /* A reply carries at most what the request asked for; the asker takes it
  * without an offence. */
 static void test_reply_cut_to_request(void **state)
 {
-    (void)state;
-    ep_eth_peer_config c;
-    config(&c, 68);
-    c.max_offences = 0; /* one offence would disconnect */
-    pair pr;
-    pair_ready(&pr, &c);
-    ep_eth_event ev;
-    size_t sent;
+    fixture *f = *state;
+    f->c.max_offences = 0; /* one offence would disconnect */
+    pair_ready(&f->pr, &f->c);
     ep_eth_msg q = headers_req(2, 0);
-    ask(&pr, &q, T0);
-    assert_int_equal(reply(&pr, EP_ETH_BLOCK_HEADERS, q.request_id, 3, &sent), 0);
-    assert_int_equal(sent, 2);
-    assert_int_equal(ep_eth_peer_input(pr.a, EP_ETH_BLOCK_HEADERS, pr.w.buf, pr.w.len, T0, &ev), 0);
-    assert_int_equal(ev.type, EP_ETH_EV_RESPONSE);
-    assert_int_equal(ev.msg.u.items.count, 2);
+    assert_int_equal(served(f, &q, EP_ETH_BLOCK_HEADERS, 3), 2);
+    assert_int_equal(f->ev.msg.u.items.count, 2);
     /* by hashes: one hash, one body */
     uint8_t h[1][32];
     memset(h, 7, sizeof h);
-    ep_eth_msg gb;
-    memset(&gb, 0, sizeof gb);
-    gb.id = EP_ETH_GET_BLOCK_BODIES;
-    gb.u.hashes.v = (const uint8_t(*)[32])h;
-    gb.u.hashes.count = 1;
-    ask(&pr, &gb, T0);
-    assert_int_equal(reply(&pr, EP_ETH_BLOCK_BODIES, gb.request_id, 3, &sent), 0);
-    assert_int_equal(sent, 1);
-    assert_int_equal(ep_eth_peer_input(pr.a, EP_ETH_BLOCK_BODIES, pr.w.buf, pr.w.len, T0, &ev), 0);
-    assert_int_equal(ev.type, EP_ETH_EV_RESPONSE);
+    ep_eth_msg gb = hashes_req(EP_ETH_GET_BLOCK_BODIES, h, 1);
+    assert_int_equal(served(f, &gb, EP_ETH_BLOCK_BODIES, 3), 1);
     /* a request for none: the reply is empty */
+    size_t sent;
     q = headers_req(0, 0);
-    ask(&pr, &q, T0);
-    assert_int_equal(reply(&pr, EP_ETH_BLOCK_HEADERS, q.request_id, 3, &sent), 0);
+    ask(&f->pr, &q, T0);
+    assert_int_equal(reply(&f->pr, EP_ETH_BLOCK_HEADERS, q.request_id, 3, &sent), 0);
     assert_int_equal(sent, 0);
-    assert_int_equal(ep_eth_peer_offences(pr.a), 0);
-    assert_false(ep_eth_peer_is_closed(pr.a));
-    pair_free(&pr);
+    assert_int_equal(ep_eth_peer_offences(f->pr.a), 0);
+    assert_false(ep_eth_peer_is_closed(f->pr.a));
 }
 
 /* max_serving requests wait at most; the caller is told to stop feeding. */
 static void test_serving_bound(void **state)
 {
-    (void)state;
-    ep_eth_peer_config c;
-    config(&c, 69);
-    c.max_serving = 3;
-    pair pr;
-    pair_ready(&pr, &c);
+    fixture *f = *state;
+    f->c.max_serving = 3;
+    pair_ready(&f->pr, &f->c);
     ep_eth_msg q[4];
     for (int i = 0; i < 3; i++) {
-        assert_false(ep_eth_peer_serving_full(pr.b));
+        assert_false(ep_eth_peer_serving_full(f->pr.b));
         q[i] = headers_req(1, 100 + (uint64_t)i);
-        ask(&pr, &q[i], T0);
+        ask(&f->pr, &q[i], T0);
     }
-    assert_true(ep_eth_peer_serving_full(pr.b));
+    assert_true(ep_eth_peer_serving_full(f->pr.b));
     /* announcements do not count */
-    assert_int_equal(ep_eth_peer_serving(pr.b), 3);
-    assert_int_equal(reply(&pr, EP_ETH_BLOCK_HEADERS, 101, 1, NULL), 0);
-    assert_false(ep_eth_peer_serving_full(pr.b));
+    assert_int_equal(ep_eth_peer_serving(f->pr.b), 3);
+    assert_int_equal(reply(&f->pr, EP_ETH_BLOCK_HEADERS, 101, 1, NULL), 0);
+    assert_false(ep_eth_peer_serving_full(f->pr.b));
     /* a caller that feeds anyway: the table stays bounded, the oldest gives way */
     q[3] = headers_req(1, 103);
-    ask(&pr, &q[3], T0);
+    ask(&f->pr, &q[3], T0);
     ep_eth_msg q4 = headers_req(1, 104);
-    ask(&pr, &q4, T0);
-    assert_int_equal(ep_eth_peer_serving(pr.b), 3);
-    assert_int_equal(reply(&pr, EP_ETH_BLOCK_HEADERS, 100, 1, NULL), P2P_ERR_TIMEOUT);
-    assert_int_equal(reply(&pr, EP_ETH_BLOCK_HEADERS, 102, 1, NULL), 0);
-    assert_int_equal(reply(&pr, EP_ETH_BLOCK_HEADERS, 103, 1, NULL), 0);
-    assert_int_equal(reply(&pr, EP_ETH_BLOCK_HEADERS, 104, 1, NULL), 0);
-    assert_int_equal(ep_eth_peer_serving(pr.b), 0);
+    ask(&f->pr, &q4, T0);
+    assert_int_equal(ep_eth_peer_serving(f->pr.b), 3);
+    assert_int_equal(reply(&f->pr, EP_ETH_BLOCK_HEADERS, 100, 1, NULL), P2P_ERR_TIMEOUT);
+    assert_int_equal(reply(&f->pr, EP_ETH_BLOCK_HEADERS, 102, 1, NULL), 0);
+    assert_int_equal(reply(&f->pr, EP_ETH_BLOCK_HEADERS, 103, 1, NULL), 0);
+    assert_int_equal(reply(&f->pr, EP_ETH_BLOCK_HEADERS, 104, 1, NULL), 0);
+    assert_int_equal(ep_eth_peer_serving(f->pr.b), 0);
     /* the configured bound is checked */
     ep_eth_peer *p;
-    c.max_serving = 0;
-    assert_int_equal(ep_eth_peer_new(&c, T0, &p), P2P_ERR_INVALID);
-    c.max_serving = EP_ETH_MAX_SERVING + 1;
-    assert_int_equal(ep_eth_peer_new(&c, T0, &p), P2P_ERR_INVALID);
-    pair_free(&pr);
+    f->c.max_serving = 0;
+    assert_int_equal(ep_eth_peer_new(&f->c, T0, &p), P2P_ERR_INVALID);
+    f->c.max_serving = EP_ETH_MAX_SERVING + 1;
+    assert_int_equal(ep_eth_peer_new(&f->c, T0, &p), P2P_ERR_INVALID);
 }
 
 /* A request the host never answers is forgotten at its deadline. */
 static void test_serve_timeout(void **state)
 {
-    (void)state;
-    ep_eth_peer_config c;
-    config(&c, 69);
-    c.serve_timeout_ms = 2000;
-    c.request_timeout_ms = 60000;
-    pair pr;
-    pair_ready(&pr, &c);
-    ep_eth_event ev;
-    assert_true(ep_eth_peer_next_deadline(pr.b) == UINT64_MAX);
+    fixture *f = *state;
+    f->c.serve_timeout_ms = 2000;
+    f->c.request_timeout_ms = 60000;
+    pair_ready(&f->pr, &f->c);
+    assert_true(ep_eth_peer_next_deadline(f->pr.b) == UINT64_MAX);
     ep_eth_msg q1 = headers_req(1, 1), q2 = headers_req(1, 2);
-    ask(&pr, &q1, T0);
-    ask(&pr, &q2, T0 + 500);
-    assert_true(ep_eth_peer_next_deadline(pr.b) == T0 + 2000);
-    assert_int_equal(ep_eth_peer_tick(pr.b, T0 + 1999, &ev), 0);
-    assert_int_equal(ev.type, EP_ETH_EV_NONE);
-    assert_int_equal(ep_eth_peer_tick(pr.b, T0 + 2000, &ev), 0);
-    assert_int_equal(ev.type, EP_ETH_EV_SERVE_EXPIRED);
-    assert_true(ev.request_id == 1 && ev.request_msg == EP_ETH_GET_BLOCK_HEADERS);
-    assert_int_equal(ep_eth_peer_tick(pr.b, T0 + 2000, &ev), 0);
-    assert_int_equal(ev.type, EP_ETH_EV_NONE);
-    assert_true(ep_eth_peer_next_deadline(pr.b) == T0 + 2500);
-    assert_int_equal(reply(&pr, EP_ETH_BLOCK_HEADERS, 1, 1, NULL), P2P_ERR_TIMEOUT);
-    assert_int_equal(reply(&pr, EP_ETH_BLOCK_HEADERS, 2, 1, NULL), 0);
-    assert_true(ep_eth_peer_next_deadline(pr.b) == UINT64_MAX);
-    pair_free(&pr);
+    ask(&f->pr, &q1, T0);
+    ask(&f->pr, &q2, T0 + 500);
+    assert_true(ep_eth_peer_next_deadline(f->pr.b) == T0 + 2000);
+    assert_int_equal(ep_eth_peer_tick(f->pr.b, T0 + 1999, &f->ev), 0);
+    assert_int_equal(f->ev.type, EP_ETH_EV_NONE);
+    assert_int_equal(ep_eth_peer_tick(f->pr.b, T0 + 2000, &f->ev), 0);
+    assert_int_equal(f->ev.type, EP_ETH_EV_SERVE_EXPIRED);
+    assert_true(f->ev.request_id == 1 && f->ev.request_msg == EP_ETH_GET_BLOCK_HEADERS);
+    assert_int_equal(ep_eth_peer_tick(f->pr.b, T0 + 2000, &f->ev), 0);
+    assert_int_equal(f->ev.type, EP_ETH_EV_NONE);
+    assert_true(ep_eth_peer_next_deadline(f->pr.b) == T0 + 2500);
+    assert_int_equal(reply(&f->pr, EP_ETH_BLOCK_HEADERS, 1, 1, NULL), P2P_ERR_TIMEOUT);
+    assert_int_equal(reply(&f->pr, EP_ETH_BLOCK_HEADERS, 2, 1, NULL), 0);
+    assert_true(ep_eth_peer_next_deadline(f->pr.b) == UINT64_MAX);
 }
 
 /* The remembered outcomes are bounded: an id answered long ago is unknown. */
 static void test_done_ids_bounded(void **state)
 {
-    (void)state;
-    ep_eth_peer_config c;
-    config(&c, 69);
-    pair pr;
-    pair_ready(&pr, &c);
+    fixture *f = *state;
+    pair_ready(&f->pr, &f->c);
     for (uint64_t i = 1; i <= EP_ETH_SERVED_IDS + 1; i++) {
         ep_eth_msg q = headers_req(1, i);
-        ask_raw(&pr, &q, T0);
-        assert_int_equal(reply(&pr, EP_ETH_BLOCK_HEADERS, i, 1, NULL), 0);
+        ask_raw(&f->pr, &q, T0);
+        assert_int_equal(reply(&f->pr, EP_ETH_BLOCK_HEADERS, i, 1, NULL), 0);
     }
-    assert_int_equal(reply(&pr, EP_ETH_BLOCK_HEADERS, EP_ETH_SERVED_IDS + 1, 1, NULL), P2P_ERR_STATE);
-    assert_int_equal(reply(&pr, EP_ETH_BLOCK_HEADERS, 2, 1, NULL), P2P_ERR_STATE);
-    assert_int_equal(reply(&pr, EP_ETH_BLOCK_HEADERS, 1, 1, NULL), P2P_ERR_NOT_FOUND);
-    pair_free(&pr);
+    assert_int_equal(reply(&f->pr, EP_ETH_BLOCK_HEADERS, EP_ETH_SERVED_IDS + 1, 1, NULL),
+                     P2P_ERR_STATE);
+    assert_int_equal(reply(&f->pr, EP_ETH_BLOCK_HEADERS, 2, 1, NULL), P2P_ERR_STATE);
+    assert_int_equal(reply(&f->pr, EP_ETH_BLOCK_HEADERS, 1, 1, NULL), P2P_ERR_NOT_FOUND);
 }
 
 /* ------------------------------------------------ eth/70 receipt paging */
@@ -323,19 +362,10 @@ static size_t receipts_round(pair *pr, uint64_t index, size_t nh, const p2p_byte
 {
     uint8_t h[4][32];
     memset(h, 0x33, sizeof h);
-    ep_eth_msg q;
-    memset(&q, 0, sizeof q);
-    q.id = EP_ETH_GET_RECEIPTS;
+    ep_eth_msg q = hashes_req(EP_ETH_GET_RECEIPTS, h, nh);
     q.receipt_index = index;
-    q.u.hashes.v = (const uint8_t(*)[32])h;
-    q.u.hashes.count = nh;
     ask(pr, &q, T0);
-    ep_eth_msg m;
-    memset(&m, 0, sizeof m);
-    m.id = EP_ETH_RECEIPTS;
-    m.request_id = q.request_id;
-    m.u.items.v = lists;
-    m.u.items.count = nl;
+    ep_eth_msg m = items_reply(EP_ETH_RECEIPTS, q.request_id, lists, nl);
     p2p_rlp_writer_reset(&pr->w);
     assert_int_equal(ep_eth_peer_send(pr->b, &m, T0, &pr->w, NULL), 0);
     assert_int_equal(ep_eth_peer_input(pr->a, EP_ETH_RECEIPTS, pr->w.buf, pr->w.len, T0, ev), 0);
@@ -350,27 +380,23 @@ static size_t receipts_round(pair *pr, uint64_t index, size_t nh, const p2p_byte
  * whole once the big one is done. */
 static void test_eth70_pages(void **state)
 {
-    (void)state;
-    ep_eth_peer_config c;
-    config(&c, 70);
-    c.soft_limit_bytes = 4096;
-    c.max_offences = 0;
-    pair pr;
-    pair_ready(&pr, &c);
+    fixture *f = *state;
+    f->c.soft_limit_bytes = 4096;
+    f->c.max_offences = 0;
+    pair_ready(&f->pr, &f->c);
     p2p_bytes lists[2];
     receipt_list(&lists[0], 20, 1000, 0x10); /* 20 KiB */
     receipt_list(&lists[1], 2, 100, 0x80);
     p2p_bytes want[20], got[20];
     assert_int_equal(receipts_of(lists[0], want, 20), 20);
     size_t have = 0, pages = 0;
-    ep_eth_event ev;
     for (;;) {
-        size_t len = receipts_round(&pr, have, 2, lists, 2, &ev);
+        size_t len = receipts_round(&f->pr, have, 2, lists, 2, &f->ev);
         assert_true(len <= 4096 + 32); /* the soft limit, plus the message's own headers */
         pages++;
-        assert_true(ev.msg.u.items.count >= 1);
+        assert_true(f->ev.msg.u.items.count >= 1);
         p2p_bytes part[20];
-        size_t k = receipts_of(ev.msg.u.items.v[0], part, 20);
+        size_t k = receipts_of(f->ev.msg.u.items.v[0], part, 20);
         assert_true(k >= 1);
         assert_true(have + k <= 20);
         for (size_t i = 0; i < k; i++) got[have + i] = part[i];
@@ -379,30 +405,30 @@ static void test_eth70_pages(void **state)
             assert_memory_equal(got[have + i].ptr, want[have + i].ptr, want[have + i].len);
         }
         have += k;
-        if (ev.msg.last_incomplete) {
-            assert_int_equal(ev.msg.u.items.count, 1); /* nothing follows a cut */
+        if (f->ev.msg.last_incomplete) {
+            assert_int_equal(f->ev.msg.u.items.count, 1); /* nothing follows a cut */
             assert_true(have < 20);
             continue;
         }
         assert_int_equal(have, 20);
         /* the small block came whole with the last page */
-        assert_int_equal(ev.msg.u.items.count, 2);
-        assert_int_equal(ev.msg.u.items.v[1].len, lists[1].len);
-        assert_memory_equal(ev.msg.u.items.v[1].ptr, lists[1].ptr, lists[1].len);
+        assert_int_equal(f->ev.msg.u.items.count, 2);
+        assert_int_equal(f->ev.msg.u.items.v[1].len, lists[1].len);
+        assert_memory_equal(f->ev.msg.u.items.v[1].ptr, lists[1].ptr, lists[1].len);
         break;
     }
     assert_int_equal(pages, 7); /* 3 receipts of 1039 bytes a page */
-    assert_int_equal(ep_eth_peer_offences(pr.a), 0);
-    pair_free(&pr);
+    assert_int_equal(ep_eth_peer_offences(f->pr.a), 0);
+    pair_free(&f->pr);
     /* eth/69: whole lists only (the first one goes even over the limit) */
-    config(&c, 69);
-    c.soft_limit_bytes = 4096;
-    pair_ready(&pr, &c);
-    receipts_round(&pr, 0, 2, lists, 2, &ev);
-    assert_int_equal(ev.msg.u.items.count, 1);
-    assert_int_equal(ev.msg.u.items.v[0].len, lists[0].len);
-    assert_int_equal(ev.msg.last_incomplete, 0);
-    pair_free(&pr);
+    config(&f->c, 69);
+    f->c.soft_limit_bytes = 4096;
+    pair_ready(&f->pr, &f->c);
+    receipts_round(&f->pr, 0, 2, lists, 2, &f->ev);
+    assert_int_equal(f->ev.msg.u.items.count, 1);
+    assert_int_equal(f->ev.msg.u.items.v[0].len, lists[0].len);
+    assert_int_equal(f->ev.msg.last_incomplete, 0);
+    pair_free(&f->pr);
     free((void *)lists[0].ptr);
     free((void *)lists[1].ptr);
 }
@@ -411,14 +437,10 @@ static void test_eth70_pages(void **state)
  * second list that cannot keep one receipt, an empty reply. */
 static void test_eth70_page_edges(void **state)
 {
-    (void)state;
-    ep_eth_peer_config c;
-    config(&c, 70);
-    c.soft_limit_bytes = 4096;
-    c.max_offences = 0;
-    pair pr;
-    pair_ready(&pr, &c);
-    ep_eth_event ev;
+    fixture *f = *state;
+    f->c.soft_limit_bytes = 4096;
+    f->c.max_offences = 0;
+    pair_ready(&f->pr, &f->c);
     p2p_bytes small, one_big, two_big, mid;
     receipt_list(&small, 3, 100, 1);
     receipt_list(&one_big, 1, 6000, 2);
@@ -426,59 +448,50 @@ static void test_eth70_page_edges(void **state)
     receipt_list(&mid, 3, 1000, 4);
     p2p_bytes part[4];
     /* an index at or past the end: the first list goes out empty (as geth) */
-    receipts_round(&pr, 3, 1, &small, 1, &ev);
-    assert_int_equal(ev.msg.u.items.count, 1);
-    assert_int_equal(receipts_of(ev.msg.u.items.v[0], part, 4), 0);
-    assert_int_equal(ev.msg.last_incomplete, 0);
-    receipts_round(&pr, 50, 1, &small, 1, &ev);
-    assert_int_equal(receipts_of(ev.msg.u.items.v[0], part, 4), 0);
+    receipts_round(&f->pr, 3, 1, &small, 1, &f->ev);
+    assert_int_equal(f->ev.msg.u.items.count, 1);
+    assert_int_equal(receipts_of(f->ev.msg.u.items.v[0], part, 4), 0);
+    assert_int_equal(f->ev.msg.last_incomplete, 0);
+    receipts_round(&f->pr, 50, 1, &small, 1, &f->ev);
+    assert_int_equal(receipts_of(f->ev.msg.u.items.v[0], part, 4), 0);
     /* a receipt over the soft limit still goes, alone */
-    receipts_round(&pr, 0, 2, (const p2p_bytes[]){one_big, small}, 2, &ev);
-    assert_int_equal(ev.msg.u.items.count, 1);
-    assert_int_equal(ev.msg.last_incomplete, 0);
-    assert_int_equal(ev.msg.u.items.v[0].len, one_big.len);
-    receipts_round(&pr, 0, 1, &two_big, 1, &ev);
-    assert_int_equal(receipts_of(ev.msg.u.items.v[0], part, 4), 1);
-    assert_int_equal(ev.msg.last_incomplete, 1);
-    receipts_round(&pr, 1, 1, &two_big, 1, &ev);
-    assert_int_equal(receipts_of(ev.msg.u.items.v[0], part, 4), 1);
-    assert_int_equal(ev.msg.last_incomplete, 0);
+    receipts_round(&f->pr, 0, 2, (const p2p_bytes[]){one_big, small}, 2, &f->ev);
+    assert_int_equal(f->ev.msg.u.items.count, 1);
+    assert_int_equal(f->ev.msg.last_incomplete, 0);
+    assert_int_equal(f->ev.msg.u.items.v[0].len, one_big.len);
+    receipts_round(&f->pr, 0, 1, &two_big, 1, &f->ev);
+    assert_int_equal(receipts_of(f->ev.msg.u.items.v[0], part, 4), 1);
+    assert_int_equal(f->ev.msg.last_incomplete, 1);
+    receipts_round(&f->pr, 1, 1, &two_big, 1, &f->ev);
+    assert_int_equal(receipts_of(f->ev.msg.u.items.v[0], part, 4), 1);
+    assert_int_equal(f->ev.msg.last_incomplete, 0);
     /* a later list cut inside, or left for the next request when not even
      * one of its receipts fits */
     p2p_bytes five, many[8];
     receipt_list(&five, 5, 1000, 5);
-    receipts_round(&pr, 0, 2, (const p2p_bytes[]){small, five}, 2, &ev);
-    assert_int_equal(ev.msg.u.items.count, 2);
-    assert_int_equal(ev.msg.u.items.v[0].len, small.len);
-    assert_int_equal(receipts_of(ev.msg.u.items.v[1], many, 8), 3); /* 3 x 1039 bytes fit */
-    assert_int_equal(ev.msg.last_incomplete, 1);
+    receipts_round(&f->pr, 0, 2, (const p2p_bytes[]){small, five}, 2, &f->ev);
+    assert_int_equal(f->ev.msg.u.items.count, 2);
+    assert_int_equal(f->ev.msg.u.items.v[0].len, small.len);
+    assert_int_equal(receipts_of(f->ev.msg.u.items.v[1], many, 8), 3); /* 3 x 1039 bytes fit */
+    assert_int_equal(f->ev.msg.last_incomplete, 1);
     free((void *)five.ptr);
-    receipts_round(&pr, 0, 2, (const p2p_bytes[]){mid, one_big}, 2, &ev);
-    assert_int_equal(ev.msg.u.items.count, 1);
-    assert_int_equal(ev.msg.last_incomplete, 0);
+    receipts_round(&f->pr, 0, 2, (const p2p_bytes[]){mid, one_big}, 2, &f->ev);
+    assert_int_equal(f->ev.msg.u.items.count, 1);
+    assert_int_equal(f->ev.msg.last_incomplete, 0);
     /* nothing to send: an empty, complete reply */
-    receipts_round(&pr, 2, 1, NULL, 0, &ev);
-    assert_int_equal(ev.msg.u.items.count, 0);
-    assert_int_equal(ev.msg.last_incomplete, 0);
+    receipts_round(&f->pr, 2, 1, NULL, 0, &f->ev);
+    assert_int_equal(f->ev.msg.u.items.count, 0);
+    assert_int_equal(f->ev.msg.last_incomplete, 0);
     /* the reply's paging is the library's: a host's own is refused */
     uint8_t h[32] = {1};
-    ep_eth_msg q;
-    memset(&q, 0, sizeof q);
-    q.id = EP_ETH_GET_RECEIPTS;
-    q.u.hashes.v = (const uint8_t(*)[32])h;
-    q.u.hashes.count = 1;
-    ask(&pr, &q, T0);
-    ep_eth_msg m;
-    memset(&m, 0, sizeof m);
-    m.id = EP_ETH_RECEIPTS;
-    m.request_id = q.request_id;
-    m.u.items.v = &small;
-    m.u.items.count = 1;
+    ep_eth_msg q = hashes_req(EP_ETH_GET_RECEIPTS, h, 1);
+    ask(&f->pr, &q, T0);
+    ep_eth_msg m = items_reply(EP_ETH_RECEIPTS, q.request_id, &small, 1);
     m.last_incomplete = 1;
-    p2p_rlp_writer_reset(&pr.w);
-    assert_int_equal(ep_eth_peer_send(pr.b, &m, T0, &pr.w, NULL), P2P_ERR_INVALID);
-    assert_int_equal(ep_eth_peer_offences(pr.a), 0);
-    pair_free(&pr);
+    p2p_rlp_writer_reset(&f->pr.w);
+    assert_int_equal(ep_eth_peer_send(f->pr.b, &m, T0, &f->pr.w, NULL), P2P_ERR_INVALID);
+    assert_int_equal(ep_eth_peer_offences(f->pr.a), 0);
+    pair_free(&f->pr);
     free((void *)small.ptr);
     free((void *)one_big.ptr);
     free((void *)two_big.ptr);
@@ -492,12 +505,8 @@ static void test_eth70_asking(void **state)
     (void)state;
     ep_eth_peer_config c;
     uint8_t h[32] = {1};
-    ep_eth_msg q;
-    memset(&q, 0, sizeof q);
-    q.id = EP_ETH_GET_RECEIPTS;
+    ep_eth_msg q = hashes_req(EP_ETH_GET_RECEIPTS, h, 1);
     q.receipt_index = 3;
-    q.u.hashes.v = (const uint8_t(*)[32])h;
-    q.u.hashes.count = 1;
     for (uint32_t v = 68; v <= 69; v++) {
         config(&c, v);
         pair pr;
@@ -521,7 +530,8 @@ static void test_eth70_asking(void **state)
     p2p_rlp_writer_reset(&pr.w);
     assert_int_equal(ep_eth_msg_encode(70, &bad, &pr.w), 0);
     ep_eth_event ev;
-    assert_int_equal(ep_eth_peer_input(pr.a, EP_ETH_RECEIPTS, pr.w.buf, pr.w.len, T0, &ev), P2P_ERR_PROTOCOL);
+    assert_int_equal(ep_eth_peer_input(pr.a, EP_ETH_RECEIPTS, pr.w.buf, pr.w.len, T0, &ev),
+                     P2P_ERR_PROTOCOL);
     assert_int_equal(ev.type, EP_ETH_EV_DISCONNECT);
     assert_int_equal(ev.reason, P2P_DISC_PROTOCOL_BREACH);
     pair_free(&pr);
@@ -578,7 +588,8 @@ static void test_eth70_pages_random(void **state)
                 assert_int_equal(receipts_of(lists[block + j], want, 9), nrec[block + j]);
                 int last_cut = j == got - 1 && ev.msg.last_incomplete;
                 assert_true(from + k <= nrec[block + j]);
-                if (!last_cut) assert_int_equal(from + k, from > nrec[block + j] ? from : nrec[block + j]);
+                if (!last_cut) assert_int_equal(from + k,
+                                                from > nrec[block + j] ? from : nrec[block + j]);
                 for (size_t i = 0; i < k; i++) {
                     assert_int_equal(part[i].len, want[from + i].len);
                     assert_memory_equal(part[i].ptr, want[from + i].ptr, part[i].len);
@@ -613,13 +624,13 @@ static void test_eth70_pages_random(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_reply_needs_a_request),
-        cmocka_unit_test(test_reply_cut_to_request),
-        cmocka_unit_test(test_serving_bound),
-        cmocka_unit_test(test_serve_timeout),
-        cmocka_unit_test(test_done_ids_bounded),
-        cmocka_unit_test(test_eth70_pages),
-        cmocka_unit_test(test_eth70_page_edges),
+        cmocka_unit_test_setup_teardown(test_reply_needs_a_request, setup69, teardown),
+        cmocka_unit_test_setup_teardown(test_reply_cut_to_request, setup68, teardown),
+        cmocka_unit_test_setup_teardown(test_serving_bound, setup69, teardown),
+        cmocka_unit_test_setup_teardown(test_serve_timeout, setup69, teardown),
+        cmocka_unit_test_setup_teardown(test_done_ids_bounded, setup69, teardown),
+        cmocka_unit_test_setup_teardown(test_eth70_pages, setup70, teardown),
+        cmocka_unit_test_setup_teardown(test_eth70_page_edges, setup70, teardown),
         cmocka_unit_test(test_eth70_asking),
         cmocka_unit_test(test_eth70_pages_random),
     };
