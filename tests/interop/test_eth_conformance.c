@@ -314,6 +314,39 @@ static void make_genesis(ch_chain *c, uint8_t hash[32])
     c->blocks[0].header_len = len;
 }
 
+/* A node on the made-up chain @c (make_genesis), served by @serve, its head
+ * at the chain's tip, its key from @key_byte (and the clock, so that runs
+ * differ); its genesis hash as "0x..." in @g. */
+static uh_node *start_on_genesis(ch_chain *c, uint8_t key_byte, uh_hook serve, char g[67])
+{
+    uint8_t genesis[32], sk[32];
+    make_genesis(c, genesis);
+    p2p_config *cfg = p2p_config_new();
+    assert_non_null(cfg);
+    memset(sk, key_byte, sizeof sk);
+    sk[0] = (uint8_t)(ul_now_ms() & 0x7f);
+    p2p_head head = {.best_number = c->n};
+    memcpy(head.best_hash, c->blocks[c->n].hash, 32);
+    head.total_difficulty[31] = (uint8_t)(c->n + 1);
+    assert_int_equal(p2p_config_set_secret_key(cfg, sk), 0);
+    assert_int_equal(p2p_config_set_chain_id(cfg, 1337), 0);
+    assert_int_equal(p2p_config_set_genesis_hash(cfg, genesis), 0);
+    assert_int_equal(p2p_config_set_listen(cfg, "127.0.0.1", 0), 0);
+    assert_int_equal(p2p_config_set_head(cfg, &head), 0);
+    uh_node *n = uh_new(cfg, serve, c);
+    p2p_config_free(cfg);
+    assert_non_null(n);
+    snprintf(g, 67, "0x%s", tu_tohex(genesis, 32));
+    return n;
+}
+
+/* The checker against @n (on the chain whose genesis is @g) over eth/@eth. */
+static void run_checker(tool_run *r, const uh_node *n, const char *g, const char *eth)
+{
+    run_tool(r, (const char *const[]){"eth-test", n->enode, "--chain-id", "1337", "--genesis", g,
+                                      "--eth", eth, "--timeout", "2000", NULL});
+}
+
 /* Headers from the origin on, always forward and contiguous: skip and
  * reverse are ignored. Bodies are served right. */
 static void serve_badly(p2p_handle *h, const p2p_event *ev, void *ctx)
@@ -336,29 +369,11 @@ static void test_wrong_headers_fail(void **state)
 {
     (void)state;
     static ch_chain c;
-    uint8_t genesis[32], sk[32];
-    make_genesis(&c, genesis);
-    p2p_config *cfg = p2p_config_new();
-    assert_non_null(cfg);
-    memset(sk, 0x5b, sizeof sk);
-    sk[0] = (uint8_t)(ul_now_ms() & 0x7f);
-    p2p_head head = {.best_number = c.n};
-    memcpy(head.best_hash, c.blocks[c.n].hash, 32);
-    head.total_difficulty[31] = (uint8_t)(c.n + 1);
-    assert_int_equal(p2p_config_set_secret_key(cfg, sk), 0);
-    assert_int_equal(p2p_config_set_chain_id(cfg, 1337), 0);
-    assert_int_equal(p2p_config_set_genesis_hash(cfg, genesis), 0);
-    assert_int_equal(p2p_config_set_listen(cfg, "127.0.0.1", 0), 0);
-    assert_int_equal(p2p_config_set_head(cfg, &head), 0);
-    uh_node *n = uh_new(cfg, serve_badly, &c);
-    p2p_config_free(cfg);
-    assert_non_null(n);
-    char g[67] = "0x";
-    snprintf(g + 2, sizeof g - 2, "%s", tu_tohex(genesis, 32));
+    char g[67];
+    uh_node *n = start_on_genesis(&c, 0x5b, serve_badly, g);
 
     static tool_run r;
-    run_tool(&r, (const char *const[]){"eth-test", n->enode, "--chain-id", "1337", "--genesis", g, "--eth", "69",
-                                       "--timeout", "2000", NULL});
+    run_checker(&r, n, g, "69");
     if (r.rc != 1) {
         dump_run(&r);
         fail_msg("wanted exit 1, got %d", r.rc);
@@ -444,28 +459,10 @@ static void test_receipts_from_index(void **state)
 {
     (void)state;
     static ch_chain c;
-    uint8_t genesis[32], sk[32];
-    make_genesis(&c, genesis);
-    p2p_config *cfg = p2p_config_new();
-    assert_non_null(cfg);
-    memset(sk, 0x5c, sizeof sk);
-    sk[0] = (uint8_t)(ul_now_ms() & 0x7f);
-    p2p_head head = {.best_number = c.n};
-    memcpy(head.best_hash, c.blocks[c.n].hash, 32);
-    head.total_difficulty[31] = (uint8_t)(c.n + 1);
-    assert_int_equal(p2p_config_set_secret_key(cfg, sk), 0);
-    assert_int_equal(p2p_config_set_chain_id(cfg, 1337), 0);
-    assert_int_equal(p2p_config_set_genesis_hash(cfg, genesis), 0);
-    assert_int_equal(p2p_config_set_listen(cfg, "127.0.0.1", 0), 0);
-    assert_int_equal(p2p_config_set_head(cfg, &head), 0);
-    uh_node *n = uh_new(cfg, serve_receipts, &c);
-    p2p_config_free(cfg);
-    assert_non_null(n);
-    char g[67] = "0x";
-    snprintf(g + 2, sizeof g - 2, "%s", tu_tohex(genesis, 32));
+    char g[67];
+    uh_node *n = start_on_genesis(&c, 0x5c, serve_receipts, g);
     static tool_run r;
-    run_tool(&r, (const char *const[]){"eth-test", n->enode, "--chain-id", "1337", "--genesis", g, "--eth", "70",
-                                       "--timeout", "2000", NULL});
+    run_checker(&r, n, g, "70");
     expect_verdict(&r, "status", "PASS");
     expect_verdict(&r, "receipts-eth70", "PASS");
     expect_verdict(&r, "receipts-eth70-from-index", "PASS");
@@ -473,8 +470,7 @@ static void test_receipts_from_index(void **state)
     assert_non_null(strstr(r.err, "block 0: 3 receipts; from receipt 1: 2\n"));
     free_run(&r);
     /* on eth/69 the same checks are skipped */
-    run_tool(&r, (const char *const[]){"eth-test", n->enode, "--chain-id", "1337", "--genesis", g, "--eth", "69",
-                                       "--timeout", "2000", NULL});
+    run_checker(&r, n, g, "69");
     expect_verdict(&r, "receipts-eth70", "SKIP");
     expect_verdict(&r, "receipts-eth70-from-index", "SKIP");
     free_run(&r);
