@@ -22,6 +22,8 @@
  * Skipped (with the reason printed) when node or the client is missing.
  * Every wait has a deadline; children are killed at the end. */
 #include "testutil.h"
+#include "util_child.h"
+#include "util_loop.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -43,126 +45,18 @@
 
 #define GENESIS "examples/genesis.json"
 #define EJS "tests/client/node_modules/.bin/ethereumjs"
-#define MAX_CHILDREN 6
 
-extern char **environ;
-
-typedef struct proc {
-    pid_t pid;
-    char name[32];
-    char dir[160];
-    char out[192], err[192];
-    int rpc_port;
-    char enode[256];
-} proc;
+typedef uc_child proc;
 
 static char base[64], keyfile[128];
 static char bin_validator[256], bin_fullnode[256];
 static const char *skip_reason;
-static pid_t children[MAX_CHILDREN];
 static secp256k1_context *ctx;
 static uint8_t demo[EX_DEMO_KEYS][20];
 
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static void nap(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
 static uint64_t deadline(uint64_t ms)
 {
-    return now_ms() + ms * (getenv("EP_SLOW") ? 3 : 1);
-}
-
-static void track(pid_t pid, int add)
-{
-    for (int i = 0; i < MAX_CHILDREN; i++)
-        if (add ? children[i] == 0 : children[i] == pid) {
-            children[i] = add ? pid : 0;
-            return;
-        }
-}
-
-static void dump(const char *path)
-{
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "echo '---- %s' 1>&2; tail -n 30 '%s' 1>&2", path, path);
-    if (system(cmd) != 0) fprintf(stderr, "(cannot show %s)\n", path);
-}
-
-static void spawn(proc *p, const char *name, char *const argv[])
-{
-    posix_spawn_file_actions_t fa;
-    snprintf(p->name, sizeof p->name, "%s", name);
-    snprintf(p->dir, sizeof p->dir, "%s/%s", base, name);
-    snprintf(p->out, sizeof p->out, "%s.out", p->dir);
-    snprintf(p->err, sizeof p->err, "%s.log", p->dir);
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, p->out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    posix_spawn_file_actions_addopen(&fa, 2, p->err, O_WRONLY | O_CREAT | O_APPEND, 0600);
-    int rc = posix_spawnp(&p->pid, argv[0], &fa, NULL, argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    assert_int_equal(rc, 0);
-    track(p->pid, 1);
-}
-
-/* SIGTERM (SIGKILL after 8 s); @ours: it must exit with status 0 (a
- * sanitizer report or a leak makes it fail). */
-static void kill_proc(proc *p, int ours)
-{
-    int status = 0;
-    uint64_t until = now_ms() + 8000;
-    if (p->pid <= 0) return;
-    kill(p->pid, SIGTERM);
-    while (waitpid(p->pid, &status, WNOHANG) == 0) {
-        if (now_ms() > until) {
-            kill(p->pid, SIGKILL);
-            waitpid(p->pid, &status, 0);
-            break;
-        }
-        nap(20);
-    }
-    track(p->pid, 0);
-    p->pid = 0;
-    if (ours && (!WIFEXITED(status) || WEXITSTATUS(status) != 0)) {
-        dump(p->err);
-        fail_msg("%s did not exit cleanly (status 0x%x)", p->name, status);
-    }
-}
-
-/* The text after @needle on the first line of @path holding it. */
-static int find_in(const char *path, const char *needle, char *out, size_t len, uint64_t until)
-{
-    char line[4096];
-    do {
-        FILE *f = fopen(path, "r");
-        while (f && fgets(line, sizeof line, f)) {
-            char *at = strstr(line, needle);
-            if (at) {
-                fclose(f);
-                at += strlen(needle);
-                at[strcspn(at, "\n ")] = '\0';
-                snprintf(out, len, "%s", at);
-                return 0;
-            }
-        }
-        if (f) fclose(f);
-        nap(50);
-    } while (now_ms() < until);
-    return -1;
-}
-
-static int file_has(const char *path, const char *needle)
-{
-    char tmp[8];
-    return find_in(path, needle, tmp, sizeof tmp, 0) == 0;
+    return ul_now_ms() + ms * (getenv("EP_SLOW") ? 3 : 1);
 }
 
 /* A free TCP port on 127.0.0.1 (for the client, which takes a number). */
@@ -181,45 +75,6 @@ static int free_port(void)
 
 /* ------------------------------------------------------------ JSON-RPC */
 
-static char *http_post(int port, const char *body)
-{
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    char head[256], *resp = NULL;
-    size_t len = 0, cap = 0;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct timeval tv = {10, 0};
-    if (fd < 0) return NULL;
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
-        close(fd);
-        return NULL;
-    }
-    int hl = snprintf(head, sizeof head,
-                      "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-                      "Content-Length: %zu\r\nConnection: close\r\n\r\n", strlen(body));
-    if (write(fd, head, (size_t)hl) != hl || write(fd, body, strlen(body)) != (ssize_t)strlen(body)) {
-        close(fd);
-        return NULL;
-    }
-    for (;;) {
-        if (len + 4096 + 1 > cap) {
-            cap = cap ? cap * 2 : 16384;
-            resp = realloc(resp, cap);
-        }
-        ssize_t got = read(fd, resp + len, cap - len - 1);
-        if (got <= 0) break;
-        len += (size_t)got;
-    }
-    close(fd);
-    if (!resp) return NULL;
-    resp[len] = '\0';
-    char *b = strstr(resp, "\r\n\r\n");
-    char *out = b ? strdup(b + 4) : NULL;
-    free(resp);
-    return out;
-}
-
 /* The "result" of a call (a new reference; NULL when there is none). */
 static json_t *call(const proc *p, const char *method, const char *params)
 {
@@ -227,7 +82,7 @@ static json_t *call(const proc *p, const char *method, const char *params)
     json_error_t e;
     snprintf(body, sizeof body, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"%s\",\"params\":%s}",
              method, params);
-    char *text = http_post(p->rpc_port, body);
+    char *text = uc_http_post(p->rpc_port, body, 10);
     if (!text) return NULL;
     json_t *j = json_loads(text, 0, &e);
     free(text);
@@ -270,12 +125,12 @@ static void wait_head(const proc *p, uint64_t at_least, uint64_t ms)
 {
     uint64_t until = deadline(ms);
     while (head_of(p) < at_least) {
-        if (now_ms() > until) {
-            dump(p->err);
+        if (ul_now_ms() > until) {
+            uc_dump(p->err, 30);
             fail_msg("%s stuck at %llu (want %llu)", p->name, (unsigned long long)head_of(p),
                      (unsigned long long)at_least);
         }
-        nap(200);
+        uc_nap(200);
     }
 }
 
@@ -360,11 +215,11 @@ static json_t *wait_receipt(const proc *p, const char *hash, uint64_t ms)
         json_t *r = call(p, "eth_getTransactionReceipt", params);
         if (json_is_object(r)) return r;
         json_decref(r);
-        if (now_ms() > until) {
-            dump(p->err);
+        if (ul_now_ms() > until) {
+            uc_dump(p->err, 30);
             fail_msg("%s: no receipt for %s", p->name, hash);
         }
-        nap(200);
+        uc_nap(200);
     }
 }
 
@@ -385,7 +240,7 @@ static void start_client(proc *c, const char *name, char *const extra[])
     snprintf(port, sizeof port, "%d", free_port());
     c->rpc_port = free_port();
     snprintf(rpc, sizeof rpc, "%d", c->rpc_port);
-    snprintf(c->dir, sizeof c->dir, "%s/%s", base, name);
+    uc_place(c, base, name);
     snprintf(logfile, sizeof logfile, "%s/%s-files/client.log", base, name);
     argv[k++] = "node";
     argv[k++] = EJS;
@@ -414,18 +269,19 @@ static void start_client(proc *c, const char *name, char *const extra[])
     argv[k++] = "5";
     for (int i = 0; extra && extra[i] && k < 39; i++) argv[k++] = extra[i];
     argv[k] = NULL;
-    uint64_t t0 = now_ms();
-    spawn(c, name, argv);
+    uint64_t t0 = ul_now_ms();
+    uc_spawn(c, argv);
     char id[200], url[256];
-    if (find_in(c->out, "url=enode://", id, sizeof id, deadline(60000)) != 0 ||
-        find_in(c->out, "Client started successfully", url, sizeof url, deadline(30000)) != 0) {
-        dump(c->out);
+    if (uc_word_after(c->out, "url=enode://", id, sizeof id, deadline(60000)) != 0 ||
+        uc_word_after(c->out, "Client started successfully", url, sizeof url,
+                      deadline(30000)) != 0) {
+        uc_dump(c->out, 30);
         fail_msg("%s did not start", name);
     }
     id[strcspn(id, "@")] = '\0';
     snprintf(c->enode, sizeof c->enode, "enode://%s@127.0.0.1:%s", id, port);
     fprintf(stderr, "%s: @ethereumjs/client started in %llu ms\n", name,
-            (unsigned long long)(now_ms() - t0));
+            (unsigned long long)(ul_now_ms() - t0));
 }
 
 /* Our program with its "enode:", "genesis:" and "rpc:" lines read. */
@@ -433,7 +289,7 @@ static void start_ours(proc *p, const char *name, const char *bin, char *const e
 {
     char *argv[32], rpc[64], genesis[80];
     int k = 0;
-    snprintf(p->dir, sizeof p->dir, "%s/%s", base, name);
+    uc_place(p, base, name);
     argv[k++] = (char *)bin;
     argv[k++] = "--datadir";
     argv[k++] = p->dir;
@@ -445,10 +301,10 @@ static void start_ours(proc *p, const char *name, const char *bin, char *const e
     argv[k++] = "0";
     for (int i = 0; extra && extra[i] && k < 31; i++) argv[k++] = extra[i];
     argv[k] = NULL;
-    spawn(p, name, argv);
-    if (find_in(p->out, "rpc: http://127.0.0.1:", rpc, sizeof rpc, deadline(20000)) != 0 ||
-        find_in(p->out, "genesis: ", genesis, sizeof genesis, deadline(1000)) != 0) {
-        dump(p->err);
+    uc_spawn(p, argv);
+    if (uc_word_after(p->out, "rpc: http://127.0.0.1:", rpc, sizeof rpc, deadline(20000)) != 0 ||
+        uc_word_after(p->out, "genesis: ", genesis, sizeof genesis, deadline(1000)) != 0) {
+        uc_dump(p->err, 30);
         fail_msg("%s did not start", name);
     }
     p->rpc_port = atoi(rpc);
@@ -503,8 +359,8 @@ static void test_client_imports_our_chain(void **state)
     char bal[80];
     balance_of(&c, demo[9], bal, sizeof bal);
     assert_string_equal(bal, "0x75bcd15"); /* 123456789: demo 9 only got this transfer */
-    kill_proc(&v, 1);
-    kill_proc(&c, 0);
+    uc_stop(&v, 8000, 1);
+    uc_stop(&c, 8000, 0);
 }
 
 static void test_we_follow_their_miner(void **state)
@@ -523,12 +379,12 @@ static void test_we_follow_their_miner(void **state)
     uint64_t target = head_of(&c) + 3;
     wait_head(&f, target, 60000);
     assert_same(&c, &f, target);
-    if (file_has(f.err, "refused")) {
-        dump(f.err);
+    if (uc_file_has(f.err, "refused")) {
+        uc_dump(f.err, 30);
         fail_msg("our full node refused one of the client's blocks");
     }
-    kill_proc(&f, 1);
-    kill_proc(&c, 0);
+    uc_stop(&f, 8000, 1);
+    uc_stop(&c, 8000, 0);
 }
 
 /* ---------------------------------------------------------- fixtures */
@@ -552,8 +408,7 @@ static int group_setup(void **state)
         ex_address_of_key(ctx, sk, demo[i]);
     }
     snprintf(base, sizeof base, "/tmp/ep_cliquec_XXXXXX");
-    if (!mkdtemp(base)) return -1;
-    signal(SIGPIPE, SIG_IGN);
+    if (uc_make_base(base) != 0) return -1;
     /* demo account 0 is the genesis signer: its key, as both programs read it */
     uint8_t sk[32];
     char hex[65];
@@ -569,16 +424,9 @@ static int group_setup(void **state)
 
 static int group_teardown(void **state)
 {
-    char cmd[128];
-    for (int i = 0; i < MAX_CHILDREN; i++)
-        if (children[i] > 0) {
-            kill(children[i], SIGKILL);
-            waitpid(children[i], NULL, 0);
-        }
+    uc_kill_all();
     if (ctx) secp256k1_context_destroy(ctx);
-    if (!*base) return 0;
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", base);
-    return system(cmd) == 0 ? 0 : -1;
+    return uc_remove_base(base);
 }
 
 int main(void)

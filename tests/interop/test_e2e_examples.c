@@ -9,6 +9,8 @@
  * Children write to files in a temporary directory (no pipes to drain),
  * and every wait has a deadline. */
 #include "testutil.h"
+#include "util_child.h"
+#include "util_loop.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -27,57 +29,17 @@
 
 #define CHAIN_ID "1337"
 #define PREFILL 3000
-#define MAX_CHILDREN 8
 
-extern char **environ;
-
-typedef struct node {
-    pid_t pid;
-    char name[32];
-    char dir[160];      /* its datadir */
-    char out[192], err[192];
-    int rpc_port;
-    char enode[256];
-} node;
+typedef uc_child node; /* dir: its datadir */
 
 static char base[64];
 static char bin_validator[256], bin_fullnode[256], bin_tool[256];
-static pid_t children[MAX_CHILDREN];
 static node validator;
-
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static void nap(void)
-{
-    struct timespec ts = {0, 20 * 1000 * 1000};
-    nanosleep(&ts, NULL);
-}
 
 /* Slower under sanitizers: scale every deadline. */
 static uint64_t deadline(uint64_t ms)
 {
-    return now_ms() + ms * (getenv("EP_SLOW") ? 4 : 2);
-}
-
-static void track(pid_t pid, int add)
-{
-    for (int i = 0; i < MAX_CHILDREN; i++)
-        if (add ? children[i] == 0 : children[i] == pid) {
-            children[i] = add ? pid : 0;
-            return;
-        }
-}
-
-static void dump(const char *path)
-{
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "echo '---- %s' 1>&2; tail -n 25 '%s' 1>&2", path, path);
-    if (system(cmd) != 0) fprintf(stderr, "(cannot show %s)\n", path);
+    return ul_now_ms() + ms * (getenv("EP_SLOW") ? 4 : 2);
 }
 
 /* --------------------------------------------------------- processes */
@@ -86,7 +48,6 @@ static void start(node *n, const char *bin, char *const extra[])
 {
     char *argv[32];
     int k = 0;
-    posix_spawn_file_actions_t fa;
     argv[k++] = (char *)bin;
     argv[k++] = "--datadir";
     argv[k++] = n->dir;
@@ -100,46 +61,18 @@ static void start(node *n, const char *bin, char *const extra[])
     argv[k++] = "info";
     for (int i = 0; extra && extra[i] && k < 31; i++) argv[k++] = extra[i];
     argv[k] = NULL;
-    snprintf(n->out, sizeof n->out, "%s.out", n->dir);
-    snprintf(n->err, sizeof n->err, "%s.log", n->dir);
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, n->out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    posix_spawn_file_actions_addopen(&fa, 2, n->err, O_WRONLY | O_CREAT | O_APPEND, 0600);
-    int rc = posix_spawn(&n->pid, bin, &fa, NULL, argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    assert_int_equal(rc, 0);
-    track(n->pid, 1);
-}
-
-/* The text after @prefix on a line of @path, waiting until @until. */
-static int read_line(const char *path, const char *prefix, char *out, size_t len, uint64_t until)
-{
-    char line[1024];
-    do {
-        FILE *f = fopen(path, "r");
-        while (f && fgets(line, sizeof line, f))
-            if (strncmp(line, prefix, strlen(prefix)) == 0) {
-                fclose(f);
-                line[strcspn(line, "\n")] = '\0';
-                snprintf(out, len, "%s", line + strlen(prefix));
-                return 0;
-            }
-        if (f) fclose(f);
-        nap();
-    } while (now_ms() < until);
-    return -1;
+    uc_spawn(n, argv);
 }
 
 /* Start and wait for its "enode:" and "rpc:" lines. */
 static void launch(node *n, const char *name, const char *bin, char *const extra[])
 {
     char rpc[128];
-    snprintf(n->name, sizeof n->name, "%s", name);
-    snprintf(n->dir, sizeof n->dir, "%s/%s", base, name);
+    uc_place(n, base, name);
     start(n, bin, extra);
-    if (read_line(n->out, "rpc: http://127.0.0.1:", rpc, sizeof rpc, deadline(20000)) != 0 ||
-        read_line(n->out, "enode: ", n->enode, sizeof n->enode, deadline(1000)) != 0) {
-        dump(n->err);
+    if (uc_line_after(n->out, "rpc: http://127.0.0.1:", rpc, sizeof rpc, deadline(20000)) != 0 ||
+        uc_line_after(n->out, "enode: ", n->enode, sizeof n->enode, deadline(1000)) != 0) {
+        uc_dump(n->err, 25);
         fail_msg("%s did not start", name);
     }
     n->rpc_port = atoi(rpc);
@@ -148,68 +81,10 @@ static void launch(node *n, const char *name, const char *bin, char *const extra
 /* SIGTERM and expect a clean exit (status 0) within the deadline. */
 static void stop(node *n)
 {
-    int status = 0;
-    uint64_t until = deadline(10000);
-    if (n->pid <= 0) return;
-    kill(n->pid, SIGTERM);
-    while (waitpid(n->pid, &status, WNOHANG) == 0) {
-        if (now_ms() > until) {
-            kill(n->pid, SIGKILL);
-            waitpid(n->pid, &status, 0);
-            break;
-        }
-        nap();
-    }
-    track(n->pid, 0);
-    n->pid = 0;
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        dump(n->err);
-        fail_msg("%s did not exit cleanly (status 0x%x)", n->name, status);
-    }
+    uc_stop(n, deadline(10000) - ul_now_ms(), 1);
 }
 
 /* ------------------------------------------------------------ JSON-RPC */
-
-/* POST a body to 127.0.0.1:port and return the response body (malloc'd). */
-static char *http_post(int port, const char *body)
-{
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    char head[256], *resp = NULL;
-    size_t len = 0, cap = 0;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    /* a node busy verifying a batch under a sanitizer on a loaded machine
-     * may take a while: scaled like every other deadline */
-    struct timeval tv = {getenv("EP_SLOW") ? 40 : 20, 0};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
-        if (fd >= 0) close(fd);
-        return NULL;
-    }
-    int hl = snprintf(head, sizeof head,
-                      "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-                      "Content-Length: %zu\r\nConnection: close\r\n\r\n", strlen(body));
-    if (write(fd, head, (size_t)hl) != hl || write(fd, body, strlen(body)) != (ssize_t)strlen(body)) {
-        close(fd);
-        return NULL;
-    }
-    for (;;) {
-        if (len + 4096 + 1 > cap) {
-            cap = cap ? cap * 2 : 16384;
-            resp = realloc(resp, cap);
-        }
-        ssize_t got = read(fd, resp + len, cap - len - 1);
-        if (got <= 0) break;
-        len += (size_t)got;
-    }
-    close(fd);
-    if (!resp) return NULL;
-    resp[len] = '\0';
-    char *b = strstr(resp, "\r\n\r\n");
-    char *out = b ? strdup(b + 4) : NULL;
-    free(resp);
-    return out;
-}
 
 /* Send raw bytes to 127.0.0.1:port and return the HTTP status code (-1 if none). */
 static int http_status(int port, const char *head, size_t body_len)
@@ -248,7 +123,9 @@ static json_t *rpc(const node *n, const char *method, const char *params)
     json_error_t e;
     snprintf(body, sizeof body, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"%s\",\"params\":%s}",
              method, params);
-    char *text = http_post(n->rpc_port, body);
+    /* a node busy verifying a batch under a sanitizer on a loaded machine
+     * may take a while: scaled like every other deadline */
+    char *text = uc_http_post(n->rpc_port, body, getenv("EP_SLOW") ? 40 : 20);
     if (!text) fail_msg("%s: no answer to %s", n->name, method);
     json_t *j = json_loads(text, 0, &e);
     if (!j) fail_msg("%s: %s answered %s", n->name, method, text);
@@ -280,13 +157,13 @@ static void wait_head(const node *n, uint64_t at_least, uint64_t ms)
 {
     uint64_t until = deadline(ms);
     while (block_number(n) < at_least) {
-        if (now_ms() > until) {
-            dump(n->err);
-            dump(n->out);
+        if (ul_now_ms() > until) {
+            uc_dump(n->err, 25);
+            uc_dump(n->out, 25);
             fail_msg("%s stuck at %llu (want %llu)", n->name, (unsigned long long)block_number(n),
                      (unsigned long long)at_least);
         }
-        nap();
+        uc_nap(20);
     }
 }
 
@@ -316,8 +193,7 @@ static int group_setup(void **state)
         return -1;
     }
     snprintf(base, sizeof base, "/tmp/ep_e2e_XXXXXX");
-    if (!mkdtemp(base)) return -1;
-    signal(SIGPIPE, SIG_IGN);
+    if (uc_make_base(base) != 0) return -1;
     char prefill[16];
     snprintf(prefill, sizeof prefill, "%d", PREFILL);
     char *extra[] = {"--prefill", prefill, "--prefill-txs", "2", "--block-time", "300", NULL};
@@ -328,15 +204,9 @@ static int group_setup(void **state)
 
 static int group_teardown(void **state)
 {
-    char cmd[128];
     if (validator.pid) stop(&validator);
-    for (int i = 0; i < MAX_CHILDREN; i++)
-        if (children[i] > 0) {
-            kill(children[i], SIGKILL);
-            waitpid(children[i], NULL, 0);
-        }
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", base);
-    return system(cmd) == 0 ? 0 : -1;
+    uc_kill_all();
+    return uc_remove_base(base);
 }
 
 /* -------------------------------------------------------------- tests */
@@ -345,7 +215,7 @@ static void test_two_full_nodes_sync(void **state)
 {
     node a = {0}, b = {0};
     char addr[64];
-    assert_int_equal(read_line(validator.out, "address: ", addr, sizeof addr, deadline(1000)), 0);
+    assert_int_equal(uc_line_after(validator.out, "address: ", addr, sizeof addr, deadline(1000)), 0);
     /* a also checks that this validator sealed every block */
     char *boot_v[] = {"--bootnodes", validator.enode, "--validator", addr, NULL};
     launch(&a, "fullnode-a", bin_fullnode, boot_v);
@@ -368,7 +238,7 @@ static void test_two_full_nodes_sync(void **state)
     assert_string_equal(hv, hb);
     /* a progress line was shown, plain (not a terminal) */
     char line[256];
-    assert_int_equal(read_line(a.out, "sync: caught up at block ", line, sizeof line, deadline(1000)), 0);
+    assert_int_equal(uc_line_after(a.out, "sync: caught up at block ", line, sizeof line, deadline(1000)), 0);
     stop(&b);
     stop(&a);
 }
@@ -379,14 +249,14 @@ static void test_restart_resumes(void **state)
     char *boot_v[] = {"--bootnodes", validator.enode, NULL};
     launch(&c, "fullnode-c", bin_fullnode, boot_v);
     uint64_t until = deadline(30000), head = 0;
-    while ((head = block_number(&c)) == 0 && now_ms() < until) nap();
+    while ((head = block_number(&c)) == 0 && ul_now_ms() < until) uc_nap(20);
     assert_true(head > 0);
     stop(&c); /* most likely mid-sync; either way the store must be kept */
     char line[256];
     launch(&c, "fullnode-c", bin_fullnode, boot_v);
     uint64_t resumed = 0;
     /* the node logs its head from the store at start */
-    assert_int_equal(read_line(c.err, "", line, sizeof line, deadline(1000)), 0);
+    assert_int_equal(uc_line_after(c.err, "", line, sizeof line, deadline(1000)), 0);
     FILE *f = fopen(c.err, "r");
     while (f && fgets(line, sizeof line, f)) {
         char *p = strstr(line, ", head ");
@@ -415,9 +285,9 @@ static void test_corrupt_body_caught(void **state)
     launch(&e, "fullnode-e", bin_fullnode, boot_bad);
     /* it asks, gets bodies that do not match the headers, refuses them */
     uint64_t until = deadline(3000);
-    while (now_ms() < until) {
+    while (ul_now_ms() < until) {
         assert_int_equal(block_number(&e), 0);
-        nap();
+        uc_nap(20);
     }
     stop(&e);
     char both[600];
@@ -428,17 +298,6 @@ static void test_corrupt_body_caught(void **state)
     assert_same_chain(&validator, &e, PREFILL);
     stop(&e);
     stop(&bad);
-}
-
-/* Does @path contain @needle (on any line)? */
-static int file_has(const char *path, const char *needle)
-{
-    char line[1024];
-    int found = 0;
-    FILE *f = fopen(path, "r");
-    while (f && !found && fgets(line, sizeof line, f)) found = strstr(line, needle) != NULL;
-    if (f) fclose(f);
-    return found;
 }
 
 /* --listen 127.0.0.7: the full node's enode is at that address, it dials
@@ -452,7 +311,7 @@ static void test_listen_address(void **state)
     assert_non_null(strstr(g.enode, "@127.0.0.7:"));
     wait_head(&g, PREFILL, 30000);
     assert_same_chain(&validator, &g, PREFILL);
-    assert_true(file_has(validator.err, "connected (127.0.0.7:"));
+    assert_true(uc_file_has(validator.err, "connected (127.0.0.7:"));
     stop(&g);
 }
 
@@ -464,12 +323,12 @@ static void test_other_validator_refused(void **state)
                     "0x0000000000000000000000000000000000000001", NULL};
     launch(&g, "fullnode-g", bin_fullnode, args);
     uint64_t until = deadline(2000);
-    while (now_ms() < until) {
+    while (ul_now_ms() < until) {
         assert_int_equal(block_number(&g), 0);
-        nap();
+        uc_nap(20);
     }
     char line[256];
-    assert_int_equal(read_line(g.out, "sync: stopped at block 0", line, sizeof line, deadline(2000)), 0);
+    assert_int_equal(uc_line_after(g.out, "sync: stopped at block 0", line, sizeof line, deadline(2000)), 0);
     stop(&g);
 }
 
@@ -512,8 +371,8 @@ static uint64_t wait_tx_block(const node *n, const char *hash)
         uint64_t v = bn ? strtoull(bn, NULL, 16) : 0;
         json_decref(r);
         if (v) return v;
-        if (now_ms() > until) fail_msg("%s never had %s in a block", n->name, hash);
-        nap();
+        if (ul_now_ms() > until) fail_msg("%s never had %s in a block", n->name, hash);
+        uc_nap(20);
     }
 }
 
@@ -642,9 +501,9 @@ static void test_discovery_default(void **state)
     launch(&f1, "fullnode-f1", bin_fullnode, boot_v);
     launch(&f2, "fullnode-f2", bin_fullnode, boot_v);
     uint64_t until = deadline(30000);
-    while (now_ms() < until && (peer_count(&f1) < 2 || peer_count(&f2) < 2)) nap();
+    while (ul_now_ms() < until && (peer_count(&f1) < 2 || peer_count(&f2) < 2)) uc_nap(20);
     if (peer_count(&f1) < 2 || peer_count(&f2) < 2) {
-        dump(f1.err);
+        uc_dump(f1.err, 25);
         fail_msg("the full nodes did not find each other");
     }
     assert_true(pings(f1.enode, 5000));

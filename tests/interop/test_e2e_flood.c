@@ -7,6 +7,8 @@
  * The flooder is an RLPx session from the library's pieces on a raw socket,
  * moved by its own thread. */
 #include "testutil.h"
+#include "util_child.h"
+#include "util_loop.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -35,25 +37,8 @@
 #define PREFILL 1100
 #define FLOOD 20000
 
-extern char **environ;
-
-static char base[64], dir[160], out_path[192], err_path[192];
-static pid_t pid;
-static int rpc_port;
-static char enode[256];
-
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static void nap(int ms)
-{
-    struct timespec ts = {0, (long)ms * 1000 * 1000};
-    nanosleep(&ts, NULL);
-}
+static char base[64];
+static uc_child validator;
 
 static void dump(const char *path)
 {
@@ -63,29 +48,12 @@ static void dump(const char *path)
     if (f) fclose(f);
 }
 
-static int read_line(const char *path, const char *prefix, char *out, size_t len, uint64_t until)
-{
-    char line[1024];
-    do {
-        FILE *f = fopen(path, "r");
-        while (f && fgets(line, sizeof line, f))
-            if (strncmp(line, prefix, strlen(prefix)) == 0) {
-                fclose(f);
-                line[strcspn(line, "\n")] = '\0';
-                snprintf(out, len, "%s", line + strlen(prefix));
-                return 0;
-            }
-        if (f) fclose(f);
-        nap(20);
-    } while (now_ms() < until);
-    return -1;
-}
-
 /* eth_blockNumber over HTTP; -1 when there is no answer. *ms: how long it took. */
 static long long block_number(uint64_t *ms)
 {
-    uint64_t t0 = now_ms();
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)rpc_port)};
+    uint64_t t0 = ul_now_ms();
+    struct sockaddr_in sa = {.sin_family = AF_INET,
+                             .sin_port = htons((uint16_t)validator.rpc_port)};
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     struct timeval tv = {20, 0};
@@ -107,7 +75,7 @@ static long long block_number(uint64_t *ms)
         if (r) v = (long long)strtoull(r + 10, NULL, 16);
     }
     if (fd >= 0) close(fd);
-    *ms = now_ms() - t0;
+    *ms = ul_now_ms() - t0;
     return v;
 }
 
@@ -152,18 +120,18 @@ static int fail_flood(flooder *f, const char *why)
  * same fork id), then queue the flood. */
 static int join(flooder *f, ep_session *s)
 {
-    uint64_t until = now_ms() + 15000;
+    uint64_t until = ul_now_ms() + 15000;
     int ready = 0;
     uint64_t offset = 0;
-    while (now_ms() < until) {
+    while (ul_now_ms() < until) {
         if (write_out(f, s) < 0) return fail_flood(f, "write failed during the handshake");
         uint8_t buf[65536];
         ssize_t r = recv(f->fd, buf, sizeof buf, MSG_DONTWAIT);
         if (r == 0) return fail_flood(f, "closed during the handshake");
-        if (r > 0 && ep_session_input(s, buf, (size_t)r, now_ms()) != 0)
+        if (r > 0 && ep_session_input(s, buf, (size_t)r, ul_now_ms()) != 0)
             return fail_flood(f, "session input");
         ep_session_event ev;
-        while (ep_session_next_event(s, now_ms(), &ev) == 0 && ev.type != EP_SEV_NONE) {
+        while (ep_session_next_event(s, ul_now_ms(), &ev) == 0 && ev.type != EP_SEV_NONE) {
             if (ev.type == EP_SEV_DISCONNECTED) return fail_flood(f, "disconnected while joining");
             if (ev.type == EP_SEV_READY) {
                 const ep_shared_cap *caps;
@@ -193,7 +161,7 @@ static int join(flooder *f, ep_session *s)
                 return 0;
             }
         }
-        nap(1);
+        uc_nap(1);
     }
     return fail_flood(f, "no Status within 15 s");
 }
@@ -219,7 +187,7 @@ static void *flood_run(void *arg)
     sc.caps = CAPS;
     sc.ncaps = 1;
     ep_session *s;
-    if (ep_session_new(&sc, now_ms(), &s) != 0) {
+    if (ep_session_new(&sc, ul_now_ms(), &s) != 0) {
         fail_flood(f, "session");
         return NULL;
     }
@@ -229,7 +197,7 @@ static void *flood_run(void *arg)
         while (!atomic_load(&f->stop)) {
             int rc = write_out(f, s);
             if (rc < 0) break; /* dropped: the flood is over */
-            nap(rc ? 2 : 20);
+            uc_nap(rc ? 2 : 20);
         }
     }
     ep_session_free(s);
@@ -250,34 +218,27 @@ static int setup(void **state)
         return -1;
     }
     snprintf(base, sizeof base, "/tmp/ep_flood_XXXXXX");
-    if (!mkdtemp(base)) return -1;
-    signal(SIGPIPE, SIG_IGN);
-    snprintf(dir, sizeof dir, "%s/validator", base);
-    snprintf(out_path, sizeof out_path, "%s.out", dir);
-    snprintf(err_path, sizeof err_path, "%s.log", dir);
+    if (uc_make_base(base) != 0) return -1;
+    uc_place(&validator, base, "validator");
     char prefill[16];
     snprintf(prefill, sizeof prefill, "%d", PREFILL);
-    char *argv[] = {bin, "--datadir", dir, "--chain-id", CHAIN_ID, "--port", "0", "--rpc-port", "0",
+    char *argv[] = {bin, "--datadir", validator.dir, "--chain-id", CHAIN_ID, "--port", "0", "--rpc-port", "0",
                     "--log-level", "debug", "--prefill", prefill, "--prefill-txs", "2",
                     "--block-time", "300", NULL};
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    posix_spawn_file_actions_addopen(&fa, 2, err_path, O_WRONLY | O_CREAT | O_APPEND, 0600);
-    int rc = posix_spawn(&pid, bin, &fa, NULL, argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    if (rc) return -1;
+    uc_spawn(&validator, argv);
     char rpc[128];
-    if (read_line(out_path, "rpc: http://127.0.0.1:", rpc, sizeof rpc, now_ms() + 20000) ||
-        read_line(out_path, "enode: ", enode, sizeof enode, now_ms() + 1000)) {
-        dump(err_path);
+    if (uc_line_after(validator.out, "rpc: http://127.0.0.1:", rpc, sizeof rpc,
+                      ul_now_ms() + 20000) ||
+        uc_line_after(validator.out, "enode: ", validator.enode, sizeof validator.enode,
+                      ul_now_ms() + 1000)) {
+        dump(validator.err);
         return -1;
     }
-    rpc_port = atoi(rpc);
-    uint64_t until = now_ms() + 60000, ms;
+    validator.rpc_port = atoi(rpc);
+    uint64_t until = ul_now_ms() + 60000, ms;
     while (block_number(&ms) < PREFILL) {
-        if (now_ms() > until) return -1;
-        nap(50);
+        if (ul_now_ms() > until) return -1;
+        uc_nap(50);
     }
     return 0;
 }
@@ -285,16 +246,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    char cmd[128];
-    if (pid > 0) {
-        kill(pid, SIGTERM);
-        uint64_t until = now_ms() + 10000;
-        while (waitpid(pid, NULL, WNOHANG) == 0 && now_ms() < until) nap(20);
-        kill(pid, SIGKILL);
-        waitpid(pid, NULL, 0);
-    }
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", base);
-    return system(cmd) == 0 ? 0 : -1;
+    uc_stop(&validator, 10000, 0);
+    return uc_remove_base(base);
 }
 
 static size_t count_lines(const char *path, const char *needle)
@@ -316,31 +269,31 @@ static void test_validator_under_flood(void **state)
     assert_non_null(f.secp);
     assert_int_equal(ep_seckey_generate(f.secp, f.sk), 0);
     char why[128];
-    assert_int_equal(ep_enode_parse(f.secp, enode, &f.target, why, sizeof why), 0);
+    assert_int_equal(ep_enode_parse(f.secp, validator.enode, &f.target, why, sizeof why), 0);
     uint64_t ms;
     long long head0 = block_number(&ms);
     assert_true(head0 >= PREFILL);
     assert_int_equal(pthread_create(&f.thr, NULL, flood_run, &f), 0);
-    uint64_t until = now_ms() + 20000;
-    while (atomic_load(&f.state) == 0 && now_ms() < until) nap(5);
+    uint64_t until = ul_now_ms() + 20000;
+    while (atomic_load(&f.state) == 0 && ul_now_ms() < until) uc_nap(5);
     if (atomic_load(&f.state) != 1) fail_msg("flooder: %s", f.why[0] ? f.why : "did not start");
     /* 4 s of JSON-RPC calls while the flood is read */
-    uint64_t worst = 0, t_end = now_ms() + 4000;
+    uint64_t worst = 0, t_end = ul_now_ms() + 4000;
     size_t calls = 0, slow = 0;
     long long head = head0;
-    while (now_ms() < t_end) {
+    while (ul_now_ms() < t_end) {
         long long h = block_number(&ms);
         assert_true(h >= 0);
         if (h > head) head = h;
         if (ms > worst) worst = ms;
         slow += ms > 100;
         calls++;
-        nap(10);
+        uc_nap(10);
     }
     atomic_store(&f.stop, 1);
     pthread_join(f.thr, NULL);
     ep_secp_free(f.secp);
-    size_t served = count_lines(err_path, "served 1024 header(s)");
+    size_t served = count_lines(validator.err, "served 1024 header(s)");
     print_message("validator under flood: %zu RPC calls, %zu over 100 ms, worst %llu ms; "
                   "head %lld -> %lld; %zu flood requests served\n",
                   calls, slow, (unsigned long long)worst, head0, head, served);
