@@ -319,20 +319,9 @@ static void make_genesis(ch_chain *c, uint8_t hash[32])
  * differ); its genesis hash as "0x..." in @g. */
 static uh_node *start_on_genesis(ch_chain *c, uint8_t key_byte, uh_hook serve, char g[67])
 {
-    uint8_t genesis[32], sk[32];
+    uint8_t genesis[32];
     make_genesis(c, genesis);
-    p2p_config *cfg = p2p_config_new();
-    assert_non_null(cfg);
-    memset(sk, key_byte, sizeof sk);
-    sk[0] = (uint8_t)(ul_now_ms() & 0x7f);
-    p2p_head head = {.best_number = c->n};
-    memcpy(head.best_hash, c->blocks[c->n].hash, 32);
-    head.total_difficulty[31] = (uint8_t)(c->n + 1);
-    assert_int_equal(p2p_config_set_secret_key(cfg, sk), 0);
-    assert_int_equal(p2p_config_set_chain_id(cfg, 1337), 0);
-    assert_int_equal(p2p_config_set_genesis_hash(cfg, genesis), 0);
-    assert_int_equal(p2p_config_set_listen(cfg, "127.0.0.1", 0), 0);
-    assert_int_equal(p2p_config_set_head(cfg, &head), 0);
+    p2p_config *cfg = ch_config(c, genesis, key_byte);
     uh_node *n = uh_new(cfg, serve, c);
     p2p_config_free(cfg);
     assert_non_null(n);

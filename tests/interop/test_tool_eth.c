@@ -128,19 +128,7 @@ static const char *hex0x(const uint8_t *b, size_t len)
  * block, serving @c, with forks at @forks. */
 static uh_node *start_handle_forks(const uint8_t genesis[32], ch_chain *c, const uint64_t *forks, size_t nforks)
 {
-    p2p_config *cfg = p2p_config_new();
-    uint8_t sk[32];
-    assert_non_null(cfg);
-    memset(sk, 0x3c, sizeof sk);
-    sk[0] = (uint8_t)(ul_now_ms() & 0x7f);
-    p2p_head head = {.best_number = c->n, .earliest_block = 0};
-    memcpy(head.best_hash, c->blocks[c->n].hash, 32);
-    head.total_difficulty[31] = (uint8_t)(c->n + 1);
-    assert_int_equal(p2p_config_set_secret_key(cfg, sk), 0);
-    assert_int_equal(p2p_config_set_chain_id(cfg, 1337), 0);
-    assert_int_equal(p2p_config_set_genesis_hash(cfg, genesis), 0);
-    assert_int_equal(p2p_config_set_listen(cfg, "127.0.0.1", 0), 0);
-    assert_int_equal(p2p_config_set_head(cfg, &head), 0);
+    p2p_config *cfg = ch_config(c, genesis, 0x3c);
     if (nforks) assert_int_equal(p2p_config_set_fork_blocks(cfg, forks, nforks), 0);
     uh_node *n = uh_new(cfg, ch_serve, c);
     p2p_config_free(cfg);

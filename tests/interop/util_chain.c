@@ -2,6 +2,27 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "testutil.h"
+#include "util_loop.h"
+
+p2p_config *ch_config(const ch_chain *c, const uint8_t genesis[32], uint8_t key_byte)
+{
+    p2p_config *cfg = p2p_config_new();
+    uint8_t sk[32];
+    assert_non_null(cfg);
+    memset(sk, key_byte, sizeof sk);
+    sk[0] = (uint8_t)(ul_now_ms() & 0x7f);
+    p2p_head head = {.best_number = c->n};
+    memcpy(head.best_hash, c->blocks[c->n].hash, 32);
+    head.total_difficulty[31] = (uint8_t)(c->n + 1);
+    assert_int_equal(p2p_config_set_secret_key(cfg, sk), 0);
+    assert_int_equal(p2p_config_set_chain_id(cfg, 1337), 0);
+    assert_int_equal(p2p_config_set_genesis_hash(cfg, genesis), 0);
+    assert_int_equal(p2p_config_set_listen(cfg, "127.0.0.1", 0), 0);
+    assert_int_equal(p2p_config_set_head(cfg, &head), 0);
+    return cfg;
+}
+
 #define GAS_LIMIT 30000000u
 #define TX_GAS 21000u
 #define BASE_FEE 1000000000u

@@ -26,6 +26,11 @@ typedef struct ch_chain {
 /* Build @n blocks on @genesis. 0, or -1 (bad n, allocation). */
 int ch_build(ch_chain *c, const uint8_t genesis[32], size_t n);
 void ch_free(ch_chain *c);
+/* A config for a handle serving @c on @genesis: chain id 1337, listening
+ * on 127.0.0.1 (the port the system picks), its head at @c's last block, its
+ * key from @key_byte and the clock (so that runs differ). Fails the test if
+ * a setter refuses. */
+p2p_config *ch_config(const ch_chain *c, const uint8_t genesis[32], uint8_t key_byte);
 /* Block number of @hash, or -1. */
 long ch_find(const ch_chain *c, const uint8_t hash[32]);
 /* A util_handle hook (ctx: the chain) answering GET_BLOCK_HEADERS and

@@ -64,7 +64,8 @@ static void pair_ready(pair *pr, const ep_eth_peer_config *ca, const ep_eth_peer
     assert_int_equal(ev.type, EP_ETH_EV_READY);
 }
 
-/* What most tests start from (setup68/setup69): the default config of one
+/* What most tests start from (setup,
+                               with the version as its initial state): the default config of one
  * eth version, which the test may change before it makes its pair, an
  * event, a writer, and the pair, freed by the teardown. */
 typedef struct fixture {
@@ -74,24 +75,14 @@ typedef struct fixture {
     p2p_rlp_writer w;
 } fixture;
 
-static int setup_version(void **state, uint32_t version)
+static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
     assert_non_null(f);
-    config(&f->c, version);
+    config(&f->c, (uint32_t)tu_prestate(state)); /* the eth version */
     p2p_rlp_writer_init(&f->w);
     *state = f;
     return 0;
-}
-
-static int setup68(void **state)
-{
-    return setup_version(state, 68);
-}
-
-static int setup69(void **state)
-{
-    return setup_version(state, 69);
 }
 
 static int teardown(void **state)
@@ -883,23 +874,35 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_status_exchange),
         cmocka_unit_test(test_status_mismatch),
-        cmocka_unit_test_setup_teardown(test_status_rules, setup68, teardown),
-        cmocka_unit_test_setup_teardown(test_status_timeout, setup69, teardown),
+        cmocka_unit_test_prestate_setup_teardown(test_status_rules, setup, teardown,
+                                                 TU_PRESTATE(68)),
+        cmocka_unit_test_prestate_setup_teardown(test_status_timeout, setup, teardown,
+                                                 TU_PRESTATE(69)),
         cmocka_unit_test(test_request_response),
-        cmocka_unit_test_setup_teardown(test_unsolicited, setup69, teardown),
-        cmocka_unit_test_setup_teardown(test_request_timeout, setup68, teardown),
-        cmocka_unit_test_setup_teardown(test_inflight_bound, setup69, teardown),
-        cmocka_unit_test_setup_teardown(test_oversized, setup68, teardown),
+        cmocka_unit_test_prestate_setup_teardown(test_unsolicited, setup, teardown,
+                                                 TU_PRESTATE(69)),
+        cmocka_unit_test_prestate_setup_teardown(test_request_timeout, setup, teardown,
+                                                 TU_PRESTATE(68)),
+        cmocka_unit_test_prestate_setup_teardown(test_inflight_bound, setup, teardown,
+                                                 TU_PRESTATE(69)),
+        cmocka_unit_test_prestate_setup_teardown(test_oversized, setup, teardown, TU_PRESTATE(68)),
         cmocka_unit_test(test_announcements),
-        cmocka_unit_test_setup_teardown(test_block_range, setup69, teardown),
-        cmocka_unit_test_setup_teardown(test_bad_messages, setup69, teardown),
-        cmocka_unit_test_setup_teardown(test_soft_limits, setup68, teardown),
-        cmocka_unit_test_setup_teardown(test_announced_items_bound, setup68, teardown),
-        cmocka_unit_test_setup_teardown(test_response_bounded_by_request, setup69, teardown),
-        cmocka_unit_test_setup_teardown(test_request_cut, setup69, teardown),
+        cmocka_unit_test_prestate_setup_teardown(test_block_range, setup, teardown,
+                                                 TU_PRESTATE(69)),
+        cmocka_unit_test_prestate_setup_teardown(test_bad_messages, setup, teardown,
+                                                 TU_PRESTATE(69)),
+        cmocka_unit_test_prestate_setup_teardown(test_soft_limits, setup, teardown,
+                                                 TU_PRESTATE(68)),
+        cmocka_unit_test_prestate_setup_teardown(test_announced_items_bound, setup, teardown,
+                                                 TU_PRESTATE(68)),
+        cmocka_unit_test_prestate_setup_teardown(test_response_bounded_by_request, setup, teardown,
+                                                 TU_PRESTATE(69)),
+        cmocka_unit_test_prestate_setup_teardown(test_request_cut, setup, teardown,
+                                                 TU_PRESTATE(69)),
         cmocka_unit_test(test_states_and_config),
         cmocka_unit_test(test_status_zero_hash_and_td),
-        cmocka_unit_test_setup_teardown(test_offences_default, setup69, teardown),
+        cmocka_unit_test_prestate_setup_teardown(test_offences_default, setup, teardown,
+                                                 TU_PRESTATE(69)),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -54,7 +54,8 @@ static void pair_free(pair *pr)
     memset(pr, 0, sizeof *pr); /* freed again by the teardown: no harm */
 }
 
-/* What most tests start from (setup68/69/70): the default config of one eth
+/* What most tests start from (setup,
+                               with the version as its initial state): the default config of one eth
  * version, which the test may change before pair_ready, an event, and the
  * pair, freed by the teardown. */
 typedef struct fixture {
@@ -63,28 +64,13 @@ typedef struct fixture {
     ep_eth_event ev;
 } fixture;
 
-static int setup_version(void **state, uint32_t version)
+static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
     assert_non_null(f);
-    config(&f->c, version);
+    config(&f->c, (uint32_t)tu_prestate(state)); /* the eth version */
     *state = f;
     return 0;
-}
-
-static int setup68(void **state)
-{
-    return setup_version(state, 68);
-}
-
-static int setup69(void **state)
-{
-    return setup_version(state, 69);
-}
-
-static int setup70(void **state)
-{
-    return setup_version(state, 70);
 }
 
 static int teardown(void **state)
@@ -624,13 +610,20 @@ static void test_eth70_pages_random(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_reply_needs_a_request, setup69, teardown),
-        cmocka_unit_test_setup_teardown(test_reply_cut_to_request, setup68, teardown),
-        cmocka_unit_test_setup_teardown(test_serving_bound, setup69, teardown),
-        cmocka_unit_test_setup_teardown(test_serve_timeout, setup69, teardown),
-        cmocka_unit_test_setup_teardown(test_done_ids_bounded, setup69, teardown),
-        cmocka_unit_test_setup_teardown(test_eth70_pages, setup70, teardown),
-        cmocka_unit_test_setup_teardown(test_eth70_page_edges, setup70, teardown),
+        cmocka_unit_test_prestate_setup_teardown(test_reply_needs_a_request, setup, teardown,
+                                                 TU_PRESTATE(69)),
+        cmocka_unit_test_prestate_setup_teardown(test_reply_cut_to_request, setup, teardown,
+                                                 TU_PRESTATE(68)),
+        cmocka_unit_test_prestate_setup_teardown(test_serving_bound, setup, teardown,
+                                                 TU_PRESTATE(69)),
+        cmocka_unit_test_prestate_setup_teardown(test_serve_timeout, setup, teardown,
+                                                 TU_PRESTATE(69)),
+        cmocka_unit_test_prestate_setup_teardown(test_done_ids_bounded, setup, teardown,
+                                                 TU_PRESTATE(69)),
+        cmocka_unit_test_prestate_setup_teardown(test_eth70_pages, setup, teardown,
+                                                 TU_PRESTATE(70)),
+        cmocka_unit_test_prestate_setup_teardown(test_eth70_page_edges, setup, teardown,
+                                                 TU_PRESTATE(70)),
         cmocka_unit_test(test_eth70_asking),
         cmocka_unit_test(test_eth70_pages_random),
     };

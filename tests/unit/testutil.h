@@ -19,6 +19,10 @@ uint8_t *tu_hex(const char *hex, size_t *len);
 void tu_hex_fixed(const char *hex, uint8_t *out, size_t n);
 /* Lower-case hex of a buffer into a static ring of buffers (for messages). */
 const char *tu_tohex(const uint8_t *p, size_t n);
+/* A number as CMocka's initial state (cmocka_unit_test_prestate_setup_teardown),
+ * read back in the test's setup with tu_prestate(state). */
+#define TU_PRESTATE(v) ((void *)(uintptr_t)(v))
+#define tu_prestate(state) ((uint64_t)(uintptr_t)*(state))
 /* assert that two buffers are equal, printing both in hex when not */
 #define tu_assert_bytes(a, b, n) tu_assert_bytes_((a), (b), (n), __FILE__, __LINE__)
 void tu_assert_bytes_(const uint8_t *a, const uint8_t *b, size_t n, const char *file, int line);
