@@ -331,10 +331,15 @@ void fx_sync_new(net *n)
     assert_int_equal(p2p_sync_new_with_transport(&t, &cb, n->h, &n->s), 0);
 }
 
-void fx_sync_one(net *n, p2p_sync_option option, uint64_t value)
+void fx_sync_new_with(net *n, p2p_sync_option option, uint64_t value)
 {
     fx_sync_new(n);
     assert_int_equal(p2p_sync_set_option(n->s, option, value), 0);
+}
+
+void fx_sync_one(net *n, p2p_sync_option option, uint64_t value)
+{
+    fx_sync_new_with(n, option, value);
     fx_connect(n, &n->peers[0]);
     fx_run(n, 100000);
 }

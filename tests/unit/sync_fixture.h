@@ -153,8 +153,10 @@ int fx_world_teardown(void **state);
     }
 
 void fx_sync_new(net *n);
-/* fx_sync_new with @option set to @value, then peer 0 connects and the
- * sync runs until nothing is left to answer (fx_run). */
+/* fx_sync_new, then @option set to @value. */
+void fx_sync_new_with(net *n, p2p_sync_option option, uint64_t value);
+/* fx_sync_new_with, then peer 0 connects and the sync runs until nothing
+ * is left to answer (fx_run). */
 void fx_sync_one(net *n, p2p_sync_option option, uint64_t value);
 
 void fx_req_free(fx_req *r);

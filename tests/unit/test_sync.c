@@ -123,8 +123,7 @@ static void test_own_deadline(void **state)
     net *n = *state;
     host *h = n->h;
     n->peers[0].silent = 1;
-    fx_sync_new(n);
-    assert_int_equal(p2p_sync_set_option(n->s, P2P_SYNC_OPT_REQUEST_TIMEOUT_MS, 1000), 0);
+    fx_sync_new_with(n, P2P_SYNC_OPT_REQUEST_TIMEOUT_MS, 1000);
     fx_connect(n, &n->peers[0]);
     fx_connect(n, &n->peers[1]);
     for (int round = 0; round < 100 && h->head < 2000; round++) {
@@ -147,8 +146,7 @@ static void test_corrupt_body(void **state)
     host *h = n->h;
     n->peers[0].corrupt_body = 701;
     n->peers[1].corrupt_body = 0;
-    fx_sync_new(n);
-    assert_int_equal(p2p_sync_set_option(n->s, P2P_SYNC_OPT_MAX_OFFENCES, 1), 0);
+    fx_sync_new_with(n, P2P_SYNC_OPT_MAX_OFFENCES, 1);
     fx_connect(n, &n->peers[0]);
     fx_connect(n, &n->peers[1]);
     fx_run(n, 100000);

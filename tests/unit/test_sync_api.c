@@ -16,8 +16,7 @@ static void test_stop_at(void **state)
 {
     net *n = *state;
     host *h = n->h;
-    fx_sync_new(n);
-    assert_int_equal(p2p_sync_set_option(n->s, P2P_SYNC_OPT_STOP_AT, 700), 0);
+    fx_sync_new_with(n, P2P_SYNC_OPT_STOP_AT, 700);
     fx_connect(n, &n->peers[0]);
     fx_connect(n, &n->peers[1]);
     fx_run(n, 100000);

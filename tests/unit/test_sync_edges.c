@@ -80,8 +80,7 @@ static void test_eth68_bad_lookup(void **state)
     host *h = n->h;
     n->peers[0].version = 68;
     n->peers[0].head = 600;
-    fx_sync_new(n);
-    assert_int_equal(p2p_sync_set_option(n->s, P2P_SYNC_OPT_MAX_OFFENCES, 2), 0);
+    fx_sync_new_with(n, P2P_SYNC_OPT_MAX_OFFENCES, 2);
     fx_connect(n, &n->peers[0]);
     fx_req r = take(n);
     p2p_bytes wrong;
@@ -170,8 +169,7 @@ static void test_command_failed(void **state)
 {
     net *n = *state;
     host *h = n->h;
-    fx_sync_new(n);
-    assert_int_equal(p2p_sync_set_option(n->s, P2P_SYNC_OPT_MAX_OFFENCES, 1), 0);
+    fx_sync_new_with(n, P2P_SYNC_OPT_MAX_OFFENCES, 1);
     fx_connect(n, &n->peers[0]);
     size_t before = n->nq;
     fx_req r = take(n);
@@ -313,8 +311,7 @@ static void test_protocol_violations(void **state)
     net *n = *state;
     host *h = n->h;
     n->peers[0].head = 20;
-    fx_sync_new(n);
-    assert_int_equal(p2p_sync_set_option(n->s, P2P_SYNC_OPT_MAX_OFFENCES, 100), 0);
+    fx_sync_new_with(n, P2P_SYNC_OPT_MAX_OFFENCES, 100);
     fx_connect(n, &n->peers[0]);
     const uint8_t *peer = n->peers[0].id;
     p2p_bytes hdrs[30];
@@ -349,8 +346,7 @@ static void test_body_violations(void **state)
     net *n = *state;
     host *h = n->h;
     n->peers[0].head = 6;                    /* blocks 1..6 all have transactions */
-    fx_sync_new(n);
-    assert_int_equal(p2p_sync_set_option(n->s, P2P_SYNC_OPT_MAX_OFFENCES, 100), 0);
+    fx_sync_new_with(n, P2P_SYNC_OPT_MAX_OFFENCES, 100);
     fx_connect(n, &n->peers[0]);
     const uint8_t *peer = n->peers[0].id;
     fx_req r = take(n);

@@ -275,8 +275,7 @@ static void test_refused_fetched_blocks(void **state)
     chain *fork = fx_chain(1201, 0, 50, 5);
     n->peers[0].c = fork;
     h->refuse_foreign = 1;
-    fx_sync_new(n);
-    assert_int_equal(p2p_sync_set_option(n->s, P2P_SYNC_OPT_BATCH_SIZE, 64), 0);
+    fx_sync_new_with(n, P2P_SYNC_OPT_BATCH_SIZE, 64);
     for (size_t i = 0; i < 3; i++) fx_connect(n, &n->peers[i]);
     fx_run(n, 100000);
     assert_int_equal(h->head, 1200);
@@ -299,8 +298,7 @@ static void test_branch_peer_leaves(void **state)
     chain *fork = fx_chain(1201, 0, 50, 5);
     n->peers[0].c = fork;
     h->refuse_foreign = 1;
-    fx_sync_new(n);
-    assert_int_equal(p2p_sync_set_option(n->s, P2P_SYNC_OPT_BATCH_SIZE, 64), 0);
+    fx_sync_new_with(n, P2P_SYNC_OPT_BATCH_SIZE, 64);
     fx_connect(n, &n->peers[0]);
     assert_int_equal(n->q[0].kind, FX_HEADERS);
     assert_int_equal(n->q[0].number, 1);
@@ -324,8 +322,7 @@ static void test_empty_bodies_own_headers(void **state)
     n->peers[0].head = 100;
     n->peers[0].no_bodies = 1;
     n->peers[1].head = 100;
-    fx_sync_new(n);
-    assert_int_equal(p2p_sync_set_option(n->s, P2P_SYNC_OPT_MAX_OFFENCES, 2), 0);
+    fx_sync_new_with(n, P2P_SYNC_OPT_MAX_OFFENCES, 2);
     fx_connect(n, &n->peers[0]);
     fx_run(n, 10000);
     assert_int_equal(n->disconnects, 1);
