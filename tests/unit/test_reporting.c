@@ -10,7 +10,7 @@
  *
  * A peer on another chain: the DIAL_FAILED event's message names both
  * genesis hashes, the peer's and ours, in full. */
-#include "test_handle_harness.h"
+#include "handle_harness.h"
 
 #include "adversary.h"
 
