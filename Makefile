@@ -348,7 +348,8 @@ include tests/bench/Makefile.inc
 VALGRIND_TESTS ?= test_rlp test_keccak test_secp test_keyfile test_enode test_ecies \
                   test_handshake test_frame test_snappy test_p2p_msg test_session \
                   test_eth_msg test_eth_peer test_forkid test_command_ring test_config \
-                  test_handle test_handle_messages test_trie test_sync
+                  test_handle test_handle_messages test_handle_peers test_reporting \
+                  test_api_claims test_trie test_sync
 .PHONY: valgrind
 valgrind: deps all tests
 	@command -v valgrind >/dev/null 2>&1 || { echo "make valgrind: apt-get install valgrind"; exit 1; }
