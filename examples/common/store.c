@@ -541,18 +541,16 @@ static int pend_load(ex_store *s)
  * parent's plus the header's difficulty (a parent without one, such as a
  * genesis known only by its hash, counts as 0). Computed before anything
  * is written, so that an overflow refuses the block cleanly. */
-static int block_td(ex_store *s, MDB_txn *txn, const uint8_t *header, size_t header_len,
-                    uint8_t td[32])
+static int block_td(ex_store *s, MDB_txn *txn, const p2p_header_fields *f, uint8_t td[32])
 {
     uint8_t k[33];
-    p2p_header_fields f;
     MDB_val v;
     memset(td, 0, 32);
-    if (!header || p2p_header_decode(header, header_len, &f) != 0) return 0;
+    if (!f) return 0;
     k[0] = 't';
-    memcpy(k + 1, f.parent_hash, 32);
+    memcpy(k + 1, f->parent_hash, 32);
     if (get(txn, s->dbi[DB_META], k, 33, &v) == 0 && v.mv_size == 32) memcpy(td, v.mv_data, 32);
-    return ex_u256_add(td, td, f.difficulty) != 0 ? P2P_ERR_RANGE : 0;
+    return ex_u256_add(td, td, f->difficulty) != 0 ? P2P_ERR_RANGE : 0;
 }
 
 int ex_read_td(ex_read *r, const uint8_t hash[32], uint8_t td[32])
@@ -730,8 +728,10 @@ int ex_store_init_genesis(ex_store *s, const uint8_t hash[32], const uint8_t *he
         return rc;
     }
     if (rc == P2P_ERR_NOT_FOUND) {
+        p2p_header_fields f;
+        int known = header && p2p_header_decode(header, header_len, &f) == 0;
         rc = header ? body_tx_hashes(s, body, body_len, &count) : 0;
-        if (!rc) rc = block_td(s, txn, header, header_len, td);
+        if (!rc) rc = block_td(s, txn, known ? &f : NULL, td);
         if (!rc) rc = put_block(s, txn, 0, hash, header, header_len, body, body_len, td);
         /* the genesis block's own transactions (if any) go to the index at once */
         for (size_t i = 0; !rc && i < count; i++) {
@@ -812,7 +812,7 @@ int ex_store_append_exec(ex_store *s, uint64_t number, const uint8_t hash[32],
     rc = txn_head(s, txn, &head, head_hash);
     if (!rc && (number != head + 1 || memcmp(f.parent_hash, head_hash, 32) != 0))
         rc = P2P_ERR_STATE;
-    if (!rc) rc = block_td(s, txn, header, header_len, td);
+    if (!rc) rc = block_td(s, txn, &f, td);
     if (rc) { /* refused: nothing was written */
         if (!s->batching) mdb_txn_abort(txn);
         return rc;
