@@ -41,6 +41,7 @@ struct ex_store {
     MDB_dbi dbi[DB_COUNT];
     int batching;    /* between ex_store_batch_begin and _end */
     int batch_lost;  /* a write failed inside the batch: it was aborted */
+    int by_number;   /* rows keyed number || hash (schema 2), else by hash (see store.h) */
     MDB_txn *batch;  /* the batch's write transaction, once something is appended */
     /* the index's pending part, blocks txi + 1 .. pend_last, in block order */
     uint64_t txi, pend_last;
@@ -58,6 +59,7 @@ struct ex_store {
 
 static int index_pending(ex_store *s, MDB_txn *txn);
 static int pend_load(ex_store *s);
+static int load_schema(ex_store *s);
 static txi_entry *pend_find(const ex_store *s, const uint8_t hash[32]);
 static void pend_truncate(ex_store *s, size_t n, uint64_t last);
 static void pend_clear(ex_store *s);
@@ -150,7 +152,7 @@ int ex_store_open(const char *dir, ex_store **out, char *err, size_t err_len)
         (rc = mdb_env_set_mapsize(s->env, MAP_SIZE)) != 0 ||
         (rc = mdb_env_open(s->env, path, MDB_NOSYNC | MDB_NOTLS, 0600)) != 0 ||
         (rc = mdb_reader_check(s->env, NULL)) != 0 || /* slots of killed processes */
-        (rc = open_dbs(s) ? EIO : 0) != 0 || (rc = pend_load(s) ? EIO : 0) != 0) {
+        (rc = open_dbs(s) ? EIO : 0) != 0 || (rc = load_schema(s) ? EIO : 0) != 0 || (rc = pend_load(s) ? EIO : 0) != 0) {
         snprintf(err, err_len, "cannot open the store in %s: %s", path, mdb_strerror(rc));
         if (s->env) mdb_env_close(s->env);
         free(s->pend);
@@ -263,6 +265,46 @@ int ex_read_number(ex_read *r, const uint8_t hash[32], uint64_t *number)
     return 0;
 }
 
+/* The key of a block's row in headers and bodies (@td: its total
+ * difficulty's in meta, "t" first): number || hash, so that a new block's
+ * rows go to the end of each B-tree and a batch dirties a few pages, not
+ * one per block and table; in a store written before (schema 1) the hash
+ * alone. Returns the key's length. */
+static size_t row_key(const ex_store *s, int td, uint64_t number, const uint8_t hash[32],
+                      uint8_t key[41])
+{
+    uint8_t *p = key;
+    if (td) *p++ = 't';
+    if (s->by_number) {
+        be64(number, p);
+        p += 8;
+    }
+    memcpy(p, hash, 32);
+    return (size_t)(p + 32 - key);
+}
+
+/* The same key for a block known by its hash only. */
+static int row_key_of(ex_read *r, int td, const uint8_t hash[32], uint8_t key[41], size_t *len)
+{
+    uint64_t number = 0;
+    int rc = r->s->by_number ? ex_read_number(r, hash, &number) : 0;
+    if (rc) return rc;
+    *len = row_key(r->s, td, number, hash, key);
+    return 0;
+}
+
+static int read_row(ex_read *r, int db, const uint8_t hash[32], p2p_bytes *out)
+{
+    uint8_t key[41];
+    size_t klen;
+    MDB_val v;
+    int rc = row_key_of(r, 0, hash, key, &klen);
+    if (!rc) rc = get(r->txn, r->s->dbi[db], key, klen, &v);
+    if (rc) return rc;
+    *out = (p2p_bytes){v.mv_data, v.mv_size};
+    return 0;
+}
+
 static int read_bytes(ex_read *r, int db, const uint8_t hash[32], p2p_bytes *out)
 {
     MDB_val v;
@@ -274,12 +316,12 @@ static int read_bytes(ex_read *r, int db, const uint8_t hash[32], p2p_bytes *out
 
 int ex_read_header(ex_read *r, const uint8_t hash[32], p2p_bytes *header)
 {
-    return read_bytes(r, DB_HEADERS, hash, header);
+    return read_row(r, DB_HEADERS, hash, header);
 }
 
 int ex_read_body(ex_read *r, const uint8_t hash[32], p2p_bytes *body)
 {
-    return read_bytes(r, DB_BODIES, hash, body);
+    return read_row(r, DB_BODIES, hash, body);
 }
 
 int ex_read_tx(ex_read *r, const uint8_t tx_hash[32], uint64_t *number, uint32_t *index)
@@ -497,6 +539,26 @@ static int index_pending(ex_store *s, MDB_txn *txn)
     return rc;
 }
 
+/* At open: how rows are keyed. A store with "schema" 2 and a new one:
+ * number || hash; one with a genesis and no "schema" (written before):
+ * by hash. */
+static int load_schema(ex_store *s)
+{
+    MDB_txn *txn;
+    MDB_val v;
+    if (mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn) != 0) return P2P_ERR_IO;
+    int rc = get(txn, s->dbi[DB_META], "schema", 6, &v);
+    if (rc == 0) rc = v.mv_size == 1 && ((const uint8_t *)v.mv_data)[0] == 2 ? 0 : P2P_ERR_IO;
+    if (rc == 0) s->by_number = 1;
+    else if (rc == P2P_ERR_NOT_FOUND) {
+        rc = get(txn, s->dbi[DB_META], "genesis", 7, &v);
+        s->by_number = rc == P2P_ERR_NOT_FOUND;
+        rc = rc == P2P_ERR_NOT_FOUND ? 0 : rc;
+    }
+    mdb_txn_abort(txn);
+    return rc;
+}
+
 /* At open: the blocks above "txi" (a crash left them out of the index)
  * back into the pending part, from their stored bodies. */
 static int pend_load(ex_store *s)
@@ -527,7 +589,9 @@ static int pend_load(ex_store *s)
         be64(n, k);
         rc = get(txn, s->dbi[DB_NUM2HASH], k, 8, &hv);
         if (!rc && hv.mv_size != 32) rc = P2P_ERR_IO;
-        if (!rc) rc = get(txn, s->dbi[DB_BODIES], hv.mv_data, 32, &bv);
+        uint8_t key[41];
+        size_t klen = hv.mv_size == 32 ? row_key(s, 0, n, hv.mv_data, key) : 0;
+        if (!rc) rc = get(txn, s->dbi[DB_BODIES], key, klen, &bv);
         if (!rc) rc = body_tx_hashes(s, bv.mv_data, bv.mv_size, &count);
         if (!rc) rc = pend_add(s, n, count, NULL, 0);
     }
@@ -537,29 +601,29 @@ static int pend_load(ex_store *s)
     return rc ? P2P_ERR_IO : 0;
 }
 
-/* Total difficulty, kept per block under "t" || hash in the meta table: the
+/* Total difficulty, kept per block under "t" || number || hash in the meta table: the
  * parent's plus the header's difficulty (a parent without one, such as a
  * genesis known only by its hash, counts as 0). Computed before anything
  * is written, so that an overflow refuses the block cleanly. */
 static int block_td(ex_store *s, MDB_txn *txn, const p2p_header_fields *f, uint8_t td[32])
 {
-    uint8_t k[33];
+    uint8_t k[41];
     MDB_val v;
     memset(td, 0, 32);
     if (!f) return 0;
-    k[0] = 't';
-    memcpy(k + 1, f->parent_hash, 32);
-    if (get(txn, s->dbi[DB_META], k, 33, &v) == 0 && v.mv_size == 32) memcpy(td, v.mv_data, 32);
+    size_t klen = row_key(s, 1, f->number - 1, f->parent_hash, k); /* genesis: no such key */
+    if (f->number > 0 && get(txn, s->dbi[DB_META], k, klen, &v) == 0 && v.mv_size == 32)
+        memcpy(td, v.mv_data, 32);
     return ex_u256_add(td, td, f->difficulty) != 0 ? P2P_ERR_RANGE : 0;
 }
 
 int ex_read_td(ex_read *r, const uint8_t hash[32], uint8_t td[32])
 {
-    uint8_t k[33];
+    uint8_t k[41];
+    size_t klen;
     MDB_val v;
-    k[0] = 't';
-    memcpy(k + 1, hash, 32);
-    int rc = get(r->txn, r->s->dbi[DB_META], k, 33, &v);
+    int rc = row_key_of(r, 1, hash, k, &klen);
+    if (!rc) rc = get(r->txn, r->s->dbi[DB_META], k, klen, &v);
     if (rc) return rc;
     if (v.mv_size != 32) return P2P_ERR_IO;
     memcpy(td, v.mv_data, 32);
@@ -571,20 +635,19 @@ static int put_block(ex_store *s, MDB_txn *txn, uint64_t number, const uint8_t h
                      const uint8_t *header, size_t header_len, const uint8_t *body,
                      size_t body_len, const uint8_t td[32])
 {
-    uint8_t k[8], head[40], tk[33];
+    uint8_t k[8], head[40], tk[41], rk[41];
     be64(number, k);
     memcpy(head, k, 8);
     memcpy(head + 8, hash, 32);
-    tk[0] = 't';
-    memcpy(tk + 1, hash, 32);
+    size_t tlen = row_key(s, 1, number, hash, tk), rlen = row_key(s, 0, number, hash, rk);
     int rc = 0;
     if (header) { /* NULL: a genesis known only by its hash */
-        rc = put(txn, s->dbi[DB_HEADERS], hash, 32, header, header_len);
-        if (!rc) rc = put(txn, s->dbi[DB_BODIES], hash, 32, body, body_len);
+        rc = put(txn, s->dbi[DB_HEADERS], rk, rlen, header, header_len);
+        if (!rc) rc = put(txn, s->dbi[DB_BODIES], rk, rlen, body, body_len);
     }
     if (!rc) rc = put(txn, s->dbi[DB_NUM2HASH], k, 8, hash, 32);
     if (!rc) rc = put(txn, s->dbi[DB_NUMBERS], hash, 32, k, 8);
-    if (!rc) rc = put(txn, s->dbi[DB_META], tk, 33, td, 32);
+    if (!rc) rc = put(txn, s->dbi[DB_META], tk, tlen, td, 32);
     if (!rc) rc = put(txn, s->dbi[DB_META], "head", 4, head, sizeof head);
     return rc;
 }
@@ -743,6 +806,7 @@ int ex_store_init_genesis(ex_store *s, const uint8_t hash[32], const uint8_t *he
             rc = put(txn, s->dbi[DB_TXS], s->scratch[i], 32, loc, sizeof loc);
         }
         if (!rc) rc = put(txn, s->dbi[DB_META], "txi", 3, zero, 8);
+        if (!rc && s->by_number) rc = put(txn, s->dbi[DB_META], "schema", 6, "\2", 1);
         if (!rc) rc = put(txn, s->dbi[DB_META], "genesis", 7, hash, 32);
     }
     if (rc) {

@@ -450,6 +450,66 @@ static void test_tx_index_bulk(void **state)
     for (int i = 0; i < 6; i++) ex_block_free(&b[i]);
 }
 
+/* Is there a row under exactly this key? */
+static int has_row(ex_store *s, int db, const uint8_t *key, size_t klen)
+{
+    ex_read *r = ex_store_read(s);
+    MDB_val v;
+    assert_non_null(r);
+    int found = get(r->txn, s->dbi[db], key, klen, &v) == 0;
+    ex_store_read_end(r);
+    return found;
+}
+
+/* Headers, bodies and totals are keyed number || hash in a new store (in
+ * block order); a store written before (by hash, no "schema") is still
+ * read and appended to in its own layout after a reopen. */
+static void test_row_keys(void **state)
+{
+    for (int old = 0; old < 2; old++) {
+        ex_store *s = open_store();
+        ex_block g, b[2];
+        uint8_t h[4][32], nk[40], td[32];
+        p2p_bytes v;
+        if (old) s->by_number = 0; /* write what the code before did */
+        assert_int_equal(ex_genesis(7, &g), 0);
+        assert_int_equal(ex_store_init_genesis(s, g.hash, g.header, g.header_len, g.body, g.body_len), 0);
+        make_block(g.hash, 1, 1, &b[0], h);
+        make_block(b[0].hash, 2, 1, &b[1], h);
+        assert_int_equal(ex_store_append(s, 1, b[0].hash, b[0].header, b[0].header_len, b[0].body,
+                                         b[0].body_len), 0);
+        ex_store_close(s);
+        s = open_store();
+        assert_int_equal(s->by_number, !old);
+        assert_int_equal(ex_store_append(s, 2, b[1].hash, b[1].header, b[1].header_len, b[1].body,
+                                         b[1].body_len), 0);
+        be64(2, nk);
+        memcpy(nk + 8, b[1].hash, 32);
+        assert_int_equal(has_row(s, DB_HEADERS, nk, 40), !old);
+        assert_int_equal(has_row(s, DB_BODIES, nk, 40), !old);
+        assert_int_equal(has_row(s, DB_HEADERS, b[1].hash, 32), old);
+        ex_read *r = ex_store_read(s);
+        for (int i = 0; i < 2; i++) {
+            assert_int_equal(ex_read_header(r, b[i].hash, &v), 0);
+            assert_int_equal(v.len, b[i].header_len);
+            tu_assert_bytes(v.ptr, b[i].header, v.len);
+            assert_int_equal(ex_read_body(r, b[i].hash, &v), 0);
+            assert_int_equal(v.len, b[i].body_len);
+            tu_assert_bytes(v.ptr, b[i].body, v.len);
+            assert_int_equal(ex_read_td(r, b[i].hash, td), 0);
+            assert_int_equal(td[31], 2 + i); /* the genesis and each block weigh 1 */
+        }
+        assert_int_equal(ex_read_header(r, h[0], &v), P2P_ERR_NOT_FOUND); /* not a block */
+        ex_store_read_end(r);
+        ex_store_close(s);
+        teardown(state);
+        setup(state);
+        ex_block_free(&g);
+        ex_block_free(&b[0]);
+        ex_block_free(&b[1]);
+    }
+}
+
 static void test_open_errors(void **state)
 {
     ex_store *s;
@@ -472,6 +532,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_genesis_by_hash, setup, teardown),
         cmocka_unit_test_setup_teardown(test_batch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tx_index_bulk, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_row_keys, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
