@@ -44,6 +44,16 @@ typedef enum ex_verify_kind {
 
 typedef struct ex_verify ex_verify;
 
+/* How checking code (ex_clique_verify_with, ex_execute_block_with) takes a
+ * recovery computed ahead: take() returns 1 with *rc and the address when it
+ * has the result for exactly these bytes (ex_verify_take() semantics), 0
+ * when the caller must recover itself. A NULL hook or take: always inline. */
+typedef struct ex_recover_hook {
+    int (*take)(void *ud, ex_verify_kind kind, const uint8_t *bytes, size_t len, int *rc,
+                uint8_t addr[20]);
+    void *ud;
+} ex_recover_hook;
+
 /* Start @threads workers (1..EX_VERIFY_MAX_THREADS) recovering with @ctx
  * (a context every thread may use: recovery only reads it). 0, or
  * P2P_ERR_NOMEM / P2P_ERR_IO (no thread could start) with *out NULL. */
