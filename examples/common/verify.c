@@ -292,8 +292,20 @@ int ex_verify_take(ex_verify *v, ex_verify_kind kind, const uint8_t *bytes, size
         vj_run(v, i);
         v->st.by_caller++;
     } else if (j->state == S_RUNNING) {
+        /* A worker has it: meanwhile compute the oldest jobs nobody has
+         * started (needed next), so that the loop and the workers do not
+         * take turns on jobs queued just before they are needed (a
+         * bodies reply's senders, stored right away). */
         v->st.waited++;
-        while (j->state != S_DONE) pthread_cond_wait(&v->done, &v->mu);
+        while (j->state != S_DONE) {
+            int32_t o = vj_claim(v);
+            if (o < 0) {
+                pthread_cond_wait(&v->done, &v->mu);
+                continue;
+            }
+            vj_run(v, o);
+            v->st.by_caller++;
+        }
     }
     *rc = j->rc;
     memcpy(addr, j->addr, 20);

@@ -71,7 +71,9 @@ size_t ex_verify_submit(ex_verify *v, ex_verify_kind kind, const p2p_bytes *item
  * and for EX_VERIFY_SEAL also when *rc is P2P_ERR_CRYPTO with a seal that
  * recovered the wrong address), waiting for a worker that is computing it,
  * or computing it here when none has started; 0 when it was never
- * submitted (or was dropped): the caller computes it itself. */
+ * submitted (or was dropped): the caller computes it itself. While a
+ * worker computes the one asked for, the caller computes the oldest jobs
+ * no worker has started. */
 int ex_verify_take(ex_verify *v, ex_verify_kind kind, const uint8_t *bytes, size_t len, int *rc,
                    uint8_t addr[20]);
 
