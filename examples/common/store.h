@@ -3,13 +3,19 @@
  *
  * Sub-databases:
  *   num2hash  8-byte big-endian number -> 32-byte block hash (canonical chain)
- *   headers   block hash -> header RLP
- *   bodies    block hash -> body RLP [txs, ommers]
+ *   headers   number || block hash -> header RLP
+ *   bodies    number || block hash -> body RLP [txs, ommers]
+ *             (in block order, so that a batch of appends writes at the end
+ *             of each B-tree; a store written before meta "schema" 2 keys
+ *             these two and the totals by the block hash alone, and keeps
+ *             that layout)
  *   numbers   block hash -> 8-byte big-endian number
  *   txs       transaction hash -> 8-byte big-endian block number || 4-byte index
  *             [|| 20-byte sender, when it was known as the block was stored]
  *   meta      "head" -> number || hash, "genesis" -> hash, "td" -> 32-byte
- *             total difficulty of the head (Clique chains, genesis.json)
+ *             total difficulty of the head (Clique chains, genesis.json),
+ *             "t" || number || hash -> a block's total difficulty, "txi"
+ *             (below), "schema" -> 2
  *   accounts  20-byte address -> 8-byte big-endian nonce || 32-byte balance:
  *             the account state at the head (Clique chains; exec.h)
  *   receipts  block hash -> the block's receipt list RLP (eth/68 form:
