@@ -293,12 +293,13 @@ static int row_key_of(ex_read *r, int td, const uint8_t hash[32], uint8_t key[41
     return 0;
 }
 
-static int read_row(ex_read *r, int db, const uint8_t hash[32], p2p_bytes *out)
+/* A block's row in @db (@td: its total difficulty in meta). */
+static int read_row(ex_read *r, int db, int td, const uint8_t hash[32], p2p_bytes *out)
 {
     uint8_t key[41];
     size_t klen;
     MDB_val v;
-    int rc = row_key_of(r, 0, hash, key, &klen);
+    int rc = row_key_of(r, td, hash, key, &klen);
     if (!rc) rc = get(r->txn, r->s->dbi[db], key, klen, &v);
     if (rc) return rc;
     *out = (p2p_bytes){v.mv_data, v.mv_size};
@@ -316,12 +317,12 @@ static int read_bytes(ex_read *r, int db, const uint8_t hash[32], p2p_bytes *out
 
 int ex_read_header(ex_read *r, const uint8_t hash[32], p2p_bytes *header)
 {
-    return read_row(r, DB_HEADERS, hash, header);
+    return read_row(r, DB_HEADERS, 0, hash, header);
 }
 
 int ex_read_body(ex_read *r, const uint8_t hash[32], p2p_bytes *body)
 {
-    return read_row(r, DB_BODIES, hash, body);
+    return read_row(r, DB_BODIES, 0, hash, body);
 }
 
 int ex_read_tx(ex_read *r, const uint8_t tx_hash[32], uint64_t *number, uint32_t *index)
@@ -619,14 +620,11 @@ static int block_td(ex_store *s, MDB_txn *txn, const p2p_header_fields *f, uint8
 
 int ex_read_td(ex_read *r, const uint8_t hash[32], uint8_t td[32])
 {
-    uint8_t k[41];
-    size_t klen;
-    MDB_val v;
-    int rc = row_key_of(r, 1, hash, k, &klen);
-    if (!rc) rc = get(r->txn, r->s->dbi[DB_META], k, klen, &v);
+    p2p_bytes v;
+    int rc = read_row(r, DB_META, 1, hash, &v);
     if (rc) return rc;
-    if (v.mv_size != 32) return P2P_ERR_IO;
-    memcpy(td, v.mv_data, 32);
+    if (v.len != 32) return P2P_ERR_IO;
+    memcpy(td, v.ptr, 32);
     return 0;
 }
 
