@@ -853,11 +853,21 @@ int ex_store_append_exec(ex_store *s, uint64_t number, const uint8_t hash[32],
                          const ex_store_exec *x)
 {
     p2p_header_fields f;
+    if (p2p_header_decode(header, header_len, &f) != 0) return P2P_ERR_RLP;
+    return ex_store_append_decoded(s, &f, number, hash, header, header_len, body, body_len, senders,
+                                   n_senders, x);
+}
+
+int ex_store_append_decoded(ex_store *s, const p2p_header_fields *hf, uint64_t number,
+                            const uint8_t hash[32], const uint8_t *header, size_t header_len,
+                            const uint8_t *body, size_t body_len, const ex_sender *senders,
+                            size_t n_senders, const ex_store_exec *x)
+{
+    const p2p_header_fields f = *hf;
     uint8_t head_hash[32], td[32];
     uint64_t head;
     size_t count;
     MDB_txn *txn;
-    if (p2p_header_decode(header, header_len, &f) != 0) return P2P_ERR_RLP;
     if (f.number != number) return P2P_ERR_INVALID;
     int rc = body_tx_hashes(s, body, body_len, &count);
     if (rc) return rc;

@@ -104,6 +104,14 @@ int ex_store_append_exec(ex_store *s, uint64_t number, const uint8_t hash[32],
                          size_t body_len, const ex_sender *senders, size_t n_senders,
                          const ex_store_exec *x);
 
+/* ex_store_append_exec() of a header its caller has decoded already (@f is
+ * p2p_header_decode() of @header): one decode, and Keccak of the header,
+ * less. */
+int ex_store_append_decoded(ex_store *s, const p2p_header_fields *f, uint64_t number,
+                            const uint8_t hash[32], const uint8_t *header, size_t header_len,
+                            const uint8_t *body, size_t body_len, const ex_sender *senders,
+                            size_t n_senders, const ex_store_exec *x);
+
 /* The genesis state (alloc) and total difficulty, written once: a store
  * that has them already is left as it is. 0 or P2P_ERR_IO. */
 int ex_store_init_state(ex_store *s, const ex_account *acc, size_t n, const uint8_t td[32]);
