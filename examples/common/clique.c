@@ -210,6 +210,16 @@ int ex_clique_verify(const secp256k1_context *ctx, const ex_clique_cfg *cfg,
                      const uint8_t *header, size_t len, const uint8_t (*recent)[20],
                      size_t n_recent, uint8_t author[20], char *why, size_t why_len)
 {
+    return ex_clique_verify_with(ctx, cfg, signers, parent, header, len, recent, n_recent, author,
+                                 why, why_len, NULL);
+}
+
+int ex_clique_verify_with(const secp256k1_context *ctx, const ex_clique_cfg *cfg,
+                          const ex_signers *signers, const p2p_header_fields *parent,
+                          const uint8_t *header, size_t len, const uint8_t (*recent)[20],
+                          size_t n_recent, uint8_t author[20], char *why, size_t why_len,
+                          const ex_recover_hook *hook)
+{
     static const uint8_t zero[32];
     p2p_header_fields h;
     uint8_t ommers[32];
@@ -268,8 +278,10 @@ int ex_clique_verify(const secp256k1_context *ctx, const ex_clique_cfg *cfg,
     if (base_fee != want)
         return cfail(why, why_len, "base fee %llu, expected %llu", (unsigned long long)base_fee,
                     (unsigned long long)want);
-    /* the seal */
-    int rc = ex_clique_author(ctx, header, len, author);
+    /* the seal (recovered ahead on a worker, or here) */
+    int rc;
+    if (!hook || !hook->take || !hook->take(hook->ud, EX_VERIFY_CLIQUE, header, len, &rc, author))
+        rc = ex_clique_author(ctx, header, len, author);
     if (rc != 0) return cfail(why, why_len, "seal recovers no key");
     if (!ex_signers_find(signers, author, &idx))
         return cfail(why, why_len, "sealed by 0x%02x%02x..%02x%02x, not an authorised signer",

@@ -23,6 +23,7 @@
 #include <secp256k1.h>
 
 #include "ethp2p/ethp2p.h"
+#include "verify.h"
 
 #define EX_CLIQUE_VANITY 32
 #define EX_CLIQUE_SEAL 65
@@ -83,4 +84,11 @@ int ex_clique_verify(const secp256k1_context *ctx, const ex_clique_cfg *cfg,
                      const ex_signers *signers, const p2p_header_fields *parent,
                      const uint8_t *header, size_t len, const uint8_t (*recent)[20],
                      size_t n_recent, uint8_t author[20], char *why, size_t why_len);
+/* The same, with the seal's signer taken through @hook (EX_VERIFY_CLIQUE
+ * over the header's bytes) when it was recovered ahead. */
+int ex_clique_verify_with(const secp256k1_context *ctx, const ex_clique_cfg *cfg,
+                          const ex_signers *signers, const p2p_header_fields *parent,
+                          const uint8_t *header, size_t len, const uint8_t (*recent)[20],
+                          size_t n_recent, uint8_t author[20], char *why, size_t why_len,
+                          const ex_recover_hook *hook);
 #endif

@@ -202,9 +202,9 @@ int ex_cchain_import(ex_cchain *c, const secp256k1_context *ctx, const uint8_t *
     memset(out, 0, sizeof *out);
     if (!c->head_hdr || p2p_header_decode(c->head_hdr, c->head_hdr_len, &pf) != 0)
         return xfail(why, why_len, "no head header");
-    if (ex_clique_verify(ctx, &c->g.clique, c->g.signers, &pf, header, header_len,
-                         (const uint8_t(*)[20])c->recent, c->n_recent, out->author, reason,
-                         sizeof reason) != 0)
+    if (ex_clique_verify_with(ctx, &c->g.clique, c->g.signers, &pf, header, header_len,
+                              (const uint8_t(*)[20])c->recent, c->n_recent, out->author, reason,
+                              sizeof reason, &c->hook) != 0)
         return xfail(why, why_len, "clique: %s", reason);
     if (p2p_header_decode(header, header_len, &h) != 0) return xfail(why, why_len, "bad header");
     ex_u256_to_u64(h.base_fee, &base_fee);  /* checked by ex_clique_verify */
@@ -218,8 +218,8 @@ int ex_cchain_import(ex_cchain *c, const secp256k1_context *ctx, const uint8_t *
     }
     int rc = ex_state_copy(&out->st, &c->st);
     if (!rc)
-        rc = ex_execute_block(&out->st, ctx, c->g.chain_id, txs, n, out->author, base_fee,
-                              h.gas_limit, &out->res, reason, sizeof reason);
+        rc = ex_execute_block_with(&out->st, ctx, c->g.chain_id, txs, n, out->author, base_fee,
+                                   h.gas_limit, &out->res, reason, sizeof reason, &c->hook);
     free(txs);
     if (rc) {
         ex_cblock_free(out);

@@ -40,6 +40,7 @@ typedef struct ex_cchain {
     size_t n_recent;
     uint8_t *head_hdr;                          /* the head's header RLP (malloc'd) */
     size_t head_hdr_len;
+    ex_recover_hook hook; /* seals and senders recovered ahead (the full node's workers) */
 } ex_cchain;
 
 /* A block that passed the checks (or was built), not yet at the head. */

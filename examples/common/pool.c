@@ -217,7 +217,8 @@ int ex_pool_body_senders(const ex_pool *p, const secp256k1_context *ctx, const u
         p2p_rlp_iter_next(&it, &txs) != 1 || !txs.is_list || p2p_rlp_list_count(&txs, &count) != 0 ||
         p2p_rlp_iter_init(&it, &txs) != 0)
         return P2P_ERR_RLP;
-    if (!count) return 0;
+    /* nothing to look up, nothing to recover: no hashing either */
+    if (!count || (!ctx && p->count == 0)) return 0;
     ex_sender *s = calloc(count, sizeof *s);
     if (!s) return P2P_ERR_NOMEM;
     for (; i < count && p2p_rlp_iter_next(&it, &item) == 1; i++) {

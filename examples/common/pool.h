@@ -95,7 +95,8 @@ size_t ex_pool_pick(const ex_pool *p, size_t max_txs, size_t max_bytes, p2p_byte
 /* The senders of a block body's transactions, for storing them with the
  * block: taken from the pool when pooled (free), else recovered with @ctx
  * (NULL: left unknown; unknown too for one that does not decode). *out is malloc'd with *n entries
- * (NULL and 0 for a body without transactions). 0 or P2P_ERR_RLP / _NOMEM. */
+ * (NULL and 0 for a body without transactions, and when @ctx is NULL and the
+ * pool is empty: all unknown). 0 or P2P_ERR_RLP / _NOMEM. */
 int ex_pool_body_senders(const ex_pool *p, const secp256k1_context *ctx, const uint8_t *body,
                          size_t len, ex_sender **out, size_t *n);
 

@@ -333,6 +333,15 @@ int ex_execute_block(ex_state *st, const secp256k1_context *ctx, uint64_t chain_
                      uint64_t base_fee, uint64_t gas_limit, ex_exec_result *out, char *why,
                      size_t why_len)
 {
+    return ex_execute_block_with(st, ctx, chain_id, txs, n, coinbase, base_fee, gas_limit, out,
+                                 why, why_len, NULL);
+}
+
+int ex_execute_block_with(ex_state *st, const secp256k1_context *ctx, uint64_t chain_id,
+                          const p2p_bytes *txs, size_t n, const uint8_t coinbase[20],
+                          uint64_t base_fee, uint64_t gas_limit, ex_exec_result *out, char *why,
+                          size_t why_len, const ex_recover_hook *hook)
+{
     memset(out, 0, sizeof *out);
     uint8_t **rc_enc = calloc(n ? n : 1, sizeof *rc_enc);
     p2p_bytes *items = calloc(n ? n : 1, sizeof *items);
@@ -354,7 +363,11 @@ int ex_execute_block(ex_state *st, const secp256k1_context *ctx, uint64_t chain_
             rc = efail(EX_EXEC_ERR_DECODE, why, why_len, "transaction %zu: not a transaction", i);
             goto out;
         }
-        if (ex_tx_sender(ctx, &tx, sender) != 0) {
+        int bad;
+        if (!hook || !hook->take ||
+            !hook->take(hook->ud, EX_VERIFY_SENDER, txs[i].ptr, txs[i].len, &bad, sender))
+            bad = ex_tx_sender(ctx, &tx, sender);
+        if (bad != 0) {
             rc = efail(EX_EXEC_ERR_SENDER, why, why_len, "transaction %zu: no sender recovers", i);
             goto out;
         }

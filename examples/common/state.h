@@ -29,6 +29,7 @@
 #include "genesis.h"
 #include "tx.h"
 #include "u256.h"
+#include "verify.h"
 
 /* Root of the secure trie of n key/value pairs: the Merkle-Patricia trie
  * (p2p_trie_root) keyed by keccak256(key). Keys unique, any order. */
@@ -101,4 +102,10 @@ int ex_execute_block(ex_state *st, const secp256k1_context *ctx, uint64_t chain_
                      const p2p_bytes *txs, size_t n, const uint8_t coinbase[20],
                      uint64_t base_fee, uint64_t gas_limit, ex_exec_result *out, char *why,
                      size_t why_len);
+/* The same, with each sender taken through @hook (EX_VERIFY_SENDER over
+ * txs[i]'s bytes) when it was recovered ahead. */
+int ex_execute_block_with(ex_state *st, const secp256k1_context *ctx, uint64_t chain_id,
+                          const p2p_bytes *txs, size_t n, const uint8_t coinbase[20],
+                          uint64_t base_fee, uint64_t gas_limit, ex_exec_result *out, char *why,
+                          size_t why_len, const ex_recover_hook *hook);
 #endif

@@ -18,21 +18,85 @@ enum { DB_NUM2HASH, DB_HEADERS, DB_BODIES, DB_NUMBERS, DB_TXS, DB_META, DB_ACCOU
 static const char *const db_names[DB_COUNT] = {"num2hash", "headers", "bodies",   "numbers",
                                                "txs",      "meta",    "accounts", "receipts"};
 
+/* The transaction index is written in bulk (see store.h): the entries of
+ * blocks above "txi" are kept in memory until this many blocks (or entries)
+ * wait, then inserted in key order into the commit that reaches the bound. */
+#ifndef TXI_BLOCKS /* tests set smaller bounds */
+#define TXI_BLOCKS 4096
+#endif
+#ifndef TXI_ENTRIES
+#define TXI_ENTRIES 65536
+#endif
+
+/* One transaction of a block not yet in the LMDB index: its hash and the
+ * value the index will hold (number || index [|| sender]). */
+typedef struct txi_entry {
+    uint8_t hash[32];
+    uint8_t loc[32];
+    uint8_t len; /* 12, or 32 with the sender */
+} txi_entry;
+
 struct ex_store {
     MDB_env *env;
     MDB_dbi dbi[DB_COUNT];
     int batching;    /* between ex_store_batch_begin and _end */
+    int batch_lost;  /* a write failed inside the batch: it was aborted */
+    int by_number;   /* rows keyed number || hash (schema 2), else by hash (see store.h) */
     MDB_txn *batch;  /* the batch's write transaction, once something is appended */
+    /* the index's pending part, blocks txi + 1 .. pend_last, in block order */
+    uint64_t txi, pend_last;
+    txi_entry *pend;
+    size_t n_pend, cap_pend;
+    uint32_t *slot; /* open addressing: entry index + 1, 0 empty */
+    size_t n_slot;  /* a power of two, over twice n_pend (0: none yet) */
+    /* what an uncommitted transaction added to the pending part: dropped
+     * again when it does not commit */
+    size_t mark_n;
+    uint64_t mark_last;
+    uint8_t (*scratch)[32]; /* one block's transaction hashes */
+    size_t cap_scratch;
 };
+
+static int index_pending(ex_store *s, MDB_txn *txn);
+static int pend_load(ex_store *s);
+static int load_schema(ex_store *s);
+static txi_entry *pend_find(const ex_store *s, const uint8_t hash[32]);
+static void pend_truncate(ex_store *s, size_t n, uint64_t last);
+static void pend_clear(ex_store *s);
+
+/* Commit a write transaction (a batch or one append), inserting the
+ * pending index entries first when enough have gathered. On failure the
+ * pending entries the transaction added are dropped. */
+static int txn_commit(ex_store *s, MDB_txn *txn, int index_all)
+{
+    int flush = s->n_pend &&
+                (index_all || s->pend_last - s->txi >= TXI_BLOCKS || s->n_pend >= TXI_ENTRIES);
+    if (flush && index_pending(s, txn) != 0) {
+        mdb_txn_abort(txn);
+        pend_truncate(s, s->mark_n, s->mark_last);
+        return P2P_ERR_IO;
+    }
+    if (mdb_txn_commit(txn) != 0) {
+        pend_truncate(s, s->mark_n, s->mark_last);
+        return P2P_ERR_IO;
+    }
+    if (flush) {
+        s->txi = s->pend_last;
+        pend_clear(s);
+    }
+    s->mark_n = s->n_pend;
+    s->mark_last = s->pend_last;
+    return 0;
+}
 
 /* Commit the open batch, if any. Reads, flushes and closing call this first,
  * so a read never sees a head that is not committed yet. */
 static int batch_commit(ex_store *s)
 {
     if (!s->batch) return 0;
-    int rc = mdb_txn_commit(s->batch);
+    MDB_txn *txn = s->batch;
     s->batch = NULL;
-    return rc == 0 ? 0 : P2P_ERR_IO;
+    return txn_commit(s, txn, 0);
 }
 
 struct ex_read {
@@ -88,9 +152,12 @@ int ex_store_open(const char *dir, ex_store **out, char *err, size_t err_len)
         (rc = mdb_env_set_mapsize(s->env, MAP_SIZE)) != 0 ||
         (rc = mdb_env_open(s->env, path, MDB_NOSYNC | MDB_NOTLS, 0600)) != 0 ||
         (rc = mdb_reader_check(s->env, NULL)) != 0 || /* slots of killed processes */
-        (rc = open_dbs(s) ? EIO : 0) != 0) {
+        (rc = open_dbs(s) ? EIO : 0) != 0 || (rc = load_schema(s) ? EIO : 0) != 0 || (rc = pend_load(s) ? EIO : 0) != 0) {
         snprintf(err, err_len, "cannot open the store in %s: %s", path, mdb_strerror(rc));
         if (s->env) mdb_env_close(s->env);
+        free(s->pend);
+        free(s->slot);
+        free(s->scratch);
         free(s);
         return P2P_ERR_IO;
     }
@@ -98,18 +165,36 @@ int ex_store_open(const char *dir, ex_store **out, char *err, size_t err_len)
     return 0;
 }
 
+/* Commit the open batch and write every pending index entry now. */
+static int index_now(ex_store *s)
+{
+    MDB_txn *txn = s->batch;
+    s->batch = NULL;
+    if (!txn && !s->n_pend) return 0;
+    if (!txn && mdb_txn_begin(s->env, NULL, 0, &txn) != 0) return P2P_ERR_IO;
+    return txn_commit(s, txn, 1);
+}
+
+int ex_store_index(ex_store *s)
+{
+    return index_now(s);
+}
+
 int ex_store_flush(ex_store *s)
 {
-    int rc = batch_commit(s);
+    int rc = index_now(s);
     return mdb_env_sync(s->env, 1) == 0 ? rc : P2P_ERR_IO;
 }
 
 void ex_store_close(ex_store *s)
 {
     if (!s) return;
-    batch_commit(s);
+    index_now(s);
     mdb_env_sync(s->env, 1);
     mdb_env_close(s->env);
+    free(s->pend);
+    free(s->slot);
+    free(s->scratch);
     free(s);
 }
 
@@ -180,6 +265,47 @@ int ex_read_number(ex_read *r, const uint8_t hash[32], uint64_t *number)
     return 0;
 }
 
+/* The key of a block's row in headers and bodies (@td: its total
+ * difficulty's in meta, "t" first): number || hash, so that a new block's
+ * rows go to the end of each B-tree and a batch dirties a few pages, not
+ * one per block and table; in a store written before (schema 1) the hash
+ * alone. Returns the key's length. */
+static size_t row_key(const ex_store *s, int td, uint64_t number, const uint8_t hash[32],
+                      uint8_t key[41])
+{
+    uint8_t *p = key;
+    if (td) *p++ = 't';
+    if (s->by_number) {
+        be64(number, p);
+        p += 8;
+    }
+    memcpy(p, hash, 32);
+    return (size_t)(p + 32 - key);
+}
+
+/* The same key for a block known by its hash only. */
+static int row_key_of(ex_read *r, int td, const uint8_t hash[32], uint8_t key[41], size_t *len)
+{
+    uint64_t number = 0;
+    int rc = r->s->by_number ? ex_read_number(r, hash, &number) : 0;
+    if (rc) return rc;
+    *len = row_key(r->s, td, number, hash, key);
+    return 0;
+}
+
+/* A block's row in @db (@td: its total difficulty in meta). */
+static int read_row(ex_read *r, int db, int td, const uint8_t hash[32], p2p_bytes *out)
+{
+    uint8_t key[41];
+    size_t klen;
+    MDB_val v;
+    int rc = row_key_of(r, td, hash, key, &klen);
+    if (!rc) rc = get(r->txn, r->s->dbi[db], key, klen, &v);
+    if (rc) return rc;
+    *out = (p2p_bytes){v.mv_data, v.mv_size};
+    return 0;
+}
+
 static int read_bytes(ex_read *r, int db, const uint8_t hash[32], p2p_bytes *out)
 {
     MDB_val v;
@@ -191,21 +317,22 @@ static int read_bytes(ex_read *r, int db, const uint8_t hash[32], p2p_bytes *out
 
 int ex_read_header(ex_read *r, const uint8_t hash[32], p2p_bytes *header)
 {
-    return read_bytes(r, DB_HEADERS, hash, header);
+    return read_row(r, DB_HEADERS, 0, hash, header);
 }
 
 int ex_read_body(ex_read *r, const uint8_t hash[32], p2p_bytes *body)
 {
-    return read_bytes(r, DB_BODIES, hash, body);
+    return read_row(r, DB_BODIES, 0, hash, body);
 }
 
 int ex_read_tx(ex_read *r, const uint8_t tx_hash[32], uint64_t *number, uint32_t *index)
 {
     MDB_val v;
-    int rc = get(r->txn, r->s->dbi[DB_TXS], tx_hash, 32, &v);
+    const txi_entry *e = pend_find(r->s, tx_hash);
+    int rc = e ? 0 : get(r->txn, r->s->dbi[DB_TXS], tx_hash, 32, &v);
     if (rc) return rc;
-    if (v.mv_size != 12 && v.mv_size != 32) return P2P_ERR_IO;
-    const uint8_t *p = v.mv_data;
+    if (!e && v.mv_size != 12 && v.mv_size != 32) return P2P_ERR_IO;
+    const uint8_t *p = e ? e->loc : v.mv_data;
     *number = get_be64(p);
     *index = (uint32_t)p[8] << 24 | (uint32_t)p[9] << 16 | (uint32_t)p[10] << 8 | p[11];
     return 0;
@@ -214,6 +341,12 @@ int ex_read_tx(ex_read *r, const uint8_t tx_hash[32], uint64_t *number, uint32_t
 int ex_read_tx_sender(ex_read *r, const uint8_t tx_hash[32], uint8_t from[20])
 {
     MDB_val v;
+    const txi_entry *e = pend_find(r->s, tx_hash);
+    if (e) {
+        if (e->len != 32) return P2P_ERR_NOT_FOUND;
+        memcpy(from, e->loc + 12, 20);
+        return 0;
+    }
     int rc = get(r->txn, r->s->dbi[DB_TXS], tx_hash, 32, &v);
     if (rc) return rc;
     if (v.mv_size == 12) return P2P_ERR_NOT_FOUND;
@@ -240,86 +373,279 @@ static int put(MDB_txn *txn, MDB_dbi dbi, const void *k, size_t klen, const void
     return mdb_put(txn, dbi, &key, &val, 0) == 0 ? 0 : P2P_ERR_IO;
 }
 
-/* Index every transaction of the body: hash of its raw form -> (number,
- * index[, sender]). */
-static int put_txs(ex_store *s, MDB_txn *txn, uint64_t number, const uint8_t *body, size_t len,
-                   const ex_sender *senders, size_t n_senders)
+/* ------------------------------------------- the transaction index */
+
+/* The hashes of the body's transactions (of their raw form: a legacy one's
+ * list, a typed one's envelope) into s->scratch; P2P_ERR_RLP if the body is
+ * malformed. */
+static int body_tx_hashes(ex_store *s, const uint8_t *body, size_t len, size_t *count)
 {
     p2p_rlp_item b, txs, tx;
     p2p_rlp_iter it;
-    uint8_t loc[32], h[32];
-    uint32_t i = 0;
+    size_t n = 0;
     int rc;
+    *count = 0;
     if (p2p_rlp_decode(body, len, &b) != 0 || p2p_rlp_iter_init(&it, &b) != 0 ||
         p2p_rlp_iter_next(&it, &txs) != 1 || p2p_rlp_iter_init(&it, &txs) != 0)
         return P2P_ERR_RLP;
-    be64(number, loc);
     while ((rc = p2p_rlp_iter_next(&it, &tx)) == 1) {
-        /* legacy: the list itself; typed: the envelope inside the string */
-        if (tx.is_list) p2p_keccak256(tx.raw, tx.raw_len, h);
-        else p2p_keccak256(tx.data, tx.len, h);
-        loc[8] = (uint8_t)(i >> 24);
-        loc[9] = (uint8_t)(i >> 16);
-        loc[10] = (uint8_t)(i >> 8);
-        loc[11] = (uint8_t)i;
-        int with = i < n_senders && senders[i].known;
-        if (with) memcpy(loc + 12, senders[i].from, 20);
-        i++;
-        if (put(txn, s->dbi[DB_TXS], h, 32, loc, with ? 32 : 12) != 0) return P2P_ERR_IO;
+        if (n == s->cap_scratch) {
+            size_t cap = s->cap_scratch ? 2 * s->cap_scratch : 64;
+            void *p = realloc(s->scratch, cap * sizeof *s->scratch);
+            if (!p) return P2P_ERR_NOMEM;
+            s->scratch = p;
+            s->cap_scratch = cap;
+        }
+        if (tx.is_list) p2p_keccak256(tx.raw, tx.raw_len, s->scratch[n]);
+        else p2p_keccak256(tx.data, tx.len, s->scratch[n]);
+        n++;
     }
-    return rc == 0 ? 0 : P2P_ERR_RLP;
+    if (rc != 0) return P2P_ERR_RLP;
+    *count = n;
+    return 0;
 }
 
-/* Total difficulty, kept per block under "t" || hash in the meta table: the
- * parent's plus the header's difficulty (a parent without one, such as a
- * genesis known only by its hash, counts as 0). */
-static int put_td(ex_store *s, MDB_txn *txn, const uint8_t hash[32], const uint8_t *header,
-                  size_t header_len)
+static size_t slot_of(const ex_store *s, const uint8_t hash[32])
 {
-    uint8_t k[33], td[32] = {0};
-    p2p_header_fields f;
-    MDB_val v;
-    if (header && p2p_header_decode(header, header_len, &f) == 0) {
-        k[0] = 't';
-        memcpy(k + 1, f.parent_hash, 32);
-        if (get(txn, s->dbi[DB_META], k, 33, &v) == 0 && v.mv_size == 32) memcpy(td, v.mv_data, 32);
-        if (ex_u256_add(td, td, f.difficulty) != 0) return P2P_ERR_RANGE;
+    uint64_t k;
+    memcpy(&k, hash, 8); /* a Keccak hash: already uniform */
+    return (size_t)k & (s->n_slot - 1);
+}
+
+/* The newest pending entry for @hash, or NULL. */
+static txi_entry *pend_find(const ex_store *s, const uint8_t hash[32])
+{
+    if (!s->n_slot) return NULL;
+    for (size_t i = slot_of(s, hash);; i = (i + 1) & (s->n_slot - 1)) {
+        uint32_t e = s->slot[i];
+        if (!e) return NULL;
+        if (memcmp(s->pend[e - 1].hash, hash, 32) == 0) return &s->pend[e - 1];
     }
-    k[0] = 't';
-    memcpy(k + 1, hash, 32);
-    return put(txn, s->dbi[DB_META], k, 33, td, 32);
+}
+
+/* Point the slot of entry @e's hash at it (a newer entry of the same hash
+ * replaces the older one there; both are written to LMDB in order). */
+static void slot_put(ex_store *s, size_t e)
+{
+    for (size_t i = slot_of(s, s->pend[e].hash);; i = (i + 1) & (s->n_slot - 1)) {
+        uint32_t o = s->slot[i];
+        if (!o || memcmp(s->pend[o - 1].hash, s->pend[e].hash, 32) == 0) {
+            s->slot[i] = (uint32_t)(e + 1);
+            return;
+        }
+    }
+}
+
+static int slots_rebuild(ex_store *s, size_t n_slot)
+{
+    uint32_t *slot = calloc(n_slot, sizeof *slot);
+    if (!slot) return P2P_ERR_NOMEM;
+    free(s->slot);
+    s->slot = slot;
+    s->n_slot = n_slot;
+    for (size_t e = 0; e < s->n_pend; e++) slot_put(s, e);
+    return 0;
+}
+
+static void pend_clear(ex_store *s)
+{
+    s->n_pend = 0;
+    if (s->slot) memset(s->slot, 0, s->n_slot * sizeof *s->slot);
+}
+
+/* Drop the entries from @n on (a transaction that did not commit), and
+ * the blocks after @last with them. */
+static void pend_truncate(ex_store *s, size_t n, uint64_t last)
+{
+    s->pend_last = last;
+    if (n >= s->n_pend) return;
+    s->n_pend = n;
+    if (s->slot) memset(s->slot, 0, s->n_slot * sizeof *s->slot);
+    for (size_t e = 0; e < s->n_pend; e++) slot_put(s, e);
+}
+
+/* Add block @number's transactions (the hashes in s->scratch) to the
+ * pending part. */
+static int pend_add(ex_store *s, uint64_t number, size_t count, const ex_sender *senders,
+                    size_t n_senders)
+{
+    if (s->n_pend + count > UINT32_MAX / 4) return P2P_ERR_RANGE;
+    if (s->n_pend + count > s->cap_pend) {
+        size_t cap = s->cap_pend ? s->cap_pend : 1024;
+        while (cap < s->n_pend + count) cap *= 2;
+        txi_entry *p = realloc(s->pend, cap * sizeof *p);
+        if (!p) return P2P_ERR_NOMEM;
+        s->pend = p;
+        s->cap_pend = cap;
+    }
+    if (2 * (s->n_pend + count) >= s->n_slot) {
+        size_t n_slot = s->n_slot ? s->n_slot : 4096;
+        while (2 * (s->n_pend + count) >= n_slot) n_slot *= 2;
+        if (slots_rebuild(s, n_slot) != 0) return P2P_ERR_NOMEM;
+    }
+    for (size_t i = 0; i < count; i++) {
+        txi_entry *e = &s->pend[s->n_pend];
+        memcpy(e->hash, s->scratch[i], 32);
+        be64(number, e->loc);
+        e->loc[8] = (uint8_t)(i >> 24);
+        e->loc[9] = (uint8_t)(i >> 16);
+        e->loc[10] = (uint8_t)(i >> 8);
+        e->loc[11] = (uint8_t)i;
+        e->len = 12;
+        if (i < n_senders && senders[i].known) {
+            memcpy(e->loc + 12, senders[i].from, 20);
+            e->len = 32;
+        }
+        slot_put(s, s->n_pend++);
+    }
+    s->pend_last = number;
+    return 0;
+}
+
+static const txi_entry *sort_base;
+
+static int by_hash(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    int c = memcmp(sort_base[x].hash, sort_base[y].hash, 32);
+    return c ? c : (x > y) - (x < y); /* the same hash: older first, newest wins */
+}
+
+/* Insert every pending entry into the LMDB index, in key order (each page
+ * of the B-tree is then visited once, not once per entry), and move "txi"
+ * to the last pending block. Inside @txn; the caller commits. */
+static int index_pending(ex_store *s, MDB_txn *txn)
+{
+    uint32_t *order = malloc(s->n_pend * sizeof *order);
+    MDB_cursor *c;
+    uint8_t k[8];
+    int rc = 0;
+    if (!order) return P2P_ERR_NOMEM;
+    for (size_t i = 0; i < s->n_pend; i++) order[i] = (uint32_t)i;
+    sort_base = s->pend; /* the store is used from one thread */
+    qsort(order, s->n_pend, sizeof *order, by_hash);
+    if (mdb_cursor_open(txn, s->dbi[DB_TXS], &c) != 0) {
+        free(order);
+        return P2P_ERR_IO;
+    }
+    for (size_t i = 0; i < s->n_pend && !rc; i++) {
+        const txi_entry *e = &s->pend[order[i]];
+        MDB_val key = {32, (void *)e->hash}, val = {e->len, (void *)e->loc};
+        if (mdb_cursor_put(c, &key, &val, 0) != 0) rc = P2P_ERR_IO;
+    }
+    mdb_cursor_close(c);
+    free(order);
+    be64(s->pend_last, k);
+    if (!rc) rc = put(txn, s->dbi[DB_META], "txi", 3, k, 8);
+    return rc;
+}
+
+/* At open: how rows are keyed. A store with "schema" 2 and a new one:
+ * number || hash; one with a genesis and no "schema" (written before):
+ * by hash. */
+static int load_schema(ex_store *s)
+{
+    MDB_txn *txn;
+    MDB_val v;
+    if (mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn) != 0) return P2P_ERR_IO;
+    int rc = get(txn, s->dbi[DB_META], "schema", 6, &v);
+    if (rc == 0) rc = v.mv_size == 1 && ((const uint8_t *)v.mv_data)[0] == 2 ? 0 : P2P_ERR_IO;
+    if (rc == 0) s->by_number = 1;
+    else if (rc == P2P_ERR_NOT_FOUND) {
+        rc = get(txn, s->dbi[DB_META], "genesis", 7, &v);
+        s->by_number = rc == P2P_ERR_NOT_FOUND;
+        rc = rc == P2P_ERR_NOT_FOUND ? 0 : rc;
+    }
+    mdb_txn_abort(txn);
+    return rc;
+}
+
+/* At open: the blocks above "txi" (a crash left them out of the index)
+ * back into the pending part, from their stored bodies. */
+static int pend_load(ex_store *s)
+{
+    MDB_txn *txn;
+    MDB_val v;
+    uint64_t head, txi;
+    int rc;
+    if (mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn) != 0) return P2P_ERR_IO;
+    rc = txn_head(s, txn, &head, NULL);
+    if (rc == P2P_ERR_NOT_FOUND) { /* empty: the genesis will write "txi" */
+        mdb_txn_abort(txn);
+        return 0;
+    }
+    rc = rc ? rc : get(txn, s->dbi[DB_META], "txi", 3, &v);
+    if (rc == P2P_ERR_NOT_FOUND) { /* a store from before the bulk index: all indexed */
+        s->txi = s->pend_last = head;
+        mdb_txn_abort(txn);
+        return 0;
+    }
+    if (!rc && v.mv_size != 8) rc = P2P_ERR_IO;
+    txi = rc ? 0 : get_be64(v.mv_data);
+    s->txi = s->pend_last = txi;
+    for (uint64_t n = txi + 1; !rc && n <= head; n++) {
+        uint8_t k[8];
+        MDB_val hv, bv;
+        size_t count;
+        be64(n, k);
+        rc = get(txn, s->dbi[DB_NUM2HASH], k, 8, &hv);
+        if (!rc && hv.mv_size != 32) rc = P2P_ERR_IO;
+        uint8_t key[41];
+        size_t klen = hv.mv_size == 32 ? row_key(s, 0, n, hv.mv_data, key) : 0;
+        if (!rc) rc = get(txn, s->dbi[DB_BODIES], key, klen, &bv);
+        if (!rc) rc = body_tx_hashes(s, bv.mv_data, bv.mv_size, &count);
+        if (!rc) rc = pend_add(s, n, count, NULL, 0);
+    }
+    mdb_txn_abort(txn);
+    s->mark_n = s->n_pend;
+    s->mark_last = s->pend_last;
+    return rc ? P2P_ERR_IO : 0;
+}
+
+/* Total difficulty, kept per block under "t" || number || hash in the meta table: the
+ * parent's plus the header's difficulty (a parent without one, such as a
+ * genesis known only by its hash, counts as 0). Computed before anything
+ * is written, so that an overflow refuses the block cleanly. */
+static int block_td(ex_store *s, MDB_txn *txn, const p2p_header_fields *f, uint8_t td[32])
+{
+    uint8_t k[41];
+    MDB_val v;
+    memset(td, 0, 32);
+    if (!f) return 0;
+    size_t klen = row_key(s, 1, f->number - 1, f->parent_hash, k); /* genesis: no such key */
+    if (f->number > 0 && get(txn, s->dbi[DB_META], k, klen, &v) == 0 && v.mv_size == 32)
+        memcpy(td, v.mv_data, 32);
+    return ex_u256_add(td, td, f->difficulty) != 0 ? P2P_ERR_RANGE : 0;
 }
 
 int ex_read_td(ex_read *r, const uint8_t hash[32], uint8_t td[32])
 {
-    uint8_t k[33];
-    MDB_val v;
-    k[0] = 't';
-    memcpy(k + 1, hash, 32);
-    int rc = get(r->txn, r->s->dbi[DB_META], k, 33, &v);
+    p2p_bytes v;
+    int rc = read_row(r, DB_META, 1, hash, &v);
     if (rc) return rc;
-    if (v.mv_size != 32) return P2P_ERR_IO;
-    memcpy(td, v.mv_data, 32);
+    if (v.len != 32) return P2P_ERR_IO;
+    memcpy(td, v.ptr, 32);
     return 0;
 }
 
+/* The block's rows (the transaction index aside) and the new head. */
 static int put_block(ex_store *s, MDB_txn *txn, uint64_t number, const uint8_t hash[32],
                      const uint8_t *header, size_t header_len, const uint8_t *body,
-                     size_t body_len, const ex_sender *senders, size_t n_senders)
+                     size_t body_len, const uint8_t td[32])
 {
-    uint8_t k[8], head[40];
+    uint8_t k[8], head[40], tk[41], rk[41];
     be64(number, k);
     memcpy(head, k, 8);
     memcpy(head + 8, hash, 32);
+    size_t tlen = row_key(s, 1, number, hash, tk), rlen = row_key(s, 0, number, hash, rk);
     int rc = 0;
     if (header) { /* NULL: a genesis known only by its hash */
-        rc = put_txs(s, txn, number, body, body_len, senders, n_senders);
-        if (!rc) rc = put(txn, s->dbi[DB_HEADERS], hash, 32, header, header_len);
-        if (!rc) rc = put(txn, s->dbi[DB_BODIES], hash, 32, body, body_len);
+        rc = put(txn, s->dbi[DB_HEADERS], rk, rlen, header, header_len);
+        if (!rc) rc = put(txn, s->dbi[DB_BODIES], rk, rlen, body, body_len);
     }
     if (!rc) rc = put(txn, s->dbi[DB_NUM2HASH], k, 8, hash, 32);
     if (!rc) rc = put(txn, s->dbi[DB_NUMBERS], hash, 32, k, 8);
-    if (!rc) rc = put_td(s, txn, hash, header, header_len);
+    if (!rc) rc = put(txn, s->dbi[DB_META], tk, tlen, td, 32);
     if (!rc) rc = put(txn, s->dbi[DB_META], "head", 4, head, sizeof head);
     return rc;
 }
@@ -428,6 +754,14 @@ int ex_store_put_senders(ex_store *s, const uint8_t (*hashes)[32], const uint8_t
     for (size_t i = 0; i < n && !rc; i++) {
         MDB_val v;
         uint8_t loc[32];
+        txi_entry *e = pend_find(s, hashes[i]);
+        if (e) { /* not in LMDB yet: it will be written with the sender */
+            if (e->len == 12) {
+                memcpy(e->loc + 12, from[i], 20);
+                e->len = 32;
+            }
+            continue;
+        }
         if (get(txn, s->dbi[DB_TXS], hashes[i], 32, &v) != 0 || v.mv_size != 12) continue;
         memcpy(loc, v.mv_data, 12);
         memcpy(loc + 12, from[i], 20);
@@ -445,6 +779,8 @@ int ex_store_init_genesis(ex_store *s, const uint8_t hash[32], const uint8_t *he
 {
     MDB_txn *txn;
     MDB_val v;
+    uint8_t td[32], zero[8] = {0};
+    size_t count = 0;
     if (batch_commit(s) != 0 || mdb_txn_begin(s->env, NULL, 0, &txn) != 0) return P2P_ERR_IO;
     int rc = get(txn, s->dbi[DB_META], "genesis", 7, &v);
     if (rc == 0) {
@@ -453,25 +789,48 @@ int ex_store_init_genesis(ex_store *s, const uint8_t hash[32], const uint8_t *he
         return rc;
     }
     if (rc == P2P_ERR_NOT_FOUND) {
-        rc = put_block(s, txn, 0, hash, header, header_len, body, body_len, NULL, 0);
+        p2p_header_fields f;
+        int known = header && p2p_header_decode(header, header_len, &f) == 0;
+        rc = header ? body_tx_hashes(s, body, body_len, &count) : 0;
+        if (!rc) rc = block_td(s, txn, known ? &f : NULL, td);
+        if (!rc) rc = put_block(s, txn, 0, hash, header, header_len, body, body_len, td);
+        /* the genesis block's own transactions (if any) go to the index at once */
+        for (size_t i = 0; !rc && i < count; i++) {
+            uint8_t loc[12] = {0};
+            loc[8] = (uint8_t)(i >> 24);
+            loc[9] = (uint8_t)(i >> 16);
+            loc[10] = (uint8_t)(i >> 8);
+            loc[11] = (uint8_t)i;
+            rc = put(txn, s->dbi[DB_TXS], s->scratch[i], 32, loc, sizeof loc);
+        }
+        if (!rc) rc = put(txn, s->dbi[DB_META], "txi", 3, zero, 8);
+        if (!rc && s->by_number) rc = put(txn, s->dbi[DB_META], "schema", 6, "\2", 1);
         if (!rc) rc = put(txn, s->dbi[DB_META], "genesis", 7, hash, 32);
     }
     if (rc) {
         mdb_txn_abort(txn);
         return rc;
     }
-    return mdb_txn_commit(txn) == 0 ? 0 : P2P_ERR_IO;
+    if (mdb_txn_commit(txn) != 0) return P2P_ERR_IO;
+    s->txi = s->pend_last = s->mark_last = 0;
+    pend_clear(s);
+    s->mark_n = 0;
+    return 0;
 }
 
 void ex_store_batch_begin(ex_store *s)
 {
     s->batching = 1;
+    s->batch_lost = 0;
 }
 
 int ex_store_batch_end(ex_store *s)
 {
+    int lost = s->batch_lost;
     s->batching = 0;
-    return batch_commit(s);
+    s->batch_lost = 0;
+    int rc = batch_commit(s);
+    return lost ? P2P_ERR_IO : rc;
 }
 
 int ex_store_append(ex_store *s, uint64_t number, const uint8_t hash[32], const uint8_t *header,
@@ -494,26 +853,53 @@ int ex_store_append_exec(ex_store *s, uint64_t number, const uint8_t hash[32],
                          const ex_store_exec *x)
 {
     p2p_header_fields f;
-    uint8_t head_hash[32];
-    uint64_t head;
-    MDB_txn *txn;
     if (p2p_header_decode(header, header_len, &f) != 0) return P2P_ERR_RLP;
+    return ex_store_append_decoded(s, &f, number, hash, header, header_len, body, body_len, senders,
+                                   n_senders, x);
+}
+
+int ex_store_append_decoded(ex_store *s, const p2p_header_fields *hf, uint64_t number,
+                            const uint8_t hash[32], const uint8_t *header, size_t header_len,
+                            const uint8_t *body, size_t body_len, const ex_sender *senders,
+                            size_t n_senders, const ex_store_exec *x)
+{
+    const p2p_header_fields f = *hf;
+    uint8_t head_hash[32], td[32];
+    uint64_t head;
+    size_t count;
+    MDB_txn *txn;
     if (f.number != number) return P2P_ERR_INVALID;
-    /* In a batch each block is a nested transaction of the batch's: a
-     * refused block leaves nothing behind, and the blocks before it are
-     * committed together at the end. */
-    if (s->batching && !s->batch && mdb_txn_begin(s->env, NULL, 0, &s->batch) != 0)
-        return P2P_ERR_IO;
-    if (mdb_txn_begin(s->env, s->batching ? s->batch : NULL, 0, &txn) != 0) return P2P_ERR_IO;
-    int rc = txn_head(s, txn, &head, head_hash);
+    int rc = body_tx_hashes(s, body, body_len, &count);
+    if (rc) return rc;
+    if (s->batch_lost) return P2P_ERR_IO; /* the batch is gone: nothing to build on */
+    /* Everything that can refuse the block is checked before the first
+     * write, so a refused block leaves nothing behind without a nested
+     * transaction: in a batch, the blocks are written straight into the
+     * batch's one write transaction. */
+    txn = s->batching ? s->batch : NULL;
+    if (!txn) {
+        if (mdb_txn_begin(s->env, NULL, 0, &txn) != 0) return P2P_ERR_IO;
+        if (s->batching) s->batch = txn;
+    }
+    rc = txn_head(s, txn, &head, head_hash);
     if (!rc && (number != head + 1 || memcmp(f.parent_hash, head_hash, 32) != 0))
         rc = P2P_ERR_STATE;
-    if (!rc)
-        rc = put_block(s, txn, number, hash, header, header_len, body, body_len, senders, n_senders);
-    if (!rc && x) rc = put_exec(s, txn, hash, x);
-    if (rc) {
-        mdb_txn_abort(txn);
+    if (!rc) rc = block_td(s, txn, &f, td);
+    if (rc) { /* refused: nothing was written */
+        if (!s->batching) mdb_txn_abort(txn);
         return rc;
     }
-    return mdb_txn_commit(txn) == 0 ? 0 : P2P_ERR_IO;
+    rc = put_block(s, txn, number, hash, header, header_len, body, body_len, td);
+    if (!rc && x) rc = put_exec(s, txn, hash, x);
+    if (!rc) rc = pend_add(s, number, count, senders, n_senders);
+    if (rc) { /* a write failed half-way: the transaction cannot be kept */
+        mdb_txn_abort(txn);
+        pend_truncate(s, s->mark_n, s->mark_last);
+        if (s->batching) {
+            s->batch = NULL;
+            s->batch_lost = 1;
+        }
+        return rc == P2P_ERR_NOMEM ? rc : P2P_ERR_IO;
+    }
+    return s->batching ? 0 : txn_commit(s, txn, 0);
 }

@@ -3,13 +3,19 @@
  *
  * Sub-databases:
  *   num2hash  8-byte big-endian number -> 32-byte block hash (canonical chain)
- *   headers   block hash -> header RLP
- *   bodies    block hash -> body RLP [txs, ommers]
+ *   headers   number || block hash -> header RLP
+ *   bodies    number || block hash -> body RLP [txs, ommers]
+ *             (in block order, so that a batch of appends writes at the end
+ *             of each B-tree; a store written before meta "schema" 2 keys
+ *             these two and the totals by the block hash alone, and keeps
+ *             that layout)
  *   numbers   block hash -> 8-byte big-endian number
  *   txs       transaction hash -> 8-byte big-endian block number || 4-byte index
  *             [|| 20-byte sender, when it was known as the block was stored]
  *   meta      "head" -> number || hash, "genesis" -> hash, "td" -> 32-byte
- *             total difficulty of the head (Clique chains, genesis.json)
+ *             total difficulty of the head (Clique chains, genesis.json),
+ *             "t" || number || hash -> a block's total difficulty, "txi"
+ *             (below), "schema" -> 2
  *   accounts  20-byte address -> 8-byte big-endian nonce || 32-byte balance:
  *             the account state at the head (Clique chains; exec.h)
  *   receipts  block hash -> the block's receipt list RLP (eth/68 form:
@@ -24,7 +30,20 @@
  * Appends may be batched: one commit for many blocks instead of one each
  * (the commit was most of the cost of storing a block). The head pointer is
  * written in the same transaction as the blocks, so after a crash the store
- * holds a consistent chain, at worst shorter by the uncommitted batch. */
+ * holds a consistent chain, at worst shorter by the uncommitted batch.
+ *
+ * The transaction index (txs) is written in bulk: its keys are random, so
+ * inserting a block's entries as it is stored dirtied a page of that B-tree
+ * per transaction at every commit (two thirds of the cost of a block). The
+ * entries of blocks above meta "txi" (an 8-byte big-endian number: every
+ * block up to it is in txs) are kept in memory, and written in key order,
+ * with "txi" moved, inside the commit that finds 4096 blocks or 65536
+ * entries waiting (and by ex_store_index(), ex_store_flush() and
+ * ex_store_close()). Lookups see them meanwhile. The index can be rebuilt
+ * from the stored bodies at any time, so a crash loses nothing: opening the
+ * store reads the bodies of the blocks above "txi" back into memory (their
+ * senders, when the pool knew them, are recovered again when JSON-RPC
+ * needs them). A store without "txi" (written before) is fully indexed. */
 #ifndef EX_STORE_H
 #define EX_STORE_H
 #include <stddef.h>
@@ -85,6 +104,14 @@ int ex_store_append_exec(ex_store *s, uint64_t number, const uint8_t hash[32],
                          size_t body_len, const ex_sender *senders, size_t n_senders,
                          const ex_store_exec *x);
 
+/* ex_store_append_exec() of a header its caller has decoded already (@f is
+ * p2p_header_decode() of @header): one decode, and Keccak of the header,
+ * less. */
+int ex_store_append_decoded(ex_store *s, const p2p_header_fields *f, uint64_t number,
+                            const uint8_t hash[32], const uint8_t *header, size_t header_len,
+                            const uint8_t *body, size_t body_len, const ex_sender *senders,
+                            size_t n_senders, const ex_store_exec *x);
+
 /* The genesis state (alloc) and total difficulty, written once: a store
  * that has them already is left as it is. 0 or P2P_ERR_IO. */
 int ex_store_init_state(ex_store *s, const ex_account *acc, size_t n, const uint8_t td[32]);
@@ -98,11 +125,21 @@ int ex_store_put_senders(ex_store *s, const uint8_t (*hashes)[32], const uint8_t
 
 /* Until ex_store_batch_end(), ex_store_append() adds to one write
  * transaction (opened by the first append) instead of committing each block.
- * ex_store_batch_end() commits it: 0 or P2P_ERR_IO (then the whole batch is
- * lost, and the head is what it was before the batch). Reading, flushing or
+ * A block refused by a check (not on the head, malformed, a difficulty
+ * overflow) is refused before anything of it is written, and the batch goes
+ * on. ex_store_batch_end() commits it: 0 or P2P_ERR_IO (then the whole batch is
+ * lost, and the head is what it was before the batch). The same happens when
+ * LMDB fails to write a block (e.g. the map is full): that append returns
+ * the error, the batch is aborted, later appends of the batch return
+ * P2P_ERR_IO, and so does ex_store_batch_end(). Reading, flushing or
  * closing the store meanwhile commits what the batch holds so far. */
 void ex_store_batch_begin(ex_store *s);
 int ex_store_batch_end(ex_store *s);
+
+/* Commit the open batch (if any) and write every transaction index entry
+ * still held in memory (see above) now, without flushing to disk. 0 or
+ * P2P_ERR_IO. */
+int ex_store_index(ex_store *s);
 
 ex_read *ex_store_read(ex_store *s);
 void ex_store_read_end(ex_read *r);

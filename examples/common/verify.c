@@ -141,19 +141,24 @@ static void vj_run(ex_verify *v, int32_t i)
     pthread_cond_broadcast(&v->done);
 }
 
+/* Run the oldest job nobody has started, counting it in @count, or wait
+ * on @idle when there is none (under mu). */
+static void vj_step(ex_verify *v, pthread_cond_t *idle, uint64_t *count)
+{
+    int32_t i = vj_claim(v);
+    if (i < 0) {
+        pthread_cond_wait(idle, &v->mu);
+        return;
+    }
+    vj_run(v, i);
+    (*count)++;
+}
+
 static void *vj_worker(void *arg)
 {
     ex_verify *v = arg;
     pthread_mutex_lock(&v->mu);
-    while (!v->stopping) {
-        int32_t i = vj_claim(v);
-        if (i < 0) {
-            pthread_cond_wait(&v->work, &v->mu);
-            continue;
-        }
-        vj_run(v, i);
-        v->st.by_workers++;
-    }
+    while (!v->stopping) vj_step(v, &v->work, &v->st.by_workers);
     pthread_mutex_unlock(&v->mu);
     return NULL;
 }
@@ -292,8 +297,12 @@ int ex_verify_take(ex_verify *v, ex_verify_kind kind, const uint8_t *bytes, size
         vj_run(v, i);
         v->st.by_caller++;
     } else if (j->state == S_RUNNING) {
+        /* A worker has it: meanwhile compute the oldest jobs nobody has
+         * started (needed next), so that the loop and the workers do not
+         * take turns on jobs queued just before they are needed (a
+         * bodies reply's senders, stored right away). */
         v->st.waited++;
-        while (j->state != S_DONE) pthread_cond_wait(&v->done, &v->mu);
+        while (j->state != S_DONE) vj_step(v, &v->done, &v->st.by_caller);
     }
     *rc = j->rc;
     memcpy(addr, j->addr, 20);

@@ -44,6 +44,16 @@ typedef enum ex_verify_kind {
 
 typedef struct ex_verify ex_verify;
 
+/* How checking code (ex_clique_verify_with, ex_execute_block_with) takes a
+ * recovery computed ahead: take() returns 1 with *rc and the address when it
+ * has the result for exactly these bytes (ex_verify_take() semantics), 0
+ * when the caller must recover itself. A NULL hook or take: always inline. */
+typedef struct ex_recover_hook {
+    int (*take)(void *ud, ex_verify_kind kind, const uint8_t *bytes, size_t len, int *rc,
+                uint8_t addr[20]);
+    void *ud;
+} ex_recover_hook;
+
 /* Start @threads workers (1..EX_VERIFY_MAX_THREADS) recovering with @ctx
  * (a context every thread may use: recovery only reads it). 0, or
  * P2P_ERR_NOMEM / P2P_ERR_IO (no thread could start) with *out NULL. */
@@ -61,7 +71,9 @@ size_t ex_verify_submit(ex_verify *v, ex_verify_kind kind, const p2p_bytes *item
  * and for EX_VERIFY_SEAL also when *rc is P2P_ERR_CRYPTO with a seal that
  * recovered the wrong address), waiting for a worker that is computing it,
  * or computing it here when none has started; 0 when it was never
- * submitted (or was dropped): the caller computes it itself. */
+ * submitted (or was dropped): the caller computes it itself. While a
+ * worker computes the one asked for, the caller computes the oldest jobs
+ * no worker has started. */
 int ex_verify_take(ex_verify *v, ex_verify_kind kind, const uint8_t *bytes, size_t len, int *rc,
                    uint8_t addr[20]);
 

@@ -20,6 +20,7 @@
 
 #include "ethp2p/sync.h"
 #include "../common/chain.h"
+#include "../common/exec.h"
 #include "../common/hexutil.h"
 #include "../common/node.h"
 #include "../common/node_clique.h"
@@ -181,6 +182,37 @@ static void progress(ex_node *n, fullnode *f, uint64_t now)
 
 /* ----------------------------------------------------------------- role */
 
+/* Clique: the checks take the signers and senders through this hook. */
+static int take_recovered(void *ud, ex_verify_kind kind, const uint8_t *bytes, size_t len, int *rc,
+                          uint8_t addr[20])
+{
+    return ex_verify_take(ud, kind, bytes, len, rc, addr);
+}
+
+/* Clique: the senders of every transaction of a bodies reply, queued in
+ * block order (the bytes ex_cchain_import() executes: a legacy
+ * transaction's list, a typed one's envelope). */
+static void submit_senders(ex_verify *v, const p2p_bytes *bodies, size_t count)
+{
+    enum { CHUNK = 256 };
+    p2p_bytes items[CHUNK];
+    size_t k = 0;
+    for (size_t b = 0; b < count; b++) {
+        p2p_rlp_item txs, tx;
+        p2p_rlp_iter it;
+        if (ex_body_txs(bodies[b].ptr, bodies[b].len, &txs) != 0 || p2p_rlp_iter_init(&it, &txs) != 0)
+            continue; /* refused later by the same checks as without workers */
+        while (p2p_rlp_iter_next(&it, &tx) == 1) {
+            items[k++] = tx.is_list ? (p2p_bytes){tx.raw, tx.raw_len} : (p2p_bytes){tx.data, tx.len};
+            if (k == CHUNK) {
+                ex_verify_submit(v, EX_VERIFY_SENDER, items, k);
+                k = 0;
+            }
+        }
+    }
+    if (k) ex_verify_submit(v, EX_VERIFY_SENDER, items, k);
+}
+
 static int fullnode_event(ex_node *n, const p2p_event *ev)
 {
     fullnode *f = n->role_data;
@@ -194,6 +226,14 @@ static int fullnode_event(ex_node *n, const p2p_event *ev)
      * through the sync component); what it does not use is dropped. */
     if (n->verify && ev->type == P2P_EV_BLOCK_HEADERS && n->own_genesis && !n->cc)
         ex_verify_submit(n->verify, EX_VERIFY_SEAL, ev->u.response.items, ev->u.response.count);
+    /* Clique: the signers with the headers, every sender with the bodies
+     * (ten transactions a block cost ten recoveries); the stores (execution)
+     * that follow at once share them with the workers: a job no worker
+     * has started is computed by the loop itself. */
+    if (n->verify && n->cc && ev->type == P2P_EV_BLOCK_HEADERS)
+        ex_verify_submit(n->verify, EX_VERIFY_CLIQUE, ev->u.response.items, ev->u.response.count);
+    if (n->verify && n->cc && ev->type == P2P_EV_BLOCK_BODIES)
+        submit_senders(n->verify, ev->u.response.items, ev->u.response.count);
     ex_node_batch_begin(n);
     int mine = p2p_sync_on_event(f->sync, ev) == 1;
     ex_node_batch_end(n);
@@ -246,6 +286,7 @@ int main(int argc, char **argv)
     if (threads && (rc = ex_verify_start(&node.verify, threads, node.secp)) != 0)
         ex_log(&node, P2P_LOG_WARN, "no recovery workers (%s): seals are checked inline",
                p2p_strerror(rc));
+    if (node.verify && node.cc) node.cc->hook = (ex_recover_hook){take_recovered, node.verify};
     p2p_sync_callbacks cb = {get_head, store_block};
     if ((rc = p2p_sync_new(node.h, &cb, &node, &f.sync)) == 0)
         rc = p2p_sync_set_relay(f.sync, relay_block, &node);
@@ -263,7 +304,7 @@ int main(int argc, char **argv)
         ex_verify_stats st;
         ex_verify_get_stats(node.verify, &st);
         ex_log(&node, P2P_LOG_INFO,
-               "seal recovery: %llu queued, %llu by workers, %llu inline (no worker yet), "
+               "signature recovery (seals, Clique senders): %llu queued, %llu by workers, %llu inline (no worker yet), "
                "%llu waits, %llu not queued, %llu unused",
                (unsigned long long)st.submitted, (unsigned long long)st.by_workers,
                (unsigned long long)st.by_caller, (unsigned long long)st.waited,

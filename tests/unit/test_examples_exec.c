@@ -120,6 +120,86 @@ static void balance_is(const ex_cchain *c, unsigned who, uint64_t want)
     assert_true(v == want);
 }
 
+/* A recovery hook (the full node's workers, verify.h) as a test double:
+ * mode 0 declines (the code recovers itself), 1 answers with the right
+ * results, 2 with a wrong sender, 3 with a seal that recovers nothing. */
+typedef struct hook_log {
+    int mode;
+    int clique, senders;
+    const uint8_t *header;
+    size_t header_len;
+} hook_log;
+
+static int test_take(void *ud, ex_verify_kind kind, const uint8_t *bytes, size_t len, int *rc,
+                     uint8_t a[20])
+{
+    hook_log *l = ud;
+    ex_tx tx;
+    if (kind == EX_VERIFY_CLIQUE) {
+        l->clique++;
+        assert_int_equal(len, l->header_len);
+        assert_memory_equal(bytes, l->header, len);
+    } else {
+        assert_int_equal(kind, EX_VERIFY_SENDER);
+        l->senders++;
+        assert_int_equal(ex_tx_decode(bytes, len, &tx), 0); /* the bytes execution decodes */
+    }
+    if (l->mode == 0) return 0;
+    if (kind == EX_VERIFY_CLIQUE) *rc = l->mode == 3 ? -1 : ex_clique_author(ctx, bytes, len, a);
+    else if (l->mode == 2) {
+        *rc = 0;
+        memcpy(a, addr[9], 20);
+    } else *rc = ex_tx_sender(ctx, &tx, a);
+    return 1;
+}
+
+/* ex_cchain_import takes the signer and every sender through the hook
+ * when one is set, and uses what it answers. */
+static void test_recover_hook(void **state)
+{
+    cnode v;
+    node_open(&v, "hook-v", "examples/genesis.json");
+    ex_block b;
+    p2p_bytes txs[3];
+    uint8_t *raw[3], stale[3];
+    for (unsigned t = 0; t < 3; t++) {
+        raw[t] = make_tx(EX_TX_DYNAMIC_FEE, t + 1, 0, addr[5], 1000, 0, &txs[t].len);
+        txs[t].ptr = raw[t];
+    }
+    build(&v, txs, 3, stale, &b);
+    for (int mode = 0; mode < 4; mode++) {
+        cnode f;
+        char name[16], why[300];
+        ex_cblock cb;
+        snprintf(name, sizeof name, "hook-f%d", mode);
+        node_open(&f, name, "examples/genesis.json");
+        hook_log l = {.mode = mode, .header = b.header, .header_len = b.header_len};
+        f.c.hook = (ex_recover_hook){test_take, &l};
+        int rc = ex_cchain_import(&f.c, ctx, b.header, b.header_len, b.body, b.body_len, &cb, why,
+                                  sizeof why);
+        if (l.clique != 1) fail_msg("mode %d: rc %d: %s", mode, rc, why);
+        if (mode == 3) {
+            assert_int_equal(rc, -1);
+            assert_non_null(strstr(why, "seal recovers no key"));
+        } else if (mode == 2) { /* the first transaction, executed as another sender's */
+            assert_int_equal(rc, -1);
+            assert_int_equal(l.senders, 1);
+            assert_non_null(strstr(why, "transaction 0"));
+        } else {
+            assert_int_equal(l.senders, 3);
+        }
+        if (mode < 2) {
+            if (rc) fail_msg("mode %d: %s", mode, why);
+            assert_memory_equal(cb.author, addr[0], 20);
+            ex_cblock_free(&cb);
+        }
+        node_close(&f);
+    }
+    for (unsigned t = 0; t < 3; t++) free(raw[t]);
+    ex_block_free(&b);
+    node_close(&v);
+}
+
 static void test_build_import_restart(void **state)
 {
     cnode v, f;
@@ -404,6 +484,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_build_import_restart),
+        cmocka_unit_test(test_recover_hook),
         cmocka_unit_test(test_bad_blocks_refused),
         cmocka_unit_test(test_build_skips_and_marks_stale),
         cmocka_unit_test(test_checkpoint_signer_list),

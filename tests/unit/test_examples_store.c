@@ -10,6 +10,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+/* the transaction index is written in bulk every 3 blocks here (4096 in
+ * the programs), so that the tests see both of its parts */
+#define TXI_BLOCKS 3
 #include "../../examples/common/chain.c"
 #include "../../examples/common/hexutil.c"
 #include "../../examples/common/store.c"
@@ -335,6 +338,178 @@ static void test_batch(void **state)
     for (int i = 0; i < 4; i++) ex_block_free(&b[i]);
 }
 
+/* Is @hash in the LMDB index itself (not only in the part held in memory)?
+ * Returns the stored value's size, 0 if absent. */
+static size_t in_lmdb_index(ex_store *s, const uint8_t hash[32])
+{
+    ex_read *r = ex_store_read(s);
+    MDB_val v;
+    assert_non_null(r);
+    size_t len = get(r->txn, s->dbi[DB_TXS], hash, 32, &v) == 0 ? v.mv_size : 0;
+    ex_store_read_end(r);
+    return len;
+}
+
+static uint64_t indexed_to(ex_store *s)
+{
+    ex_read *r = ex_store_read(s);
+    MDB_val v;
+    assert_non_null(r);
+    assert_int_equal(get(r->txn, s->dbi[DB_META], "txi", 3, &v), 0);
+    assert_int_equal(v.mv_size, 8);
+    uint64_t n = get_be64(v.mv_data);
+    ex_store_read_end(r);
+    return n;
+}
+
+static void expect_tx(ex_store *s, const uint8_t hash[32], uint64_t number, uint32_t index)
+{
+    uint64_t num;
+    uint32_t idx;
+    ex_read *r = ex_store_read(s);
+    assert_non_null(r);
+    assert_int_equal(ex_read_tx(r, hash, &num, &idx), 0);
+    assert_int_equal(num, number);
+    assert_int_equal(idx, index);
+    ex_store_read_end(r);
+}
+
+/* The transaction index in bulk: entries wait in memory (found by lookups,
+ * senders added there) until 3 blocks wait, then go to LMDB with "txi";
+ * after a crash (a child that exits without closing) the blocks above
+ * "txi" are read back from their bodies. */
+static void test_tx_index_bulk(void **state)
+{
+    ex_store *s = open_store();
+    ex_block g, b[6];
+    uint8_t h[6][4][32], from[20], addr[20], sk[32];
+    assert_int_equal(ex_genesis(7, &g), 0);
+    assert_int_equal(ex_store_init_genesis(s, g.hash, g.header, g.header_len, g.body, g.body_len), 0);
+    for (int i = 0; i < 6; i++) make_block(i ? b[i - 1].hash : g.hash, (uint64_t)i + 1, 2, &b[i], h[i]);
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(ex_store_append(s, (uint64_t)i + 1, b[i].hash, b[i].header, b[i].header_len,
+                                         b[i].body, b[i].body_len), 0);
+    assert_int_equal(indexed_to(s), 0);
+    assert_int_equal(in_lmdb_index(s, h[1][1]), 0);
+    expect_tx(s, h[1][1], 2, 1); /* from memory */
+    /* a sender learnt while the entry waits is written with it */
+    ex_demo_key(1, sk);
+    assert_int_equal(ex_address_of_key(ctx, sk, addr), 0);
+    assert_int_equal(ex_store_put_senders(s, (const uint8_t (*)[32])h[1][1],
+                                          (const uint8_t (*)[20])addr, 1), 0);
+    ex_read *r = ex_store_read(s);
+    assert_int_equal(ex_read_tx_sender(r, h[1][1], from), 0);
+    tu_assert_bytes(from, addr, 20);
+    assert_int_equal(ex_read_tx_sender(r, h[1][0], from), P2P_ERR_NOT_FOUND);
+    ex_store_read_end(r);
+    /* the third block's commit writes all three */
+    ex_store_batch_begin(s);
+    assert_int_equal(ex_store_append(s, 3, b[2].hash, b[2].header, b[2].header_len, b[2].body,
+                                     b[2].body_len), 0);
+    assert_int_equal(ex_store_batch_end(s), 0);
+    assert_int_equal(indexed_to(s), 3);
+    assert_int_equal(in_lmdb_index(s, h[0][0]), 12);
+    assert_int_equal(in_lmdb_index(s, h[1][1]), 32); /* with its sender */
+    assert_int_equal(in_lmdb_index(s, h[2][1]), 12);
+    expect_tx(s, h[2][1], 3, 1);
+    ex_store_close(s);
+
+    /* a crash after blocks 4 and 5 were committed, their entries in memory only */
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        ex_store *c;
+        char err[256];
+        if (ex_store_open(dir, &c, err, sizeof err) != 0) _exit(1);
+        for (int i = 3; i < 5; i++)
+            if (ex_store_append(c, (uint64_t)i + 1, b[i].hash, b[i].header, b[i].header_len,
+                                b[i].body, b[i].body_len) != 0)
+                _exit(2);
+        _exit(0); /* no close: what was in memory is gone */
+    }
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    s = open_store();
+    assert_int_equal(indexed_to(s), 3);
+    assert_int_equal(in_lmdb_index(s, h[4][1]), 0);
+    expect_tx(s, h[3][0], 4, 0); /* read back from the bodies */
+    expect_tx(s, h[4][1], 5, 1);
+    expect_tx(s, h[1][1], 2, 1);
+    /* the sixth block is the third waiting one: all go to LMDB */
+    assert_int_equal(ex_store_append(s, 6, b[5].hash, b[5].header, b[5].header_len, b[5].body,
+                                     b[5].body_len), 0);
+    assert_int_equal(indexed_to(s), 6);
+    assert_int_equal(in_lmdb_index(s, h[4][1]), 12);
+    assert_int_equal(in_lmdb_index(s, h[5][0]), 12);
+    expect_tx(s, h[5][0], 6, 0);
+    ex_store_close(s);
+    ex_block_free(&g);
+    for (int i = 0; i < 6; i++) ex_block_free(&b[i]);
+}
+
+/* Is there a row under exactly this key? */
+static int has_row(ex_store *s, int db, const uint8_t *key, size_t klen)
+{
+    ex_read *r = ex_store_read(s);
+    MDB_val v;
+    assert_non_null(r);
+    int found = get(r->txn, s->dbi[db], key, klen, &v) == 0;
+    ex_store_read_end(r);
+    return found;
+}
+
+/* Headers, bodies and totals are keyed number || hash in a new store (in
+ * block order); a store written before (by hash, no "schema") is still
+ * read and appended to in its own layout after a reopen. */
+static void test_row_keys(void **state)
+{
+    for (int old = 0; old < 2; old++) {
+        ex_store *s = open_store();
+        ex_block g, b[2];
+        uint8_t h[4][32], nk[40], td[32];
+        p2p_bytes v;
+        if (old) s->by_number = 0; /* write what the code before did */
+        assert_int_equal(ex_genesis(7, &g), 0);
+        assert_int_equal(ex_store_init_genesis(s, g.hash, g.header, g.header_len, g.body, g.body_len), 0);
+        make_block(g.hash, 1, 1, &b[0], h);
+        make_block(b[0].hash, 2, 1, &b[1], h);
+        assert_int_equal(ex_store_append(s, 1, b[0].hash, b[0].header, b[0].header_len, b[0].body,
+                                         b[0].body_len), 0);
+        ex_store_close(s);
+        s = open_store();
+        assert_int_equal(s->by_number, !old);
+        assert_int_equal(ex_store_append(s, 2, b[1].hash, b[1].header, b[1].header_len, b[1].body,
+                                         b[1].body_len), 0);
+        be64(2, nk);
+        memcpy(nk + 8, b[1].hash, 32);
+        assert_int_equal(has_row(s, DB_HEADERS, nk, 40), !old);
+        assert_int_equal(has_row(s, DB_BODIES, nk, 40), !old);
+        assert_int_equal(has_row(s, DB_HEADERS, b[1].hash, 32), old);
+        ex_read *r = ex_store_read(s);
+        for (int i = 0; i < 2; i++) {
+            assert_int_equal(ex_read_header(r, b[i].hash, &v), 0);
+            assert_int_equal(v.len, b[i].header_len);
+            tu_assert_bytes(v.ptr, b[i].header, v.len);
+            assert_int_equal(ex_read_body(r, b[i].hash, &v), 0);
+            assert_int_equal(v.len, b[i].body_len);
+            tu_assert_bytes(v.ptr, b[i].body, v.len);
+            assert_int_equal(ex_read_td(r, b[i].hash, td), 0);
+            assert_int_equal(td[31], 2 + i); /* the genesis and each block weigh 1 */
+        }
+        assert_int_equal(ex_read_header(r, h[0], &v), P2P_ERR_NOT_FOUND); /* not a block */
+        ex_store_read_end(r);
+        ex_store_close(s);
+        teardown(state);
+        setup(state);
+        ex_block_free(&g);
+        ex_block_free(&b[0]);
+        ex_block_free(&b[1]);
+    }
+}
+
 static void test_open_errors(void **state)
 {
     ex_store *s;
@@ -356,6 +531,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_chain_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_genesis_by_hash, setup, teardown),
         cmocka_unit_test_setup_teardown(test_batch, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tx_index_bulk, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_row_keys, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
