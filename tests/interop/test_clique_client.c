@@ -121,12 +121,36 @@ static void hash_of(const proc *p, uint64_t num, char out[67])
     json_decref(r);
 }
 
+/* What a process said last: the client logs to stdout, our programs to stderr;
+ * with the other processes' (every one started so far) when one is stuck. */
+static const proc *started[4];
+
+static void remember(const proc *p)
+{
+    for (size_t i = 0; i < sizeof started / sizeof started[0]; i++)
+        if (!started[i]) {
+            started[i] = p;
+            return;
+        }
+}
+
+static void show(const proc *p)
+{
+    for (size_t i = 0; i < sizeof started / sizeof started[0]; i++)
+        if (started[i] && started[i] != p) {
+            uc_dump(started[i]->out, 15);
+            uc_dump(started[i]->err, 25);
+        }
+    uc_dump(p->out, 30);
+    uc_dump(p->err, 30);
+}
+
 static void wait_head(const proc *p, uint64_t at_least, uint64_t ms)
 {
     uint64_t until = deadline(ms);
     while (head_of(p) < at_least) {
         if (ul_now_ms() > until) {
-            uc_dump(p->err, 30);
+            show(p);
             fail_msg("%s stuck at %llu (want %llu)", p->name, (unsigned long long)head_of(p),
                      (unsigned long long)at_least);
         }
@@ -216,7 +240,7 @@ static json_t *wait_receipt(const proc *p, const char *hash, uint64_t ms)
         if (json_is_object(r)) return r;
         json_decref(r);
         if (ul_now_ms() > until) {
-            uc_dump(p->err, 30);
+            show(p);
             fail_msg("%s: no receipt for %s", p->name, hash);
         }
         uc_nap(200);
@@ -271,6 +295,7 @@ static void start_client(proc *c, const char *name, char *const extra[])
     argv[k] = NULL;
     uint64_t t0 = ul_now_ms();
     uc_spawn(c, argv);
+    remember(c);
     char id[200], url[256];
     if (uc_word_after(c->out, "url=enode://", id, sizeof id, deadline(60000)) != 0 ||
         uc_word_after(c->out, "Client started successfully", url, sizeof url,
@@ -302,6 +327,7 @@ static void start_ours(proc *p, const char *name, const char *bin, char *const e
     for (int i = 0; extra && extra[i] && k < 31; i++) argv[k++] = extra[i];
     argv[k] = NULL;
     uc_spawn(p, argv);
+    remember(p);
     if (uc_word_after(p->out, "rpc: http://127.0.0.1:", rpc, sizeof rpc, deadline(20000)) != 0 ||
         uc_word_after(p->out, "genesis: ", genesis, sizeof genesis, deadline(1000)) != 0) {
         uc_dump(p->err, 30);
@@ -319,6 +345,7 @@ static void start_ours(proc *p, const char *name, const char *bin, char *const e
 static void test_client_imports_our_chain(void **state)
 {
     proc c = {0}, v = {0};
+    memset(started, 0, sizeof started);
     if (skip_reason) {
         fprintf(stderr, "skipped: %s\n", skip_reason);
         skip();
@@ -366,6 +393,7 @@ static void test_client_imports_our_chain(void **state)
 static void test_we_follow_their_miner(void **state)
 {
     proc c = {0}, f = {0};
+    memset(started, 0, sizeof started);
     if (skip_reason) {
         fprintf(stderr, "skipped: %s\n", skip_reason);
         skip();
