@@ -341,6 +341,8 @@ static void start_ours(proc *p, const char *name, const char *bin, char *const e
 /* -------------------------------------------------------------- tests */
 
 #define PREFILL 6
+/* how long a sync between us and the client may take (see its ban below) */
+#define CLIENT_WAIT_MS 150000
 
 static void test_client_imports_our_chain(void **state)
 {
@@ -364,7 +366,10 @@ static void test_client_imports_our_chain(void **state)
     uint64_t tx_block = strtoull(json_string_value(json_object_get(ours, "blockNumber")), NULL, 16);
     assert_true(tx_block > PREFILL);
     /* the client gets there too, having executed every block */
-    wait_head(&c, tx_block + 1, 60000);
+    /* up to 150 s: the client bans a peer for 60 s after any request that
+     * failed or timed out (its fetcher's banTime), and we are its only peer,
+     * so one slow reply on a loaded machine costs it a minute */
+    wait_head(&c, tx_block + 1, CLIENT_WAIT_MS);
     json_t *theirs = wait_receipt(&c, hash, 20000);
     const char *fields[] = {"blockHash", "blockNumber", "status", "gasUsed", "cumulativeGasUsed",
                             "from", "to", "type", "logsBloom"};
@@ -405,7 +410,7 @@ static void test_we_follow_their_miner(void **state)
     start_ours(&f, "fullnode", bin_fullnode, follow);
     /* what it had when we joined (a sync) and what it sealed after (announced) */
     uint64_t target = head_of(&c) + 3;
-    wait_head(&f, target, 60000);
+    wait_head(&f, target, CLIENT_WAIT_MS);
     assert_same(&c, &f, target);
     if (uc_file_has(f.err, "refused")) {
         uc_dump(f.err, 30);
