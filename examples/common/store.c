@@ -320,6 +320,17 @@ int ex_read_header(ex_read *r, const uint8_t hash[32], p2p_bytes *header)
     return read_row(r, DB_HEADERS, 0, hash, header);
 }
 
+int ex_read_header_at(ex_read *r, uint64_t number, uint8_t hash[32], p2p_bytes *header)
+{
+    uint8_t key[41];
+    MDB_val v;
+    int rc = ex_read_hash(r, number, hash);
+    if (!rc) rc = get(r->txn, r->s->dbi[DB_HEADERS], key, row_key(r->s, 0, number, hash, key), &v);
+    if (rc) return rc;
+    *header = (p2p_bytes){v.mv_data, v.mv_size};
+    return 0;
+}
+
 int ex_read_body(ex_read *r, const uint8_t hash[32], p2p_bytes *body)
 {
     return read_row(r, DB_BODIES, 0, hash, body);
@@ -502,13 +513,22 @@ static int pend_add(ex_store *s, uint64_t number, size_t count, const ex_sender 
     return 0;
 }
 
+/* An entry to sort: its hash's first 8 bytes as a big-endian number (their
+ * order is memcmp's), so that most comparisons touch neither the entry
+ * nor memcmp. */
+typedef struct txi_order {
+    uint64_t prefix;
+    uint32_t e;
+} txi_order;
+
 static const txi_entry *sort_base;
 
 static int by_hash(const void *a, const void *b)
 {
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    int c = memcmp(sort_base[x].hash, sort_base[y].hash, 32);
-    return c ? c : (x > y) - (x < y); /* the same hash: older first, newest wins */
+    const txi_order *x = a, *y = b;
+    if (x->prefix != y->prefix) return x->prefix < y->prefix ? -1 : 1;
+    int c = memcmp(sort_base[x->e].hash, sort_base[y->e].hash, 32);
+    return c ? c : (x->e > y->e) - (x->e < y->e); /* the same hash: older first, newest wins */
 }
 
 /* Insert every pending entry into the LMDB index, in key order (each page
@@ -516,12 +536,13 @@ static int by_hash(const void *a, const void *b)
  * to the last pending block. Inside @txn; the caller commits. */
 static int index_pending(ex_store *s, MDB_txn *txn)
 {
-    uint32_t *order = malloc(s->n_pend * sizeof *order);
+    txi_order *order = malloc((s->n_pend ? s->n_pend : 1) * sizeof *order);
     MDB_cursor *c;
     uint8_t k[8];
     int rc = 0;
     if (!order) return P2P_ERR_NOMEM;
-    for (size_t i = 0; i < s->n_pend; i++) order[i] = (uint32_t)i;
+    for (size_t i = 0; i < s->n_pend; i++)
+        order[i] = (txi_order){get_be64(s->pend[i].hash), (uint32_t)i};
     sort_base = s->pend; /* the store is used from one thread */
     qsort(order, s->n_pend, sizeof *order, by_hash);
     if (mdb_cursor_open(txn, s->dbi[DB_TXS], &c) != 0) {
@@ -529,7 +550,7 @@ static int index_pending(ex_store *s, MDB_txn *txn)
         return P2P_ERR_IO;
     }
     for (size_t i = 0; i < s->n_pend && !rc; i++) {
-        const txi_entry *e = &s->pend[order[i]];
+        const txi_entry *e = &s->pend[order[i].e];
         MDB_val key = {32, (void *)e->hash}, val = {e->len, (void *)e->loc};
         if (mdb_cursor_put(c, &key, &val, 0) != 0) rc = P2P_ERR_IO;
     }

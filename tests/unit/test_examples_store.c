@@ -189,6 +189,13 @@ static void test_chain_round_trip(void **state)
     assert_int_equal(ex_read_header(r, b1.hash, &v), 0);
     assert_int_equal(v.len, b1.header_len);
     tu_assert_bytes(v.ptr, b1.header, v.len);
+    /* by number: the header and its hash in one read; nothing past the head */
+    memset(hash, 0, 32);
+    assert_int_equal(ex_read_header_at(r, 2, hash, &v), 0);
+    tu_assert_bytes(hash, b2.hash, 32);
+    assert_int_equal(v.len, b2.header_len);
+    tu_assert_bytes(v.ptr, b2.header, v.len);
+    assert_int_equal(ex_read_header_at(r, 3, hash, &v), P2P_ERR_NOT_FOUND);
     assert_int_equal(ex_read_body(r, b2.hash, &v), 0);
     assert_int_equal(v.len, b2.body_len);
     tu_assert_bytes(v.ptr, b2.body, v.len);
@@ -498,6 +505,11 @@ static void test_row_keys(void **state)
             tu_assert_bytes(v.ptr, b[i].body, v.len);
             assert_int_equal(ex_read_td(r, b[i].hash, td), 0);
             assert_int_equal(td[31], 2 + i); /* the genesis and each block weigh 1 */
+            uint8_t at[32];
+            assert_int_equal(ex_read_header_at(r, (uint64_t)i + 1, at, &v), 0); /* either layout */
+            tu_assert_bytes(at, b[i].hash, 32);
+            assert_int_equal(v.len, b[i].header_len);
+            tu_assert_bytes(v.ptr, b[i].header, v.len);
         }
         assert_int_equal(ex_read_header(r, h[0], &v), P2P_ERR_NOT_FOUND); /* not a block */
         ex_store_read_end(r);
