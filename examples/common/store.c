@@ -551,6 +551,12 @@ static int index_pending(ex_store *s, MDB_txn *txn)
     }
     for (size_t i = 0; i < s->n_pend && !rc; i++) {
         const txi_entry *e = &s->pend[order[i].e];
+#ifdef __GNUC__
+        /* the entries are read in hash order, all over s->pend: ask for
+         * the one a few puts ahead (without this, the loads missed the
+         * cache and took a third of the flush) */
+        if (i + 8 < s->n_pend) __builtin_prefetch(&s->pend[order[i + 8].e]);
+#endif
         MDB_val key = {32, (void *)e->hash}, val = {e->len, (void *)e->loc};
         if (mdb_cursor_put(c, &key, &val, 0) != 0) rc = P2P_ERR_IO;
     }
