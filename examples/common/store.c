@@ -384,6 +384,20 @@ static int put(MDB_txn *txn, MDB_dbi dbi, const void *k, size_t klen, const void
     return mdb_put(txn, dbi, &key, &val, 0) == 0 ? 0 : P2P_ERR_IO;
 }
 
+/* put() of a key that should sort after every key of @dbi (a block's
+ * row keyed by its number): MDB_APPEND fills the last page instead of
+ * splitting it in half, so the table's pages end up full and a batch
+ * dirties fewer of them. A key that does not sort last (a store keyed by
+ * hash, a row written again) is put the ordinary way. */
+static int put_last(MDB_txn *txn, MDB_dbi dbi, const void *k, size_t klen, const void *v,
+                    size_t vlen)
+{
+    MDB_val key = {klen, (void *)k}, val = {vlen, (void *)v};
+    int rc = mdb_put(txn, dbi, &key, &val, MDB_APPEND);
+    if (rc == MDB_KEYEXIST) rc = mdb_put(txn, dbi, &key, &val, 0);
+    return rc == 0 ? 0 : P2P_ERR_IO;
+}
+
 /* ------------------------------------------- the transaction index */
 
 /* The hashes of the body's transactions (of their raw form: a legacy one's
@@ -667,10 +681,10 @@ static int put_block(ex_store *s, MDB_txn *txn, uint64_t number, const uint8_t h
     size_t tlen = row_key(s, 1, number, hash, tk), rlen = row_key(s, 0, number, hash, rk);
     int rc = 0;
     if (header) { /* NULL: a genesis known only by its hash */
-        rc = put(txn, s->dbi[DB_HEADERS], rk, rlen, header, header_len);
-        if (!rc) rc = put(txn, s->dbi[DB_BODIES], rk, rlen, body, body_len);
+        rc = put_last(txn, s->dbi[DB_HEADERS], rk, rlen, header, header_len);
+        if (!rc) rc = put_last(txn, s->dbi[DB_BODIES], rk, rlen, body, body_len);
     }
-    if (!rc) rc = put(txn, s->dbi[DB_NUM2HASH], k, 8, hash, 32);
+    if (!rc) rc = put_last(txn, s->dbi[DB_NUM2HASH], k, 8, hash, 32);
     if (!rc) rc = put(txn, s->dbi[DB_NUMBERS], hash, 32, k, 8);
     if (!rc) rc = put(txn, s->dbi[DB_META], tk, tlen, td, 32);
     if (!rc) rc = put(txn, s->dbi[DB_META], "head", 4, head, sizeof head);

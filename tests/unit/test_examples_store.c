@@ -468,6 +468,32 @@ static int has_row(ex_store *s, int db, const uint8_t *key, size_t klen)
     return found;
 }
 
+/* put_last appends a key that sorts last, and puts any other the ordinary
+ * way: one that sorts first, and one written again (its new value kept). */
+static void test_put_last(void **state)
+{
+    (void)state;
+    ex_store *s = open_store();
+    MDB_txn *txn;
+    MDB_val v;
+    assert_int_equal(mdb_txn_begin(s->env, NULL, 0, &txn), 0);
+    assert_int_equal(put_last(txn, s->dbi[DB_NUM2HASH], "b", 1, "1", 1), 0);
+    assert_int_equal(put_last(txn, s->dbi[DB_NUM2HASH], "c", 1, "2", 1), 0);
+    assert_int_equal(put_last(txn, s->dbi[DB_NUM2HASH], "a", 1, "3", 1), 0); /* not last */
+    assert_int_equal(put_last(txn, s->dbi[DB_NUM2HASH], "c", 1, "4", 1), 0); /* again */
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    static const char *const want[][2] = {{"a", "3"}, {"b", "1"}, {"c", "4"}};
+    ex_read *r = ex_store_read(s);
+    assert_non_null(r);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(get(r->txn, s->dbi[DB_NUM2HASH], want[i][0], 1, &v), 0);
+        assert_int_equal(v.mv_size, 1);
+        assert_memory_equal(v.mv_data, want[i][1], 1);
+    }
+    ex_store_read_end(r);
+    ex_store_close(s);
+}
+
 /* Headers, bodies and totals are keyed number || hash in a new store (in
  * block order); a store written before (by hash, no "schema") is still
  * read and appended to in its own layout after a reopen. */
@@ -545,6 +571,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_batch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tx_index_bulk, setup, teardown),
         cmocka_unit_test_setup_teardown(test_row_keys, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_put_last, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
