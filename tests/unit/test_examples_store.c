@@ -468,6 +468,59 @@ static int has_row(ex_store *s, int db, const uint8_t *key, size_t klen)
     return found;
 }
 
+/* A block's hash -> number entry waits in memory with the transaction
+ * index: found from there, written with it, and read back from the
+ * bodies' blocks after a crash. */
+static void test_numbers_bulk(void **state)
+{
+    (void)state;
+    ex_store *s = open_store();
+    ex_block g, b[3];
+    uint8_t h[3][4][32];
+    uint64_t num = 0;
+    assert_int_equal(ex_genesis(7, &g), 0);
+    assert_int_equal(ex_store_init_genesis(s, g.hash, g.header, g.header_len, g.body, g.body_len), 0);
+    assert_int_equal(has_row(s, DB_NUMBERS, g.hash, 32), 1); /* the genesis at once */
+    for (int i = 0; i < 3; i++) make_block(i ? b[i - 1].hash : g.hash, (uint64_t)i + 1, 1, &b[i], h[i]);
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(ex_store_append(s, (uint64_t)i + 1, b[i].hash, b[i].header, b[i].header_len,
+                                         b[i].body, b[i].body_len), 0);
+    assert_int_equal(has_row(s, DB_NUMBERS, b[1].hash, 32), 0);
+    ex_read *r = ex_store_read(s);
+    assert_int_equal(ex_read_number(r, b[1].hash, &num), 0); /* from memory */
+    assert_int_equal(num, 2);
+    assert_int_equal(ex_read_number(r, h[1][0], &num), P2P_ERR_NOT_FOUND); /* a tx, not a block */
+    p2p_bytes v;
+    assert_int_equal(ex_read_body(r, b[1].hash, &v), 0); /* rows found by hash */
+    tu_assert_bytes(v.ptr, b[1].body, v.len);
+    ex_store_read_end(r);
+    /* a crash: closed without ex_store_close, the entries in memory lost;
+     * reopened, they are read back */
+    free(s->pend);
+    free(s->slot);
+    free(s->scratch);
+    mdb_env_close(s->env);
+    free(s);
+    s = open_store();
+    assert_int_equal(has_row(s, DB_NUMBERS, b[0].hash, 32), 0);
+    r = ex_store_read(s);
+    assert_int_equal(ex_read_number(r, b[0].hash, &num), 0);
+    assert_int_equal(num, 1);
+    ex_store_read_end(r);
+    /* the third waiting block writes them all */
+    assert_int_equal(ex_store_append(s, 3, b[2].hash, b[2].header, b[2].header_len, b[2].body,
+                                     b[2].body_len), 0);
+    for (int i = 0; i < 3; i++) assert_int_equal(has_row(s, DB_NUMBERS, b[i].hash, 32), 1);
+    assert_int_equal(has_row(s, DB_NUMBERS, h[2][0], 32), 0);
+    r = ex_store_read(s);
+    assert_int_equal(ex_read_number(r, b[2].hash, &num), 0);
+    assert_int_equal(num, 3);
+    ex_store_read_end(r);
+    ex_store_close(s);
+    ex_block_free(&g);
+    for (int i = 0; i < 3; i++) ex_block_free(&b[i]);
+}
+
 /* put_last appends a key that sorts last, and puts any other the ordinary
  * way: one that sorts first, and one written again (its new value kept). */
 static void test_put_last(void **state)
@@ -572,6 +625,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_tx_index_bulk, setup, teardown),
         cmocka_unit_test_setup_teardown(test_row_keys, setup, teardown),
         cmocka_unit_test_setup_teardown(test_put_last, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_numbers_bulk, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
