@@ -104,9 +104,15 @@ int ex_genesis(uint64_t chain_id, ex_block *out)
     return finish_block(&h, NULL, 0, out);
 }
 
+#define COINBASE_INDEX 2 /* the coinbase's position among the header's fields */
+
 /* keccak256 of the header with extraData emptied: every field is copied
- * as it is except field 12, so any header of this format can be checked. */
-static int seal_hash(const uint8_t *header, size_t len, uint8_t out[32])
+ * as it is except field 12, so any header of this format can be checked.
+ * With @coinbase and @extra (both or neither), the same pass also returns
+ * those two fields (in place); P2P_ERR_RLP if the coinbase is not 20
+ * bytes or either is a list. */
+static int seal_hash_fields(const uint8_t *header, size_t len, uint8_t out[32],
+                            p2p_rlp_item *coinbase, p2p_rlp_item *extra)
 {
     p2p_rlp_item list, f;
     p2p_rlp_iter it;
@@ -117,15 +123,27 @@ static int seal_hash(const uint8_t *header, size_t len, uint8_t out[32])
     p2p_rlp_writer_init(&w);
     p2p_rlp_list_begin(&w);
     while ((rc = p2p_rlp_iter_next(&it, &f)) == 1) {
-        if (i++ == EXTRA_INDEX) p2p_rlp_put_bytes(&w, NULL, 0);
-        else p2p_rlp_put_raw(&w, f.raw, f.raw_len);
+        if (i == COINBASE_INDEX && coinbase) *coinbase = f;
+        if (i++ == EXTRA_INDEX) {
+            if (extra) *extra = f;
+            p2p_rlp_put_bytes(&w, NULL, 0);
+        } else {
+            p2p_rlp_put_raw(&w, f.raw, f.raw_len);
+        }
     }
     p2p_rlp_list_end(&w);
     if (rc == 0 && i <= EXTRA_INDEX) rc = P2P_ERR_RLP;
+    if (rc == 0 && coinbase && (coinbase->is_list || coinbase->len != 20 || extra->is_list))
+        rc = P2P_ERR_RLP;
     if (rc == 0) rc = p2p_rlp_writer_error(&w);
     if (rc == 0) p2p_keccak256(w.buf, w.len, out);
     p2p_rlp_writer_free(&w);
     return rc < 0 ? P2P_ERR_RLP : 0;
+}
+
+static int seal_hash(const uint8_t *header, size_t len, uint8_t out[32])
+{
+    return seal_hash_fields(header, len, out, NULL, NULL);
 }
 
 int ex_build_block(const secp256k1_context *ctx, const uint8_t sk[32], const ex_block_params *p,
@@ -166,21 +184,22 @@ int ex_build_block(const secp256k1_context *ctx, const uint8_t sk[32], const ex_
 int ex_seal_check(const secp256k1_context *ctx, const uint8_t *header, size_t len,
                   uint8_t author[20])
 {
-    p2p_header_fields f;
+    p2p_rlp_item coinbase, extra;
     uint8_t sh[32], pub65[65];
     size_t plen = sizeof pub65;
     secp256k1_ecdsa_recoverable_signature sig;
     secp256k1_pubkey pk;
-    if (p2p_header_decode(header, len, &f) != 0 || seal_hash(header, len, sh) != 0)
-        return P2P_ERR_RLP;
-    if (f.extra_data.len != EX_SEAL_LEN || f.extra_data.ptr[64] > 1) return P2P_ERR_CRYPTO;
-    if (!secp256k1_ecdsa_recoverable_signature_parse_compact(ctx, &sig, f.extra_data.ptr,
-                                                             f.extra_data.ptr[64]) ||
+    /* The two fields the seal needs, taken in the pass that hashes the
+     * header for it; not the header's own hash, which the caller has (the
+     * sync component computed it, and the store checks the header whole). */
+    if (seal_hash_fields(header, len, sh, &coinbase, &extra) != 0) return P2P_ERR_RLP;
+    if (extra.len != EX_SEAL_LEN || extra.data[64] > 1) return P2P_ERR_CRYPTO;
+    if (!secp256k1_ecdsa_recoverable_signature_parse_compact(ctx, &sig, extra.data, extra.data[64]) ||
         !secp256k1_ecdsa_recover(ctx, &pk, &sig, sh))
         return P2P_ERR_CRYPTO;
     secp256k1_ec_pubkey_serialize(ctx, pub65, &plen, &pk, SECP256K1_EC_UNCOMPRESSED);
     ex_address_of_pub(pub65 + 1, author);
-    return memcmp(author, f.coinbase, 20) == 0 ? 0 : P2P_ERR_CRYPTO;
+    return memcmp(author, coinbase.data, 20) == 0 ? 0 : P2P_ERR_CRYPTO;
 }
 
 int ex_block_rlp(const uint8_t *header, size_t header_len, const uint8_t *body, size_t body_len,

@@ -108,7 +108,7 @@ int ex_cchain_load(ex_cchain *c, ex_store *s, const secp256k1_context *ctx, char
     c->n_recent = 0;
     for (uint64_t num = head; !rc && num > 0 && c->n_recent < limit; num--) {
         p2p_bytes h;
-        if (ex_read_hash(r, num, hash) != 0 || ex_read_header(r, hash, &h) != 0 ||
+        if (ex_read_header_at(r, num, hash, &h) != 0 ||
             ex_clique_author(ctx, h.ptr, h.len, c->recent[c->n_recent]) != 0)
             rc = P2P_ERR_IO;
         else c->n_recent++;

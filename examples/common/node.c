@@ -586,7 +586,7 @@ static void serve_headers(ex_node *n, const p2p_event *ev)
     if (limit > SERVE_MAX_ITEMS) limit = SERVE_MAX_ITEMS;
     for (; ok && k < limit && bytes < SERVE_MAX_BYTES; k++) {
         uint8_t hash[32];
-        if (ex_read_hash(r, num, hash) != 0 || ex_read_header(r, hash, &items[k]) != 0) break;
+        if (ex_read_header_at(r, num, hash, &items[k]) != 0) break;
         bytes += items[k].len;
         if (step == 0 || (reverse ? num < step : num > UINT64_MAX - step)) {
             k++;

@@ -148,6 +148,9 @@ int ex_read_head(ex_read *r, uint64_t *number, uint8_t hash[32]);
 int ex_read_hash(ex_read *r, uint64_t number, uint8_t hash[32]);
 int ex_read_number(ex_read *r, const uint8_t hash[32], uint64_t *number);
 int ex_read_header(ex_read *r, const uint8_t hash[32], p2p_bytes *header);
+/* The canonical header at @number and its hash (one lookup fewer than
+ * ex_read_hash() then ex_read_header()). */
+int ex_read_header_at(ex_read *r, uint64_t number, uint8_t hash[32], p2p_bytes *header);
 int ex_read_body(ex_read *r, const uint8_t hash[32], p2p_bytes *body);
 /* The total difficulty of a stored block: the sum of the difficulties of
  * its header and its ancestors' (P2P_ERR_NOT_FOUND for a block stored

@@ -69,7 +69,7 @@ static int store_block(void *ud, uint64_t number, const uint8_t hash[32], const 
     if (n->cc) { /* Clique: rules, seal and execution checked, state stored */
         int rc = ex_node_clique_import(n, number, hash, header, header_len, body, body_len);
         if (rc) return rc;
-        size_t txs = body_tx_count(body, body_len);
+        size_t txs = f->syncing ? 0 : body_tx_count(body, body_len);
         if (!f->syncing)
             ex_log(n, txs ? P2P_LOG_INFO : P2P_LOG_DEBUG,
                    "imported block %llu 0x%s with %zu transaction(s), seal and state checked",
@@ -98,11 +98,10 @@ static int store_block(void *ud, uint64_t number, const uint8_t hash[32], const 
                p2p_strerror(rc));
         return rc;
     }
-    size_t txs = body_tx_count(body, body_len);
     /* while following, one line a block (examples/testnet.sh times them) */
     if (!f->syncing)
         ex_log(n, P2P_LOG_INFO, "imported block %llu 0x%s with %zu transaction(s)",
-               (unsigned long long)number, hex, txs);
+               (unsigned long long)number, hex, body_tx_count(body, body_len));
     return 0;
 }
 

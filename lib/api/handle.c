@@ -13,6 +13,7 @@
 
 #include "api/command_ring.h"
 #include "api/config.h"
+#include "api/header.h"
 #include "core/hex.h"
 #include "core/keyfile.h"
 #include "core/mem.h"
@@ -402,11 +403,10 @@ static int needs_peer(const p2p_command *c)
 static int check_block(p2p_bytes block)
 {
     p2p_bytes hb;
-    p2p_header_fields f;
     p2p_rlp_item top, item;
     p2p_rlp_iter it;
     int rc = p2p_block_header(block.ptr, block.len, &hb);
-    if (rc == 0) rc = p2p_header_decode(hb.ptr, hb.len, &f);
+    if (rc == 0) rc = ep_header_check(hb.ptr, hb.len);
     if (rc) return rc;
     if (p2p_rlp_decode(block.ptr, block.len, &top) || p2p_rlp_iter_init(&it, &top))
         return P2P_ERR_RLP;
@@ -434,9 +434,8 @@ static int check_items(const p2p_command *c)
     }
     for (size_t i = 0; i < c->u.items.count; i++) {
         p2p_bytes b = c->u.items.items[i];
-        p2p_header_fields f;
         if (ep_eth_item_check(0, id, b.ptr, b.len)) return P2P_ERR_INVALID;
-        if (id == EP_ETH_BLOCK_HEADERS && p2p_header_decode(b.ptr, b.len, &f)) return P2P_ERR_INVALID;
+        if (id == EP_ETH_BLOCK_HEADERS && ep_header_check(b.ptr, b.len)) return P2P_ERR_INVALID;
     }
     return 0;
 }

@@ -3,6 +3,7 @@
  * fields later forks appended, in their fixed order. */
 #include <string.h>
 
+#include "api/header.h"
 #include "core/abi.h"
 #include "core/keccak.h"
 #include "ethp2p/ethp2p.h"
@@ -94,7 +95,8 @@ static int decode_optional(p2p_rlp_iter *it, p2p_header_fields *h)
     return 0; /* later fields of future forks are ignored */
 }
 
-static int header_decode(const uint8_t *rlp, size_t len, p2p_header_fields *out)
+/* @hash: also compute out->hash (left zero otherwise). */
+static int header_decode(const uint8_t *rlp, size_t len, p2p_header_fields *out, int hash)
 {
     memset(out, 0, sizeof *out);
     p2p_rlp_item top;
@@ -106,8 +108,15 @@ static int header_decode(const uint8_t *rlp, size_t len, p2p_header_fields *out)
         memset(out, 0, sizeof *out);
         return rc < 0 ? rc : P2P_ERR_RLP;
     }
-    ep_keccak256(rlp, len, out->hash);
+    if (hash) ep_keccak256(rlp, len, out->hash);
     return 0;
+}
+
+int ep_header_check(const uint8_t *rlp, size_t len)
+{
+    p2p_header_fields f;
+    if (!rlp) return P2P_ERR_INVALID;
+    return header_decode(rlp, len, &f, 0);
 }
 
 int p2p_header_decode_versioned(const uint8_t *rlp, size_t len, int fields_version,
@@ -115,9 +124,9 @@ int p2p_header_decode_versioned(const uint8_t *rlp, size_t len, int fields_versi
 {
     size_t size = ep_header_fields_size(fields_version);
     if (!rlp || !out || !size) return P2P_ERR_INVALID;
-    if (size == sizeof *out) return header_decode(rlp, len, out);
+    if (size == sizeof *out) return header_decode(rlp, len, out, 1);
     p2p_header_fields full;
-    int rc = header_decode(rlp, len, &full);
+    int rc = header_decode(rlp, len, &full, 1);
     memcpy(out, &full, size);
     return rc;
 }

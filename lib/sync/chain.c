@@ -6,12 +6,12 @@
 #include "core/keccak.h"
 #include "sync/chain.h"
 
-/* keccak256(RLP([])): the ommers hash of a block without ommers. */
-static void empty_list_hash(uint8_t out[32])
-{
-    static const uint8_t empty = 0xc0;
-    ep_keccak256(&empty, 1, out);
-}
+const uint8_t ep_empty_list_hash[32] = {
+    0x1d, 0xcc, 0x4d, 0xe8, 0xde, 0xc7, 0x5d, 0x7a,
+    0xab, 0x85, 0xb5, 0x67, 0xb6, 0xcc, 0xd4, 0x1a,
+    0xd3, 0x12, 0x45, 0x1b, 0x94, 0x8a, 0x74, 0x13,
+    0xf0, 0xa1, 0x42, 0xfd, 0x40, 0xd4, 0x93, 0x47,
+};
 
 static int get_hash(const p2p_rlp_item *it, uint8_t out[32])
 {
@@ -103,7 +103,8 @@ P2P_EXPORT int p2p_body_get_roots(const uint8_t *body, size_t len, p2p_body_root
     if (rc < 0 || n < 2 || n > 3 || !part[1].is_list) return P2P_ERR_RLP;
     rc = list_root(&part[0], 1, out->transactions_root, &out->tx_count);
     if (rc) return rc;
-    ep_keccak256(part[1].raw, part[1].raw_len, out->ommers_hash);
+    if (part[1].raw_len == 1) memcpy(out->ommers_hash, ep_empty_list_hash, 32); /* [] */
+    else ep_keccak256(part[1].raw, part[1].raw_len, out->ommers_hash);
     if (n == 3) {
         out->has_withdrawals = 1;
         rc = list_root(&part[2], 0, out->withdrawals_root, NULL);
@@ -121,11 +122,9 @@ int ep_hdr_matches(const ep_hdr *h, const p2p_body_roots *r)
 
 int ep_hdr_empty_body(const ep_hdr *h)
 {
-    uint8_t root[32], ommers[32];
-    p2p_empty_trie_root(root);
-    empty_list_hash(ommers);
-    if (memcmp(h->tx_root, root, 32) || memcmp(h->ommers, ommers, 32)) return 0;
-    return !h->has_wd || memcmp(h->wd_root, root, 32) == 0;
+    if (memcmp(h->tx_root, ep_empty_trie_root, 32) || memcmp(h->ommers, ep_empty_list_hash, 32))
+        return 0;
+    return !h->has_wd || memcmp(h->wd_root, ep_empty_trie_root, 32) == 0;
 }
 
 P2P_EXPORT int p2p_body_check(const uint8_t *header, size_t header_len, const uint8_t *body,

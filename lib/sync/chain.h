@@ -25,6 +25,12 @@ typedef struct ep_hdr {
     uint8_t wd_root[32];
 } ep_hdr;
 
+/* keccak256(0x80), the root of an empty trie, and keccak256(0xc0), the
+ * ommers hash of a block without ommers: constants, not hashed per block
+ * (test_trie checks them against the sponge). */
+extern const uint8_t ep_empty_trie_root[32];
+extern const uint8_t ep_empty_list_hash[32];
+
 /* 0 or P2P_ERR_RLP (not a list of at least 15 fields of the right shapes). */
 int ep_hdr_parse(const uint8_t *rlp, size_t len, ep_hdr *out);
 /* 1 if the body these roots came from belongs to the header. */

@@ -11,6 +11,7 @@
 #include "core/keccak.h"
 #include "ethp2p/rlp.h"
 #include "ethp2p/sync.h"
+#include "sync/chain.h"
 
 /* Keys are bounded so the recursion (at most one level per nibble, plus one
  * per extension) stays shallow; Ethereum's tries use 1..33-byte keys. */
@@ -117,11 +118,17 @@ static int node_encode(p2p_rlp_writer *w, const pair *p, size_t n, size_t depth)
     return p2p_rlp_list_end(w);
 }
 
+const uint8_t ep_empty_trie_root[32] = {
+    0x56, 0xe8, 0x1f, 0x17, 0x1b, 0xcc, 0x55, 0xa6,
+    0xff, 0x83, 0x45, 0xe6, 0x92, 0xc0, 0xf8, 0x6e,
+    0x5b, 0x48, 0xe0, 0x1b, 0x99, 0x6c, 0xad, 0xc0,
+    0x01, 0x62, 0x2f, 0xb5, 0xe3, 0x63, 0xb4, 0x21,
+};
+
 P2P_EXPORT void p2p_empty_trie_root(uint8_t out[32])
 {
-    static const uint8_t empty = 0x80;
     if (!out) return; /* void: nothing to report, nothing done */
-    ep_keccak256(&empty, 1, out);
+    memcpy(out, ep_empty_trie_root, 32);
 }
 
 /* Builds the nibble keys of the non-empty pairs into one buffer. */

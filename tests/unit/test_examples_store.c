@@ -189,6 +189,13 @@ static void test_chain_round_trip(void **state)
     assert_int_equal(ex_read_header(r, b1.hash, &v), 0);
     assert_int_equal(v.len, b1.header_len);
     tu_assert_bytes(v.ptr, b1.header, v.len);
+    /* by number: the header and its hash in one read; nothing past the head */
+    memset(hash, 0, 32);
+    assert_int_equal(ex_read_header_at(r, 2, hash, &v), 0);
+    tu_assert_bytes(hash, b2.hash, 32);
+    assert_int_equal(v.len, b2.header_len);
+    tu_assert_bytes(v.ptr, b2.header, v.len);
+    assert_int_equal(ex_read_header_at(r, 3, hash, &v), P2P_ERR_NOT_FOUND);
     assert_int_equal(ex_read_body(r, b2.hash, &v), 0);
     assert_int_equal(v.len, b2.body_len);
     tu_assert_bytes(v.ptr, b2.body, v.len);
@@ -461,6 +468,85 @@ static int has_row(ex_store *s, int db, const uint8_t *key, size_t klen)
     return found;
 }
 
+/* A block's hash -> number entry waits in memory with the transaction
+ * index: found from there, written with it, and read back from the
+ * bodies' blocks after a crash. */
+static void test_numbers_bulk(void **state)
+{
+    (void)state;
+    ex_store *s = open_store();
+    ex_block g, b[3];
+    uint8_t h[3][4][32];
+    uint64_t num = 0;
+    assert_int_equal(ex_genesis(7, &g), 0);
+    assert_int_equal(ex_store_init_genesis(s, g.hash, g.header, g.header_len, g.body, g.body_len), 0);
+    assert_int_equal(has_row(s, DB_NUMBERS, g.hash, 32), 1); /* the genesis at once */
+    for (int i = 0; i < 3; i++) make_block(i ? b[i - 1].hash : g.hash, (uint64_t)i + 1, 1, &b[i], h[i]);
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(ex_store_append(s, (uint64_t)i + 1, b[i].hash, b[i].header, b[i].header_len,
+                                         b[i].body, b[i].body_len), 0);
+    assert_int_equal(has_row(s, DB_NUMBERS, b[1].hash, 32), 0);
+    ex_read *r = ex_store_read(s);
+    assert_int_equal(ex_read_number(r, b[1].hash, &num), 0); /* from memory */
+    assert_int_equal(num, 2);
+    assert_int_equal(ex_read_number(r, h[1][0], &num), P2P_ERR_NOT_FOUND); /* a tx, not a block */
+    p2p_bytes v;
+    assert_int_equal(ex_read_body(r, b[1].hash, &v), 0); /* rows found by hash */
+    tu_assert_bytes(v.ptr, b[1].body, v.len);
+    ex_store_read_end(r);
+    /* a crash: closed without ex_store_close, the entries in memory lost;
+     * reopened, they are read back */
+    free(s->pend);
+    free(s->slot);
+    free(s->scratch);
+    mdb_env_close(s->env);
+    free(s);
+    s = open_store();
+    assert_int_equal(has_row(s, DB_NUMBERS, b[0].hash, 32), 0);
+    r = ex_store_read(s);
+    assert_int_equal(ex_read_number(r, b[0].hash, &num), 0);
+    assert_int_equal(num, 1);
+    ex_store_read_end(r);
+    /* the third waiting block writes them all */
+    assert_int_equal(ex_store_append(s, 3, b[2].hash, b[2].header, b[2].header_len, b[2].body,
+                                     b[2].body_len), 0);
+    for (int i = 0; i < 3; i++) assert_int_equal(has_row(s, DB_NUMBERS, b[i].hash, 32), 1);
+    assert_int_equal(has_row(s, DB_NUMBERS, h[2][0], 32), 0);
+    r = ex_store_read(s);
+    assert_int_equal(ex_read_number(r, b[2].hash, &num), 0);
+    assert_int_equal(num, 3);
+    ex_store_read_end(r);
+    ex_store_close(s);
+    ex_block_free(&g);
+    for (int i = 0; i < 3; i++) ex_block_free(&b[i]);
+}
+
+/* put_last appends a key that sorts last, and puts any other the ordinary
+ * way: one that sorts first, and one written again (its new value kept). */
+static void test_put_last(void **state)
+{
+    (void)state;
+    ex_store *s = open_store();
+    MDB_txn *txn;
+    MDB_val v;
+    assert_int_equal(mdb_txn_begin(s->env, NULL, 0, &txn), 0);
+    assert_int_equal(put_last(txn, s->dbi[DB_NUM2HASH], "b", 1, "1", 1), 0);
+    assert_int_equal(put_last(txn, s->dbi[DB_NUM2HASH], "c", 1, "2", 1), 0);
+    assert_int_equal(put_last(txn, s->dbi[DB_NUM2HASH], "a", 1, "3", 1), 0); /* not last */
+    assert_int_equal(put_last(txn, s->dbi[DB_NUM2HASH], "c", 1, "4", 1), 0); /* again */
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    static const char *const want[][2] = {{"a", "3"}, {"b", "1"}, {"c", "4"}};
+    ex_read *r = ex_store_read(s);
+    assert_non_null(r);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(get(r->txn, s->dbi[DB_NUM2HASH], want[i][0], 1, &v), 0);
+        assert_int_equal(v.mv_size, 1);
+        assert_memory_equal(v.mv_data, want[i][1], 1);
+    }
+    ex_store_read_end(r);
+    ex_store_close(s);
+}
+
 /* Headers, bodies and totals are keyed number || hash in a new store (in
  * block order); a store written before (by hash, no "schema") is still
  * read and appended to in its own layout after a reopen. */
@@ -498,6 +584,11 @@ static void test_row_keys(void **state)
             tu_assert_bytes(v.ptr, b[i].body, v.len);
             assert_int_equal(ex_read_td(r, b[i].hash, td), 0);
             assert_int_equal(td[31], 2 + i); /* the genesis and each block weigh 1 */
+            uint8_t at[32];
+            assert_int_equal(ex_read_header_at(r, (uint64_t)i + 1, at, &v), 0); /* either layout */
+            tu_assert_bytes(at, b[i].hash, 32);
+            assert_int_equal(v.len, b[i].header_len);
+            tu_assert_bytes(v.ptr, b[i].header, v.len);
         }
         assert_int_equal(ex_read_header(r, h[0], &v), P2P_ERR_NOT_FOUND); /* not a block */
         ex_store_read_end(r);
@@ -533,6 +624,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_batch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tx_index_bulk, setup, teardown),
         cmocka_unit_test_setup_teardown(test_row_keys, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_put_last, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_numbers_bulk, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -403,6 +403,26 @@ static void test_genesis(void **state)
     ex_block_free(&c);
 }
 
+/* @header with field @index replaced by @repl (its RLP), malloc'd. */
+static uint8_t *replace_field(const uint8_t *header, size_t len, int index, const uint8_t *repl,
+                              size_t repl_len, size_t *out_len)
+{
+    p2p_rlp_item top, f;
+    p2p_rlp_iter it;
+    p2p_rlp_writer w;
+    uint8_t *out = NULL;
+    assert_int_equal(p2p_rlp_decode(header, len, &top), 0);
+    assert_int_equal(p2p_rlp_iter_init(&it, &top), 0);
+    p2p_rlp_writer_init(&w);
+    p2p_rlp_list_begin(&w);
+    for (int i = 0; p2p_rlp_iter_next(&it, &f) == 1; i++)
+        p2p_rlp_put_raw(&w, i == index ? repl : f.raw, i == index ? repl_len : f.raw_len);
+    p2p_rlp_list_end(&w);
+    assert_int_equal(p2p_rlp_writer_take(&w, &out, out_len), 0);
+    p2p_rlp_writer_free(&w);
+    return out;
+}
+
 static void test_sealed_block(void **state)
 {
     uint8_t sk[32], addr[20], author[20];
@@ -440,6 +460,29 @@ static void test_sealed_block(void **state)
     assert_int_equal(ex_seal_check(ctx, copy, b.header_len, author), P2P_ERR_CRYPTO);
     assert_int_equal(ex_seal_check(ctx, copy, 5, author), P2P_ERR_RLP);
     free(copy);
+    /* the seal check reads the coinbase and extraData itself (no header
+     * decode): a coinbase that is not 20 bytes, or a list in either field,
+     * is not a header of this chain */
+    static const uint8_t short_coinbase[20] = {0x93}, a_list[] = {0xc1, 0x80};
+    size_t bad_len;
+    uint8_t *bad = replace_field(b.header, b.header_len, 2, short_coinbase, sizeof short_coinbase,
+                                 &bad_len);
+    assert_int_equal(ex_seal_check(ctx, bad, bad_len, author), P2P_ERR_RLP);
+    free(bad);
+    bad = replace_field(b.header, b.header_len, 2, a_list, sizeof a_list, &bad_len);
+    assert_int_equal(ex_seal_check(ctx, bad, bad_len, author), P2P_ERR_RLP);
+    free(bad);
+    bad = replace_field(b.header, b.header_len, 12, a_list, sizeof a_list, &bad_len);
+    assert_int_equal(ex_seal_check(ctx, bad, bad_len, author), P2P_ERR_RLP);
+    free(bad);
+    /* another 20-byte coinbase: well formed, but the seal does not recover it */
+    uint8_t other[21] = {0x94};
+    memcpy(other + 1, addr, 20);
+    other[20] ^= 1;
+    bad = replace_field(b.header, b.header_len, 2, other, sizeof other, &bad_len);
+    assert_int_equal(ex_seal_check(ctx, bad, bad_len, author), P2P_ERR_CRYPTO);
+    assert_memory_not_equal(author, other + 1, 20);
+    free(bad);
     /* a genesis has no seal */
     assert_int_equal(ex_seal_check(ctx, g.header, g.header_len, author), P2P_ERR_CRYPTO);
     /* the whole block: [header, txs, ommers] */

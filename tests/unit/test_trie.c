@@ -7,6 +7,7 @@
 
 #include "ethp2p/rlp.h"
 #include "ethp2p/sync.h"
+#include "sync/chain.h"
 
 /* ------------------------------------------------------------ helpers */
 
@@ -114,6 +115,18 @@ static void test_empty_roots(void **state)
     tu_hex_fixed(tu_str(v, "empty_ommers_hash"), ommers, 32);
     assert_int_equal(p2p_ommers_hash(NULL, 0, got), 0);
     tu_assert_bytes(got, ommers, 32);
+    /* the constants the body check and the sync use are these hashes */
+    static const uint8_t empty_string = 0x80, empty_list = 0xc0;
+    p2p_keccak256(&empty_string, 1, got);
+    tu_assert_bytes(ep_empty_trie_root, got, 32);
+    p2p_keccak256(&empty_list, 1, got);
+    tu_assert_bytes(ep_empty_list_hash, got, 32);
+    tu_assert_bytes(ep_empty_list_hash, ommers, 32);
+    static const uint8_t empty_body[] = {0xc2, 0xc0, 0xc0};
+    p2p_body_roots r;
+    assert_int_equal(p2p_body_get_roots(empty_body, sizeof empty_body, &r), 0);
+    tu_assert_bytes(r.ommers_hash, ommers, 32);
+    tu_assert_bytes(r.transactions_root, want, 32);
     json_decref(v);
 }
 
