@@ -221,9 +221,12 @@ static void test_read_pause_resumes(void **state)
     ADV_UNTIL(&w, a.flood_seen >= 4);
     adv_steps(&w, 200);
     size_t stalled = a.flood_seen;
-    adv_steps(&w, 200);
-    assert_int_equal(a.flood_seen, stalled); /* held: nothing more is read */
-    assert_true(stalled < total);
+    adv_steps(&w, 400);
+    /* held: the peer is read again only as the kernel's socket buffers take
+     * more of its replies (autotuning lets them grow by a few MiB: a handful
+     * of ~200 KiB replies, seen 8 on a loaded machine), never the rest */
+    assert_true(a.flood_seen - stalled <= 24);
+    assert_true(a.flood_seen < total / 2);
     v.no_read = 0;
     ADV_UNTIL(&w, v.eth_count[EP_ETH_BLOCK_HEADERS] == total);
     assert_int_equal(a.flood_seen, total);
